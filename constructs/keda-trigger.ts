@@ -1,0 +1,88 @@
+import { Construct } from 'constructs';
+import { TriggerAuthentication } from '../imports/keda.sh';
+import { RedisConnection } from './redis-connection';
+import { checkInteger, propError } from './validation';
+
+/** A trigger as a ScaledJob or ScaledObject renders it. */
+export interface KedaTriggerConfig {
+  readonly type: string;
+  /** @default - KEDA names it by position */
+  readonly name?: string;
+  readonly metadata: Record<string, string>;
+  /** @default - no authentication */
+  readonly authentication?: TriggerAuthentication;
+  /** Env variables KEDA reads from the target's container (`...FromEnv` keys); the target must define them. */
+  readonly envFromTarget?: string[];
+}
+
+/** Anything that can scale a KEDA workload. */
+export interface IKedaTrigger {
+  /** Renders the trigger within `scope` (where shared objects such as TriggerAuthentications go). */
+  bind(scope: Construct): KedaTriggerConfig;
+}
+
+/** A Redis list whose events are leased by consumers: in flight and expired leases live beside it. */
+export interface LeasedList {
+  readonly connection: RedisConnection;
+  readonly listName: string;
+}
+
+export interface RedisListTriggerOptions {
+  /**
+   * Target list length per replica (ScaledObject) or per Job (ScaledJob).
+   * @default 5
+   */
+  readonly listLength?: number;
+  /**
+   * The scaler is active (0 -> 1) only when the list is longer than this.
+   * @default 0
+   */
+  readonly activationListLength?: number;
+  /**
+   * Trigger name, for `scalingModifiers` and to tell triggers apart in KEDA's metrics.
+   * @default - KEDA's positional name
+   */
+  readonly name?: string;
+}
+
+/** KEDA's `redis` trigger on one list (LLEN, or ZCARD / HLEN when the key is a zset / hash). */
+export class RedisListTrigger implements IKedaTrigger {
+  public readonly listLength: number;
+  public readonly activationListLength: number;
+  private readonly name?: string;
+
+  /**
+   * @param scope construct whose path errors name
+   * @param leased set when consumers of this list lease events, so expired leases need a reaper
+   */
+  public constructor(
+    scope: Construct,
+    public readonly connection: RedisConnection,
+    public readonly listName: string,
+    options: RedisListTriggerOptions = {},
+    public readonly leased?: LeasedList,
+  ) {
+    if (options.listLength !== undefined && !(Number.isInteger(options.listLength) && options.listLength >= 1)) {
+      throw propError(scope, 'listLength', options.listLength, 'must be an integer of at least 1');
+    }
+    checkInteger(scope, 'activationListLength', options.activationListLength, 0);
+    if (!listName) throw propError(scope, 'listName', listName, 'must not be empty');
+    this.listLength = options.listLength ?? 5;
+    this.activationListLength = options.activationListLength ?? 0;
+    this.name = options.name;
+  }
+
+  public bind(scope: Construct): KedaTriggerConfig {
+    return {
+      type: 'redis',
+      name: this.name,
+      metadata: {
+        ...this.connection.triggerMetadata(),
+        listName: this.listName,
+        listLength: String(this.listLength),
+        activationListLength: String(this.activationListLength),
+      },
+      authentication: this.connection.triggerAuthentication(scope),
+    };
+  }
+}

@@ -1,0 +1,16 @@
+import { Construct } from 'constructs';
+import { DEFAULT_RUNTIME_IMAGE, RUNTIME_IMAGE_CONTEXT_KEY, RUNTIME_IMAGE_ENV } from '../runtime/contract';
+import { checkImage } from './validation';
+
+/**
+ * The image that runs `redis-keda <command>`: the construct's own prop, else the app-wide override
+ * (cdk8s context `redis-keda:image`, then the `REDIS_KEDA_IMAGE` environment variable at synth),
+ * else the published image tagged with this package's version.
+ */
+export function resolveRuntimeImage(scope: Construct, prop: string, image?: string): string {
+  const context = scope.node.tryGetContext(RUNTIME_IMAGE_CONTEXT_KEY) as string | undefined;
+  const resolved = image ?? context ?? process.env[RUNTIME_IMAGE_ENV] ?? DEFAULT_RUNTIME_IMAGE;
+  const source = image !== undefined ? prop : context !== undefined ? `context ${RUNTIME_IMAGE_CONTEXT_KEY}` : process.env[RUNTIME_IMAGE_ENV] !== undefined ? RUNTIME_IMAGE_ENV : prop;
+  checkImage(scope, source, resolved);
+  return resolved;
+}

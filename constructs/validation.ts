@@ -1,0 +1,44 @@
+import { Construct } from 'constructs';
+
+/**
+ * Errors at synth name the construct path, the prop and the value, and say what would be valid,
+ * in the cdk8s-plus manner: `'maxReplicas' (0) must be at least 1`.
+ */
+export function propError(scope: Construct, prop: string, value: unknown, expectation: string): Error {
+  return new Error(`${scope.node.path}: '${prop}' (${show(value)}) ${expectation}`);
+}
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** Throws unless `value` is an integer of at least `min`. Undefined passes (the default applies). */
+export function checkInteger(scope: Construct, prop: string, value: number | undefined, min: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value)) throw propError(scope, prop, value, 'must be an integer');
+  if (value < min) throw propError(scope, prop, value, `must be at least ${min}`);
+}
+
+/** Throws unless `value` is a finite number greater than zero. */
+export function checkPositive(scope: Construct, prop: string, value: number | undefined): void {
+  if (value === undefined) return;
+  if (!Number.isFinite(value) || value <= 0) throw propError(scope, prop, value, 'must be a number greater than 0');
+}
+
+/** A Kubernetes object name (DNS-1123 subdomain, at most 63 characters so it fits a label too). */
+export function checkName(scope: Construct, prop: string, value: string | undefined): void {
+  if (value === undefined) return;
+  if (value.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value)) {
+    throw propError(scope, prop, value, 'must be a DNS-1123 label: lower-case letters, digits and -, at most 63 characters');
+  }
+}
+
+/** Image references must carry a tag or a digest: `:latest` or none makes rollouts unreproducible. */
+export function checkImage(scope: Construct, prop: string, image: string): void {
+  const lastSegment = image.slice(image.lastIndexOf('/') + 1);
+  const digest = image.includes('@sha256:');
+  const tag = lastSegment.includes(':') ? lastSegment.slice(lastSegment.indexOf(':') + 1) : undefined;
+  if (!digest && (!tag || tag === 'latest')) {
+    throw propError(scope, prop, image, 'must name a pinned tag or digest, e.g. "repo/name:1.2.3"');
+  }
+}

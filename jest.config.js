@@ -1,0 +1,11 @@
+/** Tests run against real servers (redis-server, prometheus, Python Celery) started by test/support. */
+module.exports = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  testTimeout: 60000,
+  // Runtime suites start their own servers; two cores cannot take many at once.
+  maxWorkers: 2,
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: { warnOnly: false }, isolatedModules: true }] },
+};

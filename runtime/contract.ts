@@ -1,0 +1,140 @@
+/**
+ * The vocabulary shared by the constructs (which decide names) and the runtime programs (which
+ * read them): environment variables, ports, paths, Redis key layout, event formats.
+ *
+ * Dependency-free on purpose: `constructs/` imports this file and nothing else of `runtime/`,
+ * so a user's cdk8s app never pulls in ioredis.
+ */
+
+/** The package version; the default runtime image is tagged with it (a test keeps it equal to package.json). */
+export const VERSION = '0.1.0';
+
+/** Where the runtime image is published by default. */
+export const RUNTIME_IMAGE_REPOSITORY = 'ghcr.io/cdk8s-redis-keda/redis-keda';
+
+/** The runtime image the constructs reference unless told otherwise. */
+export const DEFAULT_RUNTIME_IMAGE = `${RUNTIME_IMAGE_REPOSITORY}:${VERSION}`;
+
+/** cdk8s context key that overrides the runtime image for a whole app (`cdk8s synth` / `App({ context })`). */
+export const RUNTIME_IMAGE_CONTEXT_KEY = 'redis-keda:image';
+
+/** Environment variable that overrides the runtime image for a whole app at synth. */
+export const RUNTIME_IMAGE_ENV = 'REDIS_KEDA_IMAGE';
+
+/** The numeric non-root user and group the runtime image runs as (the node image's `node` user). */
+export const RUNTIME_UID = 1000;
+export const RUNTIME_GID = 1000;
+
+/** Names of the environment variables the runtime reads; each CLI option falls back to one of these. */
+export const Env = {
+  /** A full `redis://` or `rediss://` URL; wins over the host / port variables. */
+  REDIS_URL: 'REDIS_URL',
+  REDIS_HOST: 'REDIS_HOST',
+  REDIS_PORT: 'REDIS_PORT',
+  REDIS_USERNAME: 'REDIS_USERNAME',
+  REDIS_PASSWORD: 'REDIS_PASSWORD',
+  /** `true` to connect with TLS. */
+  REDIS_TLS: 'REDIS_TLS',
+  /** Path of a PEM CA bundle to verify the server with (TLS only). */
+  REDIS_TLS_CA_FILE: 'REDIS_TLS_CA_FILE',
+  REDIS_DB: 'REDIS_DB',
+  /** Seconds a command waits for Redis at start before it gives up (exit 1). */
+  REDIS_CONNECT_TIMEOUT: 'REDIS_CONNECT_TIMEOUT',
+  LIST_NAME: 'LIST_NAME',
+  // publish
+  PUBLISH_COUNT: 'PUBLISH_COUNT',
+  PUBLISH_FOREVER: 'PUBLISH_FOREVER',
+  PUBLISH_BATCH: 'PUBLISH_BATCH',
+  /** Seconds between batches. */
+  PUBLISH_INTERVAL: 'PUBLISH_INTERVAL',
+  WAIT_MIN: 'WAIT_MIN',
+  WAIT_MAX: 'WAIT_MAX',
+  // consume
+  /** `true` for Job mode: take one event, handle it, exit. */
+  CONSUME_ONCE: 'CONSUME_ONCE',
+  /** Events a loop-mode consumer handles at the same time. */
+  CONSUME_CONCURRENCY: 'CONSUME_CONCURRENCY',
+  /** Lease length in seconds; the consumer renews it while it works. */
+  LEASE_SECONDS: 'LEASE_SECONDS',
+  SLEEP_SCALE: 'SLEEP_SCALE',
+  HANDLER: 'HANDLER',
+  /** File the Job-mode consumer writes once it holds its event (the readiness signal). */
+  READY_FILE: 'READY_FILE',
+  // long-running commands
+  METRICS_PORT: 'METRICS_PORT',
+  LOG_LEVEL: 'LOG_LEVEL',
+} as const;
+
+/** Default Redis port. */
+export const REDIS_PORT = 6379;
+
+/** Port of the redis_exporter sidecar. */
+export const REDIS_EXPORTER_PORT = 9121;
+
+/** Port on which long-running commands serve `/healthz` and `/metrics`. */
+export const METRICS_PORT = 9090;
+export const HEALTH_PATH = '/healthz';
+export const METRICS_PATH = '/metrics';
+
+/** The emptyDir mount of a Job-mode consumer, and the marker file in it. */
+export const CLAIM_DIR = '/run/redis-keda';
+export const CLAIM_FILE = `${CLAIM_DIR}/claimed`;
+
+/** Default lease: long enough for the demo's 20 s events; renewed every third of it. */
+export const DEFAULT_LEASE_SECONDS = 60;
+
+/** The demo's list. */
+export const DEFAULT_LIST_NAME = 'events';
+
+/**
+ * Redis keys of one queue. The ready list is the bare list name, so any producer that LPUSHes
+ * (the original demo, redis-cli) feeds it and KEDA's `redis` trigger counts it with LLEN.
+ */
+export function queueKeys(list: string) {
+  return {
+    /** Events waiting to be taken: LPUSH in, RPOP out (FIFO). */
+    ready: list,
+    /** Leased events: zset of claim token -> lease deadline (ms). ZCARD counts everything in flight. */
+    inflight: `${list}:inflight`,
+    /** The raw event held under each claim token. */
+    inflightEvents: `${list}:inflight:events`,
+    /** Events waiting for a retry: zset of raw event -> due time (ms). */
+    delayed: `${list}:delayed`,
+    /** Dead-letter list of {@link DeadLetter} JSON entries. */
+    dead: `${list}:dead`,
+  };
+}
+
+/** An event as the publisher writes it. The seed demo's bare `{"wait": n}` is accepted too. */
+export interface QueueEvent {
+  /** Unique id; derived from the content and claim for a bare seed event. */
+  readonly id: string;
+  /** Enqueue time, ms since the epoch. */
+  readonly enqueuedAt?: number;
+  /** Seconds the demo consumer sleeps. */
+  readonly wait: number;
+  readonly [extra: string]: unknown;
+}
+
+/** Why an event ended in the dead-letter list. */
+export type DeadLetterReason = 'malformed' | 'handler-failed' | 'max-deliveries';
+
+/** A dead-letter entry: `event` is the original string, byte for byte, so it can be restored exactly. */
+export interface DeadLetter {
+  readonly event: string;
+  readonly reason: DeadLetterReason;
+  readonly error: string;
+  readonly attempts: number;
+  /** ms since the epoch. */
+  readonly failedAt: number;
+}
+
+/** Metric names served on `/metrics`. */
+export const Metrics = {
+  PUBLISHED: 'redis_keda_events_published_total',
+  PROCESSED: 'redis_keda_events_processed_total',
+  FAILED: 'redis_keda_events_failed_total',
+  DEAD_LETTERED: 'redis_keda_events_dead_lettered_total',
+  REDELIVERED: 'redis_keda_events_redelivered_total',
+  PROCESSING_SECONDS: 'redis_keda_event_processing_seconds',
+} as const;
