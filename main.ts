@@ -42,7 +42,14 @@ export class RedisKedaChart extends Chart {
   }
 }
 
-const app = new App({ yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE });
-new RedisKedaChart(app, 'redis-keda');
-app.synth();
-writeKustomizations(app);
+/** Every demo chart of the app, by folder name in dist/. */
+export function buildApp(app: App): App {
+  new RedisKedaChart(app, 'redis-keda');
+  return app;
+}
+
+if (require.main === module) {
+  const app = buildApp(new App({ yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE }));
+  app.synth();
+  writeKustomizations(app);
+}

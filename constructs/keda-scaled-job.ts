@@ -7,7 +7,7 @@ import { IKedaTrigger, KedaTriggerConfig, LeasedList, RedisListTrigger } from '.
 import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './pod-defaults';
 import { resolveRuntimeImage } from './runtime-image';
 import { ScalingStrategy } from './scaling-strategy';
-import { checkInteger, checkName, propError } from './validation';
+import { checkInteger, checkName, checkWholeSeconds, propError } from './validation';
 
 /** The container each Job runs: cdk8s-plus container props, with the image optional. */
 export interface JobContainerProps extends Omit<kplus.ContainerProps, 'image'> {
@@ -147,12 +147,8 @@ export class KedaScaledJob extends Construct {
     checkInteger(this, 'failedJobsHistoryLimit', props.failedJobsHistoryLimit, 0);
     checkInteger(this, 'backoffLimit', props.backoffLimit, 0);
     const polling = props.pollingInterval ?? Duration.seconds(30);
-    if (polling.toSeconds() < 1 || !Number.isInteger(polling.toSeconds())) {
-      throw propError(this, 'pollingInterval', `${polling.toSeconds()}s`, 'must be a whole number of seconds, at least 1');
-    }
-    if (props.activeDeadline && props.activeDeadline.toSeconds() < 1) {
-      throw propError(this, 'activeDeadline', `${props.activeDeadline.toSeconds()}s`, 'must be at least 1 second');
-    }
+    checkWholeSeconds(this, 'pollingInterval', polling);
+    if (props.activeDeadline) checkWholeSeconds(this, 'activeDeadline', props.activeDeadline);
     this.scalingStrategy = props.scalingStrategy ?? ScalingStrategy.accurate();
     const strategyProblems = this.scalingStrategy.problems();
     if (strategyProblems.length) throw new Error(`${this.node.path}: ${strategyProblems.join('; ')}`);

@@ -86,3 +86,16 @@ export class RedisListTrigger implements IKedaTrigger {
     };
   }
 }
+
+/** Any KEDA trigger by type and metadata, for scalers this library has no typed class for. */
+export class CustomTrigger implements IKedaTrigger {
+  public constructor(
+    public readonly type: string,
+    public readonly metadata: Record<string, string>,
+    private readonly options: { readonly name?: string; readonly authentication?: TriggerAuthentication } = {},
+  ) {}
+
+  public bind(): KedaTriggerConfig {
+    return { type: this.type, name: this.options.name, metadata: this.metadata, authentication: this.options.authentication };
+  }
+}

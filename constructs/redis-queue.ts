@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch, Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { DEFAULT_LIST_NAME, REDIS_EXPORTER_PORT, REDIS_PORT } from '../runtime/contract';
@@ -120,8 +120,8 @@ export class RedisQueue extends Construct implements LeasedList {
     checkName(this, 'name', props.name);
     this.listName = props.listName ?? DEFAULT_LIST_NAME;
     if (!this.listName || /\s/.test(this.listName)) throw propError(this, 'listName', this.listName, 'must be a non-empty key without white space');
-    if (props.persistence?.size && props.persistence.size.toMebibytes() < 1) {
-      throw propError(this, 'persistence.size', `${props.persistence.size.toMebibytes()}Mi`, 'must be at least 1Mi');
+    if (props.persistence?.size && props.persistence.size.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) < 1024) {
+      throw propError(this, 'persistence.size', props.persistence.size.asString(), 'must be at least 1Mi');
     }
     this.persistence = props.persistence && {
       size: props.persistence.size ?? Size.gibibytes(1),
@@ -235,7 +235,7 @@ export class RedisQueue extends Construct implements LeasedList {
         accessModes: ['ReadWriteOnce'],
         ...(p.storageClassName ? { storageClassName: p.storageClassName } : {}),
         // The patch passes through cdk8s-plus's typed serializer, which reads quantities from `.value`.
-        resources: { requests: { storage: kplus.k8s.Quantity.fromString(`${p.size.toMebibytes()}Mi`) } },
+        resources: { requests: { storage: kplus.k8s.Quantity.fromString(p.size.asString()) } },
       },
     }]));
     // The server is the first container (added first); the claim named `data` backs this mount.

@@ -1,3 +1,4 @@
+import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 
 /**
@@ -41,4 +42,10 @@ export function checkImage(scope: Construct, prop: string, image: string): void 
   if (!digest && (!tag || tag === 'latest')) {
     throw propError(scope, prop, image, 'must name a pinned tag or digest, e.g. "repo/name:1.2.3"');
   }
+}
+
+/** Kubernetes and KEDA take these durations as whole seconds. */
+export function checkWholeSeconds(scope: Construct, prop: string, value: Duration): void {
+  const ms = value.toMilliseconds();
+  if (ms < 1000 || ms % 1000 !== 0) throw propError(scope, prop, `${ms / 1000}s`, 'must be a whole number of seconds, at least 1');
 }
