@@ -1,0 +1,127 @@
+/** Options and plumbing shared by the commands: Redis connection, list, metrics port, exit codes, stop signals. */
+import { DEFAULT_LIST_NAME, Env, METRICS_PORT, REDIS_PORT } from '../contract';
+import { EnvOption, OptionValues, UsageError } from '../config';
+import { createLogger, errorMessage, isLogLevel, LOG_LEVELS, Logger } from '../log';
+import { DEFAULT_CONNECT_TIMEOUT_MS, RedisConnectionOptions } from '../redis/connection';
+
+const CONNECTION = 'Redis connection:';
+
+export const LOG_OPTIONS = {
+  'log-level': {
+    env: Env.LOG_LEVEL,
+    type: 'string',
+    choices: LOG_LEVELS,
+    default: 'info',
+    describe: 'Lowest level of the JSON log lines written to stderr',
+  },
+} satisfies Record<string, EnvOption>;
+
+export const REDIS_OPTIONS = {
+  redis: {
+    env: Env.REDIS_URL,
+    type: 'string',
+    group: CONNECTION,
+    sensitive: true,
+    describe: 'Redis URL: redis://[user[:password]@]host[:port][/db], rediss:// for TLS; wins over the --redis-* host options',
+  },
+  'redis-host': { env: Env.REDIS_HOST, type: 'string', group: CONNECTION, default: 'localhost', describe: 'Redis host' },
+  'redis-port': { env: Env.REDIS_PORT, type: 'number', group: CONNECTION, default: REDIS_PORT, integer: true, min: 1, max: 65535, describe: 'Redis port' },
+  'redis-username': { env: Env.REDIS_USERNAME, type: 'string', group: CONNECTION, describe: 'Redis ACL user (the password comes from env REDIS_PASSWORD only)' },
+  'redis-db': { env: Env.REDIS_DB, type: 'number', group: CONNECTION, default: 0, integer: true, min: 0, describe: 'Redis database number' },
+  'redis-tls': { env: Env.REDIS_TLS, type: 'boolean', group: CONNECTION, default: false, describe: 'Connect with TLS' },
+  'redis-tls-ca-file': { env: Env.REDIS_TLS_CA_FILE, type: 'string', group: CONNECTION, describe: 'PEM CA bundle to verify the server with (implies TLS)' },
+  'redis-connect-timeout': {
+    env: Env.REDIS_CONNECT_TIMEOUT,
+    type: 'number',
+    group: CONNECTION,
+    default: DEFAULT_CONNECT_TIMEOUT_MS / 1000,
+    above: 0,
+    describe: 'Seconds to keep trying to reach Redis at start before failing (exit 1)',
+  },
+} satisfies Record<string, EnvOption>;
+
+export const LIST_OPTIONS = {
+  list: {
+    env: Env.LIST_NAME,
+    type: 'string',
+    default: DEFAULT_LIST_NAME,
+    describe: 'Redis list of ready events; the queue also uses <list>:inflight, <list>:inflight:events, <list>:delayed and <list>:dead',
+  },
+} satisfies Record<string, EnvOption>;
+
+export const METRICS_OPTIONS = {
+  'metrics-port': {
+    env: Env.METRICS_PORT,
+    type: 'number',
+    default: METRICS_PORT,
+    integer: true,
+    min: 0,
+    max: 65535,
+    describe: 'Port of /healthz and /metrics while running long (0: any free port, logged)',
+  },
+} satisfies Record<string, EnvOption>;
+
+/** Help text for what is not a flag. */
+export const REDIS_EPILOGUE =
+  `The Redis password is read from env ${Env.REDIS_PASSWORD} only, so it never shows in the process list. ` +
+  `Every option can be set by the environment variable named in its description; a flag wins over the variable. ` +
+  `Logs are JSON lines on stderr. Exit codes: 0 done, 1 failed (e.g. Redis unreachable), 2 usage error.`;
+
+type RedisArgs = OptionValues<typeof REDIS_OPTIONS>;
+
+export function connectionOptions(args: RedisArgs, env: NodeJS.ProcessEnv = process.env): RedisConnectionOptions {
+  return {
+    url: args.redis,
+    host: args['redis-host'],
+    port: args['redis-port'],
+    username: args['redis-username'],
+    password: env[Env.REDIS_PASSWORD] || undefined,
+    db: args['redis-db'],
+    tls: args['redis-tls'],
+    tlsCaFile: args['redis-tls-ca-file'],
+    connectTimeoutMs: args['redis-connect-timeout'] * 1000,
+    connectionName: 'redis-keda',
+  };
+}
+
+/**
+ * Wraps a command body for yargs: builds the logger, turns the result into the exit code (the
+ * body's number, else 0), logs an unexpected error and exits 1, a {@link UsageError} 2.
+ */
+export function runCommand<A>(body: (args: A, log: Logger) => Promise<number | void>): (argv: unknown) => Promise<void> {
+  return async (argv) => {
+    const level = (argv as { 'log-level'?: unknown })['log-level'];
+    const log = createLogger({ level: isLogLevel(level) ? level : 'info' });
+    try {
+      process.exitCode = (await body(argv as A, log)) ?? 0;
+    } catch (error) {
+      if (error instanceof UsageError) {
+        log.error(`usage error: ${error.message}`);
+        process.exitCode = 2;
+      } else {
+        log.error(errorMessage(error));
+        log.debug('stack of the error above', { stack: error instanceof Error ? error.stack : undefined });
+        process.exitCode = 1;
+      }
+    }
+  };
+}
+
+/** Aborts on SIGTERM or SIGINT: long-running commands stop taking work, finish what they hold and exit 0. */
+export function stopSignal(log: Logger): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    log.info('stopping', { signal: name });
+    controller.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGINT', onSignal);
+    },
+  };
+}

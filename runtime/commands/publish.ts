@@ -1,0 +1,76 @@
+/** `redis-keda publish`: push demo events onto the list, a fixed number or until SIGTERM. */
+import type { CommandModule } from 'yargs';
+import { Env } from '../contract';
+import { addEnvOptions, EnvOption, OptionValues } from '../config';
+import { startHealthServer } from '../http/health-server';
+import type { Logger } from '../log';
+import { createPublisherMetrics, createRegistry } from '../metrics';
+import { PUBLISH_DEFAULTS, publishEvents } from '../queue/publisher';
+import { closeRedis, connectRedis } from '../redis/connection';
+import { connectionOptions, LIST_OPTIONS, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand, stopSignal } from './common';
+
+const OPTIONS = {
+  count: { env: Env.PUBLISH_COUNT, type: 'number', integer: true, min: 0, describe: 'Publish this many events, then exit 0 (give this or --forever)' },
+  forever: { env: Env.PUBLISH_FOREVER, type: 'boolean', default: false, describe: 'Publish until SIGTERM, serving /healthz and /metrics' },
+  batch: { env: Env.PUBLISH_BATCH, type: 'number', integer: true, min: 1, default: PUBLISH_DEFAULTS.batch, describe: 'Events per batch (one LPUSH each)' },
+  interval: { env: Env.PUBLISH_INTERVAL, type: 'number', min: 0, default: PUBLISH_DEFAULTS.intervalSeconds, describe: 'Seconds between batches' },
+  'wait-min': { env: Env.WAIT_MIN, type: 'number', integer: true, min: 0, default: PUBLISH_DEFAULTS.waitMin, describe: "Smallest 'wait' (seconds) of an event" },
+  'wait-max': { env: Env.WAIT_MAX, type: 'number', integer: true, min: 0, default: PUBLISH_DEFAULTS.waitMax, describe: "Largest 'wait' (seconds) of an event" },
+  ...LIST_OPTIONS,
+  ...METRICS_OPTIONS,
+  ...REDIS_OPTIONS,
+} satisfies Record<string, EnvOption>;
+
+type Args = OptionValues<typeof OPTIONS>;
+
+export const publishCommand: CommandModule = {
+  command: 'publish',
+  describe: 'Push events {"id", "enqueuedAt", "wait"} onto the list in batches',
+  builder: (yargs) =>
+    addEnvOptions(yargs, OPTIONS)
+      .check((argv) => {
+        const args = argv as unknown as Args;
+        if (args.count === undefined && !args.forever) throw new Error(`give --count (env ${Env.PUBLISH_COUNT}) or --forever (env ${Env.PUBLISH_FOREVER})`);
+        if (args.count !== undefined && args.forever) throw new Error('give either --count or --forever, not both');
+        if (args['wait-min'] > args['wait-max']) throw new Error(`--wait-min (${args['wait-min']}) must not be greater than --wait-max (${args['wait-max']})`);
+        return true;
+      })
+      .example('$0 publish --count 25 --batch 10 --interval 0', 'publish 25 events at once, then exit')
+      .example('$0 publish --forever --batch 10 --interval 10', 'the demo publisher')
+      .epilogue(REDIS_EPILOGUE),
+  handler: runCommand(publish),
+};
+
+async function publish(args: Args, log: Logger): Promise<number> {
+  const redis = await connectRedis(connectionOptions(args), log);
+  const options = {
+    redis,
+    list: args.list,
+    count: args.forever ? undefined : args.count,
+    batch: args.batch,
+    intervalSeconds: args.interval,
+    waitMin: args['wait-min'],
+    waitMax: args['wait-max'],
+    log,
+  };
+  try {
+    if (!args.forever) {
+      const published = await publishEvents(options);
+      log.info('publish done', { published });
+      return 0;
+    }
+    const registry = createRegistry();
+    const stop = stopSignal(log);
+    const server = await startHealthServer({ port: args['metrics-port'], registry, log, isHealthy: () => !stop.signal.aborted });
+    try {
+      const published = await publishEvents({ ...options, signal: stop.signal, metrics: createPublisherMetrics(registry) });
+      log.info('publisher stopped', { published });
+      return 0;
+    } finally {
+      stop.dispose();
+      await server.close();
+    }
+  } finally {
+    await closeRedis(redis);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * `/healthz` and `/metrics` for long-running commands, on one port. Liveness says only that the
+ * process serves requests: a Redis outage must not get every pod restarted.
+ */
+import { createServer, Server } from 'http';
+import { AddressInfo } from 'net';
+import type { Registry } from 'prom-client';
+import { HEALTH_PATH, METRICS_PATH } from '../contract';
+import { errorMessage, Logger } from '../log';
+
+export interface HealthServerOptions {
+  /** 0 picks a free port (tests); the port actually used is logged and returned. */
+  readonly port: number;
+  readonly registry: Registry;
+  readonly log: Logger;
+  /** False turns `/healthz` into 503, e.g. while stopping. @default - always healthy */
+  readonly isHealthy?: () => boolean;
+}
+
+export interface HealthServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+    } else if (path === HEALTH_PATH) {
+      const healthy = options.isHealthy?.() ?? true;
+      res.writeHead(healthy ? 200 : 503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: healthy ? 'ok' : 'stopping' }));
+    } else if (path === METRICS_PATH) {
+      options.registry.metrics().then(
+        (text) => res.writeHead(200, { 'Content-Type': options.registry.contentType }).end(text),
+        (error: unknown) => {
+          options.log.error('metrics collection failed', { error: errorMessage(error) });
+          res.writeHead(500).end();
+        },
+      );
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  // Probes must not keep a stopping process alive.
+  server.keepAliveTimeout = 1000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  options.log.info('health server listening', { port, paths: [HEALTH_PATH, METRICS_PATH] });
+
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * Programmatic entry of the runtime: `import { runConsumer } from 'cdk8s-redis-keda/lib/runtime'`.
+ * (The package's main entry is the construct library, which must not pull in ioredis.)
+ */
+export * from './contract';
+export { consumeOnce, runConsumer } from './queue/consumer';
+export type { ConsumerOptions, ConsumeOnceOptions, ConsumeOnceResult, RunConsumerOptions, Outcome } from './queue/consumer';
+export { parseEvent, createEvent, SEED_ID_PREFIX } from './queue/event';
+export type { ParseResult } from './queue/event';
+export { demoHandler, loadHandler } from './queue/handler';
+export type { EventHandler, HandlerContext } from './queue/handler';
+export { publishEvents } from './queue/publisher';
+export type { PublishOptions } from './queue/publisher';
+export { Queue } from './queue/queue';
+export type { Claim, QueueStats, DeadLetterOptions } from './queue/queue';
+export { connectRedis, closeRedis, resolveRedisOptions } from './redis/connection';
+export type { RedisConnectionOptions } from './redis/connection';
+export { createLogger } from './log';
+export type { Logger, LogLevel } from './log';
+export { createConsumerMetrics, createPublisherMetrics, createRegistry } from './metrics';
+export type { ConsumerMetrics, PublisherMetrics } from './metrics';
+export { startHealthServer } from './http/health-server';
+export type { HealthServer } from './http/health-server';

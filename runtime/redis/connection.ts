@@ -1,0 +1,172 @@
+/**
+ * One way to reach Redis for every command: a URL, or host / port / credentials / TLS, with
+ * explicit timeouts. The connect deadline makes a Job fail (exit 1) instead of hanging when
+ * Redis is down; once connected, ioredis reconnects with capped backoff.
+ */
+import { readFileSync } from 'fs';
+import Redis, { RedisOptions } from 'ioredis';
+import { REDIS_PORT } from '../contract';
+import { Logger, silentLogger } from '../log';
+
+export interface RedisConnectionOptions {
+  /** `redis://[user[:password]@]host[:port][/db]` or `rediss://...` for TLS; wins over the fields below. */
+  readonly url?: string;
+  /** @default 'localhost' */
+  readonly host?: string;
+  /** @default 6379 */
+  readonly port?: number;
+  readonly username?: string;
+  readonly password?: string;
+  /** @default 0 */
+  readonly db?: number;
+  /** @default false (true for a `rediss://` URL) */
+  readonly tls?: boolean;
+  /** PEM CA bundle to verify the server with; implies TLS. */
+  readonly tlsCaFile?: string;
+  /** How long {@link connectRedis} waits for the first connection, in ms. @default 10000 */
+  readonly connectTimeoutMs?: number;
+  /** A command without a reply after this many ms fails (the connection is kept). @default 5000 */
+  readonly commandTimeoutMs?: number;
+  /** Shown by CLIENT LIST. */
+  readonly connectionName?: string;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
+/** Reconnect backoff: 100 ms doubling, capped, so a Redis restart costs at most a few seconds. */
+export const MAX_RECONNECT_DELAY_MS = 3_000;
+
+export function reconnectDelay(attempt: number): number {
+  return Math.min(100 * 2 ** Math.max(0, attempt - 1), MAX_RECONNECT_DELAY_MS);
+}
+
+/** The ioredis options for a connection, without connecting. Pure except for reading the CA file. */
+export function resolveRedisOptions(options: RedisConnectionOptions): RedisOptions {
+  const target = options.url ? parseRedisUrl(options.url) : {};
+  const tls = target.tls ?? options.tls ?? false;
+  const ca = options.tlsCaFile ? readFileSync(options.tlsCaFile) : undefined;
+  return {
+    host: target.host ?? options.host ?? 'localhost',
+    port: target.port ?? options.port ?? REDIS_PORT,
+    username: target.username ?? options.username,
+    password: target.password ?? options.password,
+    db: target.db ?? options.db ?? 0,
+    ...(tls || ca ? { tls: ca ? { ca } : {} } : {}),
+    connectionName: options.connectionName,
+    // RESP2: understood by every Redis version and keeps reply shapes plain.
+    protocol: 2,
+    connectTimeout: Math.min(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS),
+    commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    // A socket that does not close on disconnect() is destroyed after this (ioredis: 2 s, which holds a process open).
+    disconnectTimeout: 500,
+    retryStrategy: reconnectDelay,
+    // Commands wait through a reconnect; commandTimeout (which covers queued commands too) bounds the wait.
+    maxRetriesPerRequest: null,
+    lazyConnect: true,
+  };
+}
+
+interface UrlTarget {
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  tls?: boolean;
+}
+
+/** Parses a redis:// or rediss:// URL; throws with the reason when it is not one. */
+export function parseRedisUrl(url: string): UrlTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`Redis URL '${redact(url)}' is not a valid URL (expected redis://host:port or rediss://host:port)`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new Error(`Redis URL '${redact(url)}' must start with redis:// or rediss://, not ${parsed.protocol}//`);
+  }
+  const dbText = parsed.pathname.replace(/^\//, '');
+  const db = dbText === '' ? undefined : Number(dbText);
+  if (db !== undefined && !(Number.isInteger(db) && db >= 0)) {
+    throw new Error(`Redis URL '${redact(url)}' has database '${dbText}'; expected a non-negative integer`);
+  }
+  return {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || undefined,
+    port: parsed.port ? Number(parsed.port) : undefined,
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db,
+    tls: parsed.protocol === 'rediss:' ? true : undefined,
+  };
+}
+
+/** The URL without its password, for logs and errors. */
+export function redact(url: string): string {
+  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+}
+
+/** Where a connection goes, for logs (no credentials). */
+export function describeTarget(options: RedisOptions): string {
+  return `${options.tls ? 'rediss' : 'redis'}://${options.host}:${options.port}/${options.db ?? 0}`;
+}
+
+/**
+ * Connects and waits until Redis answers, retrying with backoff until the connect deadline;
+ * then throws. The returned client keeps reconnecting on its own after later outages.
+ */
+export async function connectRedis(options: RedisConnectionOptions, log: Logger = silentLogger): Promise<Redis> {
+  const redisOptions = resolveRedisOptions(options);
+  const target = describeTarget(redisOptions);
+  const deadlineMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const redis = new Redis(redisOptions);
+  let lastError: string | undefined;
+  // Without a listener ioredis prints every reconnect failure itself, outside the JSON log.
+  redis.on('error', (err: Error) => {
+    if (err.message !== lastError) log.warn('redis connection error', { target, error: err.message });
+    lastError = err.message;
+  });
+  let ready = false;
+  redis.on('ready', () => {
+    if (ready) log.info('redis reconnected', { target });
+    ready = true;
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        redis.removeListener('ready', onReady);
+        const why = lastError ? `: ${lastError}` : '';
+        reject(new Error(`Redis at ${target} not reachable within ${deadlineMs / 1000}s${why}`));
+      }, deadlineMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      redis.once('ready', onReady);
+      // The first attempt's failure is reported through 'error'; the retry strategy goes on.
+      redis.connect().catch(() => undefined);
+    });
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+  log.debug('redis connected', { target });
+  return redis;
+}
+
+/** QUIT politely and wait for the connection to end, but never long on a broken connection. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (ended(redis)) return;
+  const end = new Promise<void>((resolve) => redis.once('end', () => resolve()));
+  redis.quit().catch(() => redis.disconnect());
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([end, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+  clearTimeout(timer);
+  // Only when QUIT did not end it: disconnect() arms a 2 s timer of its own.
+  if (!ended(redis)) redis.disconnect();
+}
+
+function ended(redis: Redis): boolean {
+  return redis.status === 'end';
+}

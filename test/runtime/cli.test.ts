@@ -1,0 +1,69 @@
+import { runCli } from '../support/cli';
+import { freePort } from '../support/redis-server';
+
+describe('--help', () => {
+  test.concurrent.each([
+    [[], ['publish', 'consume', 'queue', '--log-level', 'LOG_LEVEL']],
+    [
+      ['publish'],
+      ['--count', 'PUBLISH_COUNT', '--forever', 'PUBLISH_FOREVER', '--batch', 'PUBLISH_BATCH', '--interval', 'PUBLISH_INTERVAL'],
+    ],
+    [['publish'], ['--wait-min', 'WAIT_MIN', '--wait-max', 'WAIT_MAX', '--list', 'LIST_NAME', '--metrics-port', 'METRICS_PORT']],
+    [
+      ['consume'],
+      ['--once', 'CONSUME_ONCE', '--concurrency', 'CONSUME_CONCURRENCY', '--lease', 'LEASE_SECONDS', '--handler', 'HANDLER', '--sleep-scale', 'SLEEP_SCALE'],
+    ],
+    [['consume'], ['--ready-file', 'READY_FILE', '/run/redis-keda/claimed', '--list', 'LIST_NAME', '--metrics-port', 'METRICS_PORT']],
+    [
+      ['consume'],
+      ['--redis ', 'REDIS_URL', '--redis-host', 'REDIS_HOST', '--redis-port', 'REDIS_PORT', '--redis-username', 'REDIS_USERNAME', 'REDIS_PASSWORD'],
+    ],
+    [['consume'], ['--redis-db', 'REDIS_DB', '--redis-tls ', 'REDIS_TLS', '--redis-tls-ca-file', 'REDIS_TLS_CA_FILE', 'REDIS_CONNECT_TIMEOUT']],
+    [['queue'], ['reap', 'stats', '--list', 'LIST_NAME', 'REDIS_URL']],
+    [['queue', 'reap'], ['lease ran out', '--list', 'LIST_NAME', '--redis ', 'REDIS_URL']],
+    [['queue', 'stats'], ['ready', 'inflight', 'delayed', 'dead', '--list', 'LIST_NAME']],
+  ])('redis-keda %j --help names its options and their env vars', async (command, expected) => {
+    const result = await runCli([...command, '--help']);
+    expect(result.code).toBe(0);
+    for (const text of expected) expect(result.stdout).toContain(text);
+  });
+
+  test.concurrent('publish --help shows each default', async () => {
+    const { stdout } = await runCli(['publish', '--help']);
+    expect(stdout).toMatch(/--batch .*\[env: PUBLISH_BATCH\]\s+\[number\] \[default: 10\]/);
+    expect(stdout).toMatch(/--list .*\n.*\[env: LIST_NAME\]\s+\[string\] \[default: "events"\]/);
+  });
+
+  test.concurrent('shows a default taken from the environment, but never a REDIS_URL (it may hold a password)', async () => {
+    const { stdout } = await runCli(['queue', 'stats', '--help'], { env: { REDIS_URL: 'redis://:topsecret@redis:6379', LIST_NAME: 'jobs' } });
+    expect(stdout).not.toContain('topsecret');
+    expect(stdout).toContain('[default: set by REDIS_URL]');
+    expect(stdout).toContain('[default: "jobs" from LIST_NAME]');
+  });
+});
+
+describe('exit codes', () => {
+  test.concurrent.each([
+    [[], {}, /name a command/],
+    [['publish'], {}, /give --count \(env PUBLISH_COUNT\) or --forever/],
+    [['publish', '--count', '3', '--forever'], {}, /not both/],
+    [['publish', '--count', '3', '--wait-min', '5', '--wait-max', '2'], {}, /--wait-min \(5\) must not be greater than --wait-max \(2\)/],
+    [['publish'], { PUBLISH_COUNT: 'many' }, /--count \(or env PUBLISH_COUNT\) must be a number, got 'many'/],
+    [['consume', '--lease', '0'], {}, /--lease \(or env LEASE_SECONDS\) must be greater than 0/],
+    [['consume'], { CONSUME_ONCE: 'perhaps' }, /--once \(or env CONSUME_ONCE\) must be true or false/],
+    [['consume', '--no-such-option'], {}, /Unknown argument/],
+    [['queue'], {}, /name a queue subcommand/],
+    [['queue', 'vacuum'], {}, /Unknown argument: vacuum/],
+  ])('%j with env %j is a usage error: exit 2', async (args, env, message) => {
+    const result = await runCli(args, { env });
+    expect(result.code).toBe(2);
+    expect(result.logs).toEqual([expect.objectContaining({ level: 'error', msg: expect.stringMatching(message) })]);
+  });
+
+  test.concurrent('Redis unreachable after the connect timeout: exit 1 with the reason', async () => {
+    const port = await freePort();
+    const result = await runCli(['consume', '--once'], { env: { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port), REDIS_CONNECT_TIMEOUT: '0.5' } });
+    expect(result.code).toBe(1);
+    expect(result.logs.at(-1)).toMatchObject({ level: 'error', msg: expect.stringContaining(`Redis at redis://127.0.0.1:${port}/0 not reachable within 0.5s`) });
+  });
+});

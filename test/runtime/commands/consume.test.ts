@@ -1,0 +1,239 @@
+import { join } from 'path';
+import Redis from 'ioredis';
+import { DeadLetter, Metrics, queueKeys } from '../../../runtime/contract';
+import { ProcessResult, REPO_ROOT, runCli, startCli, waitFor } from '../../support/cli';
+import { proof, queueState } from '../../support/queue-state';
+import { RedisServer, startRedis } from '../../support/redis-server';
+
+const FIXTURES = join(REPO_ROOT, 'test', 'runtime', 'fixtures');
+const PROOF_HANDLER = join(FIXTURES, 'proof-handler.js');
+
+let server: RedisServer;
+let redis: Redis;
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url, { protocol: 2 });
+});
+
+afterAll(async () => {
+  await redis.quit();
+  await server.stop();
+});
+
+/** The env of a consumer of `list` that proves its work in `<list>:proof`. */
+function consumerEnv(list: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { REDIS_URL: server.url, LIST_NAME: list, HANDLER: PROOF_HANDLER, PROOF_KEY: `${list}:proof`, ...extra };
+}
+
+/** Runs `consume --once` `times` times, `parallel` at a time. */
+async function consumeOnceTimes(list: string, times: number, parallel: number, extra?: Record<string, string>): Promise<ProcessResult[]> {
+  const results: ProcessResult[] = [];
+  for (let started = 0; started < times; started += parallel) {
+    const wave = Array.from({ length: Math.min(parallel, times - started) }, () => runCli(['consume', '--once'], { env: consumerEnv(list, extra) }));
+    results.push(...(await Promise.all(wave)));
+  }
+  return results;
+}
+
+const processedIds = (result: ProcessResult) => result.logs.filter((l) => l.msg === 'event processed').map((l) => l.eventId);
+
+test('publish N, then N `consume --once` Jobs handle every event exactly once; one more finds the list empty', async () => {
+  // GIVEN 25 published events
+  const list = 'consume-n';
+  const published = await runCli(['publish', '--count', '25', '--batch', '10', '--interval', '0', '--list', list, '--redis', server.url]);
+  expect(published.code).toBe(0);
+  const events = (await redis.lrange(list, 0, -1)).map((raw) => JSON.parse(raw) as { id: string; enqueuedAt: number; wait: number });
+  expect(events).toHaveLength(25);
+  for (const event of events) {
+    expect(event).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), enqueuedAt: expect.any(Number), wait: expect.any(Number) });
+    expect(event.wait).toBeGreaterThanOrEqual(10);
+    expect(event.wait).toBeLessThanOrEqual(20);
+  }
+
+  // WHEN 25 Jobs run, 5 at a time
+  const results = await consumeOnceTimes(list, 25, 5);
+
+  // THEN each exited 0 having processed one event, and the proof counts each id once
+  expect(results.map((r) => r.code)).toEqual(Array(25).fill(0));
+  expect(results.map(processedIds).flat().sort()).toEqual(events.map((e) => e.id).sort());
+  const counts = await proof(redis, `${list}:proof`);
+  expect(Object.keys(counts).sort()).toEqual(events.map((e) => e.id).sort());
+  expect(new Set(Object.values(counts))).toEqual(new Set([1]));
+  expect(await queueState(redis, list)).toEqual({ ready: [], inflight: [], inflightEvents: {}, dead: [] });
+
+  // AND one more Job on the empty list exits 0 without work
+  const empty = await runCli(['consume', '--once'], { env: consumerEnv(list) });
+  expect(empty.code).toBe(0);
+  expect(empty.logs.map((l) => l.msg)).toContain('list is empty, nothing to do');
+  expect(processedIds(empty)).toEqual([]);
+});
+
+const MALFORMED: [string, RegExp][] = [
+  ['not json', /^not JSON/],
+  ['{"wait": -1}', /"wait" must be >= 0, got -1/],
+  ['{"nowait": 1}', /"wait" is missing/],
+  ['{"wait": "x"}', /"wait" must be a finite number/],
+  ['[]', /not a JSON object/],
+];
+
+describe('malformed events', () => {
+  test('Job mode: each goes to <list>:dead as the original string with its reason; the Job exits 0', async () => {
+    // GIVEN
+    const list = 'malformed-once';
+    for (const [raw] of MALFORMED) await redis.lpush(list, raw);
+    // WHEN
+    const results = await consumeOnceTimes(list, MALFORMED.length, MALFORMED.length);
+    // THEN
+    expect(results.map((r) => r.code)).toEqual(Array(MALFORMED.length).fill(0));
+    const state = await queueState(redis, list);
+    expect(state).toMatchObject({ ready: [], inflight: [], inflightEvents: {} });
+    expect(state.dead.map((d) => d.event).sort()).toEqual(MALFORMED.map(([raw]) => raw).sort());
+    for (const [raw, error] of MALFORMED) {
+      const entry = state.dead.find((d) => d.event === raw) as DeadLetter;
+      expect(entry).toEqual({ event: raw, reason: 'malformed', error: expect.stringMatching(error), attempts: 1, failedAt: expect.any(Number) });
+    }
+    expect(await proof(redis, `${list}:proof`)).toEqual({});
+  });
+
+  test('loop mode goes on past them, handles a good event, counts it all on /metrics and stops on SIGTERM', async () => {
+    // GIVEN malformed events, a failing one, then a good one (taken in that order)
+    const list = 'malformed-loop';
+    for (const [raw] of MALFORMED) await redis.lpush(list, raw);
+    await redis.lpush(list, '{"id": "fails", "wait": 0, "fail": true}');
+    await redis.lpush(list, '{"id": "good", "wait": 0}');
+    // WHEN
+    const consumer = startCli(['consume', '--metrics-port', '0'], { env: consumerEnv(list) });
+    try {
+      const { port } = await consumer.waitForLog((l) => l.msg === 'health server listening');
+      await consumer.waitForLog((l) => l.msg === 'event processed' && l.eventId === 'good');
+      // THEN
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain(`${Metrics.PROCESSED} 1`);
+      expect(metrics).toContain(`${Metrics.FAILED} 1`);
+      expect(metrics).toContain(`${Metrics.DEAD_LETTERED}{reason="malformed"} ${MALFORMED.length}`);
+      expect(metrics).toContain(`${Metrics.DEAD_LETTERED}{reason="handler-failed"} 1`);
+      expect(metrics).toContain(`${Metrics.PROCESSING_SECONDS}_count 2`);
+      expect(metrics).toContain(`${Metrics.REDELIVERED} 0`);
+    } finally {
+      consumer.child.kill('SIGTERM');
+    }
+    const result = await consumer.done;
+    expect(result.code).toBe(0);
+    expect(result.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['stopping', 'consumer stopped']));
+    expect(await proof(redis, `${list}:proof`)).toEqual({ good: 1 });
+    const state = await queueState(redis, list);
+    expect(state).toMatchObject({ ready: [], inflight: [], inflightEvents: {} });
+    expect(state.dead).toHaveLength(MALFORMED.length + 1);
+    expect(state.dead.find((d) => d.reason === 'handler-failed')).toEqual({
+      event: '{"id": "fails", "wait": 0, "fail": true}',
+      reason: 'handler-failed',
+      error: 'asked to fail: fails',
+      attempts: 1,
+      failedAt: expect.any(Number),
+    });
+  });
+});
+
+test('a failing handler in Job mode dead-letters its event and the Job exits 0', async () => {
+  const list = 'handler-fails-once';
+  const raw = '{"id": "f1", "wait": 0, "fail": true}';
+  await redis.lpush(list, raw);
+  const result = await runCli(['consume', '--once'], { env: consumerEnv(list) });
+  expect(result.code).toBe(0);
+  const state = await queueState(redis, list);
+  expect(state).toMatchObject({ ready: [], inflight: [] });
+  expect(state.dead).toEqual([{ event: raw, reason: 'handler-failed', error: 'asked to fail: f1', attempts: 1, failedAt: expect.any(Number) }]);
+});
+
+test('two Jobs racing for the last event: exactly one handles it, both exit 0', async () => {
+  const list = 'race';
+  await redis.lpush(list, '{"id": "last", "wait": 0}');
+  const [a, b] = await Promise.all([runCli(['consume', '--once'], { env: consumerEnv(list) }), runCli(['consume', '--once'], { env: consumerEnv(list) })]);
+  expect([a.code, b.code]).toEqual([0, 0]);
+  expect([...processedIds(a), ...processedIds(b)]).toEqual(['last']);
+  expect([a, b].filter((r) => r.logs.some((l) => l.msg === 'list is empty, nothing to do'))).toHaveLength(1);
+  expect(await proof(redis, `${list}:proof`)).toEqual({ last: 1 });
+  expect(await queueState(redis, list)).toEqual({ ready: [], inflight: [], inflightEvents: {}, dead: [] });
+});
+
+test('seed events {"wait": 0}, identical in content, are each accepted and handled', async () => {
+  // GIVEN three identical bare events, as the original demo's seed pushes them
+  const list = 'seeds';
+  await redis.lpush(list, '{"wait": 0}', '{"wait": 0}', '{"wait": 0}');
+  // WHEN
+  const results = await consumeOnceTimes(list, 3, 3);
+  // THEN three distinct derived ids, each handled once
+  expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
+  const counts = await proof(redis, `${list}:proof`);
+  expect(Object.keys(counts)).toHaveLength(3);
+  for (const [id, count] of Object.entries(counts)) {
+    expect(id).toMatch(/^seed-[0-9a-f-]{36}$/);
+    expect(count).toBe(1);
+  }
+  expect(await queueState(redis, list)).toEqual({ ready: [], inflight: [], inflightEvents: {}, dead: [] });
+});
+
+test('the demo handler sleeps wait * --sleep-scale; an ES module handler loads relative to the working directory', async () => {
+  const list = 'handlers';
+  await redis.lpush(list, '{"id": "demo", "wait": 2}', '{"id": "esm", "wait": 0}');
+  const demo = await runCli(['consume', '--once', '--sleep-scale', '0.1', '--list', list, '--redis', server.url]);
+  expect(demo.code).toBe(0);
+  expect(demo.logs).toEqual(expect.arrayContaining([expect.objectContaining({ msg: 'working on event', eventId: 'demo', seconds: 0.2 })]));
+  const esm = await runCli(['consume', '--once', '--handler', 'proof-handler.mjs'], { cwd: FIXTURES, env: { ...consumerEnv(list), HANDLER: undefined } });
+  expect(esm.code).toBe(0);
+  expect(await proof(redis, `${list}:proof`)).toEqual({ esm: 1 });
+  expect(await redis.exists(queueKeys(list).inflight)).toBe(0);
+});
+
+test('a --handler that does not load is exit 1 with the reason, and nothing is claimed', async () => {
+  const list = 'bad-handler';
+  await redis.lpush(list, '{"id": "kept", "wait": 0}');
+  const result = await runCli(['consume', '--once', '--handler', 'no/such/module.js'], { env: { REDIS_URL: server.url, LIST_NAME: list } });
+  expect(result.code).toBe(1);
+  expect(result.logs.at(-1)?.msg).toMatch(/cannot load handler '.*no\/such\/module\.js'/);
+  expect(await queueState(redis, list)).toEqual({ ready: ['{"id": "kept", "wait": 0}'], inflight: [], inflightEvents: {}, dead: [] });
+});
+
+describe('loop mode', () => {
+  test('SIGTERM mid-event: the event in hand is finished, nothing new is taken, exit 0', async () => {
+    // GIVEN a consumer busy with the first of two events
+    const list = 'loop-sigterm';
+    await redis.lpush(list, '{"id": "in-hand", "wait": 0}', '{"id": "left", "wait": 0}');
+    const consumer = startCli(['consume', '--metrics-port', '0'], { env: consumerEnv(list, { PROOF_SLEEP_MS: '1000' }) });
+    try {
+      await consumer.waitForLog((l) => l.msg === 'event claimed' && l.eventId === 'in-hand');
+    } finally {
+      // WHEN
+      consumer.child.kill('SIGTERM');
+    }
+    const result = await consumer.done;
+    // THEN
+    expect(result.code).toBe(0);
+    const msgs = result.logs.map((l) => l.msg);
+    expect(msgs.indexOf('stopping')).toBeLessThan(msgs.indexOf('event processed'));
+    expect(await proof(redis, `${list}:proof`)).toEqual({ 'in-hand': 1 });
+    expect(await queueState(redis, list)).toEqual({ ready: ['{"id": "left", "wait": 0}'], inflight: [], inflightEvents: {}, dead: [] });
+  });
+
+  test('--concurrency N handles N events at the same time', async () => {
+    const list = 'loop-concurrency';
+    await redis.lpush(list, ...['c1', 'c2', 'c3'].map((id) => JSON.stringify({ id, wait: 0 })));
+    const consumer = startCli(['consume', '--concurrency', '3', '--metrics-port', '0'], { env: consumerEnv(list, { PROOF_SLEEP_MS: '500' }) });
+    try {
+      await waitFor(async () => Object.keys(await proof(redis, `${list}:proof`)).length === 3, 'three events handled');
+    } finally {
+      consumer.child.kill('SIGTERM');
+    }
+    const result = await consumer.done;
+    expect(result.code).toBe(0);
+    // All three were claimed before the first one finished.
+    const msgs = result.logs.map((l) => l.msg);
+    const claimedAt = msgs.flatMap((m, i) => (m === 'event claimed' ? [i] : []));
+    expect(claimedAt).toHaveLength(3);
+    expect(Math.max(...claimedAt)).toBeLessThan(msgs.indexOf('event processed'));
+    expect(await proof(redis, `${list}:proof`)).toEqual({ c1: 1, c2: 1, c3: 1 });
+  });
+});
