@@ -31,7 +31,7 @@ export class RedisKedaChart extends Chart {
       triggers: [queue.listTrigger({ listLength: 1 })],
       container: {
         args: ['consume', '--once'],
-        envVariables: { ...queue.connection.envVariables(), LIST_NAME: kplus.EnvValue.fromValue(queue.listName) },
+        envVariables: queue.envVariables(),
       },
       scalingStrategy: ScalingStrategy.accurate(),
       maxReplicas: 30,

@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ScaledJob, ScaledJobSpecRolloutStrategy, ScaledJobSpecTriggers } from '../imports/keda.sh';
 import { CLAIM_DIR, CLAIM_FILE, Env } from '../runtime/contract';
-import { IKedaTrigger, KedaTriggerConfig, LeasedList, RedisListTrigger } from './keda-trigger';
+import { IKedaTrigger, KedaTriggerConfig, LeasedList, leasedListEnv, RedisListTrigger } from './keda-trigger';
 import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './pod-defaults';
 import { resolveRuntimeImage } from './runtime-image';
 import { ScalingStrategy } from './scaling-strategy';
@@ -260,7 +260,7 @@ export class KedaScaledJob extends Construct {
         image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         args: ['queue', 'reap'],
-        envVariables: { ...list.connection.envVariables(), [Env.LIST_NAME]: kplus.EnvValue.fromValue(list.listName) },
+        envVariables: leasedListEnv(list),
         securityContext: restrictedContainer(),
         resources: RUNTIME_RESOURCES,
       }],

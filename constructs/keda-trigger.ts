@@ -1,5 +1,7 @@
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { TriggerAuthentication } from '../imports/keda.sh';
+import { Env } from '../runtime/contract';
 import { RedisConnection } from './redis-connection';
 import { checkInteger, propError } from './validation';
 
@@ -25,6 +27,11 @@ export interface IKedaTrigger {
 export interface LeasedList {
   readonly connection: RedisConnection;
   readonly listName: string;
+}
+
+/** The env of a program working on a leased list: the connection plus `LIST_NAME`. */
+export function leasedListEnv(list: LeasedList): Record<string, kplus.EnvValue> {
+  return { ...list.connection.envVariables(), [Env.LIST_NAME]: kplus.EnvValue.fromValue(list.listName) };
 }
 
 export interface RedisListTriggerOptions {

@@ -2,7 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Env, HEALTH_PATH, METRICS_PORT } from '../runtime/contract';
-import { LeasedList } from './keda-trigger';
+import { LeasedList, leasedListEnv } from './keda-trigger';
 import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './pod-defaults';
 import { resolveRuntimeImage } from './runtime-image';
 import { checkInteger, checkName, propError } from './validation';
@@ -81,8 +81,7 @@ export class Publisher extends Construct {
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: ['publish', '--forever'],
       envVariables: {
-        ...props.queue.connection.envVariables(),
-        [Env.LIST_NAME]: kplus.EnvValue.fromValue(props.queue.listName),
+        ...leasedListEnv(props.queue),
         [Env.PUBLISH_BATCH]: kplus.EnvValue.fromValue(String(this.batchSize)),
         [Env.PUBLISH_INTERVAL]: kplus.EnvValue.fromValue(String(this.interval.toMilliseconds() / 1000)),
         [Env.WAIT_MIN]: kplus.EnvValue.fromValue(String(this.waitMin)),

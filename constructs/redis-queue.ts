@@ -2,7 +2,7 @@ import { ApiObject, Chart, Duration, JsonPatch, Size, SizeRoundingBehavior } fro
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { DEFAULT_LIST_NAME, REDIS_EXPORTER_PORT, REDIS_PORT } from '../runtime/contract';
-import { LeasedList, RedisListTrigger, RedisListTriggerOptions } from './keda-trigger';
+import { LeasedList, leasedListEnv, RedisListTrigger, RedisListTriggerOptions } from './keda-trigger';
 import { patchPodSpec, restrictedContainer, restrictedPod } from './pod-defaults';
 import { RedisConnection, SecretKeyRef } from './redis-connection';
 import { checkImage, checkName, propError } from './validation';
@@ -162,6 +162,11 @@ export class RedisQueue extends Construct implements LeasedList {
     this.addServer(image, props);
     if (props.exporter) this.addExporter(props.exporter, props.password);
     patchPodSpec(this.statefulSet, { imagePullSecrets: props.imagePullSecrets });
+  }
+
+  /** What a consumer or publisher of this queue needs in its env: the connection and `LIST_NAME`. */
+  public envVariables(): Record<string, kplus.EnvValue> {
+    return leasedListEnv(this);
   }
 
   /** KEDA's `redis` trigger on this queue's ready list. */
