@@ -60,6 +60,15 @@ export const Env = {
   HANDLER: 'HANDLER',
   /** File the Job-mode consumer writes once it holds its event (the readiness signal). */
   READY_FILE: 'READY_FILE',
+  /** Handler failures before an event is dead-lettered (retries back off exponentially). */
+  MAX_ATTEMPTS: 'MAX_ATTEMPTS',
+  /** Deliveries (claims, including redeliveries after crashed consumers) before an event is dead-lettered. */
+  MAX_DELIVERIES: 'MAX_DELIVERIES',
+  /** First retry delay in seconds; doubles per attempt up to BACKOFF_MAX_SECONDS. */
+  BACKOFF_SECONDS: 'BACKOFF_SECONDS',
+  BACKOFF_MAX_SECONDS: 'BACKOFF_MAX_SECONDS',
+  /** Seconds a consumer keeps working on events in hand after SIGTERM before handing them back. */
+  GRACE_SECONDS: 'GRACE_SECONDS',
   // long-running commands
   METRICS_PORT: 'METRICS_PORT',
   LOG_LEVEL: 'LOG_LEVEL',
@@ -73,7 +82,10 @@ export const REDIS_EXPORTER_PORT = 9121;
 
 /** Port on which long-running commands serve `/healthz` and `/metrics`. */
 export const METRICS_PORT = 9090;
+/** Liveness: the process works (200), or is stopping (503). */
 export const HEALTH_PATH = '/healthz';
+/** Readiness: Redis is reachable (200), or not (503). */
+export const READY_PATH = '/readyz';
 export const METRICS_PATH = '/metrics';
 
 /** The emptyDir mount of a Job-mode consumer, and the marker file in it. */
@@ -82,6 +94,15 @@ export const CLAIM_FILE = `${CLAIM_DIR}/claimed`;
 
 /** Default lease: long enough for the demo's 20 s events; renewed every third of it. */
 export const DEFAULT_LEASE_SECONDS = 60;
+
+/** Seconds a consumer finishes in-flight events after SIGTERM; pods get this plus {@link TERMINATION_MARGIN_SECONDS}. */
+export const DEFAULT_GRACE_SECONDS = 30;
+/** What a pod's terminationGracePeriodSeconds adds to the consumer's grace: time to hand work back and exit. */
+export const TERMINATION_MARGIN_SECONDS = 10;
+export const DEFAULT_MAX_ATTEMPTS = 5;
+export const DEFAULT_MAX_DELIVERIES = 10;
+export const DEFAULT_BACKOFF_SECONDS = 1;
+export const DEFAULT_BACKOFF_MAX_SECONDS = 300;
 
 /** The demo's list. */
 export const DEFAULT_LIST_NAME = 'events';
@@ -98,8 +119,17 @@ export function queueKeys(list: string) {
     inflight: `${list}:inflight`,
     /** The raw event held under each claim token. */
     inflightEvents: `${list}:inflight:events`,
-    /** Events waiting for a retry: zset of raw event -> due time (ms). */
+    /** Events waiting for a retry: zset of retry token -> due time (ms). ZCARD counts them. */
     delayed: `${list}:delayed`,
+    /** The raw event held under each retry token. */
+    delayedEvents: `${list}:delayed:events`,
+    /**
+     * Per-event counters, field = sha1 of the raw event (identical raw events share one):
+     * `deliveries` counts claims (crash redeliveries included), `failures` handler failures.
+     * Both fields go when the event is acknowledged or dead-lettered.
+     */
+    deliveries: `${list}:deliveries`,
+    failures: `${list}:failures`,
     /** Dead-letter list of {@link DeadLetter} JSON entries. */
     dead: `${list}:dead`,
   };
@@ -136,5 +166,12 @@ export const Metrics = {
   FAILED: 'redis_keda_events_failed_total',
   DEAD_LETTERED: 'redis_keda_events_dead_lettered_total',
   REDELIVERED: 'redis_keda_events_redelivered_total',
+  RETRIED: 'redis_keda_events_retried_total',
   PROCESSING_SECONDS: 'redis_keda_event_processing_seconds',
+  /** enqueuedAt to acknowledgement. */
+  LATENCY_SECONDS: 'redis_keda_event_latency_seconds',
+  /** Events this process holds right now. */
+  IN_FLIGHT: 'redis_keda_events_in_flight',
+  /** Queue depth by `state`: ready, inflight, delayed, dead. */
+  QUEUE_DEPTH: 'redis_keda_queue_depth',
 } as const;
