@@ -1,7 +1,9 @@
 import { App, Chart, ChartProps, Duration, Size, YamlOutputType } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { KedaScaledJob, Publisher, RedisQueue, ScalingStrategy, writeKustomizations } from './constructs';
+import {
+  AppendFsync, KedaScaledJob, KedaScaledObject, Publisher, QueueWorker, RedisQueue, ScalingPolicyType, ScalingStrategy, writeKustomizations,
+} from './constructs';
 
 /**
  * The "Redis Keda" demo, corrected: events `{"id", "enqueuedAt", "wait"}` pushed in batches of 10
@@ -42,9 +44,54 @@ export class RedisKedaChart extends Chart {
   }
 }
 
+/**
+ * A worker fleet that loses nothing: loop-mode `redis-keda consume` workers (leases, retries,
+ * dead-letter, graceful stop) scaled 0..20 by KEDA on everything the fleet has to do: events
+ * waiting, events in flight and retries pending, so scale-in never takes a busy worker.
+ * Expects the Secret `redis-auth` (key `password`) in namespace `worker-fleet`.
+ */
+export class WorkerFleetChart extends Chart {
+  public constructor(scope: Construct, id: string, props: ChartProps = {}) {
+    super(scope, id, { namespace: 'worker-fleet', ...props });
+    const password = { secret: kplus.Secret.fromSecretName(this, 'redis-auth', 'redis-auth'), key: 'password' };
+    const queue = new RedisQueue(this, 'queue', {
+      name: 'redis',
+      listName: 'events',
+      password,
+      persistence: { size: Size.gibibytes(5), appendFsync: AppendFsync.EVERY_SECOND },
+      exporter: {},
+    });
+    new Publisher(this, 'publisher', { name: 'publisher', queue, batchSize: 50, interval: Duration.seconds(5), waitMin: 1, waitMax: 5 });
+    const worker = new QueueWorker(this, 'worker', {
+      name: 'worker',
+      queue,
+      concurrency: 10,
+      grace: Duration.seconds(30),
+      podMonitor: true,
+    });
+    new KedaScaledObject(this, 'worker-scaler', {
+      name: 'worker',
+      target: worker.deployment,
+      triggers: worker.scalingTriggers({ eventsPerReplica: 20 }),
+      minReplicas: 0,
+      maxReplicas: 20,
+      pollingInterval: Duration.seconds(5),
+      cooldown: Duration.seconds(120),
+      // Shrink slowly: at most 2 pods a minute, on the highest recommendation of the last 5 minutes.
+      scaleDown: {
+        stabilizationWindow: Duration.minutes(5),
+        policies: [{ type: ScalingPolicyType.PODS, value: 2, period: Duration.minutes(1) }],
+      },
+      // If Redis cannot be read, keep a small fleet rather than freezing at whatever size it had.
+      fallback: { failureThreshold: 3, replicas: 2 },
+    });
+  }
+}
+
 /** Every demo chart of the app, by folder name in dist/. */
 export function buildApp(app: App): App {
   new RedisKedaChart(app, 'redis-keda');
+  new WorkerFleetChart(app, 'worker-fleet');
   return app;
 }
 

@@ -2,8 +2,8 @@ import { ApiObject, App, Chart, Cron, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ScaledJob, ScaledJobSpecRolloutStrategy, ScaledJobSpecTriggers } from '../imports/keda.sh';
-import { CLAIM_DIR, CLAIM_FILE, Env } from '../runtime/contract';
-import { IKedaTrigger, KedaTriggerConfig, LeasedList, leasedListEnv, RedisListTrigger } from './keda-trigger';
+import { CLAIM_DIR, CLAIM_FILE, DEFAULT_GRACE_SECONDS, Env, TERMINATION_MARGIN_SECONDS } from '../runtime/contract';
+import { IKedaTrigger, KedaTriggerConfig, LeasedList, leasedListEnv, missingEnvFromTarget, RedisListTrigger } from './keda-trigger';
 import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './pod-defaults';
 import { resolveRuntimeImage } from './runtime-image';
 import { ScalingStrategy } from './scaling-strategy';
@@ -91,6 +91,12 @@ export interface KedaScaledJobProps {
    * @default kplus.RestartPolicy.NEVER
    */
   readonly restartPolicy?: kplus.RestartPolicy;
+  /**
+   * Time a Job's consumer keeps working after SIGTERM before handing its event back (`GRACE_SECONDS`);
+   * the pod's terminationGracePeriodSeconds is this plus 10 s.
+   * @default Duration.seconds(30)
+   */
+  readonly grace?: Duration;
   /**
    * @default RolloutStrategy.GRADUAL: a spec change must not kill Jobs mid-event
    */
@@ -190,7 +196,9 @@ export class KedaScaledJob extends Construct {
 
   private renderJobSpec(props: KedaScaledJobProps): Record<string, unknown> {
     const container = props.container;
-    const env: Record<string, kplus.EnvValue> = { ...container.envVariables };
+    const grace = props.grace ?? Duration.seconds(DEFAULT_GRACE_SECONDS);
+    checkWholeSeconds(this, 'grace', grace, 0);
+    const env: Record<string, kplus.EnvValue> = { [Env.GRACE_SECONDS]: kplus.EnvValue.fromValue(String(grace.toSeconds())), ...container.envVariables };
     const volumeMounts = [...(container.volumeMounts ?? [])];
     if (this.claimReadiness) {
       env[Env.READY_FILE] = kplus.EnvValue.fromValue(CLAIM_FILE);
@@ -204,6 +212,7 @@ export class KedaScaledJob extends Construct {
       activeDeadline: props.activeDeadline,
       backoffLimit: props.backoffLimit ?? 2,
       securityContext: restrictedPod(),
+      terminationGracePeriod: Duration.seconds(grace.toSeconds() + TERMINATION_MARGIN_SECONDS),
       serviceAccount: props.serviceAccount,
       automountServiceAccountToken: false,
       containers: [{
@@ -228,17 +237,12 @@ export class KedaScaledJob extends Construct {
 
   /** `...FromEnv` keys are resolved from the job container's env, so it must define them. */
   private checkEnvFromTarget(triggers: KedaTriggerConfig[], container: JobContainerProps): void {
-    const defined = new Set(Object.keys(container.envVariables ?? {}));
     if (container.envFrom?.length) return; // names from envFrom cannot be known at synth
-    for (const t of triggers) {
-      const wanted = [...(t.envFromTarget ?? []),
-        ...Object.entries(t.metadata).filter(([k]) => k.endsWith('FromEnv')).map(([, v]) => v)];
-      for (const name of wanted) {
-        if (!defined.has(name)) {
-          throw propError(this, 'container.envVariables', Object.keys(container.envVariables ?? {}).join(','),
-            `must define ${name}: KEDA reads the ${t.type} trigger's ...FromEnv keys from the job container`);
-        }
-      }
+    const defined = Object.keys(container.envVariables ?? {});
+    const missing = missingEnvFromTarget(triggers, new Set(defined));
+    if (missing) {
+      throw propError(this, 'container.envVariables', defined.join(','),
+        `must define ${missing.name}: KEDA reads the ${missing.type} trigger's ...FromEnv keys from the job container`);
     }
   }
 

@@ -15,6 +15,24 @@ export interface KedaTriggerConfig {
   readonly authentication?: TriggerAuthentication;
   /** Env variables KEDA reads from the target's container (`...FromEnv` keys); the target must define them. */
   readonly envFromTarget?: string[];
+  /**
+   * `AverageValue` (target per replica), `Value` or `Utilization`; ScaledObjects only.
+   * @default - KEDA's default, AverageValue (Utilization for cpu / memory)
+   */
+  readonly metricType?: string;
+}
+
+/**
+ * The first `...FromEnv` variable a trigger wants that `defined` lacks: KEDA resolves those keys
+ * from the target's (or job template's) container env.
+ */
+export function missingEnvFromTarget(triggers: KedaTriggerConfig[], defined: Set<string>): { name: string; type: string } | undefined {
+  for (const t of triggers) {
+    const wanted = [...(t.envFromTarget ?? []), ...Object.entries(t.metadata).filter(([k]) => k.endsWith('FromEnv')).map(([, v]) => v)];
+    const name = wanted.find((n) => !defined.has(n));
+    if (name) return { name, type: t.type };
+  }
+  return undefined;
 }
 
 /** Anything that can scale a KEDA workload. */
@@ -50,6 +68,12 @@ export interface RedisListTriggerOptions {
    * @default - KEDA's positional name
    */
   readonly name?: string;
+  /**
+   * Let KEDA read host and port from the target container's `REDIS_HOST` / `REDIS_PORT`
+   * (`hostFromEnv` / `portFromEnv`) instead of writing the address into the trigger.
+   * @default false
+   */
+  readonly addressFromEnv?: boolean;
 }
 
 /** KEDA's `redis` trigger on one list (LLEN, or ZCARD / HLEN when the key is a zset / hash). */
@@ -57,6 +81,7 @@ export class RedisListTrigger implements IKedaTrigger {
   public readonly listLength: number;
   public readonly activationListLength: number;
   private readonly name?: string;
+  private readonly addressFromEnv: boolean;
 
   /**
    * @param scope construct whose path errors name
@@ -77,6 +102,7 @@ export class RedisListTrigger implements IKedaTrigger {
     this.listLength = options.listLength ?? 5;
     this.activationListLength = options.activationListLength ?? 0;
     this.name = options.name;
+    this.addressFromEnv = options.addressFromEnv ?? false;
   }
 
   public bind(scope: Construct): KedaTriggerConfig {
@@ -84,7 +110,7 @@ export class RedisListTrigger implements IKedaTrigger {
       type: 'redis',
       name: this.name,
       metadata: {
-        ...this.connection.triggerMetadata(),
+        ...this.connection.triggerMetadata({ addressFromEnv: this.addressFromEnv }),
         listName: this.listName,
         listLength: String(this.listLength),
         activationListLength: String(this.activationListLength),

@@ -1,7 +1,7 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { Env, HEALTH_PATH, METRICS_PORT } from '../runtime/contract';
+import { Env, HEALTH_PATH, METRICS_PORT, READY_PATH } from '../runtime/contract';
 import { LeasedList, leasedListEnv } from './keda-trigger';
 import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './pod-defaults';
 import { resolveRuntimeImage } from './runtime-image';
@@ -91,7 +91,7 @@ export class Publisher extends Construct {
       ports: [{ name: 'metrics', number: METRICS_PORT }],
       securityContext: restrictedContainer(),
       resources: props.resources ?? RUNTIME_RESOURCES,
-      readiness: kplus.Probe.fromHttpGet(HEALTH_PATH, { port: METRICS_PORT, periodSeconds: Duration.seconds(10) }),
+      readiness: kplus.Probe.fromHttpGet(READY_PATH, { port: METRICS_PORT, periodSeconds: Duration.seconds(10) }),
       liveness: kplus.Probe.fromHttpGet(HEALTH_PATH, { port: METRICS_PORT, periodSeconds: Duration.seconds(20), failureThreshold: 3 }),
     });
     patchPodSpec(this.deployment, { imagePullSecrets: props.imagePullSecrets });

@@ -97,9 +97,15 @@ export class RedisConnection {
     return env;
   }
 
-  /** Connection metadata of KEDA's redis triggers (the password goes through `triggerAuthentication`). */
-  public triggerMetadata(): Record<string, string> {
-    const metadata: Record<string, string> = { address: this.address };
+  /**
+   * Connection metadata of KEDA's redis triggers (the password goes through `triggerAuthentication`).
+   * With `addressFromEnv`, KEDA reads host and port from the target container's env, which
+   * `envVariables()` defines.
+   */
+  public triggerMetadata(options: { readonly addressFromEnv?: boolean } = {}): Record<string, string> {
+    const metadata: Record<string, string> = options.addressFromEnv
+      ? { hostFromEnv: Env.REDIS_HOST, portFromEnv: Env.REDIS_PORT }
+      : { address: this.address };
     if (this.tls) metadata.enableTLS = 'true';
     if (this.database !== 0) metadata.databaseIndex = String(this.database);
     return metadata;

@@ -1,7 +1,7 @@
 import { ApiObject, Chart, Duration, JsonPatch, Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { DEFAULT_LIST_NAME, REDIS_EXPORTER_PORT, REDIS_PORT } from '../runtime/contract';
+import { DEFAULT_LIST_NAME, queueKeys, REDIS_EXPORTER_PORT, REDIS_PORT } from '../runtime/contract';
 import { LeasedList, leasedListEnv, RedisListTrigger, RedisListTriggerOptions } from './keda-trigger';
 import { patchPodSpec, restrictedContainer, restrictedPod } from './pod-defaults';
 import { RedisConnection, SecretKeyRef } from './redis-connection';
@@ -172,6 +172,16 @@ export class RedisQueue extends Construct implements LeasedList {
   /** KEDA's `redis` trigger on this queue's ready list. */
   public listTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
     return new RedisListTrigger(this, this.connection, this.listName, options, this);
+  }
+
+  /** A `redis` trigger on the leased events (ZCARD of `<list>:inflight`): keeps workers that hold work. */
+  public inflightTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
+    return new RedisListTrigger(this, this.connection, queueKeys(this.listName).inflight, options, this);
+  }
+
+  /** A `redis` trigger on the events waiting for a retry (ZCARD of `<list>:delayed`). */
+  public delayedTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
+    return new RedisListTrigger(this, this.connection, queueKeys(this.listName).delayed, options, this);
   }
 
   private renderConfig(): string {

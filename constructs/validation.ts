@@ -45,7 +45,7 @@ export function checkImage(scope: Construct, prop: string, image: string): void 
 }
 
 /** Kubernetes and KEDA take these durations as whole seconds. */
-export function checkWholeSeconds(scope: Construct, prop: string, value: Duration): void {
+export function checkWholeSeconds(scope: Construct, prop: string, value: Duration, min: number = 1): void {
   const ms = value.toMilliseconds();
-  if (ms < 1000 || ms % 1000 !== 0) throw propError(scope, prop, `${ms / 1000}s`, 'must be a whole number of seconds, at least 1');
+  if (ms < min * 1000 || ms % 1000 !== 0) throw propError(scope, prop, `${ms / 1000}s`, `must be a whole number of seconds, at least ${min}`);
 }

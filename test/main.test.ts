@@ -18,3 +18,20 @@ describe('the app', () => {
     expect(env).toMatchObject({ PUBLISH_BATCH: '10', PUBLISH_INTERVAL: '10', WAIT_MIN: '10', WAIT_MAX: '20' });
   });
 });
+
+describe('chart worker-fleet', () => {
+  const docs = Testing.synth(buildApp(Testing.app()).charts.find((c) => c.node.id === 'worker-fleet')!) as any[];
+  test('workers scaled 0..20 on ready, in-flight and delayed work, scale-in stabilized, grace covering hand-back', () => {
+    const so = docs.find((d) => d.kind === 'ScaledObject');
+    expect(so.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 20 });
+    expect(so.spec.triggers.map((t: any) => t.metadata.listName)).toEqual(['events', 'events:inflight', 'events:delayed']);
+    expect(so.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThanOrEqual(60);
+    const worker = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === so.spec.scaleTargetRef.name);
+    expect(worker.spec.replicas).toBeUndefined();
+    const grace = Number(worker.spec.template.spec.containers[0].env.find((e: any) => e.name === 'GRACE_SECONDS').value);
+    expect(worker.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(grace);
+    expect(docs.filter((d) => d.kind === 'PodMonitor')).toHaveLength(1);
+    const sts = docs.find((d) => d.kind === 'StatefulSet');
+    expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
+  });
+});

@@ -1,6 +1,6 @@
 import { Duration } from 'cdk8s';
 import { Publisher, RedisQueue } from '../../constructs';
-import { Env, HEALTH_PATH, METRICS_PORT } from '../../runtime/contract';
+import { Env, HEALTH_PATH, METRICS_PORT, READY_PATH } from '../../runtime/contract';
 import { envOf, only, synth, testChart } from './helpers';
 
 function setup(props: Partial<ConstructorParameters<typeof Publisher>[2]> = {}) {
@@ -24,7 +24,7 @@ describe('Publisher', () => {
 
   test('probes hit the health endpoint the program serves', () => {
     const c = only(setup(), 'Deployment').spec.template.spec.containers[0];
-    expect(c.readinessProbe.httpGet).toMatchObject({ path: HEALTH_PATH, port: METRICS_PORT });
+    expect(c.readinessProbe.httpGet).toMatchObject({ path: READY_PATH, port: METRICS_PORT });
     expect(c.livenessProbe.httpGet).toMatchObject({ path: HEALTH_PATH, port: METRICS_PORT });
     expect(c.ports).toEqual([{ containerPort: METRICS_PORT, name: 'metrics' }]);
   });
