@@ -127,6 +127,9 @@ export function queueKeys(list: string) {
      * Per-event counters, field = sha1 of the raw event (identical raw events share one):
      * `deliveries` counts claims (crash redeliveries included), `failures` handler failures.
      * Both fields go when the event is acknowledged or dead-lettered.
+     * A handled failure or a hand-back at stop takes its delivery back, so `deliveries` counts the
+     * deliveries whose consumer died, plus the one under way. Beside each field of `failures`,
+     * `<sha1>:first` is the time of the first failure (ms).
      */
     deliveries: `${list}:deliveries`,
     failures: `${list}:failures`,
@@ -153,8 +156,14 @@ export type DeadLetterReason = 'malformed' | 'handler-failed' | 'max-deliveries'
 export interface DeadLetter {
   readonly event: string;
   readonly reason: DeadLetterReason;
+  /** The last error: the handler's message, the parse problem, or why deliveries ran out. */
   readonly error: string;
+  /** Handler runs that failed (1 for a malformed event; 0 for max-deliveries without a failure). */
   readonly attempts: number;
+  /** Times the event was handed to a consumer: failed attempts plus deliveries whose consumer died. Absent in entries of 0.1.0. */
+  readonly deliveries?: number;
+  /** ms since the epoch of the first failure (equal to failedAt when there was one). Absent in entries of 0.1.0. */
+  readonly firstFailedAt?: number;
   /** ms since the epoch. */
   readonly failedAt: number;
 }

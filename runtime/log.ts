@@ -20,7 +20,7 @@ export interface Logger {
 export interface LoggerOptions {
   /** Lines below this level are dropped. @default 'info' */
   readonly level?: LogLevel;
-  /** Where each line goes (without its newline). @default process.stderr */
+  /** Where each line goes (without its newline). @default - stderr, lines of one tick written together */
   readonly write?: (line: string) => void;
   readonly fields?: LogFields;
 }
@@ -33,17 +33,15 @@ export function isLogLevel(value: unknown): value is LogLevel {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = LOG_LEVELS.indexOf(options.level ?? 'info');
-  const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const write = options.write ?? writeStderr;
   const base = options.fields ?? {};
+  // The fields every line carries, serialized once: a busy consumer logs a line per event.
+  const baseJson = fieldsJson(base);
 
   const log = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (LOG_LEVELS.indexOf(level) < threshold) return;
-    const entry: Record<string, unknown> = { time: new Date().toISOString(), level, msg };
-    for (const [key, value] of Object.entries({ ...base, ...fields })) {
-      // A field must not disguise the line's own time, level or message.
-      entry[RESERVED.has(key) ? `field.${key}` : key] = value instanceof Error ? value.message : value;
-    }
-    write(safeStringify(entry));
+    const head = `{"time":"${isoNow()}","level":"${level}","msg":${JSON.stringify(msg)}`;
+    write(`${head}${baseJson}${fields ? fieldsJson(fields) : ''}}`);
   };
 
   return {
@@ -55,8 +53,87 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
 }
 
+/** `,"key":value` per field (a later key wins when parsed); undefined values are left out as JSON.stringify does. */
+function fieldsJson(fields: LogFields): string {
+  let json = '';
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    if (value === undefined || typeof value === 'function') continue;
+    json += `,${jsonKey(key)}:${valueJson(value)}`;
+  }
+  return json;
+}
+
+const keys = new Map<string, string>();
+
+/** A field name as JSON, remembered: the same few names recur on every line. */
+function jsonKey(key: string): string {
+  let json = keys.get(key);
+  if (json === undefined) {
+    // A field must not disguise the line's own time, level or message.
+    json = JSON.stringify(RESERVED.has(key) ? `field.${key}` : key);
+    if (keys.size < 1000) keys.set(key, json);
+  }
+  return json;
+}
+
+function valueJson(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return safeStringify(value instanceof Error ? value.message : value);
+}
+
+let isoMs = 0;
+let iso = '';
+
+/** The time as ISO 8601, formatted once per millisecond. */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    iso = new Date(now).toISOString();
+  }
+  return iso;
+}
+
+/**
+ * Lines logged in one tick go to stderr in one write (a consumer handling thousands of events a
+ * second would otherwise spend its time in write calls); what is pending is written at exit.
+ */
+let pending: string[] = [];
+let flushScheduled = false;
+let exitHooked = false;
+
+function writeStderr(line: string): void {
+  pending.push(line);
+  if (pending.length >= 1000) return flushStderr();
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushStderr);
+  }
+  if (!exitHooked) {
+    exitHooked = true;
+    process.on('exit', flushStderr);
+  }
+}
+
+/** Writes the lines logged so far (stderr is synchronous for files, pipes and terminals on Linux). */
+export function flushStderr(): void {
+  flushScheduled = false;
+  if (pending.length === 0) return;
+  const text = pending.join('\n') + '\n';
+  pending = [];
+  process.stderr.write(text);
+}
+
 /** A logger that drops everything (programmatic use without logs). */
-export const silentLogger: Logger = createLogger({ write: () => undefined });
+export const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => silentLogger,
+};
 
 /** The message of anything thrown, for a log field or a dead-letter entry. */
 export function errorMessage(error: unknown): string {

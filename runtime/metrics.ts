@@ -2,7 +2,7 @@
  * Prometheus metrics of the runtime commands, named in contract.ts. Each command builds its own
  * registry, so programmatic users and tests can run several consumers in one process.
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Metrics } from './contract';
 
 /** A registry with the Node process metrics (CPU, memory, event loop lag) already in it. */
@@ -12,23 +12,52 @@ export function createRegistry(): Registry {
   return registry;
 }
 
+/** The counts of a queue's parts, as `queue stats` prints them. */
+export interface QueueDepth {
+  readonly ready: number;
+  readonly inflight: number;
+  readonly delayed: number;
+  readonly dead: number;
+}
+
+/** What the gauges read at each scrape (not on the hot path). */
+export interface GaugeSource {
+  /** Events this process holds. */
+  inFlight(): number;
+  /** The queue's depth, or undefined when it cannot be read now (Redis away): the last values stay. */
+  depth(): Promise<QueueDepth | undefined>;
+}
+
 export interface ConsumerMetrics {
   /** Events handled and acknowledged. */
   readonly processed: Counter;
-  /** Events whose handler threw. */
+  /** Handler runs that threw. */
   readonly failed: Counter;
-  /** Events moved to the dead-letter list, by `reason` (malformed, handler-failed, ...). */
+  /** Failed events scheduled for a retry. */
+  readonly retried: Counter;
+  /** Events moved to the dead-letter list, by `reason` (malformed, handler-failed, max-deliveries). */
   readonly deadLettered: Counter<'reason'>;
   /** Expired leases this process requeued. */
   readonly redelivered: Counter;
   /** Handler run time, successful or not. */
   readonly processingSeconds: Histogram;
+  /** enqueuedAt (the publisher's clock) to acknowledgement, for events that carry enqueuedAt. */
+  readonly latencySeconds: Histogram;
+  readonly inFlight: Gauge;
+  /** Queue depth by `state`: ready, inflight, delayed, dead; read from Redis on scrape. */
+  readonly queueDepth: Gauge<'state'>;
+  /** Connects the gauges to a running consumer. */
+  watch(source: GaugeSource): void;
 }
 
+const STATES = ['ready', 'inflight', 'delayed', 'dead'] as const;
+
 export function createConsumerMetrics(registry: Registry = new Registry()): ConsumerMetrics {
+  let source: GaugeSource | undefined;
   return {
     processed: new Counter({ name: Metrics.PROCESSED, help: 'Events handled and acknowledged.', registers: [registry] }),
-    failed: new Counter({ name: Metrics.FAILED, help: 'Events whose handler threw.', registers: [registry] }),
+    failed: new Counter({ name: Metrics.FAILED, help: 'Handler runs that threw.', registers: [registry] }),
+    retried: new Counter({ name: Metrics.RETRIED, help: 'Failed events scheduled for a retry with backoff.', registers: [registry] }),
     deadLettered: new Counter({
       name: Metrics.DEAD_LETTERED,
       help: 'Events moved to the dead-letter list, by reason.',
@@ -39,10 +68,35 @@ export function createConsumerMetrics(registry: Registry = new Registry()): Cons
     processingSeconds: new Histogram({
       name: Metrics.PROCESSING_SECONDS,
       help: 'Time the handler took per event.',
-      // The demo's events take 10-20 s; real handlers are often far shorter.
-      buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 15, 20, 30, 60, 120, 300],
+      // From no-op handlers to the demo's 10-20 s events.
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 15, 20, 30, 60, 120, 300],
       registers: [registry],
     }),
+    latencySeconds: new Histogram({
+      name: Metrics.LATENCY_SECONDS,
+      help: 'Time from enqueuedAt to acknowledgement, for events that carry enqueuedAt.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: Metrics.IN_FLIGHT,
+      help: 'Events this process holds.',
+      registers: [registry],
+      collect() {
+        this.set(source?.inFlight() ?? 0);
+      },
+    }),
+    queueDepth: new Gauge({
+      name: Metrics.QUEUE_DEPTH,
+      help: 'Events in each part of the queue (one MULTI per scrape).',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        const depth = await source?.depth().catch(() => undefined);
+        if (depth) for (const state of STATES) this.set({ state }, depth[state]);
+      },
+    }),
+    watch: (s) => (source = s),
   };
 }
 

@@ -36,7 +36,7 @@ export const REDIS_OPTIONS = {
     group: CONNECTION,
     default: DEFAULT_CONNECT_TIMEOUT_MS / 1000,
     above: 0,
-    describe: 'Seconds to keep trying to reach Redis at start before failing (exit 1)',
+    describe: 'Seconds to keep trying to reach Redis at start before failing (exit 1); loop-mode consume waits as long as it takes',
   },
 } satisfies Record<string, EnvOption>;
 
@@ -45,7 +45,7 @@ export const LIST_OPTIONS = {
     env: Env.LIST_NAME,
     type: 'string',
     default: DEFAULT_LIST_NAME,
-    describe: 'Redis list of ready events; the queue also uses <list>:inflight, <list>:inflight:events, <list>:delayed and <list>:dead',
+    describe: "Redis list of ready events; the queue's other keys are named <list>:inflight, <list>:delayed, <list>:dead, ...",
   },
 } satisfies Record<string, EnvOption>;
 
@@ -57,7 +57,7 @@ export const METRICS_OPTIONS = {
     integer: true,
     min: 0,
     max: 65535,
-    describe: 'Port of /healthz and /metrics while running long (0: any free port, logged)',
+    describe: 'Port of /healthz, /readyz and /metrics while running long (0: any free port, logged)',
   },
 } satisfies Record<string, EnvOption>;
 

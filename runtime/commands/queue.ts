@@ -1,6 +1,11 @@
-/** `redis-keda queue <subcommand>`: maintenance of a queue's keys (results as JSON on stdout). */
-import type { CommandModule } from 'yargs';
-import { addEnvOptions, EnvOption, OptionValues } from '../config';
+/**
+ * `redis-keda queue <subcommand>`: operations on a queue's keys (results as JSON on stdout).
+ * Destructive subcommands (redrive, purge) do nothing without `--yes` (exit 2): no prompts, so
+ * they behave the same in a terminal, a Job and a script. `--yes` has no environment variable on
+ * purpose: a confirmation must be given on the command line.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { addEnvOptions, EnvOption, OptionValues, UsageError } from '../config';
 import type { Logger } from '../log';
 import { Queue } from '../queue/queue';
 import { closeRedis, connectRedis } from '../redis/connection';
@@ -8,15 +13,19 @@ import { connectionOptions, LIST_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runComm
 
 const OPTIONS = { ...LIST_OPTIONS, ...REDIS_OPTIONS } satisfies Record<string, EnvOption>;
 
-type Args = OptionValues<typeof OPTIONS>;
+type Args = OptionValues<typeof OPTIONS> & { readonly count?: number; readonly yes?: boolean; readonly dead?: boolean; readonly all?: boolean };
 
-/** Runs `body` against the queue named by the options and prints its result as one JSON line. */
-function withQueue(body: (queue: Queue, log: Logger) => Promise<object>) {
+/**
+ * Checks `args` (before connecting: a usage error needs no Redis), runs `body` against the queue
+ * named by the options, and prints its result as one JSON line.
+ */
+function withQueue(body: (queue: Queue, args: Args, log: Logger) => Promise<object | void>, check: (args: Args) => void = () => undefined) {
   return runCommand<Args>(async (args, log) => {
+    check(args);
     const redis = await connectRedis(connectionOptions(args), log);
     try {
-      const result = await body(new Queue(redis, args.list), log);
-      process.stdout.write(JSON.stringify(result) + '\n');
+      const result = await body(new Queue(redis, args.list), args, log);
+      if (result) process.stdout.write(JSON.stringify(result) + '\n');
       return 0;
     } finally {
       await closeRedis(redis);
@@ -24,13 +33,34 @@ function withQueue(body: (queue: Queue, log: Logger) => Promise<object>) {
   });
 }
 
+function countOption<T>(yargs: Argv<T>, describe: string, defaultValue?: number) {
+  return yargs
+    .option('count', { type: 'number', describe, default: defaultValue, requiresArg: true })
+    .check((argv) => {
+      const count = argv.count as unknown;
+      if (count !== undefined && !(typeof count === 'number' && Number.isInteger(count) && count >= 1)) throw new UsageError(`--count must be an integer of at least 1, got '${String(count)}'`);
+      return true;
+    });
+}
+
+function confirmOption<T>(yargs: Argv<T>, what: string) {
+  return yargs.option('yes', { type: 'boolean', default: false, describe: `Confirm: ${what}; without it nothing is changed (exit 2)` });
+}
+
+function requireYes(command: string, what: string): (args: Args) => void {
+  return (args) => {
+    if (!args.yes) throw new UsageError(`queue ${command} ${what}: add --yes to confirm (nothing was changed)`);
+  };
+}
+
 const reap: CommandModule = {
   command: 'reap',
-  describe: 'Requeue events whose lease ran out (their consumer died); prints {"list", "requeued"}',
-  handler: withQueue(async (queue, log) => {
+  describe: 'Requeue events whose lease ran out (their consumer died) and move due retries to the list; prints {"list", "requeued", "promoted"}',
+  handler: withQueue(async (queue, _args, log) => {
     const requeued = await queue.reap();
-    log.info('reaped', { list: queue.list, requeued });
-    return { list: queue.list, requeued };
+    const promoted = await queue.promoteDue();
+    log.info('reaped', { list: queue.list, requeued, promoted });
+    return { list: queue.list, requeued, promoted };
   }),
 };
 
@@ -40,15 +70,68 @@ const stats: CommandModule = {
   handler: withQueue((queue) => queue.stats()),
 };
 
+const peekDead: CommandModule = {
+  command: 'peek-dead',
+  describe: 'Print the newest dead-letter entries, one JSON line each: {"event", "reason", "error", "attempts", "deliveries", "firstFailedAt", "failedAt"}',
+  builder: (yargs) => countOption(yargs, 'Entries to print, newest first', 10),
+  handler: withQueue(async (queue, args) => {
+    // The entries as stored, bytes untouched (an event need not be UTF-8).
+    for (const entry of await queue.peekDead(args.count ?? 10)) process.stdout.write(Buffer.concat([entry, Buffer.from('\n')]));
+  }),
+};
+
+const redrive: CommandModule = {
+  command: 'redrive',
+  describe: 'Put dead-lettered events back on the list exactly as published, oldest first, with fresh retry and delivery counts; prints {"list", "redriven", "skipped"}',
+  builder: (yargs) => confirmOption(countOption(yargs, 'Redrive at most this many (the oldest) [default: all]'), 'move dead-lettered events back to the list'),
+  handler: withQueue(
+    async (queue, args, log) => {
+      const { redriven, skipped } = await queue.redrive(args.count ?? Infinity);
+      if (skipped > 0) log.warn('skipped dead-letter entries that are not DeadLetter JSON; they stay in the dead-letter list', { skipped, dead: queue.keys.dead });
+      log.info('redriven', { list: queue.list, redriven });
+      return { list: queue.list, redriven, skipped };
+    },
+    requireYes('redrive', 'moves dead-lettered events back to the list'),
+  ),
+};
+
+const purge: CommandModule = {
+  command: 'purge',
+  describe: 'Delete the dead-letter list (--dead) or every key of the queue (--all); prints {"list", "purged", "removed": {ready, inflight, delayed, dead}}',
+  builder: (yargs) =>
+    confirmOption(yargs, 'delete')
+      .option('dead', { type: 'boolean', default: false, describe: 'Delete <list>:dead' })
+      .option('all', { type: 'boolean', default: false, describe: 'Delete every key of the queue: ready, in-flight, delayed, counters, dead' })
+      .check((argv) => {
+        if (argv.dead === argv.all) throw new UsageError('queue purge: give exactly one of --dead or --all');
+        return true;
+      }),
+  handler: withQueue(
+    async (queue, args, log) => {
+      const scope = args.all ? 'all' : 'dead';
+      const removed = await queue.purge(scope);
+      log.warn('purged', { ...removed, purged: scope });
+      const { list, ...counts } = removed;
+      return { list, purged: scope, removed: counts };
+    },
+    (args) => requireYes('purge', args.all ? 'deletes every key of the queue' : 'deletes the dead-letter list')(args),
+  ),
+};
+
 export const queueCommand: CommandModule = {
   command: 'queue',
-  describe: 'Queue maintenance: reap expired leases, show counts',
+  describe: 'Queue operations: stats, reap, peek-dead, redrive, purge',
   builder: (yargs) =>
     addEnvOptions(yargs, OPTIONS)
-      .command(reap)
       .command(stats)
-      .demandCommand(1, 'name a queue subcommand: reap or stats')
+      .command(reap)
+      .command(peekDead)
+      .command(redrive)
+      .command(purge)
+      .demandCommand(1, 'name a queue subcommand: stats, reap, peek-dead, redrive or purge')
       .example('$0 queue reap', 'what the reaper CronJob runs')
+      .example('$0 queue peek-dead --count 5', 'the five newest dead-letter entries')
+      .example('$0 queue redrive --yes', 'every dead-lettered event back onto the list')
       .epilogue(REDIS_EPILOGUE),
   handler: () => undefined,
 };

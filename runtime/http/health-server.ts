@@ -1,11 +1,12 @@
 /**
- * `/healthz` and `/metrics` for long-running commands, on one port. Liveness says only that the
- * process serves requests: a Redis outage must not get every pod restarted.
+ * `/healthz`, `/readyz` and `/metrics` for long-running commands, on one port. Liveness says only
+ * that the process serves requests: a Redis outage must not get every pod restarted. Readiness
+ * says whether it can work now (Redis reachable, not stopping).
  */
 import { createServer, Server } from 'http';
 import { AddressInfo } from 'net';
 import type { Registry } from 'prom-client';
-import { HEALTH_PATH, METRICS_PATH } from '../contract';
+import { HEALTH_PATH, METRICS_PATH, READY_PATH } from '../contract';
 import { errorMessage, Logger } from '../log';
 
 export interface HealthServerOptions {
@@ -15,6 +16,8 @@ export interface HealthServerOptions {
   readonly log: Logger;
   /** False turns `/healthz` into 503, e.g. while stopping. @default - always healthy */
   readonly isHealthy?: () => boolean;
+  /** False turns `/readyz` into 503, e.g. while Redis is unreachable. @default - ready whenever healthy */
+  readonly isReady?: () => boolean;
 }
 
 export interface HealthServer {
@@ -30,6 +33,9 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     } else if (path === HEALTH_PATH) {
       const healthy = options.isHealthy?.() ?? true;
       res.writeHead(healthy ? 200 : 503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: healthy ? 'ok' : 'stopping' }));
+    } else if (path === READY_PATH) {
+      const ready = (options.isHealthy?.() ?? true) && (options.isReady?.() ?? true);
+      res.writeHead(ready ? 200 : 503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: ready ? 'ready' : 'not ready' }));
     } else if (path === METRICS_PATH) {
       options.registry.metrics().then(
         (text) => res.writeHead(200, { 'Content-Type': options.registry.contentType }).end(text),
@@ -53,7 +59,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     });
   });
   const port = (server.address() as AddressInfo).port;
-  options.log.info('health server listening', { port, paths: [HEALTH_PATH, METRICS_PATH] });
+  options.log.info('health server listening', { port, paths: [HEALTH_PATH, READY_PATH, METRICS_PATH] });
 
   return {
     port,

@@ -1,19 +1,30 @@
 /**
- * Consumers: take an event under a lease, run the handler while renewing the lease, then ack or
- * dead-letter it. `consumeOnce` is Job mode (one event, then return); `runConsumer` is loop mode
- * (workers until the signal aborts).
+ * Consumers: take events under a lease, run the handler while the lease is renewed, then ack,
+ * retry with backoff, or dead-letter. `consumeOnce` is Job mode (one event, then return);
+ * `runConsumer` is loop mode (up to `concurrency` events at a time until the signal aborts).
+ * Both give in-flight handlers the grace period on stop and hand back what did not finish.
  */
 import { constants } from 'fs';
 import { access, rename, rm, writeFile } from 'fs/promises';
 import { dirname } from 'path';
 import type Redis from 'ioredis';
-import { DEFAULT_LEASE_SECONDS, DEFAULT_LIST_NAME, QueueEvent } from '../contract';
+import {
+  DEFAULT_BACKOFF_MAX_SECONDS,
+  DEFAULT_BACKOFF_SECONDS,
+  DEFAULT_GRACE_SECONDS,
+  DEFAULT_LEASE_SECONDS,
+  DEFAULT_LIST_NAME,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_DELIVERIES,
+} from '../contract';
 import { errorMessage, Logger, silentLogger } from '../log';
 import { ConsumerMetrics, createConsumerMetrics } from '../metrics';
-import { sleep } from '../sleep';
-import { parseEvent } from './event';
 import { demoHandler, EventHandler } from './handler';
-import { Claim, DeadLetterOptions, Queue } from './queue';
+import { reapQueue, runLoop } from './loop';
+import { Claim, Queue } from './queue';
+import { Context, Outcome, Worker } from './worker';
+
+export type { Outcome } from './worker';
 
 export interface ConsumerOptions {
   /** A connected client; the caller owns it (closes it). */
@@ -24,6 +35,18 @@ export interface ConsumerOptions {
   readonly leaseSeconds?: number;
   /** @default - the demo handler: sleeps `wait` seconds */
   readonly handler?: EventHandler;
+  /** Handler failures after which an event is dead-lettered (reason handler-failed). @default 5 */
+  readonly maxAttempts?: number;
+  /** Deliveries whose consumer died after which an event is dead-lettered (reason max-deliveries). @default 10 */
+  readonly maxDeliveries?: number;
+  /** First retry delay after a handler failure; doubles per failure. @default 1 */
+  readonly backoffSeconds?: number;
+  /** The longest retry delay. @default 300 */
+  readonly backoffMaxSeconds?: number;
+  /** After `signal` aborts: how long handlers in hand may still run before their events are handed back. @default 30 */
+  readonly graceSeconds?: number;
+  /** Abort to stop: nothing new is claimed; events in hand get the grace period. @default - never stops */
+  readonly signal?: AbortSignal;
   /** @default - no logs */
   readonly log?: Logger;
   /** @default - counted in a registry nobody reads */
@@ -40,40 +63,35 @@ export interface ConsumeOnceOptions extends ConsumerOptions {
 }
 
 export interface RunConsumerOptions extends ConsumerOptions {
-  /** Events handled at the same time. @default 1 */
+  /** Events handled at the same time; each claim call takes as many as there are free slots. @default 1 */
   readonly concurrency?: number;
-  /** Abort to stop: no new claims; events in hand are finished, then `runConsumer` resolves. */
-  readonly signal?: AbortSignal;
+  /**
+   * Wait for new events with a blocking command on a second connection (made with
+   * `redis.duplicate()`), so an idle consumer wakes within a round trip of a publish; false polls
+   * the list 10 ms to 250 ms apart instead.
+   * @default true
+   */
+  readonly blockingWait?: boolean;
 }
-
-/**
- * How a delivery ended. `lost`: the lease ran out and a reaper requeued the event before this
- * consumer could finish it, so it will be delivered again.
- */
-export type Outcome = 'processed' | 'dead-lettered' | 'lost';
 
 export interface ConsumeOnceResult {
   readonly outcome: Outcome | 'empty';
   readonly token?: string;
 }
 
-/** Idle polling backoff: RPOP does not block, so an empty list is polled 50 ms, 100 ms, ... 1 s apart. */
-export const MIN_IDLE_MS = 50;
-export const MAX_IDLE_MS = 1000;
-
-interface Context {
-  readonly queue: Queue;
-  readonly leaseMs: number;
-  readonly handler: EventHandler;
-  readonly log: Logger;
-  readonly metrics: ConsumerMetrics;
-  /** The reap under way, if any: the next timer tick skips, a stop waits for it. */
-  reaping?: Promise<void>;
-}
-
-function contextOf(options: ConsumerOptions): Context {
+function contextOf(options: ConsumerOptions, claimLogLevel: Context['claimLogLevel']): Context {
   const leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const maxDeliveries = options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
+  const backoffSeconds = options.backoffSeconds ?? DEFAULT_BACKOFF_SECONDS;
+  const backoffMaxSeconds = options.backoffMaxSeconds ?? DEFAULT_BACKOFF_MAX_SECONDS;
+  const graceSeconds = options.graceSeconds ?? DEFAULT_GRACE_SECONDS;
   if (!(leaseSeconds > 0)) throw new Error(`'leaseSeconds' (${leaseSeconds}) must be greater than 0`);
+  if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1)) throw new Error(`'maxAttempts' (${maxAttempts}) must be an integer of at least 1`);
+  if (!(Number.isInteger(maxDeliveries) && maxDeliveries >= 1)) throw new Error(`'maxDeliveries' (${maxDeliveries}) must be an integer of at least 1`);
+  if (!(backoffSeconds >= 0)) throw new Error(`'backoffSeconds' (${backoffSeconds}) must be at least 0`);
+  if (!(backoffMaxSeconds >= backoffSeconds)) throw new Error(`'backoffMaxSeconds' (${backoffMaxSeconds}) must be at least 'backoffSeconds' (${backoffSeconds})`);
+  if (!(graceSeconds >= 0)) throw new Error(`'graceSeconds' (${graceSeconds}) must be at least 0`);
   const list = options.list ?? DEFAULT_LIST_NAME;
   return {
     queue: new Queue(options.redis, list),
@@ -81,181 +99,78 @@ function contextOf(options: ConsumerOptions): Context {
     handler: options.handler ?? demoHandler(),
     log: (options.log ?? silentLogger).child({ list }),
     metrics: options.metrics ?? createConsumerMetrics(),
+    retry: { maxAttempts, backoffSeconds, backoffMaxSeconds },
+    maxDeliveries,
+    graceMs: graceSeconds * 1000,
+    claimLogLevel,
   };
 }
 
-/** Job mode: reaps expired leases, takes one event and handles it. Empty list: returns `empty`. */
+/**
+ * Job mode: reaps expired leases and due retries, takes one event and handles it. Empty list:
+ * returns `empty`. When `signal` aborts mid-event, the handler gets the grace period; if it does
+ * not finish, the event is handed back (`handed-back`).
+ */
 export async function consumeOnce(options: ConsumeOnceOptions): Promise<ConsumeOnceResult> {
-  const ctx = contextOf(options);
-  const readyFile = options.readyFile;
+  const ctx = contextOf(options, 'info');
+  const { readyFile, signal } = options;
   if (readyFile) {
     // Fail before claiming: an event taken by a pod that never turns ready helps nobody.
     await access(dirname(readyFile), constants.W_OK).catch((error: Error) => {
       throw new Error(`ready file directory '${dirname(readyFile)}' is not writable: ${error.message}`);
     });
   }
-  await reapExpired(ctx);
-  const [claim] = await ctx.queue.claim(ctx.leaseMs, 1);
+  await reapQueue(ctx);
+  if (signal?.aborted) return { outcome: 'empty' };
+  const since = Date.now();
+  const batch = await ctx.queue.claimBatch(ctx.leaseMs, 1, ctx.maxDeliveries);
+  if (batch.deadLettered > 0) {
+    ctx.metrics.deadLettered.inc({ reason: 'max-deliveries' }, batch.deadLettered);
+    ctx.log.warn('events dead-lettered: delivered too often without an outcome', { events: batch.deadLettered, reason: 'max-deliveries', dead: ctx.queue.keys.dead });
+  }
+  const [claim] = batch.claims;
   if (!claim) {
     ctx.log.info('list is empty, nothing to do');
     return { outcome: 'empty' };
   }
   try {
     if (readyFile) await writeReadyFile(readyFile, claim, ctx.log);
-    return { outcome: await handleClaim(ctx, claim), token: claim.token };
+    return { outcome: await handleOne(ctx, claim, since, signal), token: claim.token };
   } finally {
     if (readyFile) await rm(readyFile, { force: true }).catch((error: Error) => ctx.log.warn('could not remove ready file', { readyFile, error: error.message }));
   }
 }
 
-/** Loop mode: `concurrency` workers claim and handle events until `signal` aborts; reaps every lease/2. */
+async function handleOne(ctx: Context, claim: Claim, since: number, signal?: AbortSignal): Promise<Outcome> {
+  const worker = new Worker(ctx);
+  const delivery = worker.start(claim, since);
+  const stopped = new Promise<'stop'>((resolve) => {
+    if (signal?.aborted) resolve('stop');
+    signal?.addEventListener('abort', () => resolve('stop'), { once: true });
+  });
+  const first = await Promise.race([delivery, stopped]);
+  if (first !== 'stop') {
+    await worker.stop(Date.now());
+    return first;
+  }
+  const handedBack = await worker.stop(Date.now() + ctx.graceMs);
+  return handedBack > 0 ? 'handed-back' : delivery;
+}
+
+/** Loop mode: up to `concurrency` events at a time until `signal` aborts; reaps every lease/2. */
 export async function runConsumer(options: RunConsumerOptions): Promise<void> {
-  const ctx = contextOf(options);
+  const ctx = contextOf(options, 'debug');
   const concurrency = options.concurrency ?? 1;
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new Error(`'concurrency' (${concurrency}) must be an integer of at least 1`);
   const signal = options.signal ?? new AbortController().signal;
-
-  await reapExpired(ctx);
-  const reaper = setInterval(() => void reapExpired(ctx), ctx.leaseMs / 2);
-  ctx.log.info('consumer started', { concurrency, leaseSeconds: ctx.leaseMs / 1000 });
+  const blocking = options.blockingWait === false ? undefined : options.redis.duplicate({ connectionName: 'redis-keda-wait' });
+  // A blocking connection's errors surface in the wait; without a listener ioredis would print them.
+  blocking?.on('error', (error: Error) => ctx.log.debug('blocking connection error', { error: errorMessage(error) }));
   try {
-    await Promise.all(Array.from({ length: concurrency }, () => work(ctx, signal)));
+    await runLoop(ctx, { concurrency, signal, blocking });
   } finally {
-    clearInterval(reaper);
-    await ctx.reaping;
+    blocking?.disconnect();
   }
-  ctx.log.info('consumer stopped');
-}
-
-async function work(ctx: Context, signal: AbortSignal): Promise<void> {
-  let idleMs = MIN_IDLE_MS;
-  while (!signal.aborted) {
-    let claims: Claim[];
-    try {
-      claims = await ctx.queue.claim(ctx.leaseMs, 1);
-    } catch (error) {
-      ctx.log.error('claim failed; retrying', { error: errorMessage(error) });
-      await sleep(MAX_IDLE_MS, signal);
-      continue;
-    }
-    if (claims.length === 0) {
-      await sleep(idleMs, signal);
-      idleMs = Math.min(idleMs * 2, MAX_IDLE_MS);
-      continue;
-    }
-    idleMs = MIN_IDLE_MS;
-    for (const claim of claims) {
-      try {
-        await handleClaim(ctx, claim);
-      } catch (error) {
-        // Handled or not, the claim stays in flight; its lease runs out and a reaper requeues it.
-        ctx.log.error('could not finish event; it will be redelivered after its lease', { token: claim.token, error: errorMessage(error) });
-      }
-    }
-  }
-}
-
-/** Requeues expired leases of the queue; never throws (a failed reap is retried by the next one). */
-function reapExpired(ctx: Context): Promise<void> {
-  ctx.reaping ??= (async () => {
-    try {
-      const requeued = await ctx.queue.reap();
-      if (requeued > 0) {
-        ctx.metrics.redelivered.inc(requeued);
-        ctx.log.warn('requeued events whose lease ran out', { requeued });
-      }
-    } catch (error) {
-      ctx.log.error('reap failed', { error: errorMessage(error) });
-    } finally {
-      ctx.reaping = undefined;
-    }
-  })();
-  return ctx.reaping;
-}
-
-/** Runs one claimed event to its end. Throws only when Redis fails while finishing it. */
-async function handleClaim(ctx: Context, claim: Claim): Promise<Outcome> {
-  const parsed = parseEvent(claim.raw, claim.token);
-  if (!parsed.ok) {
-    ctx.log.warn('malformed event', { token: claim.token, error: parsed.error });
-    return deadLetter(ctx, claim, ctx.log.child({ token: claim.token }), { reason: 'malformed', error: parsed.error });
-  }
-  const event = parsed.event;
-  const log = ctx.log.child({ eventId: event.id, token: claim.token });
-  log.info('event claimed', { wait: event.wait });
-
-  const lease = keepLease(ctx, claim, log);
-  const started = performance.now();
-  let failure: { error: unknown } | undefined;
-  try {
-    await ctx.handler(event, { raw: claim.raw, token: claim.token, log });
-  } catch (error) {
-    failure = { error };
-  } finally {
-    await lease.stop();
-  }
-  const seconds = (performance.now() - started) / 1000;
-  ctx.metrics.processingSeconds.observe(seconds);
-
-  if (failure) {
-    ctx.metrics.failed.inc();
-    return onHandlerFailure(ctx, claim, event, failure.error, log);
-  }
-  if (!(await ctx.queue.ack(claim.token))) {
-    log.warn('event handled, but its lease had run out and it was requeued: it will run again', { seconds });
-    return 'lost';
-  }
-  ctx.metrics.processed.inc();
-  log.info('event processed', { seconds: round(seconds) });
-  return 'processed';
-}
-
-/**
- * What a failed delivery becomes. For now every failure is final; retries with backoff (the
- * `delayed` zset) and a delivery limit change this function only.
- */
-async function onHandlerFailure(ctx: Context, claim: Claim, _event: QueueEvent, error: unknown, log: Logger): Promise<Outcome> {
-  const message = errorMessage(error);
-  log.error('handler failed', { error: message });
-  return deadLetter(ctx, claim, log, { reason: 'handler-failed', error: message, attempts: 1 });
-}
-
-async function deadLetter(ctx: Context, claim: Claim, log: Logger, options: DeadLetterOptions): Promise<Outcome> {
-  if (!(await ctx.queue.deadLetter(claim, options))) {
-    log.warn('could not dead-letter: the lease had run out and the event was requeued', { reason: options.reason });
-    return 'lost';
-  }
-  ctx.metrics.deadLettered.inc({ reason: options.reason });
-  log.warn('event dead-lettered', { reason: options.reason, dead: ctx.queue.keys.dead });
-  return 'dead-lettered';
-}
-
-/** Renews the lease every third of it until stopped; `stop` waits for a renewal under way. */
-function keepLease(ctx: Context, claim: Claim, log: Logger): { stop(): Promise<void> } {
-  let renewal: Promise<void> = Promise.resolve();
-  let held = true;
-  const timer = setInterval(() => {
-    renewal = renewal.then(async () => {
-      if (!held) return;
-      try {
-        if ((await ctx.queue.extendLease(claim.token, ctx.leaseMs)) === undefined) {
-          held = false;
-          clearInterval(timer);
-          log.warn('lease lost: the event was requeued while its handler still runs');
-        }
-      } catch (error) {
-        // Keep trying: the lease is still valid until its deadline.
-        log.warn('lease renewal failed', { error: errorMessage(error) });
-      }
-    });
-  }, ctx.leaseMs / 3);
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      held = false;
-      await renewal;
-    },
-  };
 }
 
 async function writeReadyFile(path: string, claim: Claim, log: Logger): Promise<void> {
@@ -269,8 +184,4 @@ async function writeReadyFile(path: string, claim: Claim, log: Logger): Promise<
     // The readiness signal is worth less than the event: carry on without it.
     log.error('could not write ready file', { readyFile: path, error: errorMessage(error) });
   }
-}
-
-function round(seconds: number): number {
-  return Math.round(seconds * 1000) / 1000;
 }

@@ -7,7 +7,7 @@
  * consumer derives `seed-<claim token>`, unique per delivery, so identical seeds are each
  * handled and told apart in logs (a redelivered seed gets a new id).
  */
-import { randomInt, randomUUID } from 'crypto';
+import { randomUUID } from 'crypto';
 import type { QueueEvent } from '../contract';
 
 /** Prefix of the id derived for an event published without one. */
@@ -50,7 +50,17 @@ export function parseEvent(raw: string, token: string): ParseResult {
 
 /** A new event as the publisher writes it, with `wait` a random integer in [waitMin, waitMax]. */
 export function createEvent(waitMin: number, waitMax: number, now: number = Date.now()): QueueEvent {
-  return { id: randomUUID(), enqueuedAt: now, wait: randomInt(waitMin, waitMax + 1) };
+  return { id: randomUUID(), enqueuedAt: now, wait: randomWait(waitMin, waitMax) };
+}
+
+/** `JSON.stringify(createEvent(...))`, written directly (a publisher makes hundreds of thousands a second). */
+export function createEventJson(waitMin: number, waitMax: number, now: number = Date.now()): string {
+  return `{"id":"${randomUUID()}","enqueuedAt":${now},"wait":${randomWait(waitMin, waitMax)}}`;
+}
+
+/** The demo's sleep: uniform, nothing secret about it. */
+function randomWait(waitMin: number, waitMax: number): number {
+  return waitMin + Math.floor(Math.random() * (waitMax - waitMin + 1));
 }
 
 function describe(value: unknown): string {

@@ -3,7 +3,8 @@
  *
  * A handler module exports `async (event, context) => void` as its default export, as
  * `module.exports` itself, or as a named export `handle`. It finishes the event by returning and
- * fails it by throwing. CommonJS and ES modules both load.
+ * fails it by throwing (the event is retried with backoff, then dead-lettered). CommonJS and ES
+ * modules both load.
  */
 import { resolve } from 'path';
 import { pathToFileURL } from 'url';
@@ -16,6 +17,8 @@ export interface HandlerContext {
   readonly raw: string;
   /** This delivery's claim token. */
   readonly token: string;
+  /** 1 for the first delivery; more when consumers died holding this event before. */
+  readonly delivery: number;
   /** A logger that tags lines with the event id. */
   readonly log: Logger;
 }

@@ -4,7 +4,7 @@ import { DEFAULT_LIST_NAME } from '../contract';
 import { errorMessage, Logger, silentLogger } from '../log';
 import { createPublisherMetrics, PublisherMetrics } from '../metrics';
 import { sleep } from '../sleep';
-import { createEvent } from './event';
+import { createEventJson } from './event';
 import { Queue } from './queue';
 
 export interface PublishOptions {
@@ -30,6 +30,9 @@ export interface PublishOptions {
 
 export const PUBLISH_DEFAULTS = { batch: 10, intervalSeconds: 10, waitMin: 10, waitMax: 20 } as const;
 
+/** Batches under way at once when a bounded run has no pause between batches (`--interval 0`). */
+export const PIPELINE_DEPTH = 16;
+
 /** Publishes until `count` events are out or `signal` aborts; returns how many were published. */
 export async function publishEvents(options: PublishOptions): Promise<number> {
   const queue = new Queue(options.redis, options.list ?? DEFAULT_LIST_NAME);
@@ -45,11 +48,14 @@ export async function publishEvents(options: PublishOptions): Promise<number> {
     throw new Error(`'waitMin' (${waitMin}) and 'waitMax' (${waitMax}) must be integers with 0 <= waitMin <= waitMax`);
   }
 
+  const event = () => createEventJson(waitMin, waitMax);
+  if (!forever && intervalMs === 0) return publishPipelined(queue, options.count as number, batch, event, log, metrics, options.signal);
+
   let published = 0;
   let remaining = options.count ?? Infinity;
   while (remaining > 0 && !options.signal?.aborted) {
     const size = Math.min(batch, remaining);
-    const events = Array.from({ length: size }, () => JSON.stringify(createEvent(waitMin, waitMax)));
+    const events = Array.from({ length: size }, event);
     try {
       const length = await queue.publish(events);
       published += size;
@@ -65,5 +71,43 @@ export async function publishEvents(options: PublishOptions): Promise<number> {
     }
     if (remaining > 0) await sleep(intervalMs, options.signal);
   }
+  return published;
+}
+
+/**
+ * A bounded run without pauses: up to PIPELINE_DEPTH LPUSHes under way at once, so the run is not
+ * one round trip per batch. Replies come in order, so batches are counted and logged in order;
+ * the first failure ends the run (after the batches under way) and is thrown.
+ */
+async function publishPipelined(
+  queue: Queue,
+  count: number,
+  batch: number,
+  event: () => string,
+  log: Logger,
+  metrics: PublisherMetrics,
+  signal?: AbortSignal,
+): Promise<number> {
+  const underway = new Set<Promise<void>>();
+  let published = 0;
+  let failure: { error: unknown } | undefined;
+  for (let remaining = count; remaining > 0 && !signal?.aborted && !failure; ) {
+    const size = Math.min(batch, remaining);
+    remaining -= size;
+    const events = Array.from({ length: size }, event);
+    const push: Promise<void> = queue.publish(events).then(
+      (length) => {
+        published += size;
+        metrics.published.inc(size);
+        log.info('published batch', { events: size, published, length });
+      },
+      (error: unknown) => void (failure ??= { error }),
+    );
+    underway.add(push);
+    void push.finally(() => underway.delete(push));
+    if (underway.size >= PIPELINE_DEPTH) await Promise.race(underway);
+  }
+  await Promise.all(underway);
+  if (failure) throw failure.error;
   return published;
 }

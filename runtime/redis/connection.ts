@@ -23,7 +23,7 @@ export interface RedisConnectionOptions {
   readonly tls?: boolean;
   /** PEM CA bundle to verify the server with; implies TLS. */
   readonly tlsCaFile?: string;
-  /** How long {@link connectRedis} waits for the first connection, in ms. @default 10000 */
+  /** How long {@link connectRedis} waits for the first connection, in ms; Infinity waits until it comes. @default 10000 */
   readonly connectTimeoutMs?: number;
   /** A command without a reply after this many ms fails (the connection is kept). @default 5000 */
   readonly commandTimeoutMs?: number;
@@ -112,10 +112,11 @@ export function describeTarget(options: RedisOptions): string {
 }
 
 /**
- * Connects and waits until Redis answers, retrying with backoff until the connect deadline;
- * then throws. The returned client keeps reconnecting on its own after later outages.
+ * Connects and waits until Redis answers, retrying with backoff until the connect deadline
+ * (then throws) or until `signal` aborts (then throws too). The returned client keeps
+ * reconnecting on its own after later outages.
  */
-export async function connectRedis(options: RedisConnectionOptions, log: Logger = silentLogger): Promise<Redis> {
+export async function connectRedis(options: RedisConnectionOptions, log: Logger = silentLogger, signal?: AbortSignal): Promise<Redis> {
   const redisOptions = resolveRedisOptions(options);
   const target = describeTarget(redisOptions);
   const deadlineMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -134,16 +135,25 @@ export async function connectRedis(options: RedisConnectionOptions, log: Logger 
 
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const fail = (error: Error) => {
+        clearTimeout(timer);
         redis.removeListener('ready', onReady);
-        const why = lastError ? `: ${lastError}` : '';
-        reject(new Error(`Redis at ${target} not reachable within ${deadlineMs / 1000}s${why}`));
-      }, deadlineMs);
+        signal?.removeEventListener('abort', onAbort);
+        reject(error);
+      };
+      const timer = Number.isFinite(deadlineMs)
+        ? setTimeout(() => fail(new Error(`Redis at ${target} not reachable within ${deadlineMs / 1000}s${lastError ? `: ${lastError}` : ''}`)), deadlineMs)
+        : undefined;
+      const onAbort = () => fail(new Error(`stopped while waiting for Redis at ${target}`));
       const onReady = () => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         resolve();
       };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
       redis.once('ready', onReady);
+      if (!Number.isFinite(deadlineMs)) log.info('waiting for redis', { target });
       // The first attempt's failure is reported through 'error'; the retry strategy goes on.
       redis.connect().catch(() => undefined);
     });

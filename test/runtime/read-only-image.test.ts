@@ -10,7 +10,7 @@ import { join } from 'path';
 import Redis from 'ioredis';
 import { RUNTIME_GID, RUNTIME_UID } from '../../runtime/contract';
 import { ProcessResult, REPO_ROOT, spawnProcess } from '../support/cli';
-import { queueState } from '../support/queue-state';
+import { EMPTY_QUEUE, queueState } from '../support/queue-state';
 import { RedisServer, startRedis } from '../support/redis-server';
 
 const SETPRIV = '/usr/bin/setpriv';
@@ -106,7 +106,7 @@ test('the compiled CLI publishes and consumes from a read-only tree as uid 1000,
     expect(result.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['ready file written', 'event processed']));
     expect(result.logs.filter((l) => l.level === 'error' || l.level === 'warn')).toEqual([]);
   }
-  expect(await queueState(redis, list)).toEqual({ ready: [], inflight: [], inflightEvents: {}, dead: [] });
+  expect(await queueState(redis, list)).toEqual(EMPTY_QUEUE);
   // AND wrote nothing: the tree is unchanged, the ready file is gone, no HOME appeared
   expect(snapshot(app)).toEqual(before);
   expect(readdirSync(claimDir)).toEqual([]);

@@ -1,6 +1,7 @@
 /**
- * A real redis-server for tests: its own free loopback port and temp dir, no persistence.
- * Stop it in afterAll.
+ * A real redis-server for tests: its own free loopback port and temp dir, no persistence unless
+ * asked (`appendonly`: AOF with fsync every second, as RedisQueue configures it). It can be shut
+ * down and started again on the same port and dir, to test a Redis restart. Stop it in afterAll.
  */
 import { ChildProcess, spawn } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
@@ -8,10 +9,24 @@ import { createConnection, createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
+export interface RedisServerOptions {
+  /** AOF on (`appendonly yes`, `appendfsync everysec`): data survives a shutdown and start. @default false */
+  readonly appendonly?: boolean;
+  /** Listen here (e.g. a port a client already tries). @default - a free port */
+  readonly port?: number;
+}
+
 export interface RedisServer {
   readonly port: number;
   /** redis://127.0.0.1:<port> */
   readonly url: string;
+  /** The data directory (kept across shutdown and start). */
+  readonly dir: string;
+  /** SHUTDOWN, as an operator or Kubernetes would (AOF written and synced), and wait for the process to end. */
+  shutdown(): Promise<void>;
+  /** Starts again on the same port and dir after shutdown(); the AOF, if on, is loaded. */
+  start(): Promise<void>;
+  /** Stops the server and removes its dir. */
   stop(): Promise<void>;
 }
 
@@ -29,54 +44,72 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(attempts = 5): Promise<RedisServer> {
+export async function startRedis(options: RedisServerOptions = {}, attempts = 5): Promise<RedisServer> {
   let lastError: unknown;
-  for (let i = 0; i < attempts; i++) {
+  for (let i = 0; i < (options.port ? 1 : attempts); i++) {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-keda-test-redis-'));
     try {
-      return await startOnce(await freePort());
+      return await serverIn(dir, options.port ?? (await freePort()), options);
     } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
       lastError = error;
     }
   }
   throw new Error(`redis-server did not start after ${attempts} attempts: ${String(lastError)}`);
 }
 
-async function startOnce(port: number): Promise<RedisServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'redis-keda-test-redis-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+async function serverIn(dir: string, port: number, options: RedisServerOptions): Promise<RedisServer> {
+  const persistence = options.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];
+  let child = await launch(args, port);
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    shutdown: async () => {
+      const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+      await sendCommand(port, 'SHUTDOWN');
+      await exited;
+    },
+    start: async () => {
+      if (child.exitCode === null && child.signalCode === null) throw new Error(`redis-server on port ${port} is still running`);
+      child = await launch(args, port);
+    },
+    stop: () => stopChild(child).finally(() => rmSync(dir, { recursive: true, force: true })),
+  };
+}
+
+async function launch(args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const stop = () => stopChild(child).finally(() => rmSync(dir, { recursive: true, force: true }));
-
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) break;
-    if (await pingOk(port)) return { port, url: `redis://127.0.0.1:${port}`, stop };
+    if ((await sendCommand(port, 'PING')).startsWith('+PONG')) return child;
     await new Promise((r) => setTimeout(r, 25));
   }
-  await stop();
+  await stopChild(child);
   throw new Error(`redis-server on port ${port} did not answer PING: ${output.trim()}`);
 }
 
-function pingOk(port: number): Promise<boolean> {
+/** Sends one inline command and resolves with the first reply line, or '' when there is none. */
+function sendCommand(port: number, command: string): Promise<string> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let reply = '';
-    const done = (ok: boolean) => {
+    const done = () => {
       socket.destroy();
-      resolve(ok);
+      resolve(reply);
     };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.setTimeout(1000, done);
+    socket.once('error', done);
+    socket.once('close', done);
+    socket.once('connect', () => socket.write(`${command}\r\n`));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      if (reply.includes('\r\n')) done();
     });
   });
 }

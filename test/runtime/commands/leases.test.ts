@@ -1,11 +1,12 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { queueKeys } from '../../../runtime/contract';
 import { REPO_ROOT, runCli, startCli, waitFor } from '../../support/cli';
-import { proof, queueState } from '../../support/queue-state';
-import { RedisServer, startRedis } from '../../support/redis-server';
+import { EMPTY_QUEUE, proof, queueState } from '../../support/queue-state';
+import { RedisServer } from '../../support/redis-server';
+import { withRedis } from '../../support/redis-fixture';
 
 const PROOF_HANDLER = join(REPO_ROOT, 'test', 'runtime', 'fixtures', 'proof-handler.js');
 
@@ -13,17 +14,11 @@ let server: RedisServer;
 let redis: Redis;
 let readyDir: string;
 
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url, { protocol: 2 });
+withRedis((s, r) => ((server = s), (redis = r)));
+beforeAll(() => {
   readyDir = mkdtempSync(join(tmpdir(), 'redis-keda-ready-'));
 });
-
-afterAll(async () => {
-  await redis.quit();
-  await server.stop();
-  rmSync(readyDir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(readyDir, { recursive: true, force: true }));
 
 function env(list: string, extra: Record<string, string> = {}): Record<string, string> {
   return { REDIS_URL: server.url, LIST_NAME: list, HANDLER: PROOF_HANDLER, PROOF_KEY: `${list}:proof`, LEASE_SECONDS: '1', ...extra };
@@ -65,7 +60,7 @@ test('kill -9 mid-event: `queue reap` requeues the event after its lease, a late
   const reap = await runCli(['queue', 'reap'], { env: { REDIS_URL: server.url, LIST_NAME: list } });
   // THEN it went back to the list
   expect(reap.code).toBe(0);
-  expect(JSON.parse(reap.stdout)).toEqual({ list, requeued: 1 });
+  expect(JSON.parse(reap.stdout)).toEqual({ list, requeued: 1, promoted: 0 });
   expect((await queueState(redis, list)).ready).toHaveLength(1);
   // AND a later Job handles it, exactly once
   const readyFile = join(readyDir, `${list}-later`);
@@ -74,7 +69,7 @@ test('kill -9 mid-event: `queue reap` requeues the event after its lease, a late
   expect(later.logs).toEqual(expect.arrayContaining([expect.objectContaining({ msg: 'event processed', eventId: id })]));
   expect(existsSync(readyFile)).toBe(false);
   expect(await proof(redis, `${list}:proof`)).toEqual({ [id]: 1 });
-  expect(await queueState(redis, list)).toEqual({ ready: [], inflight: [], inflightEvents: {}, dead: [] });
+  expect(await queueState(redis, list)).toEqual(EMPTY_QUEUE);
   const stats = await runCli(['queue', 'stats'], { env: { REDIS_URL: server.url, LIST_NAME: list } });
   expect(JSON.parse(stats.stdout)).toEqual({ list, ready: 0, inflight: 0, delayed: 0, dead: 0 });
 });
@@ -93,7 +88,7 @@ test("kill -9 mid-event: the next Job's start-up reap takes the expired event ba
     ]),
   );
   expect(await proof(redis, `${list}:proof`)).toEqual({ [id]: 1 });
-  expect(await queueState(redis, list)).toEqual({ ready: [], inflight: [], inflightEvents: {}, dead: [] });
+  expect(await queueState(redis, list)).toEqual(EMPTY_QUEUE);
 });
 
 test('a handler running longer than the lease keeps it renewed: reaping meanwhile takes nothing back', async () => {
@@ -129,7 +124,7 @@ test('a handler running longer than the lease keeps it renewed: reaping meanwhil
   expect(result.logs.filter((l) => l.level === 'warn')).toEqual([]);
   expect(result.logs.find((l) => l.msg === 'event processed')?.seconds).toBeGreaterThanOrEqual(3);
   expect(await proof(redis, `${list}:proof`)).toEqual({ [id]: 1 });
-  expect(await queueState(redis, list)).toEqual({ ready: [], inflight: [], inflightEvents: {}, dead: [] });
+  expect(await queueState(redis, list)).toEqual(EMPTY_QUEUE);
   expect(existsSync(readyFile)).toBe(false);
   expect(lastDeadline).toBeGreaterThan(firstDeadline + 1000);
 });
@@ -161,5 +156,5 @@ test('a running loop consumer reaps periodically: it takes over the event of a J
   }
   expect((await loop.done).code).toBe(0);
   expect(await proof(redis, `${list}:proof`)).toEqual({ orphan: 1 });
-  expect(await queueState(redis, list)).toEqual({ ready: [], inflight: [], inflightEvents: {}, dead: [] });
+  expect(await queueState(redis, list)).toEqual(EMPTY_QUEUE);
 });

@@ -1,20 +1,13 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { Metrics } from '../../../runtime/contract';
 import { runCli, startCli, waitFor } from '../../support/cli';
-import { RedisServer, startRedis } from '../../support/redis-server';
+import { RedisServer } from '../../support/redis-server';
+import { withRedis } from '../../support/redis-fixture';
 
 let server: RedisServer;
 let redis: Redis;
 
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url, { protocol: 2 });
-});
-
-afterAll(async () => {
-  await redis.quit();
-  await server.stop();
-});
+withRedis((s, r) => ((server = s), (redis = r)));
 
 test('configured by env alone: PUBLISH_COUNT events in PUBLISH_BATCH-sized LPUSHes, wait in [WAIT_MIN, WAIT_MAX]', async () => {
   const list = 'publish-env';

@@ -1,4 +1,4 @@
-import { createEvent, parseEvent, SEED_ID_PREFIX } from '../../../runtime/queue/event';
+import { createEvent, createEventJson, parseEvent, SEED_ID_PREFIX } from '../../../runtime/queue/event';
 
 describe('parseEvent', () => {
   test('accepts a published event and keeps its fields', () => {
@@ -49,5 +49,15 @@ describe('createEvent', () => {
       expect(parseEvent(JSON.stringify(event), 'tok')).toEqual({ ok: true, event });
     }
     expect([...waits].sort()).toEqual([10, 11, 12]);
+  });
+
+  test('createEventJson writes what JSON.stringify(createEvent(...)) would', () => {
+    for (let i = 0; i < 50; i++) {
+      const json = createEventJson(3, 4, 1234);
+      const event = JSON.parse(json) as { id: string; wait: number };
+      expect(json).toBe(JSON.stringify({ id: event.id, enqueuedAt: 1234, wait: event.wait }));
+      expect(event.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect([3, 4]).toContain(event.wait);
+    }
   });
 });

@@ -5,7 +5,7 @@ import { loadHandler } from '../../../runtime/queue/handler';
 import { silentLogger } from '../../../runtime/log';
 
 let dir: string;
-const context = { raw: '{"wait":0}', token: 't', log: silentLogger };
+const context = { raw: '{"wait":0}', token: 't', delivery: 1, log: silentLogger };
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'redis-keda-handler-'));
