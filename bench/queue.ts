@@ -2,7 +2,7 @@
  * Queue benchmark: the publisher, the loop-mode consumer and end-to-end latency, each against a
  * reference measured in the same run on the same redis-server (ratios, not absolute times).
  *
- *   publish  our publisher (runtime/queue/publisher.ts, in process, batches of 100) vs
+ *   publish  our publisher (runtime/queue/publisher.ts, in process, batches of 250) vs
  *            `redis-benchmark -t lpush -P 64` on the same server                    goal ours/ref >= 0.5
  *   process  N pre-published events, no-op handler, concurrency 100: `redis-keda consume` as a
  *            child process vs a BullMQ Worker (removeOnComplete)                    goal ours/BullMQ >= 3
@@ -35,7 +35,7 @@ import { cpuSecondsOf, killAll, LogLine, logVolume, MeasuredChild, memoryOf, sam
 import { client, RedisServer, redisVersion, ServerWork, startCounting, startRedis, workSince } from './support/redis';
 import { BenchmarkBroken, progress, quantile, round, sleepMs, verify, waitUntil } from './support/report';
 
-const PUBLISH = { events: 200_000, warmup: 20_000, batch: 100, goal: 0.5 };
+const PUBLISH = { events: 200_000, warmup: 20_000, batch: 250, goal: 0.5 };
 const REDIS_BENCHMARK_ARGS = ['-t', 'lpush', '-P', '64', '-n', '1000000', '-q', '--csv'];
 const PROCESS = {
   events: Number(process.env.BENCH_PROCESS_EVENTS ?? 300_000),
