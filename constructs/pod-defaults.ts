@@ -1,6 +1,6 @@
-import { ApiObject, JsonPatch, Size } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { RUNTIME_GID, RUNTIME_UID } from '../runtime/contract';
+import { Env, HEALTH_PATH, METRICS_PORT, READY_PATH, RUNTIME_GID, RUNTIME_UID } from '../runtime/contract';
 
 /**
  * Container security that meets the Pod Security "restricted" profile: a numeric non-root user
@@ -57,3 +57,24 @@ export const RUNTIME_RESOURCES: kplus.ContainerResources = {
   cpu: { request: kplus.Cpu.millis(50) },
   memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
 };
+
+/**
+ * What every long-running runtime container (publisher, worker) shares: the port of `/healthz`,
+ * `/readyz` and `/metrics`, probes on what the program serves (ready while Redis answers, alive
+ * while the program runs: a Redis outage is no reason to restart it), restricted security.
+ */
+export function longRunningContainer(resources?: kplus.ContainerResources) {
+  return {
+    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    ports: [{ name: 'metrics', number: METRICS_PORT }],
+    securityContext: restrictedContainer(),
+    resources: resources ?? RUNTIME_RESOURCES,
+    readiness: kplus.Probe.fromHttpGet(READY_PATH, { port: METRICS_PORT, periodSeconds: Duration.seconds(5) }),
+    liveness: kplus.Probe.fromHttpGet(HEALTH_PATH, { port: METRICS_PORT, periodSeconds: Duration.seconds(20), failureThreshold: 3 }),
+  } satisfies Partial<kplus.ContainerProps>;
+}
+
+/** The env that tells a long-running command where to serve. */
+export function metricsPortEnv(): Record<string, kplus.EnvValue> {
+  return { [Env.METRICS_PORT]: kplus.EnvValue.fromValue(String(METRICS_PORT)) };
+}

@@ -1,9 +1,9 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { Env, HEALTH_PATH, METRICS_PORT, READY_PATH } from '../runtime/contract';
+import { Env } from '../runtime/contract';
 import { LeasedList, leasedListEnv } from './keda-trigger';
-import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './pod-defaults';
+import { longRunningContainer, metricsPortEnv, patchPodSpec, restrictedPod } from './pod-defaults';
 import { resolveRuntimeImage } from './runtime-image';
 import { checkInteger, checkName, propError } from './validation';
 
@@ -78,7 +78,6 @@ export class Publisher extends Construct {
     this.deployment.addContainer({
       name: 'publisher',
       image,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: ['publish', '--forever'],
       envVariables: {
         ...leasedListEnv(props.queue),
@@ -86,13 +85,9 @@ export class Publisher extends Construct {
         [Env.PUBLISH_INTERVAL]: kplus.EnvValue.fromValue(String(this.interval.toMilliseconds() / 1000)),
         [Env.WAIT_MIN]: kplus.EnvValue.fromValue(String(this.waitMin)),
         [Env.WAIT_MAX]: kplus.EnvValue.fromValue(String(this.waitMax)),
-        [Env.METRICS_PORT]: kplus.EnvValue.fromValue(String(METRICS_PORT)),
+        ...metricsPortEnv(),
       },
-      ports: [{ name: 'metrics', number: METRICS_PORT }],
-      securityContext: restrictedContainer(),
-      resources: props.resources ?? RUNTIME_RESOURCES,
-      readiness: kplus.Probe.fromHttpGet(READY_PATH, { port: METRICS_PORT, periodSeconds: Duration.seconds(10) }),
-      liveness: kplus.Probe.fromHttpGet(HEALTH_PATH, { port: METRICS_PORT, periodSeconds: Duration.seconds(20), failureThreshold: 3 }),
+      ...longRunningContainer(props.resources),
     });
     patchPodSpec(this.deployment, { imagePullSecrets: props.imagePullSecrets });
   }

@@ -3,11 +3,11 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { PodMonitor } from '../imports/monitoring.coreos.com';
 import {
-  DEFAULT_GRACE_SECONDS, DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, Env, HEALTH_PATH, METRICS_PATH,
-  METRICS_PORT, queueKeys, READY_PATH, TERMINATION_MARGIN_SECONDS,
+  DEFAULT_GRACE_SECONDS, DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, Env, METRICS_PATH,
+  queueKeys, TERMINATION_MARGIN_SECONDS,
 } from '../runtime/contract';
 import { IKedaTrigger, LeasedList, leasedListEnv, RedisListTrigger } from './keda-trigger';
-import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './pod-defaults';
+import { longRunningContainer, metricsPortEnv, patchPodSpec, restrictedPod } from './pod-defaults';
 import { resolveRuntimeImage } from './runtime-image';
 import { checkInteger, checkName, checkWholeSeconds, propError } from './validation';
 
@@ -122,7 +122,6 @@ export class QueueWorker extends Construct {
     this.container = this.deployment.addContainer({
       name: 'worker',
       image,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args,
       envVariables: {
         ...leasedListEnv(props.queue),
@@ -131,15 +130,10 @@ export class QueueWorker extends Construct {
         [Env.GRACE_SECONDS]: kplus.EnvValue.fromValue(String(this.grace.toSeconds())),
         [Env.MAX_ATTEMPTS]: kplus.EnvValue.fromValue(String(props.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)),
         [Env.MAX_DELIVERIES]: kplus.EnvValue.fromValue(String(props.maxDeliveries ?? DEFAULT_MAX_DELIVERIES)),
-        [Env.METRICS_PORT]: kplus.EnvValue.fromValue(String(METRICS_PORT)),
+        ...metricsPortEnv(),
         ...props.envVariables,
       },
-      ports: [{ name: 'metrics', number: METRICS_PORT }],
-      securityContext: restrictedContainer(),
-      resources: props.resources ?? RUNTIME_RESOURCES,
-      // Ready only while Redis answers; alive while the loop runs (a Redis outage is not a reason to restart).
-      readiness: kplus.Probe.fromHttpGet(READY_PATH, { port: METRICS_PORT, periodSeconds: Duration.seconds(5) }),
-      liveness: kplus.Probe.fromHttpGet(HEALTH_PATH, { port: METRICS_PORT, periodSeconds: Duration.seconds(20), failureThreshold: 3 }),
+      ...longRunningContainer(props.resources),
     });
     patchPodSpec(this.deployment, { imagePullSecrets: props.imagePullSecrets });
 
