@@ -158,7 +158,10 @@ export async function connectRedis(options: RedisConnectionOptions, log: Logger 
       redis.connect().catch(() => undefined);
     });
   } catch (error) {
+    // Wait for the socket to close so a caller that gives up leaves nothing running behind it.
+    const end = new Promise<void>((resolve) => redis.once('end', () => resolve()));
     redis.disconnect();
+    if (!ended(redis)) await Promise.race([end, new Promise<void>((resolve) => setTimeout(resolve, 1000).unref())]);
     throw error;
   }
   log.debug('redis connected', { target });
