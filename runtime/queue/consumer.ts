@@ -23,6 +23,7 @@ import { demoHandler, EventHandler } from './handler';
 import { reapQueue, runLoop } from './loop';
 import { Claim, Queue } from './queue';
 import { Context, Outcome, Worker } from './worker';
+import { disconnectRedis } from '../redis/connection';
 
 export type { Outcome } from './worker';
 
@@ -169,7 +170,7 @@ export async function runConsumer(options: RunConsumerOptions): Promise<void> {
   try {
     await runLoop(ctx, { concurrency, signal, blocking });
   } finally {
-    blocking?.disconnect();
+    if (blocking) await disconnectRedis(blocking);
   }
 }
 

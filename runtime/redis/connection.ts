@@ -158,10 +158,7 @@ export async function connectRedis(options: RedisConnectionOptions, log: Logger 
       redis.connect().catch(() => undefined);
     });
   } catch (error) {
-    // Wait for the socket to close so a caller that gives up leaves nothing running behind it.
-    const end = new Promise<void>((resolve) => redis.once('end', () => resolve()));
-    redis.disconnect();
-    if (!ended(redis)) await Promise.race([end, new Promise<void>((resolve) => setTimeout(resolve, 1000).unref())]);
+    await disconnectRedis(redis);
     throw error;
   }
   log.debug('redis connected', { target });
@@ -178,6 +175,21 @@ export async function closeRedis(redis: Redis): Promise<void> {
   clearTimeout(timer);
   // Only when QUIT did not end it: disconnect() arms a 2 s timer of its own.
   if (!ended(redis)) redis.disconnect();
+}
+
+/**
+ * Drops a connection at once (no QUIT: it may be stuck in a blocking command or a reconnect) and
+ * waits until its socket is closed, so whoever gives it up leaves nothing running behind. The
+ * bound is not unref'd: it keeps the process alive until the caller goes on, or a CLI could exit 0
+ * on an empty event loop before reporting its error.
+ */
+export async function disconnectRedis(redis: Redis): Promise<void> {
+  if (ended(redis)) return;
+  let timer: NodeJS.Timeout | undefined;
+  const end = new Promise<void>((resolve) => redis.once('end', () => resolve()));
+  redis.disconnect();
+  if (!ended(redis)) await Promise.race([end, new Promise<void>((resolve) => (timer = setTimeout(resolve, 600)))]);
+  clearTimeout(timer);
 }
 
 function ended(redis: Redis): boolean {
