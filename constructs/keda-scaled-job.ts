@@ -1,13 +1,13 @@
-import { ApiObject, App, Chart, Cron, Duration, JsonPatch } from 'cdk8s';
+import { ApiObject, App, Chart, Cron, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ScaledJob, ScaledJobSpecRolloutStrategy, ScaledJobSpecTriggers } from '../imports/keda.sh';
+import { ScaledJob, ScaledJobSpecRolloutStrategy, ScaledJobSpecScalingStrategy, ScaledJobSpecTriggers } from '../imports/keda.sh';
 import { CLAIM_DIR, CLAIM_FILE, DEFAULT_GRACE_SECONDS, Env, TERMINATION_MARGIN_SECONDS } from '../runtime/contract';
 import { IKedaTrigger, KedaTriggerConfig, LeasedList, leasedListEnv, missingEnvFromTarget, RedisListTrigger } from './keda-trigger';
 import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './pod-defaults';
 import { resolveRuntimeImage } from './runtime-image';
 import { ScalingStrategy } from './scaling-strategy';
-import { checkInteger, checkName, checkWholeSeconds, propError } from './validation';
+import { checkInteger, checkName, checkScaler, checkWholeSeconds, propError } from './validation';
 
 /** The container each Job runs: cdk8s-plus container props, with the image optional. */
 export interface JobContainerProps extends Omit<kplus.ContainerProps, 'image'> {
@@ -143,12 +143,7 @@ export class KedaScaledJob extends Construct {
   public constructor(scope: Construct, id: string, props: KedaScaledJobProps) {
     super(scope, id);
     checkName(this, 'name', props.name);
-    if (!props.triggers?.length) throw propError(this, 'triggers', '[]', 'must hold at least one trigger');
-    checkInteger(this, 'maxReplicas', props.maxReplicas, 1);
-    checkInteger(this, 'minReplicas', props.minReplicas, 0);
-    if ((props.minReplicas ?? 0) > (props.maxReplicas ?? 100)) {
-      throw propError(this, 'minReplicas', props.minReplicas, `must be at most 'maxReplicas' (${props.maxReplicas ?? 100})`);
-    }
+    const replicas = checkScaler(this, props);
     checkInteger(this, 'successfulJobsHistoryLimit', props.successfulJobsHistoryLimit, 0);
     checkInteger(this, 'failedJobsHistoryLimit', props.failedJobsHistoryLimit, 0);
     checkInteger(this, 'backoffLimit', props.backoffLimit, 0);
@@ -158,7 +153,7 @@ export class KedaScaledJob extends Construct {
     this.scalingStrategy = props.scalingStrategy ?? ScalingStrategy.accurate();
     const strategyProblems = this.scalingStrategy.problems();
     if (strategyProblems.length) throw new Error(`${this.node.path}: ${strategyProblems.join('; ')}`);
-    this.maxReplicas = props.maxReplicas ?? 100;
+    this.maxReplicas = replicas.max;
     this.pollingInterval = polling;
     this.claimReadiness = props.claimReadiness ?? true;
     this.image = resolveRuntimeImage(this, 'container.image', props.container.image);
@@ -166,7 +161,8 @@ export class KedaScaledJob extends Construct {
     const triggers = props.triggers.map((t) => t.bind(this));
     this.checkEnvFromTarget(triggers, props.container);
 
-    this.apiObject = new RenderedScaledJob(this, 'Resource', {
+    const strategy = this.scalingStrategy.toJson(this.claimReadiness ? ['Ready'] : []);
+    const scaledJob = new RenderedScaledJob(this, 'Resource', {
       metadata: { name: props.name },
       spec: {
         // Rendered by cdk8s-plus below and set after serialization.
@@ -174,23 +170,23 @@ export class KedaScaledJob extends Construct {
         pollingInterval: polling.toSeconds(),
         maxReplicaCount: this.maxReplicas,
         minReplicaCount: props.minReplicas,
+        // Plain strings and numbers: the generated serializer keeps them and drops what is undefined.
+        scalingStrategy: strategy as ScaledJobSpecScalingStrategy,
         successfulJobsHistoryLimit: props.successfulJobsHistoryLimit ?? 10,
         failedJobsHistoryLimit: props.failedJobsHistoryLimit ?? 10,
         rollout: { strategy: (props.rollout ?? RolloutStrategy.GRADUAL) as string as ScaledJobSpecRolloutStrategy },
         triggers: triggers.map(renderTrigger),
       },
     });
-    this.apiObject.addJsonPatch(JsonPatch.add('/spec/scalingStrategy',
-      dropUndefined(this.scalingStrategy.toJson(this.claimReadiness ? ['Ready'] : []))));
-    (this.apiObject as RenderedScaledJob).jobSpec = this.renderJobSpec(props);
+    this.apiObject = scaledJob;
+    scaledJob.jobSpec = this.renderJobSpec(props);
 
     if (props.reaper?.enabled ?? true) {
       const leased = new Map<string, LeasedList>();
       for (const t of props.triggers) {
         if (t instanceof RedisListTrigger && t.leased) leased.set(`${t.connection.address}/${t.leased.listName}`, t.leased);
       }
-      let i = 0;
-      for (const list of leased.values()) this.reapers.push(this.addReaper(`reaper${i++ ? i : ''}`, list, props));
+      [...leased.values()].forEach((list, i) => this.reapers.push(this.addReaper(i === 0 ? 'reaper' : `reaper-${i + 1}`, list, props)));
     }
   }
 
@@ -296,8 +292,4 @@ function renderTrigger(t: KedaTriggerConfig): ScaledJobSpecTriggers {
     metadata: t.metadata,
     authenticationRef: t.authentication ? { name: t.authentication.name } : undefined,
   };
-}
-
-function dropUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

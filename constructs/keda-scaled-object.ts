@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ScaledObject, ScaledObjectSpecAdvanced, ScaledObjectSpecFallbackBehavior } from '../imports/keda.sh';
 import { IKedaTrigger, KedaTriggerConfig, missingEnvFromTarget } from './keda-trigger';
-import { checkInteger, checkName, checkWholeSeconds, propError } from './validation';
+import { checkInteger, checkName, checkScaler, checkWholeSeconds, propError } from './validation';
 
 /** A workload given by reference, for targets not built with cdk8s-plus. */
 export interface ScaleTargetReference {
@@ -135,8 +135,6 @@ export interface KedaScaledObjectProps {
   readonly pausedReplicas?: number;
 }
 
-const DEFAULT_MAX = 100;
-
 /** A KEDA ScaledObject: scales a Deployment or StatefulSet 0..N on the given triggers. */
 export class KedaScaledObject extends Construct {
   public readonly apiObject: ScaledObject;
@@ -148,16 +146,9 @@ export class KedaScaledObject extends Construct {
   public constructor(scope: Construct, id: string, props: KedaScaledObjectProps) {
     super(scope, id);
     checkName(this, 'name', props.name);
-    if (!props.triggers?.length) throw propError(this, 'triggers', '[]', 'must hold at least one trigger');
-    checkInteger(this, 'minReplicas', props.minReplicas, 0);
-    checkInteger(this, 'maxReplicas', props.maxReplicas, 1);
+    ({ min: this.minReplicas, max: this.maxReplicas } = checkScaler(this, props));
     checkInteger(this, 'idleReplicaCount', props.idleReplicaCount, 0);
     checkInteger(this, 'pausedReplicas', props.pausedReplicas, 0);
-    this.minReplicas = props.minReplicas ?? 0;
-    this.maxReplicas = props.maxReplicas ?? DEFAULT_MAX;
-    if (this.minReplicas > this.maxReplicas) {
-      throw propError(this, 'minReplicas', this.minReplicas, `must be at most 'maxReplicas' (${this.maxReplicas})`);
-    }
     if (props.idleReplicaCount !== undefined && props.idleReplicaCount >= this.minReplicas) {
       throw propError(this, 'idleReplicaCount', props.idleReplicaCount, `must be less than 'minReplicas' (${this.minReplicas})`);
     }

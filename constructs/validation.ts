@@ -49,3 +49,17 @@ export function checkWholeSeconds(scope: Construct, prop: string, value: Duratio
   const ms = value.toMilliseconds();
   if (ms < min * 1000 || ms % 1000 !== 0) throw propError(scope, prop, `${ms / 1000}s`, `must be a whole number of seconds, at least ${min}`);
 }
+
+/**
+ * The replica range of a KEDA scaler, with KEDA's defaults (0..100), checked once for ScaledJob
+ * and ScaledObject alike; also requires at least one trigger.
+ */
+export function checkScaler(scope: Construct, props: { minReplicas?: number; maxReplicas?: number; triggers?: unknown[] }): { min: number; max: number } {
+  if (!props.triggers?.length) throw propError(scope, 'triggers', '[]', 'must hold at least one trigger');
+  checkInteger(scope, 'minReplicas', props.minReplicas, 0);
+  checkInteger(scope, 'maxReplicas', props.maxReplicas, 1);
+  const min = props.minReplicas ?? 0;
+  const max = props.maxReplicas ?? 100;
+  if (min > max) throw propError(scope, 'minReplicas', min, `must be at most 'maxReplicas' (${max})`);
+  return { min, max };
+}
