@@ -64,7 +64,7 @@ export interface QueueWorkerProps {
   readonly resources?: kplus.ContainerResources;
   /**
    * Replicas when not autoscaled; leave unset when a KedaScaledObject targets the Deployment.
-   * @default - none in the YAML when autoscaled, else 1
+   * @default - none in the YAML when a KedaScaledObject targets the Deployment, else cdk8s-plus's 2
    */
   readonly replicas?: number;
   /**

@@ -43,8 +43,9 @@ describe('QueueWorker', () => {
     expect(labels).toMatchObject(pm.spec.selector.matchLabels);
   });
 
-  test('unscaled workers keep explicit replicas', () => {
+  test('unscaled workers keep explicit replicas, or the cdk8s-plus default of 2', () => {
     expect(only(setup({ replicas: 3 }, false).docs, 'Deployment').spec.replicas).toBe(3);
+    expect(only(setup({}, false).docs, 'Deployment').spec.replicas).toBe(2);
   });
 
   test.each([
