@@ -8,9 +8,12 @@ import { checkImage } from './validation';
  * else the published image tagged with this package's version.
  */
 export function resolveRuntimeImage(scope: Construct, prop: string, image?: string): string {
-  const context = scope.node.tryGetContext(RUNTIME_IMAGE_CONTEXT_KEY) as string | undefined;
-  const resolved = image ?? context ?? process.env[RUNTIME_IMAGE_ENV] ?? DEFAULT_RUNTIME_IMAGE;
-  const source = image !== undefined ? prop : context !== undefined ? `context ${RUNTIME_IMAGE_CONTEXT_KEY}` : process.env[RUNTIME_IMAGE_ENV] !== undefined ? RUNTIME_IMAGE_ENV : prop;
-  checkImage(scope, source, resolved);
-  return resolved;
+  const candidates: Array<[source: string, image: string | undefined]> = [
+    [prop, image],
+    [`context ${RUNTIME_IMAGE_CONTEXT_KEY}`, scope.node.tryGetContext(RUNTIME_IMAGE_CONTEXT_KEY)],
+    [RUNTIME_IMAGE_ENV, process.env[RUNTIME_IMAGE_ENV]],
+  ];
+  const [source, resolved] = candidates.find(([, candidate]) => candidate !== undefined) ?? [prop, DEFAULT_RUNTIME_IMAGE];
+  checkImage(scope, source, resolved!);
+  return resolved!;
 }

@@ -30,5 +30,8 @@ describe('runtime image', () => {
     process.env[RUNTIME_IMAGE_ENV] = 'env/img';
     expect(() => resolveRuntimeImage(new Chart(Testing.app(), 'c'), 'image')).toThrow(/'REDIS_KEDA_IMAGE' \("env\/img"\) must name a pinned tag/);
     expect(() => resolveRuntimeImage(new Chart(Testing.app(), 'd'), 'image', 'localhost:5000/img')).toThrow(/'image' \("localhost:5000\/img"\)/);
+    const chart = new Chart(Testing.app(), 'e');
+    chart.node.setContext('redis-keda:image', 'ctx/img');
+    expect(() => resolveRuntimeImage(chart, 'image')).toThrow(/'context redis-keda:image' \("ctx\/img"\) must name a pinned tag/);
   });
 });
