@@ -20,12 +20,6 @@ export function checkInteger(scope: Construct, prop: string, value: number | und
   if (value < min) throw propError(scope, prop, value, `must be at least ${min}`);
 }
 
-/** Throws unless `value` is a finite number greater than zero. */
-export function checkPositive(scope: Construct, prop: string, value: number | undefined): void {
-  if (value === undefined) return;
-  if (!Number.isFinite(value) || value <= 0) throw propError(scope, prop, value, 'must be a number greater than 0');
-}
-
 /** A Kubernetes object name (DNS-1123 subdomain, at most 63 characters so it fits a label too). */
 export function checkName(scope: Construct, prop: string, value: string | undefined): void {
   if (value === undefined) return;
