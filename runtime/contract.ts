@@ -37,6 +37,8 @@ export const Env = {
   REDIS_TLS: 'REDIS_TLS',
   /** Path of a PEM CA bundle to verify the server with (TLS only). */
   REDIS_TLS_CA_FILE: 'REDIS_TLS_CA_FILE',
+  /** A PEM CA bundle itself (e.g. from a Secret key); implies TLS. REDIS_TLS_CA_FILE wins when both are set. */
+  REDIS_TLS_CA: 'REDIS_TLS_CA',
   REDIS_DB: 'REDIS_DB',
   /** Seconds a command waits for Redis at start before it gives up (exit 1). */
   REDIS_CONNECT_TIMEOUT: 'REDIS_CONNECT_TIMEOUT',
@@ -69,6 +71,34 @@ export const Env = {
   BACKOFF_MAX_SECONDS: 'BACKOFF_MAX_SECONDS',
   /** Seconds a consumer keeps working on events in hand after SIGTERM before handing them back. */
   GRACE_SECONDS: 'GRACE_SECONDS',
+  // celery-worker
+  /** Comma-separated Celery queues (Redis lists) to consume, e.g. `celery`. */
+  CELERY_QUEUES: 'CELERY_QUEUES',
+  /** Tasks run at the same time by one worker process. */
+  CELERY_CONCURRENCY: 'CELERY_CONCURRENCY',
+  /** Path of a user module registering more task handlers (`--tasks`). */
+  CELERY_TASKS: 'CELERY_TASKS',
+  /** What to do with a task no handler knows: `fail` (store FAILURE) or `requeue` (for a mixed fleet). */
+  CELERY_UNKNOWN_TASK: 'CELERY_UNKNOWN_TASK',
+  /** Seconds after which an unacknowledged task is restored to its queue (kombu's `visibility_timeout`). */
+  CELERY_VISIBILITY_TIMEOUT: 'CELERY_VISIBILITY_TIMEOUT',
+  /** Seconds a stored result lives (Celery's `result_expires`). */
+  CELERY_RESULT_EXPIRES: 'CELERY_RESULT_EXPIRES',
+  /** The worker's name in results and logs (Celery's `hostname`, e.g. `redis-keda@<pod>`). */
+  CELERY_HOSTNAME: 'CELERY_HOSTNAME',
+  // celery-send
+  /** Queue (Redis list) celery-send pushes to. */
+  CELERY_QUEUE: 'CELERY_QUEUE',
+  /** Task name celery-send sends. */
+  CELERY_TASK: 'CELERY_TASK',
+  /** Seconds between tasks sent by `celery-send --forever`. */
+  CELERY_SEND_INTERVAL: 'CELERY_SEND_INTERVAL',
+  /** Tasks celery-send sends (unless forever). */
+  CELERY_SEND_COUNT: 'CELERY_SEND_COUNT',
+  /** `true`: celery-send sends until stopped. */
+  CELERY_SEND_FOREVER: 'CELERY_SEND_FOREVER',
+  /** The pod's name (downward API); used in worker names. */
+  POD_NAME: 'POD_NAME',
   // long-running commands
   METRICS_PORT: 'METRICS_PORT',
   LOG_LEVEL: 'LOG_LEVEL',
@@ -183,4 +213,51 @@ export const Metrics = {
   IN_FLIGHT: 'redis_keda_events_in_flight',
   /** Queue depth by `state`: ready, inflight, delayed, dead. */
   QUEUE_DEPTH: 'redis_keda_queue_depth',
+} as const;
+
+/**
+ * Celery on a Redis broker, as kombu 5.2's Redis transport lays it out (observed with Celery 5.2.6).
+ * Python workers and ours share these keys, so none of them may change.
+ */
+export const DEFAULT_CELERY_QUEUE = 'celery';
+/** kombu's priority steps: priority 0 is the bare queue name and is served first. */
+export const CELERY_PRIORITY_STEPS = [0, 3, 6, 9] as const;
+/** kombu's separator between a queue name and its priority step. */
+export const CELERY_PRIORITY_SEPARATOR = '\x06\x16';
+/** The Redis list of one queue at one priority step: `celery`, `celery\x06\x163`, ... */
+export function celeryPriorityList(queue: string, priority: number): string {
+  return priority === 0 ? queue : `${queue}${CELERY_PRIORITY_SEPARATOR}${priority}`;
+}
+export const CeleryKeys = {
+  /** Hash: delivery tag -> JSON `[message, exchange, routing_key]` of each unacknowledged message. */
+  UNACKED: 'unacked',
+  /** Zset: delivery tag -> time (s) it was taken; restored after the visibility timeout. */
+  UNACKED_INDEX: 'unacked_index',
+  /** Lock held while a worker restores timed-out messages (redis-py Lock: SET NX PX). */
+  UNACKED_MUTEX: 'unacked_mutex',
+  /** Set of `routing_key\x06\x16pattern\x06\x16queue` bindings of an exchange (`""` for Celery's default). */
+  binding: (exchange: string) => `_kombu.binding.${exchange}`,
+  /** String and PUBLISH channel of a task's result. */
+  taskMeta: (taskId: string) => `celery-task-meta-${taskId}`,
+  /** Our dead-letter list of messages no worker can parse ({@link DeadLetter} entries). */
+  dead: (queue: string) => `${queue}:dead`,
+} as const;
+/** kombu's default visibility timeout (s). */
+export const DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS = 3600;
+/** Celery's default `result_expires` (s). */
+export const DEFAULT_CELERY_RESULT_EXPIRES_SECONDS = 86400;
+export const DEFAULT_CELERY_CONCURRENCY = 4;
+/** The demo's task: stores a user registration in a `users:<n>` hash and returns the hash name. */
+export const DEMO_CELERY_TASK = 'users.register';
+/** Celery metric names served on `/metrics`. */
+export const CeleryMetrics = {
+  /** Tasks finished, by `task` and `state` (SUCCESS, FAILURE, REVOKED, REQUEUED). */
+  TASKS: 'redis_keda_celery_tasks_total',
+  TASK_SECONDS: 'redis_keda_celery_task_seconds',
+  /** Tasks held by this process (running or waiting for their eta). */
+  TASKS_ACTIVE: 'redis_keda_celery_tasks_active',
+  /** Unacknowledged messages this worker put back after their visibility timeout. */
+  RESTORED: 'redis_keda_celery_restored_total',
+  /** Messages moved to the dead-letter list. */
+  DEAD_LETTERED: 'redis_keda_celery_dead_lettered_total',
 } as const;
