@@ -26,10 +26,17 @@ export interface RedisConnectionProps {
    */
   readonly port?: number;
   /**
-   * Connect with TLS.
-   * @default false
+   * Connect with TLS (a managed cache on 6380, `rediss://`).
+   * @default - true when `tlsCa` is set, else false
    */
   readonly tls?: boolean;
+  /**
+   * A PEM CA bundle in an existing Secret to verify the server with, for a server whose certificate
+   * no public CA signed. Implies TLS: `tls: false` with a CA is rejected. The workers get it as
+   * `REDIS_TLS_CA`, KEDA as the TriggerAuthentication parameter `ca`.
+   * @default - the system's public CAs
+   */
+  readonly tlsCa?: SecretKeyRef;
   /**
    * The password (Redis `requirepass` / ACL password) in an existing Secret.
    * @default - no AUTH
@@ -57,6 +64,7 @@ export class RedisConnection {
   public readonly port: number;
   public readonly tls: boolean;
   public readonly password?: SecretKeyRef;
+  public readonly tlsCa?: SecretKeyRef;
   public readonly database: number;
   public readonly name?: string;
   private readonly auths = new Map<Chart, TriggerAuthentication>();
@@ -70,10 +78,17 @@ export class RedisConnection {
     if (props.password && !props.password.key) {
       throw propError(scope, 'password.key', props.password.key, `must name the key of Secret "${props.password.secret.name}" that holds the password`);
     }
+    if (props.tlsCa && !props.tlsCa.key) {
+      throw propError(scope, 'tlsCa.key', props.tlsCa.key, `must name the key of Secret "${props.tlsCa.secret.name}" that holds the PEM CA bundle`);
+    }
+    if (props.tlsCa && props.tls === false) {
+      throw propError(scope, 'tls', props.tls, "must not be false when 'tlsCa' is set: a CA is only used over TLS");
+    }
     this.host = props.host;
     this.port = props.port ?? REDIS_PORT;
-    this.tls = props.tls ?? false;
+    this.tls = props.tls ?? props.tlsCa !== undefined;
     this.password = props.password;
+    this.tlsCa = props.tlsCa;
     this.database = props.database ?? 0;
     this.name = props.name;
   }
@@ -90,6 +105,7 @@ export class RedisConnection {
       [Env.REDIS_PORT]: kplus.EnvValue.fromValue(String(this.port)),
     };
     if (this.tls) env[Env.REDIS_TLS] = kplus.EnvValue.fromValue('true');
+    if (this.tlsCa) env[Env.REDIS_TLS_CA] = kplus.EnvValue.fromSecretValue({ secret: this.tlsCa.secret, key: this.tlsCa.key });
     if (this.database !== 0) env[Env.REDIS_DB] = kplus.EnvValue.fromValue(String(this.database));
     if (this.password) {
       env[Env.REDIS_PASSWORD] = kplus.EnvValue.fromSecretValue({ secret: this.password.secret, key: this.password.key });
@@ -98,9 +114,13 @@ export class RedisConnection {
   }
 
   /**
-   * Connection metadata of KEDA's redis triggers (the password goes through `triggerAuthentication`).
+   * Connection metadata of KEDA's redis triggers (password and CA go through `triggerAuthentication`).
    * With `addressFromEnv`, KEDA reads host and port from the target container's env, which
    * `envVariables()` defines.
+   *
+   * TLS is switched on here (`enableTLS`), never by the TriggerAuthentication's `tls` parameter:
+   * KEDA's redis scaler refuses a trigger that sets both, and applies the `ca` parameter whenever
+   * TLS is on, whichever of the two switched it on.
    */
   public triggerMetadata(options: { readonly addressFromEnv?: boolean } = {}): Record<string, string> {
     const metadata: Record<string, string> = options.addressFromEnv
@@ -112,18 +132,23 @@ export class RedisConnection {
   }
 
   /**
-   * The TriggerAuthentication that hands KEDA the password from the Secret; one per connection and
-   * chart, shared by every trigger that uses it. Undefined when the server needs no password.
+   * The TriggerAuthentication that hands KEDA the password (`password`) and the CA bundle (`ca`)
+   * from their Secrets; one per connection and chart, shared by every trigger that uses it.
+   * Undefined when the server needs neither.
    */
   public triggerAuthentication(scope: Construct): TriggerAuthentication | undefined {
-    if (!this.password) return undefined;
+    const refs = [
+      ...(this.password ? [{ parameter: 'password', name: this.password.secret.name, key: this.password.key }] : []),
+      ...(this.tlsCa ? [{ parameter: 'ca', name: this.tlsCa.secret.name, key: this.tlsCa.key }] : []),
+    ];
+    if (refs.length === 0) return undefined;
     const chart = Chart.of(scope);
     let auth = this.auths.get(chart);
     if (!auth) {
       const id = `redis-auth-${this.host}-${this.port}`.replace(/[^A-Za-z0-9-]/g, '-');
       auth = new TriggerAuthentication(chart, id, {
         metadata: { name: this.name && `${this.name}-trigger-auth` },
-        spec: { secretTargetRef: [{ parameter: 'password', name: this.password.secret.name, key: this.password.key }] },
+        spec: { secretTargetRef: refs },
       });
       this.auths.set(chart, auth);
     }
