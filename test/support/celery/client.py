@@ -1,0 +1,125 @@
+"""The Python Celery client of the interop tests: sends tasks and reads results as Python sees them.
+
+  client.py send --task NAME [--args JSON] [--kwargs JSON] [--countdown S] [--expires S]
+                 [--queue Q] [--count N] [--via delay|apply_async|send_task] [--wait] [--timeout S]
+      One JSON line per task sent: {"id", "task", "eta"} (eta as in the message, ISO 8601); with --wait then one result line per task
+      (see `get`), read in the same process, so `get()` is already waiting when the result lands.
+  client.py get [--timeout S] ID...      (or the ids one per line on stdin)
+      One JSON line per id: {"id", "status": "SUCCESS", "result"} or {"id", "status": <state>,
+      "exc_type", "exc_module", "exc_message", "exc_args"}: the exception `AsyncResult.get()` raised
+      (celery.exceptions.TimeoutError when no result came in time).
+  client.py state ID...                  {"id", "state"} without waiting.
+
+Configured like app.py, from the environment.
+"""
+import argparse
+import json
+import sys
+
+from celery.signals import before_task_publish
+
+from app import app
+
+# headers.eta of each message this process published, by task id: what the worker must honour.
+published_eta = {}
+
+
+@before_task_publish.connect
+def remember_eta(headers=None, **_):
+    published_eta[headers['id']] = headers.get('eta')
+
+
+def emit(value):
+    sys.stdout.write(json.dumps(value) + '\n')
+    sys.stdout.flush()
+
+
+def describe_exception(task_id, state, error):
+    return {
+        'id': task_id,
+        'status': state,
+        'exc_type': type(error).__name__,
+        'exc_module': type(error).__module__,
+        'exc_message': str(error),
+        'exc_args': [a if isinstance(a, (str, int, float, bool, type(None))) else repr(a) for a in error.args],
+    }
+
+
+def get_result(result, timeout):
+    try:
+        value = result.get(timeout=timeout, propagate=True, disable_sync_subtasks=False)
+        return {'id': result.id, 'status': result.state, 'result': value}
+    except Exception as error:  # every failure is a finding the test asserts on
+        return describe_exception(result.id, result.state, error)
+
+
+def send(args):
+    task_args = json.loads(args.args)
+    task_kwargs = json.loads(args.kwargs)
+    options = {}
+    if args.countdown is not None:
+        options['countdown'] = args.countdown
+    if args.expires is not None:
+        options['expires'] = args.expires
+    if args.queue is not None:
+        options['queue'] = args.queue
+    results = []
+    for _ in range(args.count):
+        if args.via == 'send_task':
+            result = app.send_task(args.task, args=task_args, kwargs=task_kwargs, **options)
+        else:
+            task = app.tasks[args.task]
+            if args.via == 'delay' and not options:
+                result = task.delay(*task_args, **task_kwargs)
+            else:
+                result = task.apply_async(task_args, task_kwargs, **options)
+        results.append(result)
+        emit({'id': result.id, 'task': args.task, 'eta': published_eta.get(result.id)})
+    if args.wait:
+        for result in results:
+            emit(get_result(result, args.timeout))
+
+
+def get(args):
+    ids = args.ids or [line.strip() for line in sys.stdin if line.strip()]
+    for task_id in ids:
+        emit(get_result(app.AsyncResult(task_id), args.timeout))
+
+
+def state(args):
+    for task_id in args.ids:
+        emit({'id': task_id, 'state': app.AsyncResult(task_id).state})
+
+
+def main():
+    parser = argparse.ArgumentParser(prog='client.py')
+    commands = parser.add_subparsers(dest='command', required=True)
+
+    p = commands.add_parser('send')
+    p.add_argument('--task', required=True)
+    p.add_argument('--args', default='[]')
+    p.add_argument('--kwargs', default='{}')
+    p.add_argument('--countdown', type=float)
+    p.add_argument('--expires', type=float)
+    p.add_argument('--queue')
+    p.add_argument('--count', type=int, default=1)
+    p.add_argument('--via', choices=['delay', 'apply_async', 'send_task'], default='delay')
+    p.add_argument('--wait', action='store_true')
+    p.add_argument('--timeout', type=float, default=20)
+    p.set_defaults(run=send)
+
+    p = commands.add_parser('get')
+    p.add_argument('--timeout', type=float, default=20)
+    p.add_argument('ids', nargs='*')
+    p.set_defaults(run=get)
+
+    p = commands.add_parser('state')
+    p.add_argument('ids', nargs='+')
+    p.set_defaults(run=state)
+
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == '__main__':
+    main()
