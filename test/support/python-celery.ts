@@ -14,8 +14,10 @@ import type Redis from 'ioredis';
 export const PYTHON = '/usr/bin/python3';
 /** The Celery app module (app.py) and the client CLI (client.py). */
 export const CELERY_APP_DIR = join(__dirname, 'celery');
-/** The Redis list every task of app.py (and of ./celery/tasks.js) appends an {@link Execution} to. */
+/** The Redis list every task of app.py (and of ./celery/tasks.js) appends an {@link Execution} to when it starts. */
 export const EXECUTED_KEY = 'executed';
+/** tasks.sleep appends an {@link Execution} here too when it ends: a run killed mid-sleep is missing. */
+export const COMPLETED_KEY = 'completed';
 
 const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -260,8 +262,9 @@ export interface Execution {
   readonly eta: string | null;
 }
 
-export async function executions(redis: Redis): Promise<Execution[]> {
-  return (await redis.lrange(EXECUTED_KEY, 0, -1)).map((raw) => JSON.parse(raw) as Execution);
+/** The runs started ({@link EXECUTED_KEY}), or with `COMPLETED_KEY` the tasks.sleep runs that ended. */
+export async function executions(redis: Redis, key: string = EXECUTED_KEY): Promise<Execution[]> {
+  return (await redis.lrange(key, 0, -1)).map((raw) => JSON.parse(raw) as Execution);
 }
 
 /** How many times each task id ran. */

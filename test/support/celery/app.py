@@ -23,6 +23,8 @@ REDIS_URL = os.environ['CELERY_TEST_REDIS_URL']
 VISIBILITY_TIMEOUT = float(os.environ.get('CELERY_VISIBILITY_TIMEOUT', '3600'))
 WORKER_TAG = os.environ.get('CELERY_TEST_WORKER_TAG', 'python')
 EXECUTED_KEY = 'executed'
+# tasks.sleep also records its end here: a run killed mid-sleep is in `executed` only.
+COMPLETED_KEY = 'completed'
 
 app = Celery('interop', broker=REDIS_URL, backend=REDIS_URL)
 app.conf.update(
@@ -51,9 +53,9 @@ def store():
     return _client
 
 
-def record(task):
+def record(task, key=EXECUTED_KEY):
     eta = task.request.eta
-    store().rpush(EXECUTED_KEY, json.dumps({
+    store().rpush(key, json.dumps({
         'id': task.request.id,
         'task': task.name,
         'worker': WORKER_TAG,
@@ -78,6 +80,7 @@ def noop(self):
 def sleep(self, seconds):
     record(self)
     time.sleep(seconds)
+    record(self, COMPLETED_KEY)
     return seconds
 
 

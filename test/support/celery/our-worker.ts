@@ -1,0 +1,89 @@
+/**
+ * Our side of the interop tests: `redis-keda celery-worker` and `redis-keda celery-send` run as a
+ * pod runs them (a child process configured by flags and env, see ../cli.ts), and every worker
+ * started here is stopped by {@link stopOurWorkers} in afterAll.
+ */
+import { join } from 'path';
+import { Env } from '../../../runtime/contract';
+import { LogLine, ProcessResult, runCli, RunningProcess, startCli } from '../cli';
+
+/** The recording `--tasks` module (tasks.add / noop / sleep that append to `executed`). */
+export const RECORDING_TASKS = join(__dirname, 'tasks.js');
+
+export interface OurWorkerOptions {
+  readonly redisUrl: string;
+  /** @default 4 */
+  readonly concurrency?: number;
+  /** Seconds (kombu's visibility_timeout; the Python side must use the same). */
+  readonly visibilityTimeout?: number;
+  readonly unknownTask?: 'fail' | 'requeue';
+  /** Path of a `--tasks` module, e.g. {@link RECORDING_TASKS}. */
+  readonly tasks?: string;
+  /** Seconds to finish tasks in hand after SIGTERM. @default 5 */
+  readonly grace?: number;
+  /** Worker tag in `executed` records (read by ./tasks.js). */
+  readonly tag?: string;
+  readonly resultExpires?: number;
+  readonly queues?: readonly string[];
+}
+
+const running = new Set<RunningProcess>();
+
+/** What our worker logs once it consumes. */
+export const isReadyLine = (line: LogLine) => /ready|consuming|started/i.test(line.msg);
+
+/** Starts `redis-keda celery-worker` and resolves once it says it consumes. */
+export async function startOurWorker(options: OurWorkerOptions): Promise<RunningProcess> {
+  const args = ['celery-worker', '--queues', (options.queues ?? ['celery']).join(','), '--concurrency', String(options.concurrency ?? 4), '--metrics-port', '0'];
+  args.push('--grace', String(options.grace ?? 5));
+  if (options.visibilityTimeout !== undefined) args.push('--visibility-timeout', String(options.visibilityTimeout));
+  if (options.unknownTask !== undefined) args.push('--unknown-task', options.unknownTask);
+  if (options.tasks !== undefined) args.push('--tasks', options.tasks);
+  const env: Record<string, string> = { [Env.REDIS_URL]: options.redisUrl, LOG_LEVEL: 'debug' };
+  if (options.tag !== undefined) (env.CELERY_TEST_WORKER_TAG = options.tag), (env[Env.CELERY_HOSTNAME] = `${options.tag}@localhost`);
+  if (options.resultExpires !== undefined) env[Env.CELERY_RESULT_EXPIRES] = String(options.resultExpires);
+  const worker = startCli(args, { env });
+  running.add(worker);
+  void worker.done.then(() => running.delete(worker), () => running.delete(worker));
+  await worker.waitForLog(isReadyLine, 20_000);
+  return worker;
+}
+
+/** SIGTERM, then SIGKILL after `timeoutMs`; resolves with how it ended. */
+export async function stopOurWorker(worker: RunningProcess, timeoutMs = 15_000): Promise<ProcessResult> {
+  if (worker.child.exitCode === null && worker.child.signalCode === null) {
+    worker.child.kill('SIGTERM');
+    const timer = setTimeout(() => worker.child.kill('SIGKILL'), timeoutMs);
+    const result = await worker.done;
+    clearTimeout(timer);
+    return result;
+  }
+  return worker.done;
+}
+
+export async function stopOurWorkers(): Promise<void> {
+  await Promise.all([...running].map((worker) => stopOurWorker(worker)));
+}
+
+export interface OurSendOptions {
+  readonly args?: readonly unknown[];
+  readonly kwargs?: Record<string, unknown>;
+  readonly count?: number;
+  readonly countdown?: number;
+  readonly queue?: string;
+}
+
+/** `redis-keda celery-send`: the task ids it printed (one JSON line per task). */
+export async function ourSend(redisUrl: string, task: string, options: OurSendOptions = {}): Promise<{ ids: string[]; result: ProcessResult }> {
+  const args = ['celery-send', '--task', task, '--args', JSON.stringify(options.args ?? []), '--kwargs', JSON.stringify(options.kwargs ?? {})];
+  args.push('--queue', options.queue ?? 'celery', '--count', String(options.count ?? 1));
+  if (options.countdown !== undefined) args.push('--countdown', String(options.countdown));
+  const result = await runCli(args, { env: { [Env.REDIS_URL]: redisUrl } });
+  if (result.code !== 0) throw new Error(`redis-keda ${args.join(' ')} exited ${result.code}:\n${result.stderr}`);
+  const ids = result.stdout
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => (JSON.parse(line) as { id?: string; taskId?: string }))
+    .map((line) => line.id ?? line.taskId ?? '');
+  return { ids, result };
+}
