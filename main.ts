@@ -2,7 +2,8 @@ import { App, Chart, ChartProps, Duration, Size, YamlOutputType } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
-  AppendFsync, KedaScaledJob, KedaScaledObject, Publisher, QueueWorker, RedisQueue, ScalingPolicyType, ScalingStrategy, writeKustomizations,
+  AppendFsync, CeleryProducer, CeleryWorker, KedaScaledJob, KedaScaledObject, Publisher, QueueWorker, RedisConnection, RedisQueue,
+  ScalingPolicyType, ScalingStrategy, writeKustomizations,
 } from './constructs';
 
 /**
@@ -88,10 +89,67 @@ export class WorkerFleetChart extends Chart {
   }
 }
 
+/** cdk8s context key (else env var at synth) with the host of the celery-worker chart's external Redis. */
+export const CELERY_REDIS_HOST_CONTEXT_KEY = 'celery-worker:redis-host';
+export const CELERY_REDIS_HOST_ENV = 'CELERY_REDIS_HOST';
+/** cdk8s context key (else env var at synth) naming a Secret whose key `ca.crt` holds the server's PEM CA bundle. */
+export const CELERY_REDIS_CA_SECRET_CONTEXT_KEY = 'celery-worker:redis-ca-secret';
+export const CELERY_REDIS_CA_SECRET_ENV = 'CELERY_REDIS_CA_SECRET';
+/** A host that can never resolve (RFC 2606 `.invalid`): set the real one before deploying. */
+export const CELERY_REDIS_HOST_PLACEHOLDER = 'change-me.redis.invalid';
+
+/**
+ * The "Celery + KEDA" demo, corrected: Celery-protocol workers on an external Redis (a managed
+ * cache over TLS on port 6380) scaled 0..10 by KEDA on the `celery` list (10 tasks per pod,
+ * polling 15 s, cooldown 200 s, as the original), plus its priority lists and the `unacked` hash,
+ * so scale-in never strands tasks that workers hold; a producer sends one `users.register` a second.
+ * Expects the Secret `redis-auth` (key `password`) in namespace `celery-worker`, and the Redis host
+ * in the context key `celery-worker:redis-host` (or CELERY_REDIS_HOST at synth).
+ */
+export class CeleryWorkerChart extends Chart {
+  public constructor(scope: Construct, id: string, props: ChartProps = {}) {
+    super(scope, id, { namespace: 'celery-worker', ...props });
+    const setting = (key: string, env: string): string | undefined => this.node.tryGetContext(key) ?? (process.env[env] || undefined);
+    const caSecret = setting(CELERY_REDIS_CA_SECRET_CONTEXT_KEY, CELERY_REDIS_CA_SECRET_ENV);
+    const connection = RedisConnection.external(this, {
+      name: 'redis',
+      host: setting(CELERY_REDIS_HOST_CONTEXT_KEY, CELERY_REDIS_HOST_ENV) ?? CELERY_REDIS_HOST_PLACEHOLDER,
+      port: 6380,
+      tls: true,
+      password: { secret: kplus.Secret.fromSecretName(this, 'redis-auth', 'redis-auth'), key: 'password' },
+      tlsCa: caSecret ? { secret: kplus.Secret.fromSecretName(this, 'redis-ca', caSecret), key: 'ca.crt' } : undefined,
+    });
+    const worker = new CeleryWorker(this, 'worker', {
+      name: 'celery-worker',
+      connection,
+      queues: ['celery'],
+      concurrency: 4,
+      grace: Duration.seconds(30),
+      podMonitor: true,
+    });
+    new KedaScaledObject(this, 'worker-scaler', {
+      name: 'celery-worker',
+      target: worker.deployment,
+      triggers: worker.scalingTriggers({ tasksPerReplica: 10 }),
+      minReplicas: 0,
+      maxReplicas: 10,
+      pollingInterval: Duration.seconds(15),
+      cooldown: Duration.seconds(200),
+      // Shrink slowly: at most 2 pods a minute, on the highest recommendation of the last 5 minutes.
+      scaleDown: {
+        stabilizationWindow: Duration.minutes(5),
+        policies: [{ type: ScalingPolicyType.PODS, value: 2, period: Duration.minutes(1) }],
+      },
+    });
+    new CeleryProducer(this, 'producer', { name: 'producer', connection, queue: 'celery', interval: Duration.seconds(1) });
+  }
+}
+
 /** Every demo chart of the app, by folder name in dist/. */
 export function buildApp(app: App): App {
   new RedisKedaChart(app, 'redis-keda');
   new WorkerFleetChart(app, 'worker-fleet');
+  new CeleryWorkerChart(app, 'celery-worker');
   return app;
 }
 

@@ -1,3 +1,5 @@
+export * from './celery-producer';
+export * from './celery-worker';
 export * from './keda-scaled-job';
 export * from './keda-scaled-object';
 export * from './keda-trigger';

@@ -1,5 +1,8 @@
 import { Testing } from 'cdk8s';
-import { buildApp } from '../main';
+import {
+  buildApp, CELERY_REDIS_CA_SECRET_CONTEXT_KEY, CELERY_REDIS_HOST_CONTEXT_KEY, CELERY_REDIS_HOST_PLACEHOLDER,
+} from '../main';
+import { CeleryKeys, celeryPriorityList, DEMO_CELERY_TASK, Env } from '../runtime/contract';
 
 describe('the app', () => {
   const app = buildApp(Testing.app());
@@ -33,5 +36,62 @@ describe('chart worker-fleet', () => {
     expect(docs.filter((d) => d.kind === 'PodMonitor')).toHaveLength(1);
     const sts = docs.find((d) => d.kind === 'StatefulSet');
     expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
+  });
+});
+
+describe('chart celery-worker', () => {
+  const chartDocs = (context: Record<string, string> = {}) => {
+    const app = Testing.app();
+    for (const [k, v] of Object.entries(context)) app.node.setContext(k, v);
+    return Testing.synth(buildApp(app).charts.find((c) => c.node.id === 'celery-worker')!) as any[];
+  };
+  const docs = chartDocs();
+  const so = docs.find((d) => d.kind === 'ScaledObject');
+  const worker = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === so.spec.scaleTargetRef.name);
+  const envOf = (d: any) => Object.fromEntries(d.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+
+  test("the original demo's values: list celery, 10 per pod, polling 15 s, cooldown 200 s, 0..10, in celery-worker", () => {
+    expect(so.metadata.namespace).toBe('celery-worker');
+    expect(so.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 10, pollingInterval: 15, cooldownPeriod: 200 });
+    expect(so.spec.triggers[0]).toMatchObject({ type: 'redis', metadata: { listName: 'celery', listLength: '10' } });
+    expect(worker.spec.replicas).toBeUndefined();
+    expect(envOf(worker)).toMatchObject({ [Env.CELERY_QUEUES]: 'celery' });
+  });
+
+  test('scale-in does not strand tasks: priority lists and unacked counted, scale-down stabilized, grace covering hand-back', () => {
+    expect(so.spec.triggers.map((t: any) => t.metadata.listName)).toEqual([
+      'celery', ...[3, 6, 9].map((p) => celeryPriorityList('celery', p)), CeleryKeys.UNACKED,
+    ]);
+    expect(so.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThanOrEqual(60);
+    const grace = Number(envOf(worker)[Env.GRACE_SECONDS]);
+    expect(worker.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(grace);
+  });
+
+  test('external Redis over TLS on 6380 with the password from Secret redis-auth; the host a placeholder until set', () => {
+    expect(envOf(worker)).toMatchObject({
+      [Env.REDIS_HOST]: CELERY_REDIS_HOST_PLACEHOLDER, [Env.REDIS_PORT]: '6380', [Env.REDIS_TLS]: 'true',
+      [Env.REDIS_PASSWORD]: { secretKeyRef: { name: 'redis-auth', key: 'password' } },
+    });
+    for (const t of so.spec.triggers) expect(t.metadata).toMatchObject({ address: `${CELERY_REDIS_HOST_PLACEHOLDER}:6380`, enableTLS: 'true' });
+    expect(docs.filter((d) => d.kind === 'StatefulSet' || d.kind === 'Service')).toEqual([]);
+    const auth = docs.find((d) => d.kind === 'TriggerAuthentication');
+    expect(auth.spec.secretTargetRef).toEqual([{ parameter: 'password', name: 'redis-auth', key: 'password' }]);
+  });
+
+  test('host and CA Secret from the cdk8s context reach the workers, the producer and KEDA', () => {
+    const set = chartDocs({ [CELERY_REDIS_HOST_CONTEXT_KEY]: 'cache.example.net', [CELERY_REDIS_CA_SECRET_CONTEXT_KEY]: 'redis-ca' });
+    for (const d of set.filter((x) => x.kind === 'Deployment')) {
+      expect(envOf(d)).toMatchObject({ [Env.REDIS_HOST]: 'cache.example.net', [Env.REDIS_TLS_CA]: { secretKeyRef: { name: 'redis-ca', key: 'ca.crt' } } });
+    }
+    const s = set.find((d) => d.kind === 'ScaledObject');
+    expect(s.spec.triggers[0].metadata.address).toBe('cache.example.net:6380');
+    expect(set.find((d) => d.kind === 'TriggerAuthentication').spec.secretTargetRef).toContainEqual({ parameter: 'ca', name: 'redis-ca', key: 'ca.crt' });
+  });
+
+  test("a producer, not autoscaled, sends the demo's task to celery once a second", () => {
+    const producer = docs.find((d) => d.kind === 'Deployment' && d !== worker);
+    expect(producer.spec.replicas).toBe(1);
+    expect(producer.spec.template.spec.containers[0].args).toEqual(['celery-send', '--forever']);
+    expect(envOf(producer)).toMatchObject({ [Env.CELERY_QUEUE]: 'celery', [Env.CELERY_TASK]: DEMO_CELERY_TASK, [Env.CELERY_SEND_INTERVAL]: '1' });
   });
 });
