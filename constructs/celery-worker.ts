@@ -46,7 +46,7 @@ export interface CeleryWorkerProps {
    */
   readonly visibilityTimeout?: Duration;
   /**
-   * Lifetime of a stored result (Celery's `result_expires`).
+   * Lifetime of a stored result (Celery's `result_expires`); `Duration.seconds(0)` keeps results forever.
    * @default Duration.seconds(DEFAULT_CELERY_RESULT_EXPIRES_SECONDS) (1 day)
    */
   readonly resultExpires?: Duration;
@@ -165,7 +165,7 @@ export class CeleryWorker extends Construct {
     this.resultExpires = props.resultExpires ?? Duration.seconds(DEFAULT_CELERY_RESULT_EXPIRES_SECONDS);
     checkWholeSeconds(this, 'grace', this.grace, 0);
     checkWholeSeconds(this, 'visibilityTimeout', this.visibilityTimeout);
-    checkWholeSeconds(this, 'resultExpires', this.resultExpires);
+    checkWholeSeconds(this, 'resultExpires', this.resultExpires, 0);
     this.unknownTask = props.unknownTask ?? UnknownTask.FAIL;
     const known = Object.values(UnknownTask) as string[];
     if (!known.includes(this.unknownTask)) {
@@ -198,9 +198,8 @@ export class CeleryWorker extends Construct {
         [Env.CELERY_VISIBILITY_TIMEOUT]: kplus.EnvValue.fromValue(String(this.visibilityTimeout.toSeconds())),
         [Env.CELERY_RESULT_EXPIRES]: kplus.EnvValue.fromValue(String(this.resultExpires.toSeconds())),
         [Env.CELERY_UNKNOWN_TASK]: kplus.EnvValue.fromValue(this.unknownTask),
-        // POD_NAME first: Kubernetes expands $(POD_NAME) only from variables defined before it.
+        // The worker names itself redis-keda@<pod name> (Celery's hostname, in results and logs).
         [Env.POD_NAME]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
-        [Env.CELERY_HOSTNAME]: kplus.EnvValue.fromValue(`redis-keda@$(${Env.POD_NAME})`),
         [Env.GRACE_SECONDS]: kplus.EnvValue.fromValue(String(this.grace.toSeconds())),
         ...metricsPortEnv(),
         ...props.envVariables,

@@ -67,13 +67,14 @@ describe('CeleryWorker', () => {
     expect(only(docs, 'Deployment').spec.template.spec.terminationGracePeriodSeconds).toBe(40);
   });
 
-  test('the worker is named after its pod: POD_NAME from the downward API, defined before CELERY_HOSTNAME expands it', () => {
-    const env = containerOf(setup().docs).env as Doc[];
-    const pod = env.findIndex((e) => e.name === Env.POD_NAME);
-    const host = env.findIndex((e) => e.name === Env.CELERY_HOSTNAME);
-    expect(env[pod].valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
-    expect(env[host].value).toBe(`redis-keda@$(${Env.POD_NAME})`);
-    expect(pod).toBeLessThan(host);
+  test('the worker is named after its pod: POD_NAME from the downward API, no fixed CELERY_HOSTNAME', () => {
+    const env = envOf(containerOf(setup().docs));
+    expect(env[Env.POD_NAME]).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    expect(env[Env.CELERY_HOSTNAME]).toBeUndefined();
+  });
+
+  test('resultExpires 0 keeps results forever', () => {
+    expect(envOf(containerOf(setup({ resultExpires: Duration.seconds(0) }).docs))[Env.CELERY_RESULT_EXPIRES]).toBe('0');
   });
 
   test('scaling triggers: each queue, its priority lists and the unacked hash, one TriggerAuthentication', () => {
@@ -139,7 +140,7 @@ describe('CeleryWorker', () => {
     ['queue twice', { queues: ['a', 'a'] }, `'queues' ("a") must not be listed twice`],
     ['visibilityTimeout 0', { visibilityTimeout: Duration.seconds(0) }, `'visibilityTimeout' ("0s") must be a whole number of seconds, at least 1`],
     ['visibilityTimeout 1.5 s', { visibilityTimeout: Duration.millis(1500) }, `'visibilityTimeout' ("1.5s") must be a whole number of seconds`],
-    ['resultExpires 0', { resultExpires: Duration.seconds(0) }, `'resultExpires' ("0s") must be a whole number of seconds, at least 1`],
+    ['resultExpires 1.5 s', { resultExpires: Duration.millis(1500) }, `'resultExpires' ("1.5s") must be a whole number of seconds, at least 0`],
     ['grace 0.5 s', { grace: Duration.millis(500) }, `'grace' ("0.5s") must be a whole number of seconds, at least 0`],
     ['unknownTask', { unknownTask: 'drop' as UnknownTask }, `'unknownTask' ("drop") must be one of "fail", "requeue"`],
     ['tasks relative', { tasks: 'tasks.js' }, `'tasks' ("tasks.js") must be an absolute path inside the image`],
