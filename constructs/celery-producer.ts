@@ -2,7 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { DEFAULT_CELERY_QUEUE, DEMO_CELERY_TASK, Env } from '../runtime/contract';
-import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './pod-defaults';
+import { longRunningContainer, metricsPortEnv, patchPodSpec, restrictedPod } from './pod-defaults';
 import { RedisConnection } from './redis-connection';
 import { resolveRuntimeImage } from './runtime-image';
 import { checkName, propError } from './validation';
@@ -46,6 +46,7 @@ export interface CeleryProducerProps {
 /**
  * A Deployment (one replica, not autoscaled) running `redis-keda celery-send --forever`: one Celery
  * task every `interval`, as the original demo's producer sent one registration a second.
+ * `/healthz`, `/readyz` and `/metrics` on port 9090.
  */
 export class CeleryProducer extends Construct {
   public readonly deployment: kplus.Deployment;
@@ -80,10 +81,10 @@ export class CeleryProducer extends Construct {
         [Env.CELERY_QUEUE]: kplus.EnvValue.fromValue(this.queue),
         [Env.CELERY_TASK]: kplus.EnvValue.fromValue(this.task),
         [Env.CELERY_SEND_INTERVAL]: kplus.EnvValue.fromValue(String(this.interval.toMilliseconds() / 1000)),
+        ...metricsPortEnv(),
       },
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      securityContext: restrictedContainer(),
-      resources: props.resources ?? RUNTIME_RESOURCES,
+      // With --forever, celery-send serves /healthz, /readyz and /metrics like `publish --forever`.
+      ...longRunningContainer(props.resources),
     });
     patchPodSpec(this.deployment, { imagePullSecrets: props.imagePullSecrets });
   }

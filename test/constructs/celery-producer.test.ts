@@ -1,7 +1,7 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { CeleryProducer, CeleryProducerProps, RedisConnection } from '../../constructs';
-import { DEFAULT_CELERY_QUEUE, DEMO_CELERY_TASK, Env } from '../../runtime/contract';
+import { DEFAULT_CELERY_QUEUE, DEMO_CELERY_TASK, Env, HEALTH_PATH, METRICS_PORT, READY_PATH } from '../../runtime/contract';
 import { envOf, only, synth, testChart } from './helpers';
 
 function setup(props: Partial<CeleryProducerProps> = {}) {
@@ -23,10 +23,17 @@ describe('CeleryProducer', () => {
     expect(envOf(c)).toMatchObject({
       [Env.REDIS_HOST]: 'cache.example.net', [Env.REDIS_PORT]: '6380', [Env.REDIS_TLS]: 'true',
       [Env.REDIS_PASSWORD]: { secretKeyRef: { name: 'redis-auth', key: 'password' } },
-      [Env.CELERY_QUEUE]: 'mail', [Env.CELERY_TASK]: 'mail.send', [Env.CELERY_SEND_INTERVAL]: '0.25',
+      [Env.CELERY_QUEUE]: 'mail', [Env.CELERY_TASK]: 'mail.send', [Env.CELERY_SEND_INTERVAL]: '0.25', [Env.METRICS_PORT]: String(METRICS_PORT),
     });
     expect(c.resources.requests).toEqual({ cpu: '50m', memory: '64Mi' });
     expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true });
+  });
+
+  test('probes hit the health endpoints `celery-send --forever` serves', () => {
+    const c = only(setup(), 'Deployment').spec.template.spec.containers[0];
+    expect(c.readinessProbe.httpGet).toMatchObject({ path: READY_PATH, port: METRICS_PORT });
+    expect(c.livenessProbe.httpGet).toMatchObject({ path: HEALTH_PATH, port: METRICS_PORT });
+    expect(c.ports).toEqual([{ containerPort: METRICS_PORT, name: 'metrics' }]);
   });
 
   test("defaults: the demo's registration task on queue celery, one a second", () => {
