@@ -5,6 +5,8 @@
  */
 import yargs, { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { celerySendCommand } from './commands/celery-send';
+import { celeryWorkerCommand } from './commands/celery-worker';
 import { consumeCommand } from './commands/consume';
 import { LOG_OPTIONS } from './commands/common';
 import { publishCommand } from './commands/publish';
@@ -19,11 +21,13 @@ export const USAGE_EXIT_CODE = 2;
 export function buildCli(args: string[]): Argv {
   return addEnvOptions(yargs(args), LOG_OPTIONS)
     .scriptName('redis-keda')
-    .usage('$0 <command> [options]\n\nRuntime programs of cdk8s-redis-keda: publish and consume events on a Redis list that KEDA scales on.')
+    .usage('$0 <command> [options]\n\nRuntime programs of cdk8s-redis-keda: publish and consume events on a Redis list that KEDA scales on, and run Celery tasks.')
     .command(publishCommand)
     .command(consumeCommand)
     .command(queueCommand)
-    .demandCommand(1, 'name a command: publish, consume or queue')
+    .command(celeryWorkerCommand)
+    .command(celerySendCommand)
+    .demandCommand(1, 'name a command: publish, consume, queue, celery-worker or celery-send')
     .strict()
     .recommendCommands()
     .help()

@@ -261,3 +261,32 @@ export const CeleryMetrics = {
   /** Messages moved to the dead-letter list. */
   DEAD_LETTERED: 'redis_keda_celery_dead_lettered_total',
 } as const;
+/** Keys of the demo task DEMO_CELERY_TASK: a counter gives n, the registration goes to the hash `users:<n>`. */
+export const CeleryDemoKeys = {
+  /** INCR'd once per registration. */
+  COUNTER: 'users:counter',
+  user: (n: number) => `users:${n}`,
+} as const;
+/** Tasks a worker holds waiting for their eta, at most; past it the worker stops claiming until one is due. */
+export const DEFAULT_CELERY_MAX_ETA_HELD = 1000;
+/** More environment variables of `celery-send` (its flags --args, --kwargs, ...). */
+export const CelerySendEnv = {
+  /** Positional arguments, a JSON array. */
+  ARGS: 'CELERY_ARGS',
+  /** Keyword arguments, a JSON object. */
+  KWARGS: 'CELERY_KWARGS',
+  /** Seconds from sending to the task's eta. */
+  COUNTDOWN: 'CELERY_COUNTDOWN',
+  /** The task's eta, ISO 8601. */
+  ETA: 'CELERY_ETA',
+  /** Seconds from sending until the task expires. */
+  EXPIRES: 'CELERY_EXPIRES',
+  /** kombu priority 0..9. */
+  PRIORITY: 'CELERY_PRIORITY',
+  /** `true`: wait for each result and print it. */
+  WAIT: 'CELERY_WAIT',
+  /** Seconds to wait for each result. */
+  WAIT_TIMEOUT: 'CELERY_WAIT_TIMEOUT',
+} as const;
+/** Seconds between tasks of `celery-send --forever` (the demo's producer sent one a second). */
+export const DEFAULT_CELERY_SEND_INTERVAL_SECONDS = 1;

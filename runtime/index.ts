@@ -21,3 +21,17 @@ export { createConsumerMetrics, createPublisherMetrics, createRegistry } from '.
 export type { ConsumerMetrics, GaugeSource, PublisherMetrics, QueueDepth } from './metrics';
 export { startHealthServer } from './http/health-server';
 export type { HealthServer } from './http/health-server';
+export { defineTask, loadTasks, TaskRegistry } from './celery/tasks';
+export type { Task, TaskContext, TaskDefinition, TaskHandler } from './celery/tasks';
+export { TaskError } from './celery/results';
+export type { CeleryException, CeleryState } from './celery/results';
+export { BUILTIN_TASKS } from './celery/builtin-tasks';
+export { decodeMessage } from './celery/message';
+export type { CeleryTask, DecodeResult } from './celery/message';
+export { CeleryWorker, runCeleryWorker } from './celery/worker';
+export type { CeleryWorkerOptions, UnknownTaskPolicy } from './celery/worker';
+export { CeleryBroker } from './celery/broker';
+export { buildTaskMessage, sendTaskMessage, waitForResult } from './celery/producer';
+export type { TaskMessage, TaskMessageOptions } from './celery/producer';
+export { createCeleryWorkerMetrics } from './celery/metrics';
+export type { CeleryWorkerMetrics } from './celery/metrics';

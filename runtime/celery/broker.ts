@@ -1,0 +1,231 @@
+/**
+ * kombu's Redis transport, as far as a worker needs it: atomic claims with ack bookkeeping,
+ * acknowledgement with the result write, keeping held messages fresh, and the visibility-timeout
+ * restore under `unacked_mutex`. Python workers on the same keys see exactly what kombu writes.
+ */
+import { randomBytes, randomUUID } from 'crypto';
+import type Redis from 'ioredis';
+import { CELERY_PRIORITY_STEPS, CeleryKeys, celeryPriorityList } from '../contract';
+import { CLAIM, DEAD_LETTER, FINISH, RELEASE_LOCK, REQUEUE, RESTORE } from './scripts';
+
+/** A message taken from a queue, held in `unacked` until it is acknowledged or restored. */
+export interface Delivery {
+  readonly tag: string;
+  /** The message exactly as it was pushed. */
+  readonly raw: string;
+  /** The queue it was taken from. */
+  readonly queue: string;
+}
+
+export interface ClaimResult {
+  readonly deliveries: Delivery[];
+  /** Messages that were not JSON objects, moved to `<queue>:dead` by the claim itself. */
+  readonly deadLettered: number;
+}
+
+/** One finished task: its ack, and its result unless the task ignores results. */
+export interface Finished {
+  readonly tag: string;
+  readonly taskId: string;
+  /** Result JSON; undefined stores nothing. */
+  readonly result?: string;
+}
+
+/** Messages one claim call may take. */
+export const MAX_CLAIM_BATCH = 500;
+/** Finished tasks per FINISH call. */
+export const MAX_FINISH_BATCH = 500;
+/** kombu's `unacked_mutex_expire` (s). */
+export const UNACKED_MUTEX_EXPIRE_SECONDS = 300;
+/** Timed-out entries looked at per restore round (kombu takes 10 per round). */
+export const RESTORE_BATCH = 100;
+
+/** The kombu priority step a message priority (0..9) goes to: the largest step not above it. */
+export function priorityStep(priority: unknown): number {
+  const p = typeof priority === 'number' && Number.isFinite(priority) ? Math.max(0, Math.min(9, Math.trunc(priority))) : 0;
+  let step = 0;
+  for (const s of CELERY_PRIORITY_STEPS) if (s <= p) step = s;
+  return step;
+}
+
+export class CeleryBroker {
+  /** Round-robin order of the queues (positions in `queues`), as kombu's cycle rotates it. */
+  private order: number[];
+  /** Per queue position: its dead list and priority lists (KEYS of the claim). */
+  private readonly queueKeys: string[][];
+  private readonly tagPrefix = `${randomBytes(9).toString('base64url')}.`;
+  private tagCounter = 0;
+
+  constructor(
+    readonly redis: Redis,
+    readonly queues: readonly string[],
+    /** Seconds a result lives (0: forever). */
+    readonly resultExpires: number,
+  ) {
+    if (queues.length === 0) throw new Error('at least one queue is needed');
+    this.order = queues.map((_, i) => i);
+    this.queueKeys = queues.map((q) => [CeleryKeys.dead(q), ...CELERY_PRIORITY_STEPS.map((p) => celeryPriorityList(q, p))]);
+  }
+
+  /** Takes up to `count` messages, recording them in `unacked` / `unacked_index` in the same step. */
+  async claim(count: number): Promise<ClaimResult> {
+    const keys: string[] = [CeleryKeys.UNACKED, CeleryKeys.UNACKED_INDEX];
+    for (const q of this.order) keys.push(...this.queueKeys[q]);
+    const now = Date.now();
+    // Tags for messages without one: unique per claim call, so several claims never collide.
+    const prefix = `${this.tagPrefix}${++this.tagCounter}.`;
+    const reply = (await CLAIM.run(this.redis, keys, [count, (now / 1000).toFixed(6), prefix, now, ...this.order.map((q) => this.queues[q])])) as (string | number)[];
+    const positions = this.order;
+    const deliveries: Delivery[] = [];
+    for (let i = 2; i + 2 < reply.length; i += 3) {
+      deliveries.push({ queue: this.queues[positions[Number(reply[i]) - 1]], raw: reply[i + 1] as string, tag: reply[i + 2] as string });
+    }
+    const order = String(reply[1]);
+    if (order.includes(',')) this.order = order.split(',').map((p) => positions[Number(p) - 1]);
+    return { deliveries, deadLettered: Number(reply[0]) };
+  }
+
+  /** Blocks until the first queue's list has a message (removing nothing) or `timeoutMs` passes. */
+  async waitForMessages(blocking: Redis, timeoutMs: number): Promise<boolean> {
+    const list = this.queues[this.order[0]];
+    const seconds = Math.max(0.01, timeoutMs / 1000).toFixed(3);
+    return (await blocking.blmoveBuffer(list, list, 'RIGHT', 'RIGHT', seconds)) !== null;
+  }
+
+  /** Stores results and acknowledges, in one script call. Returns how many tags were still held. */
+  async finish(batch: readonly Finished[]): Promise<number> {
+    if (batch.length === 0) return 0;
+    const keys: string[] = [CeleryKeys.UNACKED, CeleryKeys.UNACKED_INDEX];
+    const args: (string | number)[] = [this.resultExpires];
+    for (const f of batch) {
+      keys.push(CeleryKeys.taskMeta(f.taskId));
+      args.push(f.tag, f.result ?? '');
+    }
+    return Number(await FINISH.run(this.redis, keys, args));
+  }
+
+  /** Stores a result for a task that was never held (nothing to acknowledge). */
+  async storeResult(taskId: string, result: string): Promise<void> {
+    await this.finish([{ tag: '', taskId, result }]);
+  }
+
+  /** Dead-letters a held message with `entry` (DeadLetter JSON), optionally storing a result for its task id. */
+  async deadLetter(delivery: Delivery, entry: string, result?: { taskId: string; json: string }): Promise<boolean> {
+    const keys = [CeleryKeys.UNACKED, CeleryKeys.UNACKED_INDEX, CeleryKeys.dead(delivery.queue), CeleryKeys.taskMeta(result?.taskId ?? '')];
+    return Number(await DEAD_LETTER.run(this.redis, keys, [delivery.tag, entry, result?.json ?? '', this.resultExpires])) === 1;
+  }
+
+  /** Hands a held message back unchanged to the far end of its list at its priority. False if it was no longer held. */
+  async requeue(delivery: Delivery, priority: number | undefined): Promise<boolean> {
+    const list = celeryPriorityList(delivery.queue, priorityStep(priority));
+    return Number(await REQUEUE.run(this.redis, [CeleryKeys.UNACKED, CeleryKeys.UNACKED_INDEX, list], [delivery.tag, delivery.raw])) === 1;
+  }
+
+  /** Marks held messages as taken now, so nobody restores them (ZADD XX: a tag restored meanwhile stays gone). */
+  async touch(tags: readonly string[]): Promise<void> {
+    const now = (Date.now() / 1000).toFixed(6);
+    for (let i = 0; i < tags.length; i += 1000) {
+      const args: string[] = [];
+      for (const tag of tags.slice(i, i + 1000)) args.push(now, tag);
+      await this.redis.zadd(CeleryKeys.UNACKED_INDEX, 'XX', ...args);
+    }
+  }
+
+  /**
+   * kombu's restore_visible: under `unacked_mutex` (taken like redis-py's Lock: SET NX PX with a
+   * token, released by compare-and-delete), puts back every message taken more than
+   * `visibilitySeconds` ago, except those in `skip` (ours, alive). Returns how many were restored,
+   * or undefined when another worker holds the mutex.
+   */
+  async restoreTimedOut(visibilitySeconds: number, skip: (tag: string) => boolean = () => false): Promise<number | undefined> {
+    const token = randomUUID().replace(/-/g, '');
+    const locked = await this.redis.set(CeleryKeys.UNACKED_MUTEX, token, 'PX', UNACKED_MUTEX_EXPIRE_SECONDS * 1000, 'NX');
+    if (locked !== 'OK') return undefined;
+    try {
+      const ceiling = Date.now() / 1000 - visibilitySeconds;
+      let restored = 0;
+      for (let offset = 0; ; ) {
+        const tags = await this.redis.zrangebyscore(CeleryKeys.UNACKED_INDEX, '-inf', ceiling.toFixed(6), 'LIMIT', offset, RESTORE_BATCH);
+        const theirs = tags.filter((t) => !skip(t));
+        const results = await this.restoreTags(theirs);
+        restored += results.restored;
+        // Entries left in place (ours, unreadable, changed) shift the window; restored ones are gone.
+        offset += tags.length - results.removed;
+        if (tags.length < RESTORE_BATCH) return restored;
+      }
+    } finally {
+      await RELEASE_LOCK.run(this.redis, [CeleryKeys.UNACKED_MUTEX], [token]).catch(() => undefined);
+    }
+  }
+
+  /**
+   * kombu's restore_by_tag for each tag: the message goes back to the list of each queue its
+   * exchange and routing key lead to, marked redelivered, and leaves `unacked` / `unacked_index`.
+   */
+  async restoreTags(tags: readonly string[]): Promise<{ restored: number; removed: number; unreadable: string[] }> {
+    let restored = 0;
+    let removed = 0;
+    const unreadable: string[] = [];
+    if (tags.length === 0) return { restored, removed, unreadable };
+    const values = await this.redis.hmget(CeleryKeys.UNACKED, ...tags);
+    for (let i = 0; i < tags.length; i++) {
+      const value = values[i];
+      let message: string | undefined;
+      let targets: string[] = [];
+      if (value !== null) {
+        const parsed = parseUnacked(value);
+        if (!parsed) {
+          unreadable.push(tags[i]);
+          continue;
+        }
+        targets = (await this.lookup(parsed.exchange, parsed.routingKey)).map((q) => celeryPriorityList(q, priorityStep(parsed.priority)));
+        message = parsed.redelivered;
+      }
+      const outcome = Number(await RESTORE.run(this.redis, [CeleryKeys.UNACKED, CeleryKeys.UNACKED_INDEX, ...targets], [tags[i], value ?? '', message ?? '']));
+      if (outcome >= 0) removed++;
+      if (outcome === 1) restored++;
+    }
+    return { restored, removed, unreadable };
+  }
+
+  /** kombu's _lookup: the default exchange ('') routes to the queue named by the routing key; others through their binding set. */
+  private async lookup(exchange: string, routingKey: string): Promise<string[]> {
+    if (exchange === '') return [routingKey];
+    const bindings = await this.redis.smembers(CeleryKeys.binding(exchange));
+    const queues = new Set<string>();
+    for (const binding of bindings) {
+      const [key, , queue] = binding.split('\x06\x16');
+      if (key === routingKey && queue) queues.add(queue);
+    }
+    // No binding (an exchange whose bindings are gone): back to the queue of the same name as the key, rather than losing it.
+    return queues.size > 0 ? [...queues] : [routingKey];
+  }
+}
+
+interface Unacked {
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly priority: unknown;
+  /** The message with `headers.redelivered` and `properties.delivery_info.redelivered` set, as kombu restores it. */
+  readonly redelivered: string;
+}
+
+function parseUnacked(value: string): Unacked | undefined {
+  try {
+    const entry = JSON.parse(value) as unknown;
+    if (!Array.isArray(entry) || entry.length < 3) return undefined;
+    const [message, exchange, routingKey] = entry as [Record<string, unknown>, unknown, unknown];
+    if (typeof message !== 'object' || message === null || typeof exchange !== 'string' || typeof routingKey !== 'string') return undefined;
+    const headers = message.headers as Record<string, unknown> | undefined;
+    const properties = message.properties as Record<string, unknown> | undefined;
+    const info = properties?.delivery_info as Record<string, unknown> | undefined;
+    // kombu sets both, or neither when one of them is missing.
+    if (headers && typeof headers === 'object' && info && typeof info === 'object') {
+      headers.redelivered = true;
+      info.redelivered = true;
+    }
+    return { exchange, routingKey, priority: properties?.priority, redelivered: JSON.stringify(message) };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,39 @@
+/** Prometheus metrics of `redis-keda celery-worker`, named in contract.ts (CeleryMetrics). */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CeleryMetrics } from '../contract';
+
+export interface CeleryWorkerMetrics {
+  /** Tasks finished, by `task` and `state` (SUCCESS, FAILURE, REVOKED, REQUEUED). */
+  readonly tasks: Counter<'task' | 'state'>;
+  readonly taskSeconds: Histogram<'task'>;
+  readonly active: Gauge;
+  readonly restored: Counter;
+  readonly deadLettered: Counter;
+  /** Connects the active gauge to a running worker. */
+  watch(active: () => number): void;
+}
+
+export function createCeleryWorkerMetrics(registry: Registry = new Registry()): CeleryWorkerMetrics {
+  let source: (() => number) | undefined;
+  return {
+    tasks: new Counter({ name: CeleryMetrics.TASKS, help: 'Tasks finished, by task name and state.', labelNames: ['task', 'state'], registers: [registry] }),
+    taskSeconds: new Histogram({
+      name: CeleryMetrics.TASK_SECONDS,
+      help: 'Run time of task handlers, by task name.',
+      labelNames: ['task'],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    active: new Gauge({
+      name: CeleryMetrics.TASKS_ACTIVE,
+      help: 'Tasks this worker holds (running or waiting for their eta).',
+      registers: [registry],
+      collect() {
+        this.set(source?.() ?? 0);
+      },
+    }),
+    restored: new Counter({ name: CeleryMetrics.RESTORED, help: 'Unacknowledged messages this worker put back after their visibility timeout.', registers: [registry] }),
+    deadLettered: new Counter({ name: CeleryMetrics.DEAD_LETTERED, help: 'Messages moved to a dead-letter list.', registers: [registry] }),
+    watch: (active) => (source = active),
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * `redis-keda celery-send`: send Celery protocol 2 tasks, as Python's `apply_async` does; a
+ * Python Celery worker or ours executes them. Prints one JSON line per task on stdout:
+ * `{"id", "task", "queue"}`, plus `"state"` and `"result"` with `--wait`.
+ *
+ * With the demo task (users.register) and no --args / --kwargs, each task carries a new fake
+ * registration (name, email, address), like the original demo's producer.
+ */
+import type Redis from 'ioredis';
+import type { CommandModule } from 'yargs';
+import { CelerySendEnv, DEFAULT_CELERY_QUEUE, DEFAULT_CELERY_SEND_INTERVAL_SECONDS, DEMO_CELERY_TASK, Env } from '../contract';
+import { addEnvOptions, EnvOption, OptionValues, UsageError } from '../config';
+import { startHealthServer } from '../http/health-server';
+import { errorMessage, Logger } from '../log';
+import { createRegistry } from '../metrics';
+import { parseTime } from '../celery/message';
+import { buildTaskMessage, fakeRegistration, sendTaskMessage, waitForResult } from '../celery/producer';
+import { closeRedis, connectRedis, disconnectRedis } from '../redis/connection';
+import { sleep } from '../sleep';
+import { connectionOptions, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand, stopSignal } from './common';
+
+const OPTIONS = {
+  task: { env: Env.CELERY_TASK, type: 'string', default: DEMO_CELERY_TASK, describe: 'Task name' },
+  args: { env: CelerySendEnv.ARGS, type: 'string', describe: 'Positional arguments, a JSON array (demo task without args: a fake registration each time)' },
+  kwargs: { env: CelerySendEnv.KWARGS, type: 'string', describe: 'Keyword arguments, a JSON object' },
+  queue: { env: Env.CELERY_QUEUE, type: 'string', default: DEFAULT_CELERY_QUEUE, describe: 'Queue (Redis list) to send to' },
+  count: { env: Env.CELERY_SEND_COUNT, type: 'number', integer: true, min: 0, default: 1, describe: 'Tasks to send (unless --forever)' },
+  forever: { env: Env.CELERY_SEND_FOREVER, type: 'boolean', default: false, describe: 'Send until SIGTERM, serving /healthz and /metrics' },
+  interval: { env: Env.CELERY_SEND_INTERVAL, type: 'number', min: 0, defaultDescription: `0 (${DEFAULT_CELERY_SEND_INTERVAL_SECONDS} with --forever)`, describe: 'Seconds between tasks' },
+  countdown: { env: CelerySendEnv.COUNTDOWN, type: 'number', min: 0, describe: 'Run each task no earlier than this many seconds after sending (sets headers.eta)' },
+  eta: { env: CelerySendEnv.ETA, type: 'string', describe: 'Run no earlier than this ISO 8601 time' },
+  expires: { env: CelerySendEnv.EXPIRES, type: 'number', min: 0, describe: 'Seconds after sending when a task not yet run expires (REVOKED)' },
+  priority: { env: CelerySendEnv.PRIORITY, type: 'number', integer: true, min: 0, max: 9, describe: 'kombu priority 0..9 (0 first): the message goes to the priority list of its step' },
+  wait: { env: CelerySendEnv.WAIT, type: 'boolean', default: false, describe: 'Wait for each result (subscribe, then GET) and print it; exit 1 if a task did not succeed' },
+  'wait-timeout': { env: CelerySendEnv.WAIT_TIMEOUT, type: 'number', above: 0, default: 60, describe: 'With --wait: seconds to wait for each result' },
+  ...METRICS_OPTIONS,
+  ...REDIS_OPTIONS,
+} satisfies Record<string, EnvOption>;
+
+type Args = OptionValues<typeof OPTIONS>;
+
+export const celerySendCommand: CommandModule = {
+  command: 'celery-send',
+  describe: 'Send Celery protocol 2 tasks to a Redis broker, exactly as Python apply_async does; one JSON line per task on stdout',
+  builder: (yargs) =>
+    addEnvOptions(yargs, OPTIONS)
+      .check((argv) => {
+        const args = argv as unknown as Args;
+        parseJson(args.args, 'args', 'array');
+        parseJson(args.kwargs, 'kwargs', 'object');
+        if (args.eta !== undefined && !(typeof parseTime(args.eta) === 'number')) throw new UsageError(`--eta (or env ${CelerySendEnv.ETA}) must be an ISO 8601 time, got '${args.eta}'`);
+        if (args.eta !== undefined && args.countdown !== undefined) throw new UsageError('give either --eta or --countdown, not both');
+        return true;
+      })
+      .example('$0 celery-send --task tasks.add --args "[2, 3]" --wait', 'send one task and print its result')
+      .example('$0 celery-send --forever --interval 1', "the demo's producer: a registration a second")
+      .epilogue(REDIS_EPILOGUE),
+  handler: runCommand(celerySend),
+};
+
+function parseJson(text: string | undefined, name: 'args' | 'kwargs', kind: 'array' | 'object'): unknown {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--${name} must be JSON, got '${text}': ${(error as Error).message}`);
+  }
+  const ok = kind === 'array' ? Array.isArray(value) : typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!ok) throw new UsageError(`--${name} must be a JSON ${kind}, got '${text}'`);
+  return value;
+}
+
+async function celerySend(args: Args, log: Logger): Promise<number> {
+  const fixedArgs = parseJson(args.args, 'args', 'array') as unknown[] | undefined;
+  const kwargs = (parseJson(args.kwargs, 'kwargs', 'object') as Record<string, unknown> | undefined) ?? {};
+  const fake = args.task === DEMO_CELERY_TASK && fixedArgs === undefined && args.kwargs === undefined;
+  const intervalMs = (args.interval ?? (args.forever ? DEFAULT_CELERY_SEND_INTERVAL_SECONDS : 0)) * 1000;
+  const etaMs = args.eta !== undefined ? (parseTime(args.eta) as number) : undefined;
+  const stop = stopSignal(log);
+  const redis = await connectRedis(connectionOptions(args), log, stop.signal);
+  let subscriber: Redis | undefined;
+  const server = args.forever ? await startHealthServer({ port: args['metrics-port'], registry: createRegistry(), log, isHealthy: () => !stop.signal.aborted }) : undefined;
+  let failed = 0;
+  let sent = 0;
+  try {
+    if (args.wait) {
+      subscriber = redis.duplicate({ connectionName: 'redis-keda-celery-results' });
+      subscriber.on('error', (error: Error) => log.debug('subscriber connection error', { error: error.message }));
+    }
+    const total = args.forever ? Infinity : args.count;
+    while (sent < total && !stop.signal.aborted) {
+      const now = Date.now();
+      const message = buildTaskMessage({
+        task: args.task,
+        args: fake ? [] : (fixedArgs ?? []),
+        kwargs: fake ? fakeRegistration() : kwargs,
+        queue: args.queue,
+        eta: etaMs ?? (args.countdown !== undefined ? now + args.countdown * 1000 : undefined),
+        expires: args.expires !== undefined ? now + args.expires * 1000 : undefined,
+        priority: args.priority,
+      });
+      try {
+        await sendTaskMessage(redis, message);
+      } catch (error) {
+        if (!args.forever) throw error;
+        log.error('send failed; retrying after the interval', { error: errorMessage(error) });
+        await sleep(Math.max(intervalMs, 1000), stop.signal);
+        continue;
+      }
+      sent++;
+      const line: Record<string, unknown> = { id: message.id, task: args.task, queue: args.queue };
+      log.debug('task sent', { taskId: message.id, task: args.task, list: message.list });
+      if (subscriber) {
+        const result = await waitForResult(redis, subscriber, message.id, args['wait-timeout'] * 1000, stop.signal);
+        line.state = result?.status ?? 'PENDING';
+        line.result = result?.result ?? null;
+        if (line.state !== 'SUCCESS') failed++;
+      }
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+      if (sent < total && intervalMs > 0) await sleep(intervalMs, stop.signal);
+    }
+    log.info('celery-send done', { sent, failed });
+    return failed > 0 ? 1 : 0;
+  } finally {
+    stop.dispose();
+    await server?.close();
+    if (subscriber) await disconnectRedis(subscriber);
+    await closeRedis(redis);
+  }
+}

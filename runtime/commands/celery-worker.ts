@@ -1,0 +1,148 @@
+/**
+ * `redis-keda celery-worker`: a Celery-protocol worker on a Redis broker, sharing queues with
+ * Python Celery workers.
+ *
+ * Flags (each also from env):
+ *   --queues a,b          CELERY_QUEUES               queues (lists) to consume, default 'celery'
+ *   --concurrency N       CELERY_CONCURRENCY          tasks run at once, default 4
+ *   --tasks <module>      CELERY_TASKS                user module of defineTask(...) tasks
+ *   --unknown-task fail|requeue  CELERY_UNKNOWN_TASK  default fail (FAILURE NotRegistered)
+ *   --visibility-timeout S  CELERY_VISIBILITY_TIMEOUT default 3600, as the Python side's
+ *   --result-expires S    CELERY_RESULT_EXPIRES       default 86400 (0: never)
+ *   --hostname NAME       CELERY_HOSTNAME             default redis-keda@<POD_NAME or host>
+ *   --grace S             GRACE_SECONDS               default 30
+ *   --metrics-port P      METRICS_PORT                /healthz /readyz /metrics, default 9090
+ *   --redis URL / --redis-host ... (REDIS_URL, REDIS_HOST, REDIS_TLS, REDIS_TLS_CA, ...)
+ * Logs: JSON lines on stderr ('celery worker started', 'task succeeded', 'task failed', ...).
+ */
+import { hostname as osHostname } from 'os';
+import type Redis from 'ioredis';
+import type { CommandModule } from 'yargs';
+import {
+  DEFAULT_CELERY_CONCURRENCY,
+  DEFAULT_CELERY_MAX_ETA_HELD,
+  DEFAULT_CELERY_QUEUE,
+  DEFAULT_CELERY_RESULT_EXPIRES_SECONDS,
+  DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS,
+  DEFAULT_GRACE_SECONDS,
+  Env,
+  READY_PATH,
+} from '../contract';
+import { addEnvOptions, EnvOption, OptionValues, UsageError } from '../config';
+import { startHealthServer } from '../http/health-server';
+import type { Logger } from '../log';
+import { createRegistry } from '../metrics';
+import { BUILTIN_TASKS } from '../celery/builtin-tasks';
+import { createCeleryWorkerMetrics } from '../celery/metrics';
+import { loadTasks, TaskRegistry } from '../celery/tasks';
+import { runCeleryWorker, UnknownTaskPolicy } from '../celery/worker';
+import { closeRedis, connectRedis, disconnectRedis } from '../redis/connection';
+import { connectionOptions, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand, stopSignal } from './common';
+
+const OPTIONS = {
+  queues: { env: Env.CELERY_QUEUES, type: 'string', default: DEFAULT_CELERY_QUEUE, describe: 'Comma-separated Celery queues (Redis lists) to consume, served in turn; priority lists <queue>\\x06\\x16<3|6|9> included' },
+  concurrency: { env: Env.CELERY_CONCURRENCY, type: 'number', integer: true, min: 1, default: DEFAULT_CELERY_CONCURRENCY, describe: 'Tasks run at the same time (each claim takes as many messages as there are free slots)' },
+  tasks: {
+    env: Env.CELERY_TASKS,
+    type: 'string',
+    describe: "Module (path relative to the working directory) exporting tasks built with defineTask(name, params, handler): an array as default, module.exports or 'tasks'",
+  },
+  'unknown-task': {
+    env: Env.CELERY_UNKNOWN_TASK,
+    type: 'string',
+    choices: ['fail', 'requeue'],
+    default: 'fail',
+    describe: 'A task no handler knows: fail (store FAILURE NotRegistered, so the caller does not hang) or requeue (hand it back for Python workers that know it)',
+  },
+  'visibility-timeout': {
+    env: Env.CELERY_VISIBILITY_TIMEOUT,
+    type: 'number',
+    above: 0,
+    default: DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS,
+    describe: "Seconds after which a message taken but not acknowledged (its worker died) is restored to its queue; match the Python side's broker_transport_options visibility_timeout",
+  },
+  'result-expires': { env: Env.CELERY_RESULT_EXPIRES, type: 'number', integer: true, min: 0, default: DEFAULT_CELERY_RESULT_EXPIRES_SECONDS, describe: "Seconds a stored result lives (Celery's result_expires; 0: forever)" },
+  hostname: { env: Env.CELERY_HOSTNAME, type: 'string', defaultDescription: `redis-keda@<env ${Env.POD_NAME} or the host name>`, describe: 'The worker name in logs and in the demo task' },
+  grace: { env: Env.GRACE_SECONDS, type: 'number', min: 0, default: DEFAULT_GRACE_SECONDS, describe: 'On SIGTERM: seconds running tasks may still finish; the rest (and eta tasks) go back to their queues' },
+  ...METRICS_OPTIONS,
+  ...REDIS_OPTIONS,
+} satisfies Record<string, EnvOption>;
+
+type Args = OptionValues<typeof OPTIONS>;
+
+export const celeryWorkerCommand: CommandModule = {
+  command: 'celery-worker',
+  describe: 'Run Celery tasks (protocol 1 and 2) from a Redis broker and store their results in the Redis result backend, like a Python Celery worker',
+  builder: (yargs) =>
+    addEnvOptions(yargs, OPTIONS)
+      .example('$0 celery-worker --queues celery --concurrency 8', 'a worker for the default queue')
+      .example('$0 celery-worker --tasks ./tasks.js --unknown-task requeue', 'with your own tasks, in a fleet shared with Python workers')
+      .epilogue(
+        `Built-in tasks: users.register (the demo), tasks.add, tasks.noop, tasks.sleep, tasks.fail, tasks.echo. ` +
+          `Serves /healthz, ${READY_PATH} (503 while Redis is unreachable) and /metrics; waits for Redis as long as it takes. ` +
+          `acks_late: a message stays in kombu's unacked hash until its result is stored; a killed worker's messages are restored after --visibility-timeout by any worker, Python or ours. ` +
+          `Eta tasks are held without a slot, at most ${DEFAULT_CELERY_MAX_ETA_HELD} per worker (then claiming pauses until one is due). ` +
+          REDIS_EPILOGUE,
+      ),
+  handler: runCommand(celeryWorker),
+};
+
+export function parseQueues(text: string): string[] {
+  const queues = text
+    .split(',')
+    .map((q) => q.trim())
+    .filter((q) => q !== '');
+  if (queues.length === 0) throw new UsageError(`--queues (or env ${Env.CELERY_QUEUES}) names no queue: '${text}'`);
+  if (new Set(queues).size !== queues.length) throw new UsageError(`--queues (or env ${Env.CELERY_QUEUES}) names a queue twice: '${text}'`);
+  return queues;
+}
+
+async function celeryWorker(args: Args, log: Logger): Promise<number> {
+  const queues = parseQueues(args.queues);
+  const registry = new TaskRegistry(BUILTIN_TASKS);
+  if (args.tasks) for (const task of await loadTasks(args.tasks)) registry.register(task);
+  const hostname = args.hostname ?? `redis-keda@${process.env[Env.POD_NAME] || osHostname()}`;
+  const stop = stopSignal(log);
+  const metricsRegistry = createRegistry();
+  let redis: Redis | undefined;
+  let blocking: Redis | undefined;
+  const server = await startHealthServer({
+    port: args['metrics-port'],
+    registry: metricsRegistry,
+    log,
+    isHealthy: () => !stop.signal.aborted,
+    isReady: () => redis?.status === 'ready',
+  });
+  try {
+    try {
+      redis = await connectRedis({ ...connectionOptions(args), connectTimeoutMs: Infinity, connectionName: 'redis-keda-celery' }, log, stop.signal);
+    } catch (error) {
+      if (stop.signal.aborted) return 0;
+      throw error;
+    }
+    // The blocking wait's own connection; its errors surface in the wait.
+    blocking = redis.duplicate({ connectionName: 'redis-keda-celery-wait' });
+    blocking.on('error', (error: Error) => log.debug('blocking connection error', { error: error.message }));
+    await runCeleryWorker({
+      redis,
+      blocking,
+      queues,
+      tasks: registry,
+      concurrency: args.concurrency,
+      hostname,
+      visibilitySeconds: args['visibility-timeout'],
+      resultExpires: args['result-expires'],
+      unknownTask: args['unknown-task'] as UnknownTaskPolicy,
+      graceMs: args.grace * 1000,
+      signal: stop.signal,
+      log: log.child({ hostname }),
+      metrics: createCeleryWorkerMetrics(metricsRegistry),
+    });
+    return 0;
+  } finally {
+    stop.dispose();
+    await server.close();
+    if (blocking) await disconnectRedis(blocking);
+    if (redis) await closeRedis(redis);
+  }
+}
