@@ -63,7 +63,8 @@ export const METRICS_OPTIONS = {
 
 /** Help text for what is not a flag. */
 export const REDIS_EPILOGUE =
-  `The Redis password is read from env ${Env.REDIS_PASSWORD} only, so it never shows in the process list. ` +
+  `The Redis password is read from env ${Env.REDIS_PASSWORD} only, so it never shows in the process list; ` +
+  `likewise a PEM CA bundle given as content (env ${Env.REDIS_TLS_CA}, implies TLS; --redis-tls-ca-file wins). ` +
   `Every option can be set by the environment variable named in its description; a flag wins over the variable. ` +
   `Logs are JSON lines on stderr. Exit codes: 0 done, 1 failed (e.g. Redis unreachable), 2 usage error.`;
 
@@ -79,6 +80,7 @@ export function connectionOptions(args: RedisArgs, env: NodeJS.ProcessEnv = proc
     db: args['redis-db'],
     tls: args['redis-tls'],
     tlsCaFile: args['redis-tls-ca-file'],
+    tlsCa: env[Env.REDIS_TLS_CA] || undefined,
     connectTimeoutMs: args['redis-connect-timeout'] * 1000,
     connectionName: 'redis-keda',
   };

@@ -23,6 +23,8 @@ export interface RedisConnectionOptions {
   readonly tls?: boolean;
   /** PEM CA bundle to verify the server with; implies TLS. */
   readonly tlsCaFile?: string;
+  /** The PEM CA bundle itself (e.g. from a Secret); implies TLS. `tlsCaFile` wins when both are given. */
+  readonly tlsCa?: string;
   /** How long {@link connectRedis} waits for the first connection, in ms; Infinity waits until it comes. @default 10000 */
   readonly connectTimeoutMs?: number;
   /** A command without a reply after this many ms fails (the connection is kept). @default 5000 */
@@ -44,7 +46,7 @@ export function reconnectDelay(attempt: number): number {
 export function resolveRedisOptions(options: RedisConnectionOptions): RedisOptions {
   const target = options.url ? parseRedisUrl(options.url) : {};
   const tls = target.tls ?? options.tls ?? false;
-  const ca = options.tlsCaFile ? readFileSync(options.tlsCaFile) : undefined;
+  const ca = options.tlsCaFile ? readFileSync(options.tlsCaFile) : options.tlsCa?.trim() ? options.tlsCa : undefined;
   return {
     host: target.host ?? options.host ?? 'localhost',
     port: target.port ?? options.port ?? REDIS_PORT,
