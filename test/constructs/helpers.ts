@@ -29,3 +29,22 @@ export function envOf(container: Doc): Record<string, any> {
 export function appWithContext(context: Record<string, unknown>): App {
   return Testing.app({ context } as any);
 }
+
+/**
+ * The environment a container of a rendered pod would see, for running the program as Kubernetes
+ * would: literal values, `fieldRef: metadata.name` as `podName`, `secretKeyRef` from `secrets`
+ * (`"<secret>/<key>"` -> value). Any other source fails, so a test never runs with a variable missing.
+ */
+export function podEnv(container: Doc, options: { podName: string; secrets?: Record<string, string> }): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of container.env ?? []) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = options.podName;
+    else if (e.valueFrom?.secretKeyRef) {
+      const ref = `${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`;
+      if (options.secrets?.[ref] === undefined) throw new Error(`env ${e.name}: no value given for Secret key ${ref}`);
+      env[e.name] = options.secrets[ref];
+    } else throw new Error(`env ${e.name}: cannot resolve ${JSON.stringify(e.valueFrom)}`);
+  }
+  return env;
+}
