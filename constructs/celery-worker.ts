@@ -252,6 +252,7 @@ export class CeleryWorker extends Construct {
    * acknowledged, i.e. running, prefetched, waiting for their `eta`, or held by a worker that died
    * (until the visibility timeout restores them). The hash is shared by every queue of the Redis
    * database, Python workers' tasks included, so it counts the whole database's work in hand.
+   * Tasks held for a far `eta` count too: with many countdown tasks, give a higher `listLength`.
    */
   public unackedTrigger(options: CeleryUnackedTriggerOptions = {}): IKedaTrigger {
     return new RedisListTrigger(this, this.connection, CeleryKeys.UNACKED, {
