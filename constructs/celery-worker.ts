@@ -127,6 +127,11 @@ export interface CeleryScalingTriggerOptions {
    */
   readonly tasksPerReplica?: number;
   /**
+   * Unacknowledged tasks per replica (see `unackedTrigger`).
+   * @default - the worker's concurrency
+   */
+  readonly unackedPerReplica?: number;
+  /**
    * Also scale on the priority lists (`<queue>\x06\x163`, `...6`, `...9`) that producers fill when they
    * send with a priority.
    * @default true
@@ -270,11 +275,13 @@ export class CeleryWorker extends Construct {
    * nobody would. The unacked trigger keeps at least one pod alive while such tasks exist.
    */
   public scalingTriggers(options: CeleryScalingTriggerOptions = {}): IKedaTrigger[] {
+    checkInteger(this, 'tasksPerReplica', options.tasksPerReplica, 1);
+    checkInteger(this, 'unackedPerReplica', options.unackedPerReplica, 1);
     const listLength = options.tasksPerReplica ?? 10;
     return [
       ...this.queues.map((queue) => this.queueTrigger({ queue, listLength })),
       ...(options.priorities ?? true ? this.priorityTriggers({ listLength }) : []),
-      this.unackedTrigger(),
+      this.unackedTrigger({ listLength: options.unackedPerReplica }),
     ];
   }
 

@@ -91,8 +91,9 @@ describe('CeleryWorker', () => {
     }
   });
 
-  test('without priorities: the queue and unacked only; single triggers take their options', () => {
-    expect(triggersOf(setup({}, (w) => w.scalingTriggers({ priorities: false })).docs).map((t) => t.metadata.listName)).toEqual(['celery', 'unacked']);
+  test('without priorities: the queue and unacked only; unacked weighed as asked; single triggers take their options', () => {
+    expect(triggersOf(setup({}, (w) => w.scalingTriggers({ priorities: false, unackedPerReplica: 50 })).docs).map((t) => [t.metadata.listName, t.metadata.listLength]))
+      .toEqual([['celery', '10'], ['unacked', '50']]);
     const { docs } = setup({ queues: ['a', 'b'] }, (w) => [w.queueTrigger({ queue: 'b', listLength: 3, activationListLength: 2 }), w.unackedTrigger({ listLength: 7 })]);
     expect(triggersOf(docs).map((t) => t.metadata)).toEqual([
       expect.objectContaining({ listName: 'b', listLength: '3', activationListLength: '2' }),
@@ -147,6 +148,13 @@ describe('CeleryWorker', () => {
     ['image unpinned', { image: 'example/worker' }, `'image' ("example/worker") must name a pinned tag or digest`],
   ])('rejects %s, naming the prop and value', (_n, props, message) => {
     expect(() => setup(props as Partial<CeleryWorkerProps>, false)).toThrow(message);
+  });
+
+  test.each([
+    ['tasksPerReplica 0', { tasksPerReplica: 0 }, "test/worker: 'tasksPerReplica' (0) must be at least 1"],
+    ['unackedPerReplica 2.5', { unackedPerReplica: 2.5 }, "test/worker: 'unackedPerReplica' (2.5) must be an integer"],
+  ])('scalingTriggers rejects %s', (_n, options, message) => {
+    expect(() => setup({}, (w) => w.scalingTriggers(options))).toThrow(message);
   });
 
   test('rejects a trigger on a queue the worker does not consume', () => {
