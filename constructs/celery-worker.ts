@@ -296,6 +296,10 @@ export class CeleryWorker extends Construct {
     }
     const dup = queues.find((q, i) => queues.indexOf(q) !== i);
     if (dup !== undefined) throw propError(this, 'queues', dup, 'must not be listed twice');
+    // KEDA trigger names come from queue names; two queues must not share one, nor take the unacked trigger's.
+    const names = queues.map(triggerName);
+    const clash = queues.find((q, i) => names.indexOf(names[i]) !== i || names[i] === 'unacked');
+    if (clash !== undefined) throw propError(this, 'queues', clash, `gives the KEDA trigger name "${triggerName(clash)}" that another trigger has`);
   }
 }
 

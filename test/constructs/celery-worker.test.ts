@@ -139,6 +139,8 @@ describe('CeleryWorker', () => {
     ['a priority list as queue', { queues: ['celery\x06\x163'] }, "must be a bare queue name; its priority lists are consumed with it"],
     ['unacked as queue', { queues: ['unacked'] }, `'queues' ("unacked") must not be one of kombu's bookkeeping keys`],
     ['queue twice', { queues: ['a', 'a'] }, `'queues' ("a") must not be listed twice`],
+    ['queues with one trigger name', { queues: ['mail.in', 'mail-in'] }, `'queues' ("mail-in") gives the KEDA trigger name "mail-in" that another trigger has`],
+    ['a queue named like the unacked trigger', { queues: ['Unacked'] }, `'queues' ("Unacked") gives the KEDA trigger name "unacked" that another trigger has`],
     ['visibilityTimeout 0', { visibilityTimeout: Duration.seconds(0) }, `'visibilityTimeout' ("0s") must be a whole number of seconds, at least 1`],
     ['visibilityTimeout 1.5 s', { visibilityTimeout: Duration.millis(1500) }, `'visibilityTimeout' ("1.5s") must be a whole number of seconds`],
     ['resultExpires 1.5 s', { resultExpires: Duration.millis(1500) }, `'resultExpires' ("1.5s") must be a whole number of seconds, at least 0`],
