@@ -55,7 +55,7 @@ export interface CeleryWorkerProps {
    */
   readonly unknownTask?: UnknownTask;
   /**
-   * Absolute path of a module inside the image that registers more task handlers (`--tasks`).
+   * Absolute path of a module inside the image that registers more task handlers (`CELERY_TASKS`).
    * @default - the packaged tasks only (the demo's `users.register` and the test tasks)
    */
   readonly tasks?: string;
@@ -190,12 +190,10 @@ export class CeleryWorker extends Construct {
       automountServiceAccountToken: false,
       terminationGracePeriod: Duration.seconds(this.grace.toSeconds() + TERMINATION_MARGIN_SECONDS),
     });
-    const args = ['celery-worker'];
-    if (props.tasks) args.push('--tasks', props.tasks);
     this.container = this.deployment.addContainer({
       name: 'worker',
       image,
-      args,
+      args: ['celery-worker'],
       envVariables: {
         ...this.connection.envVariables(),
         [Env.CELERY_QUEUES]: kplus.EnvValue.fromValue(this.queues.join(',')),
@@ -203,6 +201,7 @@ export class CeleryWorker extends Construct {
         [Env.CELERY_VISIBILITY_TIMEOUT]: kplus.EnvValue.fromValue(String(this.visibilityTimeout.toSeconds())),
         [Env.CELERY_RESULT_EXPIRES]: kplus.EnvValue.fromValue(String(this.resultExpires.toSeconds())),
         [Env.CELERY_UNKNOWN_TASK]: kplus.EnvValue.fromValue(this.unknownTask),
+        ...(props.tasks ? { [Env.CELERY_TASKS]: kplus.EnvValue.fromValue(props.tasks) } : {}),
         // The worker names itself redis-keda@<pod name> (Celery's hostname, in results and logs).
         [Env.POD_NAME]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
         [Env.GRACE_SECONDS]: kplus.EnvValue.fromValue(String(this.grace.toSeconds())),

@@ -40,12 +40,12 @@ describe('CeleryWorker', () => {
     expect(d.spec.replicas).toBeUndefined();
     expect(d.spec.template.spec.terminationGracePeriodSeconds).toBe(55);
     const c = containerOf(docs);
-    expect(c.args).toEqual(['celery-worker', '--tasks', '/app/tasks.js']);
+    expect(c.args).toEqual(['celery-worker']);
     expect(envOf(c)).toMatchObject({
       [Env.REDIS_HOST]: 'cache.example.net', [Env.REDIS_PORT]: '6380', [Env.REDIS_TLS]: 'true',
       [Env.REDIS_PASSWORD]: { secretKeyRef: { name: 'redis-auth', key: 'password' } },
       [Env.CELERY_QUEUES]: 'celery,mail', [Env.CELERY_CONCURRENCY]: '8', [Env.CELERY_VISIBILITY_TIMEOUT]: '600',
-      [Env.CELERY_RESULT_EXPIRES]: '3600', [Env.CELERY_UNKNOWN_TASK]: 'requeue', [Env.GRACE_SECONDS]: '45',
+      [Env.CELERY_RESULT_EXPIRES]: '3600', [Env.CELERY_UNKNOWN_TASK]: 'requeue', [Env.CELERY_TASKS]: '/app/tasks.js', [Env.GRACE_SECONDS]: '45',
       [Env.METRICS_PORT]: String(METRICS_PORT),
     });
     expect(c.readinessProbe.httpGet).toMatchObject({ path: READY_PATH, port: METRICS_PORT });
@@ -59,6 +59,7 @@ describe('CeleryWorker', () => {
     expect(worker.queues).toEqual(['celery']);
     expect(worker.concurrency).toBe(DEFAULT_CELERY_CONCURRENCY);
     expect(containerOf(docs).args).toEqual(['celery-worker']);
+    expect(envOf(containerOf(docs))[Env.CELERY_TASKS]).toBeUndefined();
     expect(envOf(containerOf(docs))).toMatchObject({
       [Env.CELERY_QUEUES]: 'celery', [Env.CELERY_CONCURRENCY]: String(DEFAULT_CELERY_CONCURRENCY),
       [Env.CELERY_VISIBILITY_TIMEOUT]: String(DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS),
