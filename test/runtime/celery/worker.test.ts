@@ -9,7 +9,7 @@ import { randomUUID } from 'crypto';
 import { CeleryKeys, CeleryMetrics, celeryPriorityList, DeadLetter } from '../../../runtime/contract';
 import { RedisServer } from '../../support/redis-server';
 import { withRedis } from '../../support/redis-fixture';
-import { waitFor } from '../../support/cli';
+import { runCli, waitFor } from '../../support/cli';
 import { envelope, FIXTURES, killWorkers, resultOf, send, startWorker, stopWorker, TASKS_MODULE, unackedState } from './helpers';
 
 let server: RedisServer;
@@ -279,7 +279,6 @@ describe('task modules', () => {
   });
 
   test('a module without tasks is an error that says what to export (exit 1)', async () => {
-    const { runCli } = await import('../../support/cli');
     const result = await runCli(['celery-worker', '--tasks', join(FIXTURES, 'celery-tasks-bad.js'), '--redis', server.url, '--metrics-port', '0']);
     expect(result.code).toBe(1);
     expect(result.logs.map((l) => l.msg).join('\n')).toMatch(/exports no tasks: export an array of defineTask/);
