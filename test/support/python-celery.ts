@@ -9,6 +9,7 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { join } from 'path';
 import type Redis from 'ioredis';
+import { CeleryDemoKeys } from '../../runtime/contract';
 
 /** The interpreter with Debian's python3-celery and python3-redis. */
 export const PYTHON = '/usr/bin/python3';
@@ -60,6 +61,9 @@ export function pythonCeleryEnv(options: PythonCeleryOptions): Record<string, st
     CELERY_TEST_REDIS_URL: options.redisUrl,
     CELERY_TEST_WORKER_TAG: options.tag ?? 'python',
     CELERY_TEST_ACKS_LATE: options.acksLate ? 'true' : 'false',
+    // users.register numbers its hashes with the counter ours uses, so a mixed fleet never collides.
+    CELERY_TEST_USERS_COUNTER: CeleryDemoKeys.COUNTER,
+    CELERY_TEST_USER_PREFIX: CeleryDemoKeys.user(0).replace(/0$/, ''),
   };
   if (options.visibilityTimeout !== undefined) env.CELERY_VISIBILITY_TIMEOUT = String(options.visibilityTimeout);
   if (options.resultExpires !== undefined) env.CELERY_RESULT_EXPIRES = String(options.resultExpires);

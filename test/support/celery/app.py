@@ -6,6 +6,8 @@ Configured only from the environment (see ../python-celery.ts):
   CELERY_RESULT_EXPIRES       result_expires in seconds (default 86400)
   CELERY_TEST_ACKS_LATE       "true": acknowledge after the task ran (default false, Celery's)
   CELERY_TEST_WORKER_TAG      who ran a task, in the `executed` record (default "python")
+  CELERY_TEST_USERS_COUNTER   users.register's counter key, CELERY_TEST_USER_PREFIX its hash prefix
+                              (runtime/contract.ts CeleryDemoKeys, so Python and ours never collide)
 
 It defines the same task names as `redis-keda celery-worker`, so our producer's tasks run here and
 a mixed fleet shares one task set. Every task run appends a JSON record
@@ -15,6 +17,7 @@ instead of assuming them.
 import json
 import os
 import time
+from datetime import datetime
 
 import redis
 from celery import Celery
@@ -101,12 +104,21 @@ def register(self, name, email, address):
     """The demo's task: a `users:<n>` hash with the registration, who stored it and when."""
     record(self)
     client = store()
-    key = 'users:%d' % client.incr('users:next')
+    number = client.incr(os.environ['CELERY_TEST_USERS_COUNTER'])
+    key = '%s%d' % (os.environ['CELERY_TEST_USER_PREFIX'], number)
     client.hset(key, mapping={
         'name': name,
         'email': email,
         'address': address,
-        'worker': WORKER_TAG,
-        'processedAt': time.time(),
+        'worker': self.request.hostname or WORKER_TAG,
+        'processed': datetime.utcnow().isoformat(timespec='milliseconds') + 'Z',
+        'task_id': self.request.id,
     })
     return key
+
+
+@app.task(name='interop.python_only', bind=True)
+def python_only(self, value):
+    """A task our worker does not know: with --unknown-task requeue it must reach a Python worker."""
+    record(self)
+    return {'ranOn': WORKER_TAG, 'value': value}

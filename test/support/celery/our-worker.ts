@@ -30,7 +30,7 @@ export interface OurWorkerOptions {
 const running = new Set<RunningProcess>();
 
 /** What our worker logs once it consumes. */
-export const isReadyLine = (line: LogLine) => /ready|consuming|started/i.test(line.msg);
+export const isReadyLine = (line: LogLine) => line.msg === 'celery worker started';
 
 /** Starts `redis-keda celery-worker` and resolves once it says it consumes. */
 export async function startOurWorker(options: OurWorkerOptions): Promise<RunningProcess> {
@@ -39,9 +39,12 @@ export async function startOurWorker(options: OurWorkerOptions): Promise<Running
   if (options.visibilityTimeout !== undefined) args.push('--visibility-timeout', String(options.visibilityTimeout));
   if (options.unknownTask !== undefined) args.push('--unknown-task', options.unknownTask);
   if (options.tasks !== undefined) args.push('--tasks', options.tasks);
-  const env: Record<string, string> = { [Env.REDIS_URL]: options.redisUrl, LOG_LEVEL: 'debug' };
-  if (options.tag !== undefined) (env.CELERY_TEST_WORKER_TAG = options.tag), (env[Env.CELERY_HOSTNAME] = `${options.tag}@localhost`);
-  if (options.resultExpires !== undefined) env[Env.CELERY_RESULT_EXPIRES] = String(options.resultExpires);
+  if (options.resultExpires !== undefined) args.push('--result-expires', String(options.resultExpires));
+  const env: Record<string, string> = { [Env.REDIS_URL]: options.redisUrl };
+  if (options.tag !== undefined) {
+    args.push('--hostname', `${options.tag}@localhost`);
+    env.CELERY_TEST_WORKER_TAG = options.tag;
+  }
   const worker = startCli(args, { env });
   running.add(worker);
   void worker.done.then(() => running.delete(worker), () => running.delete(worker));
@@ -75,7 +78,9 @@ export interface OurSendOptions {
 
 /** `redis-keda celery-send`: the task ids it printed (one JSON line per task). */
 export async function ourSend(redisUrl: string, task: string, options: OurSendOptions = {}): Promise<{ ids: string[]; result: ProcessResult }> {
-  const args = ['celery-send', '--task', task, '--args', JSON.stringify(options.args ?? []), '--kwargs', JSON.stringify(options.kwargs ?? {})];
+  const args = ['celery-send', '--task', task];
+  if (options.args !== undefined) args.push('--args', JSON.stringify(options.args));
+  if (options.kwargs !== undefined) args.push('--kwargs', JSON.stringify(options.kwargs));
   args.push('--queue', options.queue ?? 'celery', '--count', String(options.count ?? 1));
   if (options.countdown !== undefined) args.push('--countdown', String(options.countdown));
   const result = await runCli(args, { env: { [Env.REDIS_URL]: redisUrl } });
@@ -83,7 +88,6 @@ export async function ourSend(redisUrl: string, task: string, options: OurSendOp
   const ids = result.stdout
     .split('\n')
     .filter((line) => line.trim())
-    .map((line) => (JSON.parse(line) as { id?: string; taskId?: string }))
-    .map((line) => line.id ?? line.taskId ?? '');
+    .map((line) => (JSON.parse(line) as { id: string }).id);
   return { ids, result };
 }

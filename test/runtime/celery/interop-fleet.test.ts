@@ -1,0 +1,107 @@
+/**
+ * Python workers and ours on one Redis: our `celery-send` feeding a Python worker, and a mixed
+ * fleet (one Python prefork worker, two of ours) draining one queue with nothing lost.
+ */
+import type Redis from 'ioredis';
+import { CeleryKeys, CELERY_PRIORITY_STEPS, celeryPriorityList, DEFAULT_CELERY_QUEUE } from '../../../runtime/contract';
+import { ourSend, RECORDING_TASKS, startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
+import { waitFor } from '../../support/cli';
+import { executionCounts, executions, PythonCeleryOptions, pythonGet, pythonSend, startPythonWorker, stopPythonWorkers } from '../../support/python-celery';
+import { RedisServer } from '../../support/redis-server';
+import { withRedis } from '../../support/redis-fixture';
+
+let server: RedisServer;
+let redis: Redis;
+
+withRedis((s, r) => ((server = s), (redis = r)));
+afterAll(async () => {
+  await stopOurWorkers();
+  await stopPythonWorkers();
+});
+
+/** Messages still in the queue (any priority) or unacknowledged. */
+async function leftOver(): Promise<{ queued: number; unacked: number; unackedIndex: number }> {
+  let queued = 0;
+  for (const step of CELERY_PRIORITY_STEPS) queued += await redis.llen(celeryPriorityList(DEFAULT_CELERY_QUEUE, step));
+  return { queued, unacked: await redis.hlen(CeleryKeys.UNACKED), unackedIndex: await redis.zcard(CeleryKeys.UNACKED_INDEX) };
+}
+
+const NOTHING_LEFT = { queued: 0, unacked: 0, unackedIndex: 0 };
+
+/** Waits for the acknowledgements that follow the last results (acks_late acks after storing the result). */
+async function expectNothingLeft(): Promise<void> {
+  await waitFor(async () => JSON.stringify(await leftOver()) === JSON.stringify(NOTHING_LEFT), 'queue and unacked to empty', 5000).catch(() => undefined);
+  expect(await leftOver()).toEqual(NOTHING_LEFT);
+}
+
+test('our celery-send -> a Python Celery worker executes it; the result is visible from Python', async () => {
+  // GIVEN only a Python worker
+  const celery: PythonCeleryOptions = { redisUrl: server.url };
+  const python = await startPythonWorker({ ...celery, concurrency: 2, tag: 'python-alone' });
+  try {
+    // WHEN our producer sends positional and keyword arguments
+    const adds = await ourSend(server.url, 'tasks.add', { args: [2, 3], count: 3 });
+    const echo = await ourSend(server.url, 'tasks.echo', { args: [1, 'two'], kwargs: { three: [3], four: { f: 4 } } });
+    expect(adds.ids).toHaveLength(3);
+
+    // THEN Python's get() has each result, and the Python worker ran each task once
+    const outcomes = await pythonGet(celery, [...adds.ids, ...echo.ids], 20);
+    expect(outcomes.slice(0, 3)).toEqual(adds.ids.map((id) => ({ id, status: 'SUCCESS', result: 5 })));
+    expect(outcomes[3]).toEqual({ id: echo.ids[0], status: 'SUCCESS', result: { args: [1, 'two'], kwargs: { three: [3], four: { f: 4 } } } });
+    const runs = (await executions(redis)).filter((e) => [...adds.ids, ...echo.ids].includes(e.id));
+    expect(runs.map((e) => e.worker)).toEqual(Array(4).fill('python-alone'));
+    expect(new Set(executionCounts(runs).values())).toEqual(new Set([1]));
+  } finally {
+    await python.stop();
+  }
+  await expectNothingLeft();
+});
+
+test('a mixed fleet (Python prefork acks_late + two of ours) drains 300 tasks: every one succeeds, each runs once', async () => {
+  // GIVEN one Python worker and two of ours on the same queue, all with the same visibility
+  // timeout, long enough that no task in hand outlives it (a restore would run it twice)
+  const visibilityTimeout = 60;
+  const celery: PythonCeleryOptions = { redisUrl: server.url, visibilityTimeout };
+  await redis.del('executed');
+  await startPythonWorker({ ...celery, concurrency: 2, acksLate: true, tag: 'python' });
+  for (const tag of ['ours-1', 'ours-2']) await startOurWorker({ redisUrl: server.url, concurrency: 4, visibilityTimeout, tasks: RECORDING_TASKS, tag });
+
+  // WHEN Python sends 300 tasks and waits for every result
+  const sent = await pythonSend(celery, 'tasks.add', { args: [20, 22], count: 300, via: 'apply_async' });
+  const outcomes = await pythonGet(celery, sent.map((s) => s.id), 60);
+
+  // THEN every id has a SUCCESS result with the value
+  expect(outcomes.filter((o) => o.status !== 'SUCCESS' || o.result !== 42)).toEqual([]);
+  expect(outcomes.map((o) => o.id)).toEqual(sent.map((s) => s.id));
+  // AND each ran exactly once, and all three workers took part
+  const runs = await executions(redis);
+  const counts = executionCounts(runs);
+  expect(counts.size).toBe(300);
+  expect([...counts.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+  const byWorker = new Map<string, number>();
+  for (const run of runs) byWorker.set(run.worker, (byWorker.get(run.worker) ?? 0) + 1);
+  expect([...byWorker.keys()].sort()).toEqual(['ours-1', 'ours-2', 'python']);
+  // AND nothing is left in the queue or unacknowledged
+  await expectNothingLeft();
+  await Promise.all([stopOurWorkers(), stopPythonWorkers()]);
+});
+
+test('--unknown-task requeue: a task only Python knows reaches the Python worker through a fleet with ours', async () => {
+  // GIVEN one of ours that requeues what it does not know, and one Python worker that knows it
+  const visibilityTimeout = 60;
+  const celery: PythonCeleryOptions = { redisUrl: server.url, visibilityTimeout };
+  await redis.del('executed');
+  await startOurWorker({ redisUrl: server.url, concurrency: 4, visibilityTimeout, unknownTask: 'requeue', tag: 'ours-requeue' });
+  await startPythonWorker({ ...celery, concurrency: 2, acksLate: true, tag: 'python' });
+
+  // WHEN Python sends 20 tasks of a name only it knows
+  const sent = await pythonSend(celery, 'interop.python_only', { args: ['x'], count: 20, via: 'apply_async' });
+  const outcomes = await pythonGet(celery, sent.map((s) => s.id), 30);
+
+  // THEN each ran once, on Python
+  expect(outcomes).toEqual(sent.map((s) => ({ id: s.id, status: 'SUCCESS', result: { ranOn: 'python', value: 'x' } })));
+  const counts = executionCounts(await executions(redis));
+  expect(sent.map((s) => counts.get(s.id))).toEqual(Array(20).fill(1));
+  await expectNothingLeft();
+  await Promise.all([stopOurWorkers(), stopPythonWorkers()]);
+});

@@ -1,0 +1,155 @@
+/**
+ * Python Celery as the client, our `celery-worker` (the shipped tasks, no --tasks module) as the
+ * worker: what `AsyncResult.get()` returns or raises, countdown, and a protocol 1 message as
+ * gocelery sends it.
+ */
+import { randomUUID } from 'crypto';
+import Redis from 'ioredis';
+import { CeleryKeys, DEFAULT_CELERY_QUEUE, DEMO_CELERY_TASK } from '../../../runtime/contract';
+import { startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
+import { pythonCall, PythonCeleryOptions, pythonGet, pythonSend } from '../../support/python-celery';
+import { RedisServer } from '../../support/redis-server';
+import { withRedis } from '../../support/redis-fixture';
+
+const RESULT_EXPIRES = 600;
+
+let server: RedisServer;
+let redis: Redis;
+let celery: PythonCeleryOptions;
+
+withRedis((s, r) => ((server = s), (redis = r), (celery = { redisUrl: s.url })));
+
+beforeAll(async () => {
+  await startOurWorker({ redisUrl: server.url, concurrency: 4, resultExpires: RESULT_EXPIRES });
+});
+afterAll(() => stopOurWorkers());
+
+/** Every message published on a celery-task-meta-* channel while `during` runs, by channel. */
+async function published<T>(during: () => Promise<T>): Promise<{ value: T; messages: Map<string, string[]> }> {
+  const subscriber = new Redis(server.url, { protocol: 2 });
+  const messages = new Map<string, string[]>();
+  subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => messages.set(channel, [...(messages.get(channel) ?? []), message]));
+  try {
+    await subscriber.psubscribe(CeleryKeys.taskMeta('*'));
+    const value = await during();
+    return { value, messages };
+  } finally {
+    await subscriber.quit();
+  }
+}
+
+describe('Python .delay() -> our worker -> AsyncResult.get()', () => {
+  test('tasks.add returns the value; the result is stored as Celery stores it, with its expiry, and PUBLISHed', async () => {
+    // WHEN Python calls tasks.add(2, 3) and waits for it
+    const { value, messages } = await published(() => pythonCall(celery, 'tasks.add', { args: [2, 3] }));
+    const { sent, outcomes } = value;
+    const id = sent[0].id;
+
+    // THEN get() returned 5
+    expect(outcomes).toEqual([{ id, status: 'SUCCESS', result: 5 }]);
+    // AND the stored meta has Celery's fields, lives RESULT_EXPIRES seconds, and was published as stored
+    const stored = await redis.get(CeleryKeys.taskMeta(id));
+    expect(JSON.parse(stored as string)).toEqual({ status: 'SUCCESS', result: 5, traceback: null, children: [], date_done: expect.any(String), task_id: id });
+    const ttl = await redis.ttl(CeleryKeys.taskMeta(id));
+    expect(ttl).toBeGreaterThan(RESULT_EXPIRES - 60);
+    expect(ttl).toBeLessThanOrEqual(RESULT_EXPIRES);
+    expect(messages.get(CeleryKeys.taskMeta(id))).toEqual([stored]);
+  });
+
+  test('a result that lands after get() started waiting reaches it (pub/sub, not only the stored key)', async () => {
+    // tasks.sleep(1.5) finishes well after client.py's get() did its first GET and subscribed.
+    const { outcomes } = await pythonCall(celery, 'tasks.sleep', { args: [1.5], timeout: 15 });
+    expect(outcomes[0]).toMatchObject({ status: 'SUCCESS', result: 1.5 });
+  });
+
+  test(`${DEMO_CELERY_TASK} stores the users:<n> hash and returns its name`, async () => {
+    const { outcomes } = await pythonCall(celery, DEMO_CELERY_TASK, { args: ['Ada Lovelace', 'ada@example.org', '12 St James Square'] });
+    expect(outcomes[0]).toMatchObject({ status: 'SUCCESS', result: expect.stringMatching(/^users:\d+$/) });
+    const user = await redis.hgetall(outcomes[0].result as string);
+    expect(user).toMatchObject({ name: 'Ada Lovelace', email: 'ada@example.org', address: '12 St James Square' });
+  });
+});
+
+describe('failures raise in Python', () => {
+  test("tasks.fail('bad') raises builtins.ValueError('bad')", async () => {
+    const { outcomes } = await pythonCall(celery, 'tasks.fail', { args: ['bad'] });
+    expect(outcomes[0]).toMatchObject({ status: 'FAILURE', exc_type: 'ValueError', exc_module: 'builtins', exc_message: 'bad', exc_args: ['bad'] });
+  });
+
+  test("bad arguments raise builtins.TypeError with Python's message", async () => {
+    // send_task: Python's client would refuse the bad call itself before sending it.
+    const missing = await pythonCall(celery, 'tasks.add', { args: [1], via: 'send_task' });
+    expect(missing.outcomes[0]).toMatchObject({ status: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_message: "add() missing 1 required positional argument: 'b'" });
+    const extra = await pythonCall(celery, 'tasks.add', { args: [1, 2], kwargs: { c: 3 }, via: 'send_task' });
+    expect(extra.outcomes[0]).toMatchObject({ status: 'FAILURE', exc_type: 'TypeError', exc_message: "add() got an unexpected keyword argument 'c'" });
+  });
+
+  test('an unknown task raises celery.exceptions.NotRegistered instead of hanging', async () => {
+    const { outcomes } = await pythonCall(celery, 'billing.nowhere', { args: [1], via: 'send_task', timeout: 10 });
+    expect(outcomes[0]).toMatchObject({ status: 'FAILURE', exc_type: 'NotRegistered', exc_module: 'celery.exceptions' });
+    expect(outcomes[0].exc_message).toContain('billing.nowhere');
+  });
+});
+
+test('apply_async(countdown=3) runs no earlier than its eta, then completes', async () => {
+  // GIVEN a registration sent with a 3 s countdown
+  const [sent] = await pythonSend(celery, DEMO_CELERY_TASK, { args: ['Grace Hopper', 'grace@example.org', 'Arlington'], countdown: 3, via: 'apply_async' });
+  expect(sent.eta).not.toBeNull();
+  const eta = Date.parse(sent.eta as string);
+
+  // WHEN Python waits for it
+  const [outcome] = await pythonGet(celery, [sent.id], 20);
+
+  // THEN it succeeded, and the worker stored it at or after the eta (its own processed time)
+  expect(outcome).toMatchObject({ status: 'SUCCESS', result: expect.stringMatching(/^users:\d+$/) });
+  const user = await redis.hgetall(outcome.result as string);
+  expect(user).toMatchObject({ name: 'Grace Hopper' });
+  expect(processedAtMs(user)).toBeGreaterThanOrEqual(eta);
+  const meta = JSON.parse((await redis.get(CeleryKeys.taskMeta(sent.id))) as string) as { date_done: string };
+  expect(Date.parse(`${meta.date_done}Z`)).toBeGreaterThanOrEqual(eta);
+});
+
+/** The demo task's processed time in ms, whatever field name and unit it uses. */
+function processedAtMs(user: Record<string, string>): number {
+  const key = Object.keys(user).find((k) => /processed/i.test(k));
+  if (!key) throw new Error(`no processed-time field in ${JSON.stringify(user)}`);
+  const raw = user[key];
+  const number = Number(raw);
+  if (Number.isFinite(number)) return number < 1e11 ? number * 1000 : number;
+  return Date.parse(raw);
+}
+
+/** A protocol 1 message laid out as gocelery sends it: no headers, the task in the base64 body. */
+function gocelerMessage(task: { id: string; task: string; args: unknown[]; kwargs: Record<string, unknown> }): string {
+  const body = { id: task.id, task: task.task, args: task.args, kwargs: task.kwargs, retries: 0, eta: null, expires: null };
+  return JSON.stringify({
+    body: Buffer.from(JSON.stringify(body)).toString('base64'),
+    'content-type': 'application/json',
+    properties: {
+      body_encoding: 'base64',
+      // gocelery draws these afresh: the correlation id is not the task id.
+      correlation_id: randomUUID(),
+      reply_to: randomUUID(),
+      delivery_info: { priority: 0, routing_key: DEFAULT_CELERY_QUEUE, exchange: DEFAULT_CELERY_QUEUE },
+      delivery_mode: 2,
+      delivery_tag: randomUUID(),
+    },
+    'content-encoding': 'utf-8',
+  });
+}
+
+test('a protocol 1 message (gocelery) is executed and its result read from Python', async () => {
+  // GIVEN two protocol 1 tasks, positional and keyword
+  const add = { id: randomUUID(), task: 'tasks.add', args: [3, 4], kwargs: {} };
+  const register = { id: randomUUID(), task: DEMO_CELERY_TASK, args: [], kwargs: { name: 'Alan Turing', email: 'alan@example.org', address: 'Wilmslow' } };
+
+  // WHEN Python waits for them while they are pushed the way gocelery pushes
+  const waiting = pythonGet(celery, [add.id, register.id], 20);
+  await redis.lpush(DEFAULT_CELERY_QUEUE, gocelerMessage(add), gocelerMessage(register));
+  const outcomes = await waiting;
+
+  // THEN both ran
+  expect(outcomes[0]).toEqual({ id: add.id, status: 'SUCCESS', result: 7 });
+  expect(outcomes[1]).toMatchObject({ id: register.id, status: 'SUCCESS', result: expect.stringMatching(/^users:\d+$/) });
+  expect(await redis.hgetall(outcomes[1].result as string)).toMatchObject({ name: 'Alan Turing', email: 'alan@example.org', address: 'Wilmslow' });
+});
