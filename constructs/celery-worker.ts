@@ -297,7 +297,7 @@ export class CeleryWorker extends Construct {
     if (dup !== undefined) throw propError(this, 'queues', dup, 'must not be listed twice');
     // KEDA trigger names come from queue names; two queues must not share one, nor take the unacked trigger's.
     const names = queues.map(triggerName);
-    const clash = queues.find((q, i) => names.indexOf(names[i]) !== i || names[i] === 'unacked');
+    const clash = queues.find((_q, i) => names.indexOf(names[i]) !== i || names[i] === 'unacked');
     if (clash !== undefined) throw propError(this, 'queues', clash, `gives the KEDA trigger name "${triggerName(clash)}" that another trigger has`);
   }
 }
