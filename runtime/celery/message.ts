@@ -31,7 +31,15 @@ export interface CeleryTask {
 
 export type DecodeResult =
   | { readonly ok: true; readonly task: CeleryTask }
-  | { readonly ok: false; readonly error: string; /** The task id, when it could be read. */ readonly taskId?: string; readonly taskName?: string };
+  | {
+      readonly ok: false;
+      readonly error: string;
+      /** `content`: a serializer or encoding this worker does not accept (kombu's ContentDisallowed); `decode`: broken input (kombu's DecodeError). */
+      readonly kind: 'content' | 'decode';
+      /** The task id, when it could be read. */
+      readonly taskId?: string;
+      readonly taskName?: string;
+    };
 
 interface Envelope {
   body?: unknown;
@@ -48,18 +56,24 @@ export function decodeMessage(raw: string): DecodeResult {
   try {
     envelope = JSON.parse(raw) as Envelope;
   } catch (error) {
-    return { ok: false, error: `message is not JSON: ${(error as Error).message}` };
+    return { ok: false, kind: 'decode', error: `message is not JSON: ${(error as Error).message}` };
   }
-  if (!isObject(envelope)) return { ok: false, error: 'message is not a JSON object' };
+  if (!isObject(envelope)) return { ok: false, kind: 'decode', error: 'message is not a JSON object' };
   const headers = isObject(envelope.headers) ? envelope.headers : {};
   const properties = isObject(envelope.properties) ? envelope.properties : {};
   // Whatever else is wrong, the id lets the caller store a FAILURE instead of leaving a caller waiting.
   const headerId = typeof headers.id === 'string' ? headers.id : undefined;
   const headerTask = typeof headers.task === 'string' ? headers.task : undefined;
-  const fail = (error: string, taskId = headerId ?? stringOr(properties.correlation_id), taskName = headerTask) => ({ ok: false as const, error, taskId, taskName });
+  const fail = (error: string, taskId = headerId ?? stringOr(properties.correlation_id), taskName = headerTask, kind: 'content' | 'decode' = 'decode') => ({
+    ok: false as const,
+    error,
+    kind,
+    taskId,
+    taskName,
+  });
 
   const contentType = envelope['content-type'];
-  if (contentType !== 'application/json') return fail(`content-type '${String(contentType)}' is not supported (only application/json)`);
+  if (contentType !== 'application/json') return fail(`content-type '${String(contentType)}' is not supported (only application/json)`, undefined, undefined, 'content');
   if (typeof envelope.body !== 'string') return fail('message body is not a string');
 
   let bodyText = envelope.body;
@@ -69,7 +83,7 @@ export function decodeMessage(raw: string): DecodeResult {
     if (compact.length % 4 === 1 || !BASE64.test(compact)) return fail('message body is not valid base64');
     bodyText = Buffer.from(compact, 'base64').toString('utf8');
   } else if (encoding !== undefined && encoding !== null) {
-    return fail(`body_encoding '${String(encoding)}' is not supported (only base64 or none)`);
+    return fail(`body_encoding '${String(encoding)}' is not supported (only base64 or none)`, undefined, undefined, 'content');
   }
   let body: unknown;
   try {
@@ -81,7 +95,7 @@ export function decodeMessage(raw: string): DecodeResult {
   return headerTask !== undefined ? protocol2(headers, body, priority, fail) : protocol1(body, priority, fail);
 }
 
-type Fail = (error: string, taskId?: string, taskName?: string) => DecodeResult & { ok: false };
+type Fail = (error: string, taskId?: string, taskName?: string, kind?: 'content' | 'decode') => DecodeResult & { ok: false };
 
 function protocol2(headers: Record<string, unknown>, body: unknown, priority: number | undefined, fail: Fail): DecodeResult {
   const id = headers.id;

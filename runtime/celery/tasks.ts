@@ -162,7 +162,8 @@ export async function loadTasks(modulePath: string, cwd: string = process.cwd())
   const path = resolve(cwd, modulePath);
   let loaded: unknown;
   try {
-    loaded = require(path);
+    // An .mjs file is ESM for sure; anything else may be either.
+    loaded = path.endsWith('.mjs') ? await importEsm(pathToFileURL(path).href) : require(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw new Error(`cannot load --tasks module '${path}': ${(error as Error).message}`);
     loaded = await importEsm(pathToFileURL(path).href);

@@ -49,7 +49,7 @@ export interface CeleryWorkerOptions {
 
 /** The longest blocking wait on an empty queue: other queues and priority lists are looked at least this often (kombu's BRPOP timeout). */
 export const MAX_WAIT_MS = 1000;
-/** After handing a task back for other workers (`--unknown-task requeue`), claiming pauses this long so one worker does not spin on it. */
+/** When a claim brought only tasks for other workers (`--unknown-task requeue`), claiming pauses this long so one worker does not spin on them. */
 export const REQUEUE_PAUSE_MS = 1000;
 /** Claim calls under way at once, each for its share of the free slots. */
 export const LANES = 2;
@@ -199,29 +199,37 @@ export class CeleryWorker {
         this.metrics.deadLettered.inc(claimed.deadLettered);
         options.log.warn('messages that are not JSON objects dead-lettered', { messages: claimed.deadLettered, reason: 'malformed' });
       }
-      for (const delivery of claimed.deliveries) this.accept(delivery);
+      let requeued = 0;
+      let held = 0;
+      for (const delivery of claimed.deliveries) {
+        const outcome = this.accept(delivery);
+        if (outcome === 'requeued') requeued++;
+        else if (outcome === 'held') held++;
+      }
+      // Only tasks for other workers came: pause, or this worker would take them again at once.
+      if (requeued > 0 && held === 0) this.pauseUntil = Date.now() + REQUEUE_PAUSE_MS;
       this.pump();
       if (claimed.deliveries.length + claimed.deadLettered < want && !signal.aborted) await this.waitForMessages();
     }
   }
 
-  /** Sorts a claimed message: run now, hold for its eta, or settle it without running (malformed, unknown, expired). */
-  private accept(delivery: Delivery): void {
+  /** Sorts a claimed message: run now, hold for its eta, settle it without running (malformed, unknown, expired), or hand it back (unknown). */
+  private accept(delivery: Delivery): 'held' | 'settled' | 'requeued' {
     const { log } = this.options;
     const decoded = decodeMessage(delivery.raw);
     if (!decoded.ok) {
-      this.background(this.deadLetter(delivery, decoded.error, decoded.taskId, decoded.taskName));
-      return;
+      this.background(this.deadLetter(delivery, decoded.error, decoded.kind, decoded.taskId, decoded.taskName));
+      return 'settled';
     }
     const task = decoded.task;
     const now = Date.now();
     if (task.expires !== undefined && task.expires <= now) {
       this.background(this.revoke(delivery, task));
-      return;
+      return 'settled';
     }
     if (!this.options.tasks.get(task.name)) {
       this.background(this.unknown(delivery, task));
-      return;
+      return this.options.unknownTask === 'requeue' ? 'requeued' : 'settled';
     }
     const held: Held = { delivery, task, state: 'due', handedBack: false };
     this.held.set(delivery.tag, held);
@@ -230,9 +238,10 @@ export class CeleryWorker {
       this.etaHeld++;
       log.info('task received, waiting for its eta', { taskId: task.id, task: task.name, eta: new Date(task.eta).toISOString() });
       held.timer = setTimeout(() => this.etaReached(held), Math.min(task.eta - now, 2 ** 31 - 1));
-      return;
+      return 'held';
     }
     this.due.push(held);
+    return 'held';
   }
 
   private etaReached(held: Held): void {
@@ -304,13 +313,13 @@ export class CeleryWorker {
     else options.log.warn('task failed', { ...fields, error: errorMessage(failure ?? 'result is not JSON serializable') });
   }
 
-  private async deadLetter(delivery: Delivery, error: string, taskId?: string, taskName?: string): Promise<void> {
+  private async deadLetter(delivery: Delivery, error: string, kind: 'content' | 'decode', taskId?: string, taskName?: string): Promise<void> {
     const now = Date.now();
     const entry: DeadLetter = { event: delivery.raw, reason: 'malformed', error, attempts: 1, deliveries: 1, firstFailedAt: now, failedAt: now };
     let result: { taskId: string; json: string } | undefined;
     if (taskId) {
-      // Celery's own error for a message it cannot decode; a caller waiting on the id gets it instead of hanging.
-      const exc = { exc_type: 'ContentDisallowed', exc_message: [error], exc_module: 'kombu.exceptions' };
+      // kombu's own errors for a message it cannot take; a caller waiting on the id gets one instead of hanging.
+      const exc = { exc_type: kind === 'content' ? 'ContentDisallowed' : 'DecodeError', exc_message: [error], exc_module: 'kombu.exceptions' };
       result = { taskId, json: failureJson({ taskId }, exc, null) };
     }
     await this.untilLanded('dead-letter', () => this.broker.deadLetter(delivery, JSON.stringify(entry), result));
@@ -328,7 +337,6 @@ export class CeleryWorker {
   private async unknown(delivery: Delivery, task: CeleryTask): Promise<void> {
     const { log } = this.options;
     if (this.options.unknownTask === 'requeue') {
-      this.pauseUntil = Date.now() + REQUEUE_PAUSE_MS;
       await this.untilLanded('requeue', () => this.broker.requeue(delivery, task.priority));
       this.metrics.tasks.inc({ task: task.name, state: 'REQUEUED' });
       log.info('unknown task handed back to the queue for other workers', { taskId: task.id, task: task.name, queue: delivery.queue });
