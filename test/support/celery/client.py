@@ -9,6 +9,10 @@
       "exc_type", "exc_module", "exc_message", "exc_args"}: the exception `AsyncResult.get()` raised
       (celery.exceptions.TimeoutError when no result came in time).
   client.py state ID...                  {"id", "state"} without waiting.
+  client.py canvas --kind chain|group --steps JSON [--link JSON] [--timeout S]
+      steps: [[task, args], ...] as signatures; chain: (s1 | s2 | ...) where each step gets the
+      previous result; group: all at once. --link [task, args, task_id] adds a link (callback) to
+      the first step with a known id. Prints {"kind", "ids"} then the `get` line of the whole.
 
 Configured like app.py, from the environment.
 """
@@ -91,6 +95,22 @@ def state(args):
         emit({'id': task_id, 'state': app.AsyncResult(task_id).state})
 
 
+def canvas(args):
+    from celery import chain, group
+    steps = [app.signature(name, args=step_args) for name, step_args in json.loads(args.steps)]
+    if args.link:
+        name, link_args, link_id = json.loads(args.link)
+        steps[0] = steps[0].set(link=app.signature(name, args=link_args).set(task_id=link_id))
+    whole = chain(*steps) if args.kind == 'chain' else group(*steps)
+    result = whole.apply_async()
+    ids = [r.id for r in result.results] if args.kind == 'group' else [result.id]
+    emit({'kind': args.kind, 'ids': ids})
+    try:
+        emit({'id': result.id, 'status': 'SUCCESS', 'result': result.get(timeout=args.timeout)})
+    except Exception as error:
+        emit(describe_exception(result.id, getattr(result, 'state', None), error))
+
+
 def main():
     parser = argparse.ArgumentParser(prog='client.py')
     commands = parser.add_subparsers(dest='command', required=True)
@@ -116,6 +136,13 @@ def main():
     p = commands.add_parser('state')
     p.add_argument('ids', nargs='+')
     p.set_defaults(run=state)
+
+    p = commands.add_parser('canvas')
+    p.add_argument('--kind', choices=['chain', 'group'], required=True)
+    p.add_argument('--steps', required=True)
+    p.add_argument('--link')
+    p.add_argument('--timeout', type=float, default=20)
+    p.set_defaults(run=canvas)
 
     args = parser.parse_args()
     args.run(args)

@@ -1,0 +1,58 @@
+/**
+ * Celery's canvas as Python code uses it, run once by a Python worker (which proves the
+ * expectations) and once by ours: a chain passes each result on, a link (callback) runs after its
+ * task, a group runs side by side. A worker that drops the follow-up leaves the caller waiting.
+ */
+import { randomUUID } from 'crypto';
+import { startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
+import { PythonCeleryOptions, pythonGet, runPythonClient, startPythonWorker, stopPythonWorkers, TaskOutcome } from '../../support/python-celery';
+import { RedisServer } from '../../support/redis-server';
+import { withRedis } from '../../support/redis-fixture';
+
+let server: RedisServer;
+let celery: PythonCeleryOptions;
+
+withRedis((s) => ((server = s), (celery = { redisUrl: s.url })));
+afterAll(async () => {
+  await stopOurWorkers();
+  await stopPythonWorkers();
+});
+
+/** Runs a canvas from Python; the ids it sent and what get() on the whole gave. */
+async function canvas(kind: 'chain' | 'group', steps: [string, unknown[]][], link?: [string, unknown[], string]): Promise<{ ids: string[]; outcome: TaskOutcome }> {
+  const args = ['canvas', '--kind', kind, '--steps', JSON.stringify(steps), '--timeout', '10'];
+  if (link) args.push('--link', JSON.stringify(link));
+  const run = await runPythonClient(celery, args);
+  if (run.code !== 0) throw new Error(`client.py canvas exited ${run.code}:\n${run.stderr}`);
+  const [sent, outcome] = run.lines as [{ ids: string[] }, TaskOutcome];
+  return { ids: sent.ids, outcome };
+}
+
+describe.each([
+  ['a Python worker', () => startPythonWorker({ ...celery, concurrency: 2, tag: 'python' }).then(() => undefined)],
+  ['our worker', () => startOurWorker({ redisUrl: server.url, concurrency: 2 }).then(() => undefined)],
+])('canvas on %s', (_who, start) => {
+  beforeAll(start);
+  afterAll(async () => {
+    await stopOurWorkers();
+    await stopPythonWorkers();
+  });
+
+  test('a group runs each task; GroupResult.get() collects the results in order', async () => {
+    const { ids, outcome } = await canvas('group', [0, 1, 2, 3, 4].map((i): [string, unknown[]] => ['tasks.add', [i, i]]));
+    expect(ids).toHaveLength(5);
+    expect(outcome).toMatchObject({ status: 'SUCCESS', result: [0, 2, 4, 6, 8] });
+  });
+
+  test('a chain passes each result to the next task: (add(1, 2) | add(3) | add(4)).get() == 10', async () => {
+    const { outcome } = await canvas('chain', [['tasks.add', [1, 2]], ['tasks.add', [3]], ['tasks.add', [4]]]);
+    expect(outcome).toMatchObject({ status: 'SUCCESS', result: 10 });
+  });
+
+  test('a link (callback) runs with the result: add.apply_async((1, 1), link=add.s(10))', async () => {
+    const linkId = randomUUID();
+    const { outcome } = await canvas('chain', [['tasks.add', [1, 1]]], ['tasks.add', [10], linkId]);
+    expect(outcome).toMatchObject({ status: 'SUCCESS', result: 2 });
+    expect(await pythonGet(celery, [linkId], 10)).toEqual([{ id: linkId, status: 'SUCCESS', result: 12 }]);
+  });
+});
