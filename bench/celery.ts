@@ -16,7 +16,7 @@
  * One JSON object on stdout, progress on stderr. Exit 0 when the benchmark ran (goal met or not),
  * 1 when it broke (Python Celery missing, a task lost, a worker that would not start).
  *
- * Environment (all optional): BENCH_CELERY_TASKS (5000), BENCH_CELERY_ROUNDS (3),
+ * Environment (all optional): BENCH_CELERY_TASKS (5000), BENCH_CELERY_ROUNDS (5),
  * BENCH_CELERY_CONCURRENCY (100, our worker's --concurrency), BENCH_CELERY_SIDES=python (the
  * reference alone, no ratio), BENCH_CPU_PROF=<dir> (our worker
  * runs with `node --cpu-prof` writing there), BENCH_KEEP=1 (keep the temp dir with the logs).
@@ -36,7 +36,7 @@ import { BenchmarkBroken, progress, round, sleepMs, verify, waitUntil } from './
 
 const CELERY = {
   tasks: positive('BENCH_CELERY_TASKS', 5000),
-  rounds: positive('BENCH_CELERY_ROUNDS', 3),
+  rounds: positive('BENCH_CELERY_ROUNDS', 5),
   oursConcurrency: positive('BENCH_CELERY_CONCURRENCY', 100),
   pythonConcurrency: 2,
   goal: 5,
@@ -67,8 +67,10 @@ interface Worker {
   cpuSeconds(): number;
   memory(): { rssMb: number; peakMb: number } | undefined;
   stop(graceMs?: number): Promise<{ code: number | string; killed: boolean }>;
-  /** Side-specific figures read after the run (log volume, counters). */
-  after?(): Promise<Record<string, unknown>>;
+  /** Side-specific figures read while the worker still runs (its counters); may throw BenchmarkBroken. */
+  beforeStop?(): Promise<Record<string, unknown>>;
+  /** Side-specific figures read after it stopped (its log). */
+  after?(): Record<string, unknown>;
 }
 
 interface Run {
@@ -200,13 +202,14 @@ async function runOnce(env: BenchEnv, side: Side, roundNo: number): Promise<Run>
     const memory = worker.memory();
     // The last acknowledgement may trail the last result by a moment.
     await waitUntil(async () => (await leftOver(env.redis)).total === 0, `${label}: the queue and unacked to empty (${JSON.stringify(await leftOver(env.redis))})`, 5000, 10);
+    const counted = (await worker.beforeStop?.()) ?? {};
     const stopped = await worker.stop();
     const after = await leftOver(env.redis);
     verify(after.total === 0, `${label}: after the worker stopped: ${JSON.stringify(after)}`);
     verify(watch.repeated() === 0, `${label}: ${watch.repeated()} results were published twice (a task ran more than once)`);
     const stored = await verifyResults(env.redis, ids, label);
     await watch.close();
-    const extra = (await worker.after?.()) ?? {};
+    const extra = { ...counted, ...worker.after?.() };
     const perSecond = CELERY.tasks / seconds;
     progress(`${label}: ${CELERY.tasks} tasks in ${round(seconds, 3)} s = ${round(perSecond)} tasks/s; worker exited ${stopped.code}${stopped.killed ? ' (killed)' : ''}`);
     return {
@@ -243,7 +246,7 @@ function startPython(env: BenchEnv, roundNo: number): Worker {
   });
   return {
     ...worker,
-    after: async () => ({ processes: worker.memory().processes || CELERY.pythonConcurrency + 1 }),
+    beforeStop: async () => ({ processes: worker.memory().processes }),
   };
 }
 
@@ -267,10 +270,15 @@ function startOurs(env: BenchEnv, roundNo: number): Worker {
     cpuSeconds: () => cpuSecondsOf(child.pid),
     memory: () => memoryOf(child.pid),
     stop: (graceMs) => child.stop(graceMs),
-    after: async () => {
+    beforeStop: async () => {
+      verify(metricsPort !== undefined && metricsPort > 0, `no port in our worker's 'health server listening' line`);
+      const succeeded = await successCount(metricsPort, CELERY.tasks);
+      verify(succeeded === CELERY.tasks, `our worker's ${CeleryMetrics.TASKS}{state="SUCCESS"} is ${succeeded}, expected ${CELERY.tasks}`);
+      return { succeeded_per_metrics: succeeded };
+    },
+    after: () => {
       const volume = logVolume(logFile);
       return {
-        succeeded_per_metrics: metricsPort ? await successCount(metricsPort) : null,
         log_lines_per_task: round(volume.lines / CELERY.tasks, 2),
         log_bytes_per_task: round(volume.bytes / CELERY.tasks),
         log_messages: volume.byMessage,
@@ -283,15 +291,19 @@ function startOurs(env: BenchEnv, roundNo: number): Worker {
 /** The start line of `redis-keda celery-worker`, logged once it consumes. */
 const OURS_READY = /^celery worker (started|ready)/;
 
-/** SUCCESS count on our worker's /metrics ({@link CeleryMetrics.TASKS}), or null when it cannot be read (the worker stopped). */
-async function successCount(port: number): Promise<number | null> {
-  try {
+/**
+ * Tasks our worker counts as SUCCESS on its /metrics ({@link CeleryMetrics.TASKS}, all task
+ * labels), waiting up to 2 s for `expected`: the counter moves when the worker reads its script's
+ * reply, a moment after Redis published the result.
+ */
+async function successCount(port: number, expected: number): Promise<number> {
+  const deadline = Date.now() + 2000;
+  for (;;) {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     let sum = 0;
     for (const line of text.split('\n')) if (line.startsWith(`${CeleryMetrics.TASKS}{`) && line.includes('state="SUCCESS"')) sum += Number(line.split(' ').pop());
-    return sum;
-  } catch {
-    return null;
+    if (sum >= expected || Date.now() > deadline) return sum;
+    await sleepMs(50);
   }
 }
 
