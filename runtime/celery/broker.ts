@@ -134,24 +134,26 @@ export class CeleryBroker {
   /**
    * kombu's restore_visible: under `unacked_mutex` (taken like redis-py's Lock: SET NX PX with a
    * token, released by compare-and-delete), puts back every message taken more than
-   * `visibilitySeconds` ago, except those in `skip` (ours, alive). Returns how many were restored,
-   * or undefined when another worker holds the mutex.
+   * `visibilitySeconds` ago, except those in `skip` (ours, alive). Returns how many were restored
+   * and the tags whose entries could not be read, or undefined when another worker holds the mutex.
    */
-  async restoreTimedOut(visibilitySeconds: number, skip: (tag: string) => boolean = () => false): Promise<number | undefined> {
+  async restoreTimedOut(visibilitySeconds: number, skip: (tag: string) => boolean = () => false): Promise<{ restored: number; unreadable: string[] } | undefined> {
     const token = randomUUID().replace(/-/g, '');
     const locked = await this.redis.set(CeleryKeys.UNACKED_MUTEX, token, 'PX', UNACKED_MUTEX_EXPIRE_SECONDS * 1000, 'NX');
     if (locked !== 'OK') return undefined;
     try {
       const ceiling = Date.now() / 1000 - visibilitySeconds;
       let restored = 0;
+      const unreadable: string[] = [];
       for (let offset = 0; ; ) {
         const tags = await this.redis.zrangebyscore(CeleryKeys.UNACKED_INDEX, '-inf', ceiling.toFixed(6), 'LIMIT', offset, RESTORE_BATCH);
         const theirs = tags.filter((t) => !skip(t));
         const results = await this.restoreTags(theirs);
         restored += results.restored;
+        unreadable.push(...results.unreadable);
         // Entries left in place (ours, unreadable, changed) shift the window; restored ones are gone.
         offset += tags.length - results.removed;
-        if (tags.length < RESTORE_BATCH) return restored;
+        if (tags.length < RESTORE_BATCH) return { restored, unreadable };
       }
     } finally {
       await RELEASE_LOCK.run(this.redis, [CeleryKeys.UNACKED_MUTEX], [token]).catch(() => undefined);

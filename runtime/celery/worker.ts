@@ -8,7 +8,7 @@
 import { performance } from 'perf_hooks';
 import { setImmediate as nextTick } from 'timers/promises';
 import type Redis from 'ioredis';
-import { DeadLetter, DEFAULT_CELERY_MAX_ETA_HELD } from '../contract';
+import { CeleryKeys, DeadLetter, DEFAULT_CELERY_MAX_ETA_HELD } from '../contract';
 import { errorMessage, Logger } from '../log';
 import { redisRetryDelay } from '../queue/landing';
 import { sleep } from '../sleep';
@@ -223,13 +223,14 @@ export class CeleryWorker {
     }
     const task = decoded.task;
     const now = Date.now();
-    if (task.expires !== undefined && task.expires <= now) {
-      this.background(this.revoke(delivery, task));
-      return 'settled';
-    }
+    // Celery looks the task up before anything else: an unknown task is NotRegistered even if expired.
     if (!this.options.tasks.get(task.name)) {
       this.background(this.unknown(delivery, task));
       return this.options.unknownTask === 'requeue' ? 'requeued' : 'settled';
+    }
+    if (task.expires !== undefined && task.expires <= now) {
+      this.background(this.revoke(delivery, task));
+      return 'settled';
     }
     const held: Held = { delivery, task, state: 'due', handedBack: false };
     this.held.set(delivery.tag, held);
@@ -417,7 +418,10 @@ export class CeleryWorker {
   private async restoreTimedOut(): Promise<void> {
     if (this.options.redis.status !== 'ready') return;
     try {
-      const restored = await this.broker.restoreTimedOut(this.options.visibilitySeconds, (tag) => this.held.has(tag));
+      const { restored, unreadable } = (await this.broker.restoreTimedOut(this.options.visibilitySeconds, (tag) => this.held.has(tag))) ?? { restored: 0, unreadable: [] };
+      if (unreadable.length > 0) {
+        this.options.log.error(`timed-out entries of ${CeleryKeys.UNACKED} are not [message, exchange, routing_key] JSON; left in place`, { tags: unreadable });
+      }
       if (restored) {
         this.metrics.restored.inc(restored);
         this.options.log.warn('restored unacknowledged messages past the visibility timeout', { restored, visibilityTimeout: this.options.visibilitySeconds });

@@ -133,3 +133,16 @@ test('SIGTERM: running tasks get the grace period, then everything still held (e
   expect(await redis.exists(CeleryKeys.taskMeta(long.id))).toBe(0);
   expect(await unackedState(redis)).toEqual({ unacked: {}, index: [] });
 });
+
+test('an unacked entry that is not [message, exchange, routing_key] is left in place and logged; the rest is restored', async () => {
+  await redis.hset(CeleryKeys.UNACKED, 'broken', 'not json');
+  await redis.zadd(CeleryKeys.UNACKED_INDEX, String(Date.now() / 1000 - 100), 'broken');
+  const message = buildTaskMessage({ task: 'tasks.noop', queue: 'mixed' });
+  await orphan(message.raw, 'mixed', 100);
+  const worker = await startWorker(server.url, ['--queues', 'elsewhere', '--visibility-timeout', '30']);
+  const line = await worker.waitForLog((l) => l.level === 'error' && /not \[message, exchange, routing_key\]/.test(l.msg));
+  expect(line.tags).toEqual(['broken']);
+  await waitFor(async () => (await redis.llen('mixed')) === 1, 'the readable one restored');
+  expect(await redis.hget(CeleryKeys.UNACKED, 'broken')).toBe('not json');
+  expect((await stopWorker(worker)).code).toBe(0);
+});

@@ -120,6 +120,21 @@ describe('claiming', () => {
     await stopWorker(worker);
   });
 
+  test('a message without a delivery_tag gets one for its unacked entry, and is acknowledged under it', async () => {
+    const worker = await startWorker(server.url, ['--queues', 'notag']);
+    const id = randomUUID();
+    const raw = JSON.stringify({ body: Buffer.from(JSON.stringify([[0.5], {}, {}])).toString('base64'), 'content-type': 'application/json', headers: { task: 'tasks.sleep', id }, properties: { body_encoding: 'base64' } });
+    await redis.lpush('notag', raw);
+    await waitFor(async () => (await redis.hlen(CeleryKeys.UNACKED)) === 1, 'the unacked entry');
+    const [tag] = await redis.hkeys(CeleryKeys.UNACKED);
+    expect(tag).toMatch(/\S+/);
+    expect(await redis.hget(CeleryKeys.UNACKED, tag)).toBe(`[${raw}, "", "notag"]`);
+    expect(await resultOf(redis, id)).toMatchObject({ status: 'SUCCESS', result: 0.5 });
+    await waitFor(async () => (await redis.hlen(CeleryKeys.UNACKED)) === 0, 'acknowledged');
+    expect(await redis.zcard(CeleryKeys.UNACKED_INDEX)).toBe(0);
+    await stopWorker(worker);
+  });
+
   test('priority 0 first, then the priority lists in kombu’s order', async () => {
     // GIVEN messages on every priority step, pushed before the worker starts
     for (const [priority, label] of [[9, 'p9'], [6, 'p6'], [3, 'p3'], [0, 'p0-a'], [0, 'p0-b']] as const) {
@@ -300,6 +315,14 @@ describe('task modules', () => {
     });
     await stopWorker(worker);
   });
+});
+
+test('the worker is named redis-keda@<POD_NAME> unless told otherwise', async () => {
+  const worker = await startWorker(server.url, ['--queues', 'named'], { POD_NAME: 'celery-worker-7d9f-x2' });
+  const sent = await send(redis, { task: 'users.register', args: ['Grace', 'grace@example.com', '3 Oak Ave'], queue: 'named' });
+  const { result } = await resultOf(redis, sent.id);
+  expect(await redis.hget(result as string, 'worker')).toBe('redis-keda@celery-worker-7d9f-x2');
+  await stopWorker(worker);
 });
 
 test('/metrics counts tasks by name and state', async () => {
