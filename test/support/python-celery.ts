@@ -190,11 +190,12 @@ export function runPythonClient(options: PythonCeleryOptions, args: readonly str
   });
 }
 
-/** A task as client.py sent it; `eta` is the message's headers.eta (ISO 8601) or null. */
+/** A task as client.py sent it; `eta` and `expires` are the message's headers (ISO 8601) or null. */
 export interface SentTask {
   readonly id: string;
   readonly task: string;
   readonly eta: string | null;
+  readonly expires: string | null;
 }
 
 /** What `AsyncResult.get()` gave: a value, or the exception it raised. */
@@ -214,6 +215,8 @@ export interface SendOptions {
   readonly countdown?: number;
   readonly expires?: number;
   readonly queue?: string;
+  /** kombu priority 0..9 (0 first): the message goes to the priority list of its step. */
+  readonly priority?: number;
   readonly count?: number;
   /** `send_task` skips Python's argument check and needs no local task (an unknown name). @default 'delay' */
   readonly via?: 'delay' | 'apply_async' | 'send_task';
@@ -226,6 +229,7 @@ function sendArgs(task: string, options: SendOptions): string[] {
   if (options.countdown !== undefined) args.push('--countdown', String(options.countdown));
   if (options.expires !== undefined) args.push('--expires', String(options.expires));
   if (options.queue !== undefined) args.push('--queue', options.queue);
+  if (options.priority !== undefined) args.push('--priority', String(options.priority));
   if (options.count !== undefined) args.push('--count', String(options.count));
   if (options.via !== undefined) args.push('--via', options.via);
   if (options.timeout !== undefined) args.push('--timeout', String(options.timeout));

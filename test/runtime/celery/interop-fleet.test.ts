@@ -41,13 +41,13 @@ test('our celery-send -> a Python Celery worker executes it; the result is visib
   try {
     // WHEN our producer sends positional and keyword arguments
     const adds = await ourSend(server.url, 'tasks.add', { args: [2, 3], count: 3 });
-    const echo = await ourSend(server.url, 'tasks.echo', { args: [1, 'two'], kwargs: { three: [3], four: { f: 4 } } });
+    const echo = await ourSend(server.url, 'tasks.echo', { args: [1, 'Zoë 東京 🎉'], kwargs: { three: [3], four: { f: 4 } } });
     expect(adds.ids).toHaveLength(3);
 
     // THEN Python's get() has each result, and the Python worker ran each task once
     const outcomes = await pythonGet(celery, [...adds.ids, ...echo.ids], 20);
     expect(outcomes.slice(0, 3)).toEqual(adds.ids.map((id) => ({ id, status: 'SUCCESS', result: 5 })));
-    expect(outcomes[3]).toEqual({ id: echo.ids[0], status: 'SUCCESS', result: { args: [1, 'two'], kwargs: { three: [3], four: { f: 4 } } } });
+    expect(outcomes[3]).toEqual({ id: echo.ids[0], status: 'SUCCESS', result: { args: [1, 'Zoë 東京 🎉'], kwargs: { three: [3], four: { f: 4 } } } });
     const runs = (await executions(redis)).filter((e) => [...adds.ids, ...echo.ids].includes(e.id));
     expect(runs.map((e) => e.worker)).toEqual(Array(4).fill('python-alone'));
     expect(new Set(executionCounts(runs).values())).toEqual(new Set([1]));

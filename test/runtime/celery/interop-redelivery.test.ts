@@ -108,7 +108,8 @@ test("kill -9 our worker mid-task: a Python worker restores it from kombu's unac
   await expectHeldUnacked();
   // AND, once the message is past the visibility timeout, a Python worker starts with the same
   // setting (kombu restores when its consumer starts, then only every tenth 10 s tick: ~100 s)
-  const [, takenAt] = await redis.zrange(CeleryKeys.UNACKED_INDEX, 0, 0, 'WITHSCORES');
+  const [tag] = await redis.zrange(CeleryKeys.UNACKED_INDEX, '0', '0');
+  const takenAt = await redis.zscore(CeleryKeys.UNACKED_INDEX, tag);
   await waitFor(() => Date.now() / 1000 > Number(takenAt) + VISIBILITY_TIMEOUT + 0.5, 'the visibility timeout', 10_000);
   await startPythonWorker({ ...celery, concurrency: 1, acksLate: true, tag: 'python-restorer' });
 

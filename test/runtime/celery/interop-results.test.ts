@@ -62,6 +62,13 @@ describe('Python .delay() -> our worker -> AsyncResult.get()', () => {
     expect(outcomes[0]).toMatchObject({ status: 'SUCCESS', result: 1.5 });
   });
 
+  test('arguments and results keep non-ASCII text, nested values and keyword arguments intact', async () => {
+    const args = ['Zoë 東京 🎉', { nested: [1, 2.5, null, true] }];
+    const kwargs = { 'ключ': 'ü', empty: {} };
+    const { outcomes } = await pythonCall(celery, 'tasks.echo', { args, kwargs });
+    expect(outcomes[0]).toMatchObject({ status: 'SUCCESS', result: { args, kwargs } });
+  });
+
   test(`${DEMO_CELERY_TASK} stores the users:<n> hash and returns its name`, async () => {
     const { outcomes } = await pythonCall(celery, DEMO_CELERY_TASK, { args: ['Ada Lovelace', 'ada@example.org', '12 St James Square'] });
     expect(outcomes[0]).toMatchObject({ status: 'SUCCESS', result: expect.stringMatching(/^users:\d+$/) });

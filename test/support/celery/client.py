@@ -2,7 +2,7 @@
 
   client.py send --task NAME [--args JSON] [--kwargs JSON] [--countdown S] [--expires S]
                  [--queue Q] [--count N] [--via delay|apply_async|send_task] [--wait] [--timeout S]
-      One JSON line per task sent: {"id", "task", "eta"} (eta as in the message, ISO 8601); with --wait then one result line per task
+      One JSON line per task sent: {"id", "task", "eta", "expires"} (as in the message, ISO 8601); with --wait then one result line per task
       (see `get`), read in the same process, so `get()` is already waiting when the result lands.
   client.py get [--timeout S] ID...      (or the ids one per line on stdin)
       One JSON line per id: {"id", "status": "SUCCESS", "result"} or {"id", "status": <state>,
@@ -24,13 +24,14 @@ from celery.signals import before_task_publish
 
 from app import app
 
-# headers.eta of each message this process published, by task id: what the worker must honour.
-published_eta = {}
+# headers.eta and headers.expires of each message this process published, by task id: what the
+# worker must honour.
+published_times = {}
 
 
 @before_task_publish.connect
-def remember_eta(headers=None, **_):
-    published_eta[headers['id']] = headers.get('eta')
+def remember_times(headers=None, **_):
+    published_times[headers['id']] = (headers.get('eta'), headers.get('expires'))
 
 
 def emit(value):
@@ -67,6 +68,8 @@ def send(args):
         options['expires'] = args.expires
     if args.queue is not None:
         options['queue'] = args.queue
+    if args.priority is not None:
+        options['priority'] = args.priority
     results = []
     for _ in range(args.count):
         if args.via == 'send_task':
@@ -78,7 +81,8 @@ def send(args):
             else:
                 result = task.apply_async(task_args, task_kwargs, **options)
         results.append(result)
-        emit({'id': result.id, 'task': args.task, 'eta': published_eta.get(result.id)})
+        eta, expires = published_times.get(result.id, (None, None))
+        emit({'id': result.id, 'task': args.task, 'eta': eta, 'expires': expires})
     if args.wait:
         for result in results:
             emit(get_result(result, args.timeout))
@@ -122,6 +126,7 @@ def main():
     p.add_argument('--countdown', type=float)
     p.add_argument('--expires', type=float)
     p.add_argument('--queue')
+    p.add_argument('--priority', type=int)
     p.add_argument('--count', type=int, default=1)
     p.add_argument('--via', choices=['delay', 'apply_async', 'send_task'], default='delay')
     p.add_argument('--wait', action='store_true')
