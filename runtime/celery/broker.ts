@@ -23,12 +23,14 @@ export interface ClaimResult {
   readonly deadLettered: number;
 }
 
-/** One finished task: its ack, and its result unless the task ignores results. */
+/** One finished task: its ack, its result unless the task ignores results, and the tasks it sends on. */
 export interface Finished {
   readonly tag: string;
   readonly taskId: string;
   /** Result JSON; undefined stores nothing. */
   readonly result?: string;
+  /** Messages to LPUSH in the same step (chain steps, callbacks), each onto its list. */
+  readonly followUps?: readonly { readonly list: string; readonly raw: string }[];
 }
 
 /** Messages one claim call may take. */
@@ -98,8 +100,9 @@ export class CeleryBroker {
     const keys: string[] = [CeleryKeys.UNACKED, CeleryKeys.UNACKED_INDEX];
     const args: (string | number)[] = [this.resultExpires];
     for (const f of batch) {
-      keys.push(CeleryKeys.taskMeta(f.taskId));
-      args.push(f.tag, f.result ?? '');
+      const followUps = f.followUps ?? [];
+      keys.push(CeleryKeys.taskMeta(f.taskId), ...followUps.map((m) => m.list));
+      args.push(f.tag, f.result ?? '', followUps.length, ...followUps.map((m) => m.raw));
     }
     return Number(await FINISH.run(this.redis, keys, args));
   }

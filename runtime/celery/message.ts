@@ -27,6 +27,19 @@ export interface CeleryTask {
   readonly parentId?: string;
   /** The kombu priority (0..9) of the message; undefined when it carried none. */
   readonly priority?: number;
+  /** Protocol 2's root_id (the first task of a workflow). */
+  readonly rootId?: string;
+  /** Protocol 2's canvas: what to send on after the task (see ./canvas). */
+  readonly embed?: Embed;
+}
+
+/** The third element of a protocol 2 body: signatures (as JSON) to run after the task. */
+export interface Embed {
+  readonly callbacks?: unknown;
+  readonly errbacks?: unknown;
+  /** The rest of a chain, last step first. */
+  readonly chain?: unknown;
+  readonly chord?: unknown;
 }
 
 export type DecodeResult =
@@ -101,7 +114,7 @@ function protocol2(headers: Record<string, unknown>, body: unknown, priority: nu
   const id = headers.id;
   if (typeof id !== 'string' || id === '') return fail("protocol 2 message has no task id in 'headers.id'");
   if (!Array.isArray(body) || body.length < 2) return fail('protocol 2 body must be [args, kwargs, embed]');
-  const [args, kwargs] = body as unknown[];
+  const [args, kwargs, embed] = body as unknown[];
   if (!Array.isArray(args)) return fail('task args must be a JSON array');
   if (!isObject(kwargs)) return fail('task kwargs must be a JSON object');
   const times = readTimes(headers.eta, headers.expires);
@@ -120,6 +133,8 @@ function protocol2(headers: Record<string, unknown>, body: unknown, priority: nu
       group: stringOr(headers.group),
       parentId: stringOr(headers.parent_id),
       priority,
+      rootId: stringOr(headers.root_id),
+      embed: isObject(embed) ? embed : undefined,
     },
   };
 }

@@ -31,6 +31,14 @@ export interface TaskMessageOptions {
   readonly ignoreResult?: boolean;
   /** The reply_to of the sending "app" (Celery's oid). @default - a new uuid */
   readonly replyTo?: string;
+  /** The task that sent this one (a chain step's predecessor). */
+  readonly parentId?: string;
+  /** The first task of the workflow. @default - the task's own id */
+  readonly rootId?: string;
+  /** The group this task belongs to. */
+  readonly group?: string;
+  /** Signatures to run after it: callbacks (link), errbacks (link_error), the rest of a chain. */
+  readonly embed?: { readonly callbacks?: unknown; readonly errbacks?: unknown; readonly chain?: unknown; readonly chord?: unknown };
 }
 
 export interface TaskMessage {
@@ -51,7 +59,7 @@ export function buildTaskMessage(options: TaskMessageOptions): TaskMessage {
   const queue = options.queue ?? DEFAULT_CELERY_QUEUE;
   const priority = options.priority ?? 0;
   if (!(Number.isInteger(priority) && priority >= 0 && priority <= 9)) throw new Error(`'priority' (${priority}) must be an integer from 0 to 9`);
-  const embed = { callbacks: null, errbacks: null, chain: null, chord: null };
+  const embed = { callbacks: options.embed?.callbacks ?? null, errbacks: options.embed?.errbacks ?? null, chain: options.embed?.chain ?? null, chord: options.embed?.chord ?? null };
   const body = Buffer.from(pyJson([args, kwargs, embed])).toString('base64');
   const headers = {
     lang: 'py',
@@ -60,12 +68,12 @@ export function buildTaskMessage(options: TaskMessageOptions): TaskMessage {
     shadow: null,
     eta: options.eta === undefined ? null : isoUtc(options.eta),
     expires: options.expires === undefined ? null : isoUtc(options.expires),
-    group: null,
+    group: options.group ?? null,
     group_index: null,
     retries: 0,
     timelimit: [null, null],
-    root_id: id,
-    parent_id: null,
+    root_id: options.rootId ?? id,
+    parent_id: options.parentId ?? null,
     argsrepr: pyRepr(args, '(', ')'),
     kwargsrepr: pyRepr(kwargs),
     origin: ORIGIN,

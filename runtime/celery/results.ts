@@ -89,24 +89,24 @@ export interface ResultMeta {
  * children, date_done, (group_id, parent_id when the request had them,) task_id. The separators
  * are Python's `json.dumps` defaults. A result that JSON cannot carry becomes an EncodeError failure.
  */
-export function successJson(meta: ResultMeta, value: unknown): string {
+export function successJson(meta: ResultMeta, value: unknown, children: readonly unknown[] = []): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(value === undefined ? null : value);
   } catch (error) {
     return failureJson(meta, { exc_type: 'EncodeError', exc_message: [`result is not JSON serializable: ${(error as Error).message}`], exc_module: 'kombu.exceptions' }, null);
   }
-  return metaJson('SUCCESS', meta, json ?? 'null', 'null');
+  return metaJson('SUCCESS', meta, json ?? 'null', 'null', children.length > 0 ? JSON.stringify(children) : '[]');
 }
 
 export function failureJson(meta: ResultMeta, exc: CeleryException, tb: string | null, state: 'FAILURE' | 'REVOKED' = 'FAILURE'): string {
   return metaJson(state, meta, safeJson(exc), tb === null ? 'null' : JSON.stringify(tb));
 }
 
-function metaJson(state: CeleryState, meta: ResultMeta, result: string, tb: string): string {
+function metaJson(state: CeleryState, meta: ResultMeta, result: string, tb: string, children = '[]'): string {
   const group = meta.group ? `, "group_id": ${JSON.stringify(meta.group)}` : '';
   const parent = meta.parentId ? `, "parent_id": ${JSON.stringify(meta.parentId)}` : '';
-  return `{"status": "${state}", "result": ${result}, "traceback": ${tb}, "children": [], "date_done": "${dateDone()}"${group}${parent}, "task_id": ${JSON.stringify(meta.taskId)}}`;
+  return `{"status": "${state}", "result": ${result}, "traceback": ${tb}, "children": ${children}, "date_done": "${dateDone()}"${group}${parent}, "task_id": ${JSON.stringify(meta.taskId)}}`;
 }
 
 /** Now as Python's `datetime.utcnow().isoformat()`: naive UTC, microseconds unless they are 0. */

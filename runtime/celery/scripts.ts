@@ -106,13 +106,14 @@ return out
 );
 
 /**
- * Stores results and acknowledges, for a batch of finished tasks: per task, unless a SUCCESS is
- * stored already (Celery never overwrites one), `SETEX celery-task-meta-<id>` and `PUBLISH` on the
- * same channel; then `HDEL unacked` + `ZREM unacked_index`.
+ * Stores results, sends follow-up tasks (chain steps, link callbacks / errbacks) and acknowledges,
+ * for a batch of finished tasks, each in one atomic step: per task, unless a SUCCESS is stored
+ * already (Celery never overwrites one), `SETEX celery-task-meta-<id>` and `PUBLISH` on the same
+ * channel; then the follow-ups are LPUSHed; then `HDEL unacked` + `ZREM unacked_index`.
  *
- * KEYS: unacked, unacked_index, then one result key per task.
+ * KEYS: unacked, unacked_index, then per task: its result key and the list of each follow-up.
  * ARGV: result expiry (s; 0 keeps the result forever), then per task: delivery tag ('' for no
- * ack), result JSON ('' for none).
+ * ack), result JSON ('' for none), number of follow-ups, the follow-up messages.
  * Returns how many of the tags were still held (the others were restored meanwhile).
  */
 export const FINISH = new LuaScript(
@@ -120,11 +121,14 @@ export const FINISH = new LuaScript(
   `
 local expires = tonumber(ARGV[1])
 local held = 0
-for i = 1, (#ARGV - 1) / 2 do
-  local tag = ARGV[i * 2]
-  local value = ARGV[i * 2 + 1]
+local k = 3
+local a = 2
+while a <= #ARGV do
+  local tag = ARGV[a]
+  local value = ARGV[a + 1]
+  local pushes = tonumber(ARGV[a + 2])
+  local key = KEYS[k]
   if value ~= '' then
-    local key = KEYS[2 + i]
     local current = redis.call('GET', key)
     local keep = false
     if current and string.find(current, 'SUCCESS', 1, true) then
@@ -140,10 +144,15 @@ for i = 1, (#ARGV - 1) / 2 do
       redis.call('PUBLISH', key, value)
     end
   end
+  for i = 1, pushes do
+    redis.call('LPUSH', KEYS[k + i], ARGV[a + 2 + i])
+  end
   if tag ~= '' then
     held = held + redis.call('HDEL', KEYS[1], tag)
     redis.call('ZREM', KEYS[2], tag)
   end
+  k = k + 1 + pushes
+  a = a + 3 + pushes
 end
 return held
 `,

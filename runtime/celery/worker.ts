@@ -18,6 +18,8 @@ import { CeleryTask, decodeMessage } from './message';
 import { createCeleryWorkerMetrics, CeleryWorkerMetrics } from './metrics';
 import { failureJson, notRegistered, revokedExpired, successJson, toCeleryException, traceback } from './results';
 import { Task, TaskContext, TaskRegistry } from './tasks';
+import { checkCanvas, failureFollowUps, successFollowUps, UnsupportedCanvas } from './canvas';
+import type { TaskMessage } from './producer';
 
 export type UnknownTaskPolicy = 'fail' | 'requeue';
 
@@ -286,16 +288,24 @@ export class CeleryWorker {
     let result: string;
     let state: 'SUCCESS' | 'FAILURE';
     let failure: unknown;
+    let followUps: TaskMessage[] = [];
+    // Results of tasks that would wait forever on a canvas this worker cannot run.
+    let orphans: string[] = [];
     try {
+      checkCanvas(task);
       const args = definition.bind(task.args, task.kwargs);
       const value = await definition.definition.run(...args, new Context(task, options, held.abort.signal));
-      result = successJson(meta(task), value);
+      const next = task.embed ? successFollowUps(task, value) : undefined;
+      result = successJson(meta(task), value, next?.children);
       state = result.startsWith('{"status": "SUCCESS"') ? 'SUCCESS' : 'FAILURE';
+      if (state === 'SUCCESS' && next) followUps = next.messages;
     } catch (error) {
       failure = error;
-      const exc = toCeleryException(error);
+      const exc = error instanceof UnsupportedCanvas ? error.exception : toCeleryException(error);
       result = failureJson(meta(task), exc, traceback(error, exc));
       state = 'FAILURE';
+      if (error instanceof UnsupportedCanvas) orphans = error.waiting;
+      else if (task.embed) followUps = failureFollowUps(task).messages;
     }
     const seconds = (performance.now() - started) / 1000;
     this.running--;
@@ -304,7 +314,10 @@ export class CeleryWorker {
     if (held.handedBack) return;
     held.state = 'finishing';
     metrics.taskSeconds.observe({ task: task.name }, seconds);
-    const landed = await this.finisher.finish({ tag: held.delivery.tag, taskId: task.id, result: task.ignoreResult ? undefined : result });
+    for (const id of orphans) {
+      void this.finisher.finish({ tag: '', taskId: id, result: failureJson({ taskId: id }, (failure as UnsupportedCanvas).exception, null) });
+    }
+    const landed = await this.finisher.finish({ tag: held.delivery.tag, taskId: task.id, result: task.ignoreResult ? undefined : result, followUps });
     this.held.delete(held.delivery.tag);
     this.taskDone();
     if (!landed) return;
