@@ -49,6 +49,8 @@ export interface PythonCeleryOptions {
   readonly acksLate?: boolean;
   /** Who ran a task, in the `executed` records. @default 'python' */
   readonly tag?: string;
+  /** The message protocol a client sends (Celery's task_protocol; 1 is what Celery 3 and gocelery send). @default 2 */
+  readonly taskProtocol?: 1 | 2;
 }
 
 /** The env app.py reads. */
@@ -67,6 +69,7 @@ export function pythonCeleryEnv(options: PythonCeleryOptions): Record<string, st
   };
   if (options.visibilityTimeout !== undefined) env.CELERY_VISIBILITY_TIMEOUT = String(options.visibilityTimeout);
   if (options.resultExpires !== undefined) env.CELERY_RESULT_EXPIRES = String(options.resultExpires);
+  if (options.taskProtocol !== undefined) env.CELERY_TEST_TASK_PROTOCOL = String(options.taskProtocol);
   return env;
 }
 

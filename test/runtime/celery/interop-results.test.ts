@@ -145,6 +145,14 @@ function gocelerMessage(task: { id: string; task: string; args: unknown[]; kwarg
   });
 }
 
+test("Python's own protocol 1 messages (task_protocol=1) run, positional and keyword", async () => {
+  const protocol1 = { ...celery, taskProtocol: 1 as const };
+  const add = await pythonCall(protocol1, 'tasks.add', { args: [20], kwargs: { b: 22 }, via: 'apply_async' });
+  expect(add.outcomes[0]).toEqual({ id: add.sent[0].id, status: 'SUCCESS', result: 42 });
+  const failed = await pythonCall(protocol1, 'tasks.fail', { args: ['old client'], via: 'apply_async' });
+  expect(failed.outcomes[0]).toMatchObject({ status: 'FAILURE', exc_type: 'ValueError', exc_message: 'old client' });
+});
+
 test('a protocol 1 message (gocelery) is executed and its result read from Python', async () => {
   // GIVEN two protocol 1 tasks, positional and keyword
   const add = { id: randomUUID(), task: 'tasks.add', args: [3, 4], kwargs: {} };

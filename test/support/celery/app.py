@@ -6,6 +6,7 @@ Configured only from the environment (see ../python-celery.ts):
   CELERY_RESULT_EXPIRES       result_expires in seconds (default 86400)
   CELERY_TEST_ACKS_LATE       "true": acknowledge after the task ran (default false, Celery's)
   CELERY_TEST_WORKER_TAG      who ran a task, in the `executed` record (default "python")
+  CELERY_TEST_TASK_PROTOCOL   the message protocol the client sends, 1 or 2 (default 2, Celery's)
   CELERY_TEST_USERS_COUNTER   users.register's counter key, CELERY_TEST_USER_PREFIX its hash prefix
                               (runtime/contract.ts CeleryDemoKeys, so Python and ours never collide)
 
@@ -41,6 +42,7 @@ app.conf.update(
     result_serializer='json',
     accept_content=['json'],
     enable_utc=True,
+    task_protocol=int(os.environ.get('CELERY_TEST_TASK_PROTOCOL', '2')),
 )
 
 _client = None

@@ -1,7 +1,7 @@
 """The Python Celery client of the interop tests: sends tasks and reads results as Python sees them.
 
   client.py send --task NAME [--args JSON] [--kwargs JSON] [--countdown S] [--expires S]
-                 [--queue Q] [--count N] [--via delay|apply_async|send_task] [--wait] [--timeout S]
+                 [--time-limit S] [--soft-time-limit S] [--priority P] [--queue Q] [--count N] [--via delay|apply_async|send_task] [--wait] [--timeout S]
       One JSON line per task sent: {"id", "task", "eta", "expires"} (as in the message, ISO 8601); with --wait then one result line per task
       (see `get`), read in the same process, so `get()` is already waiting when the result lands.
   client.py get [--timeout S] ID...      (or the ids one per line on stdin)
@@ -70,6 +70,10 @@ def send(args):
         options['queue'] = args.queue
     if args.priority is not None:
         options['priority'] = args.priority
+    if args.time_limit is not None:
+        options['time_limit'] = args.time_limit
+    if args.soft_time_limit is not None:
+        options['soft_time_limit'] = args.soft_time_limit
     results = []
     for _ in range(args.count):
         if args.via == 'send_task':
@@ -125,6 +129,8 @@ def main():
     p.add_argument('--kwargs', default='{}')
     p.add_argument('--countdown', type=float)
     p.add_argument('--expires', type=float)
+    p.add_argument('--time-limit', type=float)
+    p.add_argument('--soft-time-limit', type=float)
     p.add_argument('--queue')
     p.add_argument('--priority', type=int)
     p.add_argument('--count', type=int, default=1)
