@@ -4,22 +4,25 @@
  * task, a group runs side by side. A worker that drops the follow-up leaves the caller waiting.
  */
 import { randomUUID } from 'crypto';
+import type Redis from 'ioredis';
+import { CeleryKeys } from '../../../runtime/contract';
 import { startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
 import { PythonCeleryOptions, pythonGet, runPythonClient, startPythonWorker, stopPythonWorkers, TaskOutcome } from '../../support/python-celery';
 import { RedisServer } from '../../support/redis-server';
 import { withRedis } from '../../support/redis-fixture';
 
 let server: RedisServer;
+let redis: Redis;
 let celery: PythonCeleryOptions;
 
-withRedis((s) => ((server = s), (celery = { redisUrl: s.url })));
+withRedis((s, r) => ((server = s), (redis = r), (celery = { redisUrl: s.url })));
 afterAll(async () => {
   await stopOurWorkers();
   await stopPythonWorkers();
 });
 
 /** Runs a canvas from Python; the ids it sent and what get() on the whole gave. */
-async function canvas(kind: 'chain' | 'group', steps: [string, unknown[]][], link?: [string, unknown[], string]): Promise<{ ids: string[]; outcome: TaskOutcome }> {
+async function canvas(kind: 'chain' | 'group' | 'chord', steps: [string, unknown[]][], link?: [string, unknown[], string]): Promise<{ ids: string[]; outcome: TaskOutcome }> {
   const args = ['canvas', '--kind', kind, '--steps', JSON.stringify(steps), '--timeout', '10'];
   if (link) args.push('--link', JSON.stringify(link));
   const run = await runPythonClient(celery, args);
@@ -51,8 +54,21 @@ describe.each([
 
   test('a link (callback) runs with the result: add.apply_async((1, 1), link=add.s(10))', async () => {
     const linkId = randomUUID();
-    const { outcome } = await canvas('chain', [['tasks.add', [1, 1]]], ['tasks.add', [10], linkId]);
+    const { ids, outcome } = await canvas('chain', [['tasks.add', [1, 1]]], ['tasks.add', [10], linkId]);
     expect(outcome).toMatchObject({ status: 'SUCCESS', result: 2 });
     expect(await pythonGet(celery, [linkId], 10)).toEqual([{ id: linkId, status: 'SUCCESS', result: 12 }]);
+    // the parent's result names the callback among its children, as AsyncResult.children reads it
+    const parent = JSON.parse((await redis.get(CeleryKeys.taskMeta(ids[0]))) as string) as { children: unknown[] };
+    expect(JSON.stringify(parent.children)).toContain(linkId);
+  });
+});
+
+describe('a chord on our worker', () => {
+  beforeAll(() => startOurWorker({ redisUrl: server.url, concurrency: 2 }));
+  afterAll(() => stopOurWorkers());
+
+  test('fails fast with NotImplementedError instead of leaving the caller waiting', async () => {
+    const { outcome } = await canvas('chord', [['tasks.add', [1, 1]], ['tasks.add', [2, 2]], ['tasks.echo', []]]);
+    expect(outcome).toMatchObject({ status: 'FAILURE', exc_type: 'NotImplementedError', exc_module: 'builtins' });
   });
 });

@@ -9,10 +9,11 @@
       "exc_type", "exc_module", "exc_message", "exc_args"}: the exception `AsyncResult.get()` raised
       (celery.exceptions.TimeoutError when no result came in time).
   client.py state ID...                  {"id", "state"} without waiting.
-  client.py canvas --kind chain|group --steps JSON [--link JSON] [--timeout S]
+  client.py canvas --kind chain|group|chord --steps JSON [--link JSON] [--timeout S]
       steps: [[task, args], ...] as signatures; chain: (s1 | s2 | ...) where each step gets the
-      previous result; group: all at once. --link [task, args, task_id] adds a link (callback) to
-      the first step with a known id. Prints {"kind", "ids"} then the `get` line of the whole.
+      previous result; group: all at once; chord: the group of all steps but the last, whose
+      results the last one gets. --link [task, args, task_id] adds a link (callback) to the first
+      step with a known id. Prints {"kind", "ids"} then the `get` line of the whole.
 
 Configured like app.py, from the environment.
 """
@@ -104,12 +105,17 @@ def state(args):
 
 
 def canvas(args):
-    from celery import chain, group
+    from celery import chain, chord, group
     steps = [app.signature(name, args=step_args) for name, step_args in json.loads(args.steps)]
     if args.link:
         name, link_args, link_id = json.loads(args.link)
         steps[0] = steps[0].set(link=app.signature(name, args=link_args).set(task_id=link_id))
-    whole = chain(*steps) if args.kind == 'chain' else group(*steps)
+    if args.kind == 'chain':
+        whole = chain(*steps)
+    elif args.kind == 'group':
+        whole = group(*steps)
+    else:
+        whole = chord(steps[:-1], steps[-1])
     result = whole.apply_async()
     ids = [r.id for r in result.results] if args.kind == 'group' else [result.id]
     emit({'kind': args.kind, 'ids': ids})
@@ -149,7 +155,7 @@ def main():
     p.set_defaults(run=state)
 
     p = commands.add_parser('canvas')
-    p.add_argument('--kind', choices=['chain', 'group'], required=True)
+    p.add_argument('--kind', choices=['chain', 'group', 'chord'], required=True)
     p.add_argument('--steps', required=True)
     p.add_argument('--link')
     p.add_argument('--timeout', type=float, default=20)
