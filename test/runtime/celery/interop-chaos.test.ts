@@ -1,0 +1,67 @@
+/**
+ * A mixed fleet under failure: one of our workers is killed with SIGKILL while the fleet drains a
+ * queue Python filled. Every task still ends with a SUCCESS result; only the tasks the killed
+ * worker held may have run twice (at-least-once: it may die after a task's work but before its
+ * acknowledgement), and every other task ran exactly once.
+ */
+import type Redis from 'ioredis';
+import { CeleryKeys, CELERY_PRIORITY_STEPS, celeryPriorityList, DEFAULT_CELERY_QUEUE } from '../../../runtime/contract';
+import { RECORDING_TASKS, startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
+import { waitFor } from '../../support/cli';
+import { COMPLETED_KEY, Execution, executions, PythonCeleryOptions, pythonGet, pythonSend, startPythonWorker, stopPythonWorkers } from '../../support/python-celery';
+import { RedisServer } from '../../support/redis-server';
+import { withRedis } from '../../support/redis-fixture';
+
+const VISIBILITY_TIMEOUT = 3;
+const TASKS = 200;
+const CONCURRENCY = 4;
+
+let server: RedisServer;
+let redis: Redis;
+
+withRedis((s, r) => ((server = s), (redis = r)));
+afterAll(async () => {
+  await stopOurWorkers();
+  await stopPythonWorkers();
+});
+
+function byId(runs: readonly Execution[]): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const run of runs) map.set(run.id, [...(map.get(run.id) ?? []), run.worker]);
+  return map;
+}
+
+test('kill -9 one of ours while a Python + ours fleet drains 200 tasks: all succeed, none lost, only its tasks ran twice', async () => {
+  // GIVEN a Python prefork worker (acks_late) and two of ours, one visibility timeout for all
+  const celery: PythonCeleryOptions = { redisUrl: server.url, visibilityTimeout: VISIBILITY_TIMEOUT };
+  await startPythonWorker({ ...celery, concurrency: 2, acksLate: true, tag: 'python' });
+  const victim = await startOurWorker({ redisUrl: server.url, concurrency: CONCURRENCY, visibilityTimeout: VISIBILITY_TIMEOUT, tasks: RECORDING_TASKS, tag: 'ours-victim' });
+  await startOurWorker({ redisUrl: server.url, concurrency: CONCURRENCY, visibilityTimeout: VISIBILITY_TIMEOUT, tasks: RECORDING_TASKS, tag: 'ours-survivor' });
+
+  // WHEN Python sends 200 short sleeps, and the victim is killed once it has finished some and holds others
+  const sent = await pythonSend(celery, 'tasks.sleep', { args: [0.2], count: TASKS, via: 'apply_async' });
+  await waitFor(async () => (await executions(redis, COMPLETED_KEY)).filter((e) => e.worker === 'ours-victim').length >= 5, 'the victim to complete a few tasks', 20_000);
+  victim.child.kill('SIGKILL');
+  await victim.done;
+  const outcomes = await pythonGet(celery, sent.map((s) => s.id), 60);
+
+  // THEN every task has a SUCCESS result
+  expect(outcomes.filter((o) => o.status !== 'SUCCESS' || o.result !== 0.2)).toEqual([]);
+  // AND every task completed; a task completed twice only if the victim completed it first (and died before the ack)
+  const started = byId(await executions(redis));
+  const completed = byId(await executions(redis, COMPLETED_KEY));
+  expect(sent.filter((s) => !completed.has(s.id))).toEqual([]);
+  const completedTwice = [...completed.entries()].filter(([, workers]) => workers.length > 1);
+  for (const [id, workers] of completedTwice) expect({ id, workers: workers.slice(0, 1), times: workers.length }).toEqual({ id, workers: ['ours-victim'], times: 2 });
+  // AND a task started more than once only if the victim started it, at most as many as it could hold
+  const rerun = [...started.entries()].filter(([, workers]) => workers.length > 1);
+  for (const [id, workers] of rerun) expect({ id, first: workers[0], times: workers.length }).toEqual({ id, first: 'ours-victim', times: 2 });
+  expect(rerun.length).toBeLessThanOrEqual(CONCURRENCY);
+  // AND the victim really held work when it died (otherwise this test proved nothing)
+  expect(rerun.length).toBeGreaterThan(0);
+  // AND nothing is left queued or unacknowledged
+  await waitFor(async () => (await redis.hlen(CeleryKeys.UNACKED)) === 0, 'the last ack', 5000).catch(() => undefined);
+  for (const step of CELERY_PRIORITY_STEPS) expect(await redis.llen(celeryPriorityList(DEFAULT_CELERY_QUEUE, step))).toBe(0);
+  expect(await redis.hlen(CeleryKeys.UNACKED)).toBe(0);
+  expect(await redis.zcard(CeleryKeys.UNACKED_INDEX)).toBe(0);
+});
