@@ -14,6 +14,8 @@
  *   --metrics-port P      METRICS_PORT                /healthz /readyz /metrics, default 9090
  *   --redis URL / --redis-host ... (REDIS_URL, REDIS_HOST, REDIS_TLS, REDIS_TLS_CA, ...)
  * Logs: JSON lines on stderr ('celery worker started', 'task succeeded', 'task failed', ...).
+ * Canvas: chains, link and link_error of plain signatures are sent on; chords and nested
+ * canvases fail fast (NotImplementedError). Needs Redis >= 6.2 (RPOP with a count, BLMOVE).
  */
 import { hostname as osHostname } from 'os';
 import type Redis from 'ioredis';
@@ -82,6 +84,8 @@ export const celeryWorkerCommand: CommandModule = {
           `Serves /healthz, ${READY_PATH} (503 while Redis is unreachable) and /metrics; waits for Redis as long as it takes. ` +
           `acks_late: a message stays in kombu's unacked hash until its result is stored; a killed worker's messages are restored after --visibility-timeout by any worker, Python or ours. ` +
           `Eta tasks are held without a slot, at most ${DEFAULT_CELERY_MAX_ETA_HELD} per worker (then claiming pauses until one is due). ` +
+          `Canvas: chain steps, link callbacks and link_error errbacks of plain signatures are sent on; chords and nested canvases fail fast with NotImplementedError. ` +
+          `Needs Redis 6.2 or later. ` +
           REDIS_EPILOGUE,
       ),
   handler: runCommand(celeryWorker),
