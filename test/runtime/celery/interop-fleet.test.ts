@@ -5,7 +5,7 @@
 import type Redis from 'ioredis';
 import { CeleryKeys, CELERY_PRIORITY_STEPS, celeryPriorityList, DEFAULT_CELERY_QUEUE } from '../../../runtime/contract';
 import { ourSend, RECORDING_TASKS, startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
-import { waitFor } from '../../support/cli';
+import { runCli, waitFor } from '../../support/cli';
 import { executionCounts, executions, PythonCeleryOptions, pythonGet, pythonSend, startPythonWorker, stopPythonWorkers } from '../../support/python-celery';
 import { RedisServer } from '../../support/redis-server';
 import { withRedis } from '../../support/redis-fixture';
@@ -54,6 +54,42 @@ test('our celery-send -> a Python Celery worker executes it; the result is visib
   } finally {
     await python.stop();
   }
+  await expectNothingLeft();
+});
+
+test("celery-send's priority, countdown and expires are honoured by a Python worker; --wait reads Python's results", async () => {
+  // GIVEN tasks sent by ours while no worker runs: one at priority 9, one due in 2 s, one expiring in 1 s
+  const celery: PythonCeleryOptions = { redisUrl: server.url };
+  await redis.del('executed');
+  const sentAt = Date.now();
+  const [urgent] = (await ourSend(server.url, 'tasks.add', { args: [9, 0], priority: 9 })).ids;
+  const [later] = (await ourSend(server.url, 'tasks.add', { args: [2, 0], countdown: 2 })).ids;
+  const [expiring] = (await ourSend(server.url, 'tasks.add', { args: [1, 0], expires: 1 })).ids;
+  expect(await redis.llen(celeryPriorityList(DEFAULT_CELERY_QUEUE, 9))).toBe(1);
+  await waitFor(() => Date.now() > sentAt + 1500, 'the third task to expire', 5000);
+
+  // WHEN a Python worker starts
+  await startPythonWorker({ ...celery, concurrency: 2, tag: 'python' });
+
+  // THEN it ran the priority 9 task and the countdown task (not before its eta), and revoked the expired one
+  const [u, l, e] = await pythonGet(celery, [urgent, later, expiring], 15);
+  expect(u).toEqual({ id: urgent, status: 'SUCCESS', result: 9 });
+  expect(l).toEqual({ id: later, status: 'SUCCESS', result: 2 });
+  expect(e).toMatchObject({ id: expiring, status: 'REVOKED', exc_type: 'TaskRevokedError', exc_module: 'celery.exceptions' });
+  const runs = await executions(redis);
+  expect(runs.map((r) => r.id).sort()).toEqual([urgent, later].sort());
+  const laterRun = runs.find((r) => r.id === later);
+  expect(Date.parse(laterRun?.eta as string)).toBeGreaterThanOrEqual(sentAt + 2000);
+  expect((laterRun?.at as number) * 1000).toBeGreaterThanOrEqual(Date.parse(laterRun?.eta as string));
+
+  // AND celery-send --wait prints what the Python worker returned or raised
+  const ok = await runCli(['celery-send', '--task', 'tasks.add', '--args', '[20, 22]', '--wait', '--wait-timeout', '15'], { env: { REDIS_URL: server.url } });
+  expect(ok.code).toBe(0);
+  expect(JSON.parse(ok.stdout)).toMatchObject({ task: 'tasks.add', state: 'SUCCESS', result: 42 });
+  const failed = await runCli(['celery-send', '--task', 'tasks.fail', '--args', '["from python"]', '--wait', '--wait-timeout', '15'], { env: { REDIS_URL: server.url } });
+  expect(failed.code).toBe(1);
+  expect(JSON.parse(failed.stdout)).toMatchObject({ state: 'FAILURE', result: { exc_type: 'ValueError', exc_module: 'builtins', exc_message: ['from python'] } });
+  await stopPythonWorkers();
   await expectNothingLeft();
 });
 

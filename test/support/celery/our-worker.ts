@@ -25,6 +25,8 @@ export interface OurWorkerOptions {
   readonly tag?: string;
   readonly resultExpires?: number;
   readonly queues?: readonly string[];
+  /** The connection env instead of REDIS_URL (e.g. REDIS_HOST / REDIS_PORT / REDIS_PASSWORD, as the chart renders it). */
+  readonly connectionEnv?: Record<string, string>;
 }
 
 const running = new Set<RunningProcess>();
@@ -40,7 +42,7 @@ export async function startOurWorker(options: OurWorkerOptions): Promise<Running
   if (options.unknownTask !== undefined) args.push('--unknown-task', options.unknownTask);
   if (options.tasks !== undefined) args.push('--tasks', options.tasks);
   if (options.resultExpires !== undefined) args.push('--result-expires', String(options.resultExpires));
-  const env: Record<string, string> = { [Env.REDIS_URL]: options.redisUrl };
+  const env: Record<string, string> = options.connectionEnv ?? { [Env.REDIS_URL]: options.redisUrl };
   if (options.tag !== undefined) {
     args.push('--hostname', `${options.tag}@localhost`);
     env.CELERY_TEST_WORKER_TAG = options.tag;
@@ -73,7 +75,12 @@ export interface OurSendOptions {
   readonly kwargs?: Record<string, unknown>;
   readonly count?: number;
   readonly countdown?: number;
+  /** Seconds after sending when the task expires. */
+  readonly expires?: number;
+  readonly priority?: number;
   readonly queue?: string;
+  /** The connection env instead of REDIS_URL. */
+  readonly connectionEnv?: Record<string, string>;
 }
 
 /** `redis-keda celery-send`: the task ids it printed (one JSON line per task). */
@@ -83,7 +90,9 @@ export async function ourSend(redisUrl: string, task: string, options: OurSendOp
   if (options.kwargs !== undefined) args.push('--kwargs', JSON.stringify(options.kwargs));
   args.push('--queue', options.queue ?? 'celery', '--count', String(options.count ?? 1));
   if (options.countdown !== undefined) args.push('--countdown', String(options.countdown));
-  const result = await runCli(args, { env: { [Env.REDIS_URL]: redisUrl } });
+  if (options.expires !== undefined) args.push('--expires', String(options.expires));
+  if (options.priority !== undefined) args.push('--priority', String(options.priority));
+  const result = await runCli(args, { env: options.connectionEnv ?? { [Env.REDIS_URL]: redisUrl } });
   if (result.code !== 0) throw new Error(`redis-keda ${args.join(' ')} exited ${result.code}:\n${result.stderr}`);
   const ids = result.stdout
     .split('\n')
