@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     progress(`${signal}: stopping the workers and redis-server`);
     killAll();
     killPythonWorkers();
+    rmSync(dir, { recursive: true, force: true });
     void server.stop().finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
