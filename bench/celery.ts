@@ -29,7 +29,7 @@ import type Redis from 'ioredis';
 import { CELERY_PRIORITY_STEPS, CeleryKeys, CeleryMetrics, celeryPriorityList, DEFAULT_CELERY_QUEUE, Env } from '../runtime/contract';
 import { cpuSecondsOf, killAll, logVolume, memoryOf, startCli } from './support/child';
 import { killPythonWorkers, produceTasks, pythonCeleryVersions, PythonVersions, startPythonWorker } from './support/celery-python';
-import { verifyResults, watchResults } from './support/celery-results';
+import { ResultWatch, verifyResults, watchResults } from './support/celery-results';
 import { cpuSnapshot, othersCores } from './support/machine';
 import { client, RedisServer, redisVersion, ServerWork, startCounting, startRedis, workSince } from './support/redis';
 import { BenchmarkBroken, progress, round, sleepMs, verify, waitUntil } from './support/report';
@@ -180,11 +180,12 @@ async function runOnce(env: BenchEnv, side: Side, roundNo: number): Promise<Run>
   await env.redis.rename(QUEUE, STAGING);
 
   const worker = side === 'ours' ? startOurs(env, roundNo) : startPython(env, roundNo);
+  let watch: ResultWatch | undefined;
   try {
     await worker.waitReady();
     await sleepMs(CELERY.settleMs);
     const idle = worker.memory();
-    const watch = await watchResults(env.server.port, ids);
+    watch = await watchResults(env.server.port, ids);
     const peak = sampleMax(() => worker.memory()?.rssMb ?? 0);
     const cpuBaseline = await startCounting(env.redis);
     const workerCpu = worker.cpuSeconds();
@@ -202,14 +203,13 @@ async function runOnce(env: BenchEnv, side: Side, roundNo: number): Promise<Run>
     const sampledPeakMb = peak.stop();
     const memory = worker.memory();
     // The last acknowledgement may trail the last result by a moment.
-    await waitUntil(async () => (await leftOver(env.redis)).total === 0, `${label}: the queue and unacked to empty (${JSON.stringify(await leftOver(env.redis))})`, 5000, 10);
+    await waitUntil(async () => (await leftOver(env.redis)).total === 0, `${label}: the queue lists and unacked to empty after the last result`, 5000, 10);
     const counted = (await worker.beforeStop?.()) ?? {};
     const stopped = await worker.stop();
     const after = await leftOver(env.redis);
     verify(after.total === 0, `${label}: after the worker stopped: ${JSON.stringify(after)}`);
     verify(watch.repeated() === 0, `${label}: ${watch.repeated()} results were published twice (a task ran more than once)`);
     const stored = await verifyResults(env.redis, ids, label);
-    await watch.close();
     const extra = { ...counted, ...worker.after?.() };
     const perSecond = CELERY.tasks / seconds;
     progress(`${label}: ${CELERY.tasks} tasks in ${round(seconds, 3)} s = ${round(perSecond)} tasks/s; worker exited ${stopped.code}${stopped.killed ? ' (killed)' : ''}`);
@@ -233,6 +233,7 @@ async function runOnce(env: BenchEnv, side: Side, roundNo: number): Promise<Run>
       },
     };
   } finally {
+    await watch?.close();
     await worker.stop(3000);
   }
 }
@@ -266,7 +267,7 @@ function startOurs(env: BenchEnv, roundNo: number): Worker {
     waitReady: async () => {
       const health = await child.waitForLog((line) => line.msg === 'health server listening');
       metricsPort = Number(health.port);
-      await child.waitForLog((line) => OURS_READY.test(line.msg));
+      await child.waitForLog((line) => line.msg === OURS_READY);
     },
     cpuSeconds: () => cpuSecondsOf(child.pid),
     memory: () => memoryOf(child.pid),
@@ -289,8 +290,8 @@ function startOurs(env: BenchEnv, roundNo: number): Worker {
   };
 }
 
-/** The start line of `redis-keda celery-worker`, logged once it consumes. */
-const OURS_READY = /^celery worker (started|ready)/;
+/** The line `redis-keda celery-worker` logs once it consumes. */
+const OURS_READY = 'celery worker started';
 
 /**
  * Tasks our worker counts as SUCCESS on its /metrics ({@link CeleryMetrics.TASKS}, all task
