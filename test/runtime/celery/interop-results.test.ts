@@ -7,7 +7,7 @@ import { randomUUID } from 'crypto';
 import Redis from 'ioredis';
 import { CeleryKeys, DEFAULT_CELERY_QUEUE, DEMO_CELERY_TASK } from '../../../runtime/contract';
 import { startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
-import { pythonCall, PythonCeleryOptions, pythonGet, pythonSend } from '../../support/python-celery';
+import { pythonCall, PythonCeleryOptions, pythonGet, pythonSend, runPythonClient } from '../../support/python-celery';
 import { RedisServer } from '../../support/redis-server';
 import { withRedis } from '../../support/redis-fixture';
 
@@ -89,6 +89,19 @@ describe('failures raise in Python', () => {
     expect(missing.outcomes[0]).toMatchObject({ status: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_message: "add() missing 1 required positional argument: 'b'" });
     const extra = await pythonCall(celery, 'tasks.add', { args: [1, 2], kwargs: { c: 3 }, via: 'send_task' });
     expect(extra.outcomes[0]).toMatchObject({ status: 'FAILURE', exc_type: 'TypeError', exc_message: "add() got an unexpected keyword argument 'c'" });
+  });
+
+  test("AsyncResult's accessors read our results: state, ready, successful/failed, date_done, traceback", async () => {
+    const ok = await pythonCall(celery, 'tasks.add', { args: [1, 1] });
+    const failed = await pythonCall(celery, 'tasks.fail', { args: ['bad'] });
+    const run = await runPythonClient(celery, ['inspect', ok.sent[0].id, failed.sent[0].id]);
+    expect(run.code).toBe(0);
+    const [good, bad] = run.lines as { date_done: string; traceback: string }[];
+    expect(good).toMatchObject({ state: 'SUCCESS', ready: true, successful: true, failed: false, traceback: null, children: [] });
+    expect(bad).toMatchObject({ state: 'FAILURE', ready: true, successful: false, failed: true });
+    expect(bad.traceback).toMatch(/ValueError: bad\n?$/);
+    // date_done parsed by Celery into a datetime (naive UTC), close to now
+    for (const result of [good, bad]) expect(Math.abs(Date.parse(`${result.date_done}Z`) - Date.now())).toBeLessThan(60_000);
   });
 
   test('an unknown task raises celery.exceptions.NotRegistered instead of hanging', async () => {

@@ -9,6 +9,9 @@
       "exc_type", "exc_module", "exc_message", "exc_args"}: the exception `AsyncResult.get()` raised
       (celery.exceptions.TimeoutError when no result came in time).
   client.py state ID...                  {"id", "state"} without waiting.
+  client.py inspect ID...                what AsyncResult's accessors read from a stored result:
+      {"id", "state", "ready", "successful", "failed", "date_done" (parsed, ISO), "traceback", "children"}
+  client.py revoke ID...                 AsyncResult(id).revoke(): Celery's broadcast to all workers.
   client.py canvas --kind chain|group|chord --steps JSON [--link JSON] [--timeout S]
       steps: [[task, args], ...] as signatures; chain: (s1 | s2 | ...) where each step gets the
       previous result; group: all at once; chord: the group of all steps but the last, whose
@@ -104,6 +107,28 @@ def state(args):
         emit({'id': task_id, 'state': app.AsyncResult(task_id).state})
 
 
+def inspect(args):
+    for task_id in args.ids:
+        result = app.AsyncResult(task_id)
+        date_done = result.date_done
+        emit({
+            'id': task_id,
+            'state': result.state,
+            'ready': result.ready(),
+            'successful': result.successful(),
+            'failed': result.failed(),
+            'date_done': date_done.isoformat() if hasattr(date_done, 'isoformat') else date_done,
+            'traceback': result.traceback,
+            'children': [child.id for child in (result.children or [])],
+        })
+
+
+def revoke(args):
+    for task_id in args.ids:
+        app.AsyncResult(task_id).revoke()
+        emit({'id': task_id, 'revoked': True})
+
+
 def canvas(args):
     from celery import chain, chord, group
     steps = [app.signature(name, args=step_args) for name, step_args in json.loads(args.steps)]
@@ -153,6 +178,14 @@ def main():
     p = commands.add_parser('state')
     p.add_argument('ids', nargs='+')
     p.set_defaults(run=state)
+
+    p = commands.add_parser('inspect')
+    p.add_argument('ids', nargs='+')
+    p.set_defaults(run=inspect)
+
+    p = commands.add_parser('revoke')
+    p.add_argument('ids', nargs='+')
+    p.set_defaults(run=revoke)
 
     p = commands.add_parser('canvas')
     p.add_argument('--kind', choices=['chain', 'group', 'chord'], required=True)
