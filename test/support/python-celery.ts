@@ -220,6 +220,8 @@ export interface SendOptions {
   readonly queue?: string;
   /** kombu priority 0..9 (0 first): the message goes to the priority list of its step. */
   readonly priority?: number;
+  /** apply_async(ignore_result=True): the worker stores no result. */
+  readonly ignoreResult?: boolean;
   readonly count?: number;
   /** `send_task` skips Python's argument check and needs no local task (an unknown name). @default 'delay' */
   readonly via?: 'delay' | 'apply_async' | 'send_task';
@@ -233,6 +235,7 @@ function sendArgs(task: string, options: SendOptions): string[] {
   if (options.expires !== undefined) args.push('--expires', String(options.expires));
   if (options.queue !== undefined) args.push('--queue', options.queue);
   if (options.priority !== undefined) args.push('--priority', String(options.priority));
+  if (options.ignoreResult) args.push('--ignore-result');
   if (options.count !== undefined) args.push('--count', String(options.count));
   if (options.via !== undefined) args.push('--via', options.via);
   if (options.timeout !== undefined) args.push('--timeout', String(options.timeout));

@@ -6,7 +6,7 @@ import type Redis from 'ioredis';
 import { CeleryKeys, CELERY_PRIORITY_STEPS, celeryPriorityList, DEFAULT_CELERY_QUEUE } from '../../../runtime/contract';
 import { RECORDING_TASKS, startOurWorker, stopOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
 import { waitFor } from '../../support/cli';
-import { COMPLETED_KEY, executions, PythonCeleryOptions, pythonGet, pythonSend, SentTask, startPythonWorker, stopPythonWorkers } from '../../support/python-celery';
+import { COMPLETED_KEY, executions, pythonCall, PythonCeleryOptions, pythonGet, pythonSend, SentTask, startPythonWorker, stopPythonWorkers } from '../../support/python-celery';
 import { RedisServer } from '../../support/redis-server';
 import { withRedis } from '../../support/redis-fixture';
 
@@ -51,6 +51,22 @@ test('Python priorities land in kombu priority lists; our worker serves priority
   expect(outcomes.map((o) => [o.status, o.result])).toEqual([...byPriority.values()].map((p) => ['SUCCESS', p]));
   expect((await executions(redis)).map((e) => byPriority.get(e.id))).toEqual([0, 0, 0, 3, 3, 3, 6, 6, 6, 9, 9, 9]);
   expect(await queued()).toBe(0);
+});
+
+test("a queue of its own (apply_async(queue='emails')) reaches ours with --queues emails,celery; ignore_result stores nothing", async () => {
+  // GIVEN our worker on two queues
+  await startOurWorker({ redisUrl: server.url, concurrency: 2, tasks: RECORDING_TASKS, tag: 'ours', queues: ['emails', DEFAULT_CELERY_QUEUE] });
+
+  // WHEN Python sends to each, and one with ignore_result
+  const { sent: toEmails, outcomes } = await pythonCall(celery, 'tasks.add', { args: [3, 4], queue: 'emails', priority: 6 });
+  const [quiet] = await pythonSend(celery, 'tasks.add', { args: [5, 6], ignoreResult: true });
+
+  // THEN both ran; the ignore_result one left no result behind
+  expect(outcomes).toEqual([{ id: toEmails[0].id, status: 'SUCCESS', result: 7 }]);
+  await waitFor(async () => (await executions(redis)).some((e) => e.id === quiet.id), 'the ignore_result task to run');
+  await waitFor(async () => (await redis.hlen(CeleryKeys.UNACKED)) === 0, 'its ack');
+  expect(await redis.exists(CeleryKeys.taskMeta(quiet.id))).toBe(0);
+  expect(await redis.exists(CeleryKeys.taskMeta(toEmails[0].id))).toBe(1);
 });
 
 test('an expired task is not run: Python get() raises TaskRevokedError; one still in time runs', async () => {

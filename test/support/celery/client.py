@@ -1,7 +1,7 @@
 """The Python Celery client of the interop tests: sends tasks and reads results as Python sees them.
 
   client.py send --task NAME [--args JSON] [--kwargs JSON] [--countdown S] [--expires S]
-                 [--time-limit S] [--soft-time-limit S] [--priority P] [--queue Q] [--count N] [--via delay|apply_async|send_task] [--wait] [--timeout S]
+                 [--time-limit S] [--soft-time-limit S] [--priority P] [--ignore-result] [--queue Q] [--count N] [--via delay|apply_async|send_task] [--wait] [--timeout S]
       One JSON line per task sent: {"id", "task", "eta", "expires"} (as in the message, ISO 8601); with --wait then one result line per task
       (see `get`), read in the same process, so `get()` is already waiting when the result lands.
   client.py get [--timeout S] ID...      (or the ids one per line on stdin)
@@ -74,6 +74,8 @@ def send(args):
         options['queue'] = args.queue
     if args.priority is not None:
         options['priority'] = args.priority
+    if args.ignore_result:
+        options['ignore_result'] = True
     if args.time_limit is not None:
         options['time_limit'] = args.time_limit
     if args.soft_time_limit is not None:
@@ -164,6 +166,7 @@ def main():
     p.add_argument('--soft-time-limit', type=float)
     p.add_argument('--queue')
     p.add_argument('--priority', type=int)
+    p.add_argument('--ignore-result', action='store_true')
     p.add_argument('--count', type=int, default=1)
     p.add_argument('--via', choices=['delay', 'apply_async', 'send_task'], default='delay')
     p.add_argument('--wait', action='store_true')
