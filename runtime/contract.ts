@@ -287,6 +287,10 @@ export const CelerySendEnv = {
   WAIT: 'CELERY_WAIT',
   /** Seconds to wait for each result. */
   WAIT_TIMEOUT: 'CELERY_WAIT_TIMEOUT',
+  /** The task's hard time limit in seconds (Celery's time_limit). */
+  TIME_LIMIT: 'CELERY_TIME_LIMIT',
+  /** The task's soft time limit in seconds (Celery's soft_time_limit). */
+  SOFT_TIME_LIMIT: 'CELERY_SOFT_TIME_LIMIT',
 } as const;
 /** Seconds between tasks of `celery-send --forever` (the demo's producer sent one a second). */
 export const DEFAULT_CELERY_SEND_INTERVAL_SECONDS = 1;

@@ -34,6 +34,8 @@ export const BUILTIN_TASKS: readonly TaskDefinition[] = [
   defineTask('tasks.sleep', ['seconds'], async (seconds: unknown, ctx: TaskContext) => {
     if (typeof seconds !== 'number' || !(seconds >= 0)) throw new TaskError('ValueError', [`seconds must be a non-negative number, got ${JSON.stringify(seconds)}`]);
     await sleep(seconds * 1000, ctx.signal);
+    // Woken early by the soft time limit (or the end of the grace period): fail as Celery's task would.
+    ctx.signal.throwIfAborted();
     return seconds;
   }),
   defineTask('tasks.fail', ['message?'], (message: unknown) => {

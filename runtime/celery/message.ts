@@ -29,8 +29,17 @@ export interface CeleryTask {
   readonly priority?: number;
   /** Protocol 2's root_id (the first task of a workflow). */
   readonly rootId?: string;
-  /** Protocol 2's canvas: what to send on after the task (see ./canvas). */
+  /** Protocol 2's canvas: what to send on after the task (see ./canvas); undefined when there is none. */
   readonly embed?: Embed;
+  /** Celery's time limits in seconds (`timelimit` = [hard, soft]). */
+  readonly timeLimit?: TimeLimit;
+}
+
+export interface TimeLimit {
+  /** Past this the task fails with TimeLimitExceeded. */
+  readonly hard?: number;
+  /** Past this the task's signal aborts with SoftTimeLimitExceeded. */
+  readonly soft?: number;
 }
 
 /** The third element of a protocol 2 body: signatures (as JSON) to run after the task. */
@@ -134,7 +143,8 @@ function protocol2(headers: Record<string, unknown>, body: unknown, priority: nu
       parentId: stringOr(headers.parent_id),
       priority,
       rootId: stringOr(headers.root_id),
-      embed: isObject(embed) ? embed : undefined,
+      embed: isObject(embed) && Object.values(embed).some((v) => v !== null && v !== undefined) ? embed : undefined,
+      timeLimit: readTimeLimit(headers.timelimit),
     },
   };
 }
@@ -164,8 +174,18 @@ function protocol1(body: unknown, priority: number | undefined, fail: Fail): Dec
       protocol: 1,
       group: stringOr(body.taskset),
       priority,
+      timeLimit: readTimeLimit(body.timelimit),
     },
   };
+}
+
+/** `[hard, soft]` seconds, either null; anything else means no limits. */
+function readTimeLimit(value: unknown): TimeLimit | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const seconds = (v: unknown) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? v : undefined);
+  const hard = seconds(value[0]);
+  const soft = seconds(value[1]);
+  return hard === undefined && soft === undefined ? undefined : { hard, soft };
 }
 
 function readTimes(eta: unknown, expires: unknown): { eta?: number; expires?: number } | string {

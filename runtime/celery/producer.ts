@@ -37,6 +37,8 @@ export interface TaskMessageOptions {
   readonly rootId?: string;
   /** The group this task belongs to. */
   readonly group?: string;
+  /** Celery's time_limit / soft_time_limit, seconds. */
+  readonly timeLimit?: { readonly hard?: number; readonly soft?: number };
   /** Signatures to run after it: callbacks (link), errbacks (link_error), the rest of a chain. */
   readonly embed?: { readonly callbacks?: unknown; readonly errbacks?: unknown; readonly chain?: unknown; readonly chord?: unknown };
 }
@@ -71,7 +73,7 @@ export function buildTaskMessage(options: TaskMessageOptions): TaskMessage {
     group: options.group ?? null,
     group_index: null,
     retries: 0,
-    timelimit: [null, null],
+    timelimit: [options.timeLimit?.hard ?? null, options.timeLimit?.soft ?? null],
     root_id: options.rootId ?? id,
     parent_id: options.parentId ?? null,
     argsrepr: pyRepr(args, '(', ')'),

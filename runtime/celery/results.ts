@@ -66,6 +66,16 @@ export function notRegistered(name: string): CeleryException {
   return { exc_type: 'NotRegistered', exc_message: [name], exc_module: 'celery.exceptions' };
 }
 
+/** billiard's SoftTimeLimitExceeded: what a task's signal aborts with at its soft time limit (throw it to fail as Celery would). */
+export function softTimeLimitExceeded(): TaskError {
+  return new TaskError('SoftTimeLimitExceeded', [], 'billiard.exceptions');
+}
+
+/** billiard's TimeLimitExceeded, stored when a task outlives its hard time limit. */
+export function timeLimitExceeded(seconds: number): TaskError {
+  return new TaskError('TimeLimitExceeded', [seconds], 'billiard.exceptions');
+}
+
 /** Celery's TaskRevokedError, as a worker stores it for an expired task. */
 export function revokedExpired(): CeleryException {
   return { exc_type: 'TaskRevokedError', exc_message: ['expired'], exc_module: 'celery.exceptions' };

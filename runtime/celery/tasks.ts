@@ -39,7 +39,13 @@ export interface TaskContext {
   readonly hostname: string;
   /** The broker connection; shared, so never use blocking commands or SELECT on it. */
   readonly redis: Redis;
-  /** Aborts when the worker's grace period after SIGTERM is over: the task is handed back and its result ignored. */
+  /**
+   * Aborts at the task's soft time limit, with a SoftTimeLimitExceeded TaskError as its reason:
+   * `ctx.signal.throwIfAborted()` fails the task as a Python task fails (or catch it, clean up,
+   * and return). Also aborts at its hard time limit (the task has failed with TimeLimitExceeded;
+   * its slot stays busy until the handler returns) and when the worker's grace period after
+   * SIGTERM is over (the task is handed back; its result is ignored).
+   */
   readonly signal: AbortSignal;
   readonly log: Logger;
 }

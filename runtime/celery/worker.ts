@@ -14,9 +14,9 @@ import { redisRetryDelay } from '../queue/landing';
 import { sleep } from '../sleep';
 import { CeleryBroker, Delivery, MAX_CLAIM_BATCH } from './broker';
 import { Finisher } from './finisher';
-import { CeleryTask, decodeMessage } from './message';
+import { CeleryTask, decodeMessage, TimeLimit } from './message';
 import { createCeleryWorkerMetrics, CeleryWorkerMetrics } from './metrics';
-import { failureJson, notRegistered, revokedExpired, successJson, toCeleryException, traceback } from './results';
+import { failureJson, notRegistered, revokedExpired, softTimeLimitExceeded, successJson, timeLimitExceeded, toCeleryException, traceback } from './results';
 import { Task, TaskContext, TaskRegistry } from './tasks';
 import { checkCanvas, failureFollowUps, successFollowUps, UnsupportedCanvas } from './canvas';
 import type { TaskMessage } from './producer';
@@ -282,7 +282,7 @@ export class CeleryWorker {
     const { task } = held;
     const definition = options.tasks.get(task.name) as Task;
     held.state = 'running';
-    held.abort = new AbortController();
+    const abort = (held.abort = new AbortController());
     this.running++;
     const started = performance.now();
     let result: string;
@@ -291,10 +291,10 @@ export class CeleryWorker {
     let followUps: TaskMessage[] = [];
     // Results of tasks that would wait forever on a canvas this worker cannot run.
     let orphans: string[] = [];
+    const running = this.invoke(definition, task, abort.signal);
+    const limits = task.timeLimit ? this.limit(running, task.timeLimit, abort) : undefined;
     try {
-      checkCanvas(task);
-      const args = definition.bind(task.args, task.kwargs);
-      const value = await definition.definition.run(...args, new Context(task, options, held.abort.signal));
+      const value = await (limits?.outcome ?? running);
       const next = task.embed ? successFollowUps(task, value) : undefined;
       result = successJson(meta(task), value, next?.children);
       state = result.startsWith('{"status": "SUCCESS"') ? 'SUCCESS' : 'FAILURE';
@@ -307,10 +307,16 @@ export class CeleryWorker {
       if (error instanceof UnsupportedCanvas) orphans = error.waiting;
       else if (task.embed) followUps = failureFollowUps(task).messages;
     }
+    limits?.clear();
     const seconds = (performance.now() - started) / 1000;
-    this.running--;
-    this.pump();
-    this.wake();
+    const freeSlot = () => {
+      this.running--;
+      this.pump();
+      this.wake();
+    };
+    // Past its hard limit a handler cannot be killed (one process runs them all): it keeps its slot until it returns.
+    if (limits?.hardFired) void running.then(freeSlot, freeSlot).finally(() => this.taskDone());
+    else freeSlot();
     if (held.handedBack) return;
     held.state = 'finishing';
     metrics.taskSeconds.observe({ task: task.name }, seconds);
@@ -325,6 +331,44 @@ export class CeleryWorker {
     const fields = { taskId: task.id, task: task.name, seconds: Math.round(seconds * 1e6) / 1e6 };
     if (state === 'SUCCESS') options.log.info('task succeeded', fields);
     else options.log.warn('task failed', { ...fields, error: errorMessage(failure ?? 'result is not JSON serializable') });
+  }
+
+  /** Binds the arguments and runs the handler; rejects with whatever makes the task fail. */
+  private async invoke(definition: Task, task: CeleryTask, signal: AbortSignal): Promise<unknown> {
+    checkCanvas(task);
+    const args = definition.bind(task.args, task.kwargs);
+    return definition.definition.run(...args, new Context(task, this.options, signal));
+  }
+
+  /**
+   * Celery's time limits: at the soft one the task's signal aborts with SoftTimeLimitExceeded
+   * (the handler fails with it if it throws it, as a Python task does unless it catches it); at
+   * the hard one the task fails with TimeLimitExceeded whatever the handler does.
+   */
+  private limit(running: Promise<unknown>, limits: TimeLimit, abort: AbortController): { outcome: Promise<unknown>; hardFired: boolean; clear(): void } {
+    const soft = limits.soft !== undefined ? setTimeout(() => abort.abort(softTimeLimitExceeded()), limits.soft * 1000) : undefined;
+    let hard: NodeJS.Timeout | undefined;
+    const control = {
+      hardFired: false,
+      outcome: running,
+      clear: () => {
+        clearTimeout(soft);
+        clearTimeout(hard);
+      },
+    };
+    if (limits.hard !== undefined) {
+      const seconds = limits.hard;
+      const expired = new Promise<never>((_, reject) => {
+        hard = setTimeout(() => {
+          control.hardFired = true;
+          const error = timeLimitExceeded(seconds);
+          if (!abort.signal.aborted) abort.abort(error);
+          reject(error);
+        }, seconds * 1000);
+      });
+      control.outcome = Promise.race([running, expired]);
+    }
+    return control;
   }
 
   private async deadLetter(delivery: Delivery, error: string, kind: 'content' | 'decode', taskId?: string, taskName?: string): Promise<void> {

@@ -31,6 +31,8 @@ const OPTIONS = {
   eta: { env: CelerySendEnv.ETA, type: 'string', describe: 'Run no earlier than this ISO 8601 time' },
   expires: { env: CelerySendEnv.EXPIRES, type: 'number', min: 0, describe: 'Seconds after sending when a task not yet run expires (REVOKED)' },
   priority: { env: CelerySendEnv.PRIORITY, type: 'number', integer: true, min: 0, max: 9, describe: 'kombu priority 0..9 (0 first): the message goes to the priority list of its step' },
+  'time-limit': { env: CelerySendEnv.TIME_LIMIT, type: 'number', above: 0, describe: 'Hard time limit in seconds (headers.timelimit): past it the task fails with TimeLimitExceeded' },
+  'soft-time-limit': { env: CelerySendEnv.SOFT_TIME_LIMIT, type: 'number', above: 0, describe: 'Soft time limit in seconds: past it SoftTimeLimitExceeded is raised in the task' },
   wait: { env: CelerySendEnv.WAIT, type: 'boolean', default: false, describe: 'Wait for each result (subscribe, then GET) and print it; exit 1 if a task did not succeed' },
   'wait-timeout': { env: CelerySendEnv.WAIT_TIMEOUT, type: 'number', above: 0, default: 60, describe: 'With --wait: seconds to wait for each result' },
   ...METRICS_OPTIONS,
@@ -100,6 +102,7 @@ async function celerySend(args: Args, log: Logger): Promise<number> {
         eta: etaMs ?? (args.countdown !== undefined ? now + args.countdown * 1000 : undefined),
         expires: args.expires !== undefined ? now + args.expires * 1000 : undefined,
         priority: args.priority,
+        timeLimit: { hard: args['time-limit'], soft: args['soft-time-limit'] },
       });
       try {
         await sendTaskMessage(redis, message);

@@ -9,8 +9,30 @@ describe('protocol 2', () => {
     const message = buildTaskMessage({ task: 'tasks.add', args: [1, 'two'], kwargs: { c: [3] }, eta, expires: eta + 1000, priority: 6, ignoreResult: true });
     expect(decodeMessage(message.raw)).toEqual({
       ok: true,
-      task: { id: message.id, name: 'tasks.add', args: [1, 'two'], kwargs: { c: [3] }, retries: 0, eta, expires: eta + 1000, ignoreResult: true, protocol: 2, group: undefined, parentId: undefined, priority: 6 },
+      task: {
+        id: message.id,
+        name: 'tasks.add',
+        args: [1, 'two'],
+        kwargs: { c: [3] },
+        retries: 0,
+        eta,
+        expires: eta + 1000,
+        ignoreResult: true,
+        protocol: 2,
+        group: undefined,
+        parentId: undefined,
+        priority: 6,
+        rootId: message.id,
+        embed: undefined,
+        timeLimit: undefined,
+      },
     });
+  });
+
+  test('reads the time limits [hard, soft] and a canvas when there is one', () => {
+    const message = buildTaskMessage({ task: 't', timeLimit: { hard: 10, soft: 5 }, embed: { chain: [{ task: 'next' }] } });
+    expect(decodeMessage(message.raw)).toMatchObject({ ok: true, task: { timeLimit: { hard: 10, soft: 5 }, embed: { chain: [{ task: 'next' }], callbacks: null } } });
+    expect(decodeMessage(buildTaskMessage({ task: 't', timeLimit: { soft: 2 } }).raw)).toMatchObject({ ok: true, task: { timeLimit: { hard: undefined, soft: 2 } } });
   });
 
   test('a message without body_encoding carries its body as plain JSON text', () => {

@@ -254,6 +254,23 @@ describe('eta and expires', () => {
   });
 });
 
+describe('time limits (headers.timelimit)', () => {
+  test('past the soft limit the task’s signal aborts and it fails with SoftTimeLimitExceeded; past the hard one with TimeLimitExceeded', async () => {
+    const worker = await startWorker(server.url, ['--queues', 'limits', '--tasks', TASKS_MODULE], { RUNS_KEY: 'limits:runs' });
+    const soft = await send(redis, { task: 'tasks.sleep', args: [30], queue: 'limits', timeLimit: { soft: 0.3 } });
+    // test.slow ignores its signal: only the hard limit ends it.
+    const hard = await send(redis, { task: 'test.slow', args: [30_000], queue: 'limits', timeLimit: { hard: 0.5, soft: 0.2 } });
+    const within = await send(redis, { task: 'tasks.sleep', args: [0.1], queue: 'limits', timeLimit: { hard: 5, soft: 4 } });
+
+    expect(await resultOf(redis, soft.id)).toMatchObject({ status: 'FAILURE', result: { exc_type: 'SoftTimeLimitExceeded', exc_message: [], exc_module: 'billiard.exceptions' } });
+    expect(await resultOf(redis, hard.id)).toMatchObject({ status: 'FAILURE', result: { exc_type: 'TimeLimitExceeded', exc_message: [0.5], exc_module: 'billiard.exceptions' } });
+    expect(await resultOf(redis, within.id)).toMatchObject({ status: 'SUCCESS', result: 0.1 });
+    // All three acknowledged, though the hard-limited handler still runs (and keeps its slot).
+    await waitFor(async () => (await redis.hlen(CeleryKeys.UNACKED)) === 0, 'acknowledged');
+    worker.child.kill('SIGKILL');
+  });
+});
+
 describe('unknown tasks', () => {
   test('fail (default): FAILURE NotRegistered from celery.exceptions, acknowledged', async () => {
     const worker = await startWorker(server.url, ['--queues', 'unk']);
