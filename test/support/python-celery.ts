@@ -51,6 +51,8 @@ export interface PythonCeleryOptions {
   readonly tag?: string;
   /** The message protocol a client sends (Celery's task_protocol; 1 is what Celery 3 and gocelery send). @default 2 */
   readonly taskProtocol?: 1 | 2;
+  /** The client's task_serializer; `pickle` makes messages no JSON-only worker may take. @default 'json' */
+  readonly taskSerializer?: 'json' | 'pickle';
 }
 
 /** The env app.py reads. */
@@ -70,6 +72,7 @@ export function pythonCeleryEnv(options: PythonCeleryOptions): Record<string, st
   if (options.visibilityTimeout !== undefined) env.CELERY_VISIBILITY_TIMEOUT = String(options.visibilityTimeout);
   if (options.resultExpires !== undefined) env.CELERY_RESULT_EXPIRES = String(options.resultExpires);
   if (options.taskProtocol !== undefined) env.CELERY_TEST_TASK_PROTOCOL = String(options.taskProtocol);
+  if (options.taskSerializer !== undefined) env.CELERY_TEST_TASK_SERIALIZER = options.taskSerializer;
   return env;
 }
 

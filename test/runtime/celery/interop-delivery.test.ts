@@ -108,9 +108,9 @@ test('SIGTERM past the grace: our worker hands the running task straight back; a
 });
 
 test('SIGTERM while our worker holds a countdown task: handed back with its eta, which a Python worker honours', async () => {
-  // GIVEN our worker holding a task due in 4 s
+  // GIVEN our worker holding a task due in 6 s (time enough to stop it first, even on a loaded machine)
   const ours = await startOurWorker({ redisUrl: server.url, concurrency: 1, grace: 1, tasks: RECORDING_TASKS, tag: 'ours' });
-  const [sent]: SentTask[] = await pythonSend(celery, 'tasks.add', { args: [5, 5], countdown: 4, via: 'apply_async' });
+  const [sent]: SentTask[] = await pythonSend(celery, 'tasks.add', { args: [5, 5], countdown: 6, via: 'apply_async' });
   await waitFor(async () => (await queued()) === 0, 'our worker to take the eta task');
 
   // WHEN it stops before the eta

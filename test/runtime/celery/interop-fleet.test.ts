@@ -57,27 +57,34 @@ test('our celery-send -> a Python Celery worker executes it; the result is visib
   await expectNothingLeft();
 });
 
-test("celery-send's priority, countdown and expires are honoured by a Python worker; --wait reads Python's results", async () => {
-  // GIVEN tasks sent by ours while no worker runs: one at priority 9, one due in 2 s, one expiring in 1 s
+test("celery-send's priority, countdown, expires and time limit are honoured by a Python worker; --wait reads Python's results", async () => {
+  // GIVEN tasks sent by ours while no worker runs: one at priority 9, one due in 2 s, one expiring
+  // in 1 s, a 5 s sleep with a 1 s time limit
   const celery: PythonCeleryOptions = { redisUrl: server.url };
   await redis.del('executed');
   const sentAt = Date.now();
   const [urgent] = (await ourSend(server.url, 'tasks.add', { args: [9, 0], priority: 9 })).ids;
   const [later] = (await ourSend(server.url, 'tasks.add', { args: [2, 0], countdown: 2 })).ids;
   const [expiring] = (await ourSend(server.url, 'tasks.add', { args: [1, 0], expires: 1 })).ids;
+  // celery-send set expires to its own now + 1 s, before it returned
+  const expiredBy = Date.now() + 1000;
+  const [limited] = (await ourSend(server.url, 'tasks.sleep', { args: [5], timeLimit: 1 })).ids;
   expect(await redis.llen(celeryPriorityList(DEFAULT_CELERY_QUEUE, 9))).toBe(1);
-  await waitFor(() => Date.now() > sentAt + 1500, 'the third task to expire', 5000);
+  await waitFor(() => Date.now() > expiredBy + 200, 'the third task to expire', 5000);
 
   // WHEN a Python worker starts
   await startPythonWorker({ ...celery, concurrency: 2, tag: 'python' });
 
-  // THEN it ran the priority 9 task and the countdown task (not before its eta), and revoked the expired one
+  // THEN it ran the priority 9 task and the countdown task (not before its eta), revoked the
+  // expired one and stopped the sleep at its time limit
   const [u, l, e] = await pythonGet(celery, [urgent, later, expiring], 15);
   expect(u).toEqual({ id: urgent, status: 'SUCCESS', result: 9 });
   expect(l).toEqual({ id: later, status: 'SUCCESS', result: 2 });
   expect(e).toMatchObject({ id: expiring, status: 'REVOKED', exc_type: 'TaskRevokedError', exc_module: 'celery.exceptions' });
+  const [t] = await pythonGet(celery, [limited], 15);
+  expect(t).toMatchObject({ id: limited, status: 'FAILURE', exc_type: 'TimeLimitExceeded', exc_module: 'billiard.exceptions' });
   const runs = await executions(redis);
-  expect(runs.map((r) => r.id).sort()).toEqual([urgent, later].sort());
+  expect(runs.map((r) => r.id).sort()).toEqual([urgent, later, limited].sort());
   const laterRun = runs.find((r) => r.id === later);
   expect(Date.parse(laterRun?.eta as string)).toBeGreaterThanOrEqual(sentAt + 2000);
   expect((laterRun?.at as number) * 1000).toBeGreaterThanOrEqual(Date.parse(laterRun?.eta as string));

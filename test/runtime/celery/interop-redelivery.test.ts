@@ -14,6 +14,8 @@ import { withRedis } from '../../support/redis-fixture';
 
 /** Short, so the test waits seconds; the same on both sides, as a real deployment must set it. */
 const VISIBILITY_TIMEOUT = 3;
+/** Long enough that the kill surely lands mid-task, even on a loaded machine. */
+const TASK_SECONDS = 3;
 
 let server: RedisServer;
 let redis: Redis;
@@ -51,9 +53,9 @@ async function runsOf(id: string): Promise<{ started: string[]; completed: strin
 }
 
 test('kill -9 our worker mid-task: another of ours restores it after the visibility timeout, it completes once', async () => {
-  // GIVEN our worker A running a 2 s task sent by Python
+  // GIVEN our worker A running a 3 s task sent by Python
   const a = await startOurWorker({ redisUrl: server.url, concurrency: 1, visibilityTimeout: VISIBILITY_TIMEOUT, tasks: RECORDING_TASKS, tag: 'ours-a' });
-  const [sent] = await pythonSend(celery, 'tasks.sleep', { args: [2] });
+  const [sent] = await pythonSend(celery, 'tasks.sleep', { args: [TASK_SECONDS] });
   await waitFor(async () => (await executions(redis)).some((e) => e.id === sent.id), 'worker A to start the task');
 
   // WHEN A is killed with SIGKILL before the task ends
@@ -69,7 +71,7 @@ test('kill -9 our worker mid-task: another of ours restores it after the visibil
 
   // THEN Python's get() returns the value
   const [outcome] = await pythonGet(celery, [sent.id], 30);
-  expect(outcome).toEqual({ id: sent.id, status: 'SUCCESS', result: 2 });
+  expect(outcome).toEqual({ id: sent.id, status: 'SUCCESS', result: TASK_SECONDS });
   // AND the task started twice (A, killed; B) and completed once, on B
   expect(await runsOf(sent.id)).toEqual({ started: ['ours-a', 'ours-b'], completed: ['ours-b'] });
   await expectNothingLeft();
@@ -77,9 +79,9 @@ test('kill -9 our worker mid-task: another of ours restores it after the visibil
 });
 
 test('kill -9 a Python acks_late worker mid-task: our worker restores it and runs it once', async () => {
-  // GIVEN a Python prefork worker (acks_late) running a 2 s task
+  // GIVEN a Python prefork worker (acks_late) running a 3 s task
   const python = await startPythonWorker({ ...celery, concurrency: 1, acksLate: true, tag: 'python-killed' });
-  const [sent] = await pythonSend(celery, 'tasks.sleep', { args: [2] });
+  const [sent] = await pythonSend(celery, 'tasks.sleep', { args: [TASK_SECONDS] });
   await waitFor(async () => (await runsOf(sent.id)).started.length > 0, 'the Python worker to start the task');
 
   // WHEN the worker and its pool are killed with SIGKILL
@@ -90,16 +92,16 @@ test('kill -9 a Python acks_late worker mid-task: our worker restores it and run
 
   // THEN the task completes once, on ours
   const [outcome] = await pythonGet(celery, [sent.id], 30);
-  expect(outcome).toEqual({ id: sent.id, status: 'SUCCESS', result: 2 });
+  expect(outcome).toEqual({ id: sent.id, status: 'SUCCESS', result: TASK_SECONDS });
   expect(await runsOf(sent.id)).toEqual({ started: ['python-killed', 'ours-restorer'], completed: ['ours-restorer'] });
   await expectNothingLeft();
   await stopOurWorkers();
 });
 
 test("kill -9 our worker mid-task: a Python worker restores it from kombu's unacked and runs it once", async () => {
-  // GIVEN our worker running a 2 s task
+  // GIVEN our worker running a 3 s task
   const ours = await startOurWorker({ redisUrl: server.url, concurrency: 1, visibilityTimeout: VISIBILITY_TIMEOUT, tasks: RECORDING_TASKS, tag: 'ours-killed' });
-  const [sent] = await pythonSend(celery, 'tasks.sleep', { args: [2] });
+  const [sent] = await pythonSend(celery, 'tasks.sleep', { args: [TASK_SECONDS] });
   await waitFor(async () => (await runsOf(sent.id)).started.length > 0, 'our worker to start the task');
 
   // WHEN it is killed with SIGKILL
@@ -115,7 +117,7 @@ test("kill -9 our worker mid-task: a Python worker restores it from kombu's unac
 
   // THEN the task completes once, on Python
   const [outcome] = await pythonGet(celery, [sent.id], 20);
-  expect(outcome).toEqual({ id: sent.id, status: 'SUCCESS', result: 2 });
+  expect(outcome).toEqual({ id: sent.id, status: 'SUCCESS', result: TASK_SECONDS });
   expect(await runsOf(sent.id)).toEqual({ started: ['ours-killed', 'python-restorer'], completed: ['python-restorer'] });
   await expectNothingLeft();
   await stopPythonWorkers();

@@ -166,6 +166,13 @@ test("Python's own protocol 1 messages (task_protocol=1) run, positional and key
   expect(failed.outcomes[0]).toMatchObject({ status: 'FAILURE', exc_type: 'ValueError', exc_message: 'old client' });
 });
 
+test('a pickled message (a client with task_serializer=pickle) fails fast with kombu ContentDisallowed and is dead-lettered', async () => {
+  const { sent, outcomes } = await pythonCall({ ...celery, taskSerializer: 'pickle' }, 'tasks.add', { args: [1, 2], timeout: 10 });
+  expect(outcomes[0]).toMatchObject({ status: 'FAILURE', exc_type: 'ContentDisallowed', exc_module: 'kombu.exceptions' });
+  const dead = (await redis.lrange(CeleryKeys.dead(DEFAULT_CELERY_QUEUE), 0, -1)).map((raw) => JSON.parse(raw) as { event: string; reason: string });
+  expect(dead.filter((d) => d.event.includes(sent[0].id)).map((d) => d.reason)).toEqual(['malformed']);
+});
+
 test('a protocol 1 message (gocelery) is executed and its result read from Python', async () => {
   // GIVEN two protocol 1 tasks, positional and keyword
   const add = { id: randomUUID(), task: 'tasks.add', args: [3, 4], kwargs: {} };

@@ -7,6 +7,7 @@ Configured only from the environment (see ../python-celery.ts):
   CELERY_TEST_ACKS_LATE       "true": acknowledge after the task ran (default false, Celery's)
   CELERY_TEST_WORKER_TAG      who ran a task, in the `executed` record (default "python")
   CELERY_TEST_TASK_PROTOCOL   the message protocol the client sends, 1 or 2 (default 2, Celery's)
+  CELERY_TEST_TASK_SERIALIZER the client's task_serializer (default json; pickle: what no JSON worker takes)
   CELERY_TEST_USERS_COUNTER   users.register's counter key, CELERY_TEST_USER_PREFIX its hash prefix
                               (runtime/contract.ts CeleryDemoKeys, so Python and ours never collide)
 
@@ -38,7 +39,7 @@ app.conf.update(
     # One message per process in hand: in a shared queue the others get their fair share, and with
     # acks_late fewer messages sit in `unacked` where a visibility timeout could restore them.
     worker_prefetch_multiplier=1,
-    task_serializer='json',
+    task_serializer=os.environ.get('CELERY_TEST_TASK_SERIALIZER', 'json'),
     result_serializer='json',
     accept_content=['json'],
     enable_utc=True,

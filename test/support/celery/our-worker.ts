@@ -78,6 +78,8 @@ export interface OurSendOptions {
   /** Seconds after sending when the task expires. */
   readonly expires?: number;
   readonly priority?: number;
+  /** Celery's hard time limit (s) in headers.timelimit. */
+  readonly timeLimit?: number;
   readonly queue?: string;
   /** The connection env instead of REDIS_URL. */
   readonly connectionEnv?: Record<string, string>;
@@ -92,6 +94,7 @@ export async function ourSend(redisUrl: string, task: string, options: OurSendOp
   if (options.countdown !== undefined) args.push('--countdown', String(options.countdown));
   if (options.expires !== undefined) args.push('--expires', String(options.expires));
   if (options.priority !== undefined) args.push('--priority', String(options.priority));
+  if (options.timeLimit !== undefined) args.push('--time-limit', String(options.timeLimit));
   const result = await runCli(args, { env: options.connectionEnv ?? { [Env.REDIS_URL]: redisUrl } });
   if (result.code !== 0) throw new Error(`redis-keda ${args.join(' ')} exited ${result.code}:\n${result.stderr}`);
   const ids = result.stdout
