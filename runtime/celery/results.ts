@@ -76,9 +76,12 @@ export function timeLimitExceeded(seconds: number): TaskError {
   return new TaskError('TimeLimitExceeded', [seconds], 'billiard.exceptions');
 }
 
-/** Celery's TaskRevokedError, as a worker stores it for an expired task. */
-export function revokedExpired(): CeleryException {
-  return { exc_type: 'TaskRevokedError', exc_message: ['expired'], exc_module: 'celery.exceptions' };
+/** Why a task was revoked, in Celery's words. */
+export type RevokeReason = 'expired' | 'revoked' | 'terminated';
+
+/** Celery's TaskRevokedError, as a worker stores it for an expired or revoked task. */
+export function taskRevoked(reason: RevokeReason): CeleryException {
+  return { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' };
 }
 
 /** A Python-looking traceback string for a FAILURE (the JS stack, then `Type: message`). */

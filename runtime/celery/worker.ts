@@ -16,7 +16,8 @@ import { CeleryBroker, Delivery, MAX_CLAIM_BATCH } from './broker';
 import { Finisher } from './finisher';
 import { CeleryTask, decodeMessage, TimeLimit } from './message';
 import { createCeleryWorkerMetrics, CeleryWorkerMetrics } from './metrics';
-import { failureJson, notRegistered, revokedExpired, softTimeLimitExceeded, successJson, timeLimitExceeded, toCeleryException, traceback } from './results';
+import { failureJson, notRegistered, RevokeReason, softTimeLimitExceeded, successJson, taskRevoked, timeLimitExceeded, toCeleryException, traceback } from './results';
+import { listenForControl, Revoke, RevokedIds } from './control';
 import { Task, TaskContext, TaskRegistry } from './tasks';
 import { checkCanvas, failureFollowUps, successFollowUps, UnsupportedCanvas } from './canvas';
 import type { TaskMessage } from './producer';
@@ -28,6 +29,8 @@ export interface CeleryWorkerOptions {
   readonly redis: Redis;
   /** A connection of its own for the blocking wait on an empty queue; without one the worker polls every 100 ms. */
   readonly blocking?: Redis;
+  /** A connection of its own to listen on Celery's remote control channel (revoke); without one revokes are not seen. */
+  readonly control?: Redis;
   /** Queues (Redis lists) to consume. */
   readonly queues: readonly string[];
   readonly tasks: TaskRegistry;
@@ -93,6 +96,8 @@ export class CeleryWorker {
   private messageWait?: Promise<void>;
   private pauseUntil = 0;
   private errors = 0;
+  /** Task ids revoked through Celery's remote control. */
+  private readonly revoked = new RevokedIds();
   /** Other work under way (dead-letters, requeues, revocations) that stop waits for. */
   private readonly side = new Set<Promise<unknown>>();
 
@@ -128,6 +133,7 @@ export class CeleryWorker {
     const restore = () => (restoring ??= this.restoreTimedOut().finally(() => (restoring = undefined)));
     let touching: Promise<void> | undefined;
     const touch = () => (touching ??= this.touch().finally(() => (touching = undefined)));
+    if (options.control) await listenForControl(options.control, options.redis.options.db ?? 0, options.hostname, (r) => this.onRevoke(r), log);
     await restore();
     const restoreTimer = setInterval(restore, restoreMs);
     const touchTimer = setInterval(touch, touchMs);
@@ -231,7 +237,11 @@ export class CeleryWorker {
       return this.options.unknownTask === 'requeue' ? 'requeued' : 'settled';
     }
     if (task.expires !== undefined && task.expires <= now) {
-      this.background(this.revoke(delivery, task));
+      this.background(this.revoke(delivery, task, 'expired'));
+      return 'settled';
+    }
+    if (this.revoked.has(task.id)) {
+      this.background(this.revoke(delivery, task, 'revoked'));
       return 'settled';
     }
     const held: Held = { delivery, task, state: 'due', handedBack: false };
@@ -259,7 +269,7 @@ export class CeleryWorker {
     this.etaHeld--;
     if (held.task.expires !== undefined && held.task.expires <= Date.now()) {
       this.held.delete(held.delivery.tag);
-      this.background(this.revoke(held.delivery, held.task));
+      this.background(this.revoke(held.delivery, held.task, 'expired'));
       this.wake();
       return;
     }
@@ -385,11 +395,39 @@ export class CeleryWorker {
     this.options.log.warn('malformed message dead-lettered', { tag: delivery.tag, queue: delivery.queue, taskId, task: taskName, error, reason: 'malformed' });
   }
 
-  private async revoke(delivery: Delivery, task: CeleryTask): Promise<void> {
-    const json = failureJson(meta(task), revokedExpired(), null, 'REVOKED');
+  private async revoke(delivery: Delivery, task: CeleryTask, reason: RevokeReason): Promise<void> {
+    const json = failureJson(meta(task), taskRevoked(reason), null, 'REVOKED');
     await this.untilLanded('revoke', () => this.broker.finish([{ tag: delivery.tag, taskId: task.id, result: json }]));
     this.metrics.tasks.inc({ task: task.name, state: 'REVOKED' });
-    this.options.log.warn('task expired; not run', { taskId: task.id, task: task.name, expires: new Date(task.expires ?? 0).toISOString() });
+    const fields = { taskId: task.id, task: task.name, reason };
+    if (reason === 'expired') this.options.log.warn('task expired; not run', { ...fields, expires: new Date(task.expires ?? 0).toISOString() });
+    else this.options.log.warn(reason === 'terminated' ? 'task revoked while running; its outcome is dropped' : 'task revoked; not run', fields);
+  }
+
+  /** A revoke from Celery's remote control: remembered for messages to come; held tasks settle now. */
+  private onRevoke({ ids, terminate }: Revoke): void {
+    for (const id of ids) this.revoked.add(id);
+    const wanted = new Set(ids);
+    for (const h of [...this.held.values()]) {
+      if (!wanted.has(h.task.id) || h.handedBack) continue;
+      if (h.state === 'eta' || h.state === 'due') {
+        clearTimeout(h.timer);
+        if (h.state === 'eta') this.etaHeld--;
+        else this.due = this.due.filter((d) => d !== h);
+        this.settleRevoked(h, 'revoked');
+      } else if (h.state === 'running' && terminate) {
+        // One process runs every task: stop it through its signal; its slot frees when it returns.
+        h.abort?.abort(new Error('revoked with terminate'));
+        this.settleRevoked(h, 'terminated');
+      }
+    }
+    this.wake();
+  }
+
+  private settleRevoked(h: Held, reason: RevokeReason): void {
+    h.handedBack = true;
+    this.held.delete(h.delivery.tag);
+    this.background(this.revoke(h.delivery, h.task, reason));
   }
 
   private async unknown(delivery: Delivery, task: CeleryTask): Promise<void> {

@@ -15,7 +15,8 @@
  *   --redis URL / --redis-host ... (REDIS_URL, REDIS_HOST, REDIS_TLS, REDIS_TLS_CA, ...)
  * Logs: JSON lines on stderr ('celery worker started', 'task succeeded', 'task failed', ...).
  * Canvas: chains, link and link_error of plain signatures are sent on; chords and nested
- * canvases fail fast (NotImplementedError). Needs Redis >= 6.2 (RPOP with a count, BLMOVE).
+ * canvases fail fast (NotImplementedError). Remote control: revoke (also with terminate) is
+ * honoured; inspect / ping / other commands are not answered. Needs Redis >= 6.2.
  */
 import { hostname as osHostname } from 'os';
 import type Redis from 'ioredis';
@@ -85,6 +86,7 @@ export const celeryWorkerCommand: CommandModule = {
           `acks_late: a message stays in kombu's unacked hash until its result is stored; a killed worker's messages are restored after --visibility-timeout by any worker, Python or ours. ` +
           `Eta tasks are held without a slot, at most ${DEFAULT_CELERY_MAX_ETA_HELD} per worker (then claiming pauses until one is due). ` +
           `Canvas: chain steps, link callbacks and link_error errbacks of plain signatures are sent on; chords and nested canvases fail fast with NotImplementedError. ` +
+          `Remote control: revoke is honoured (REVOKED, the task not run; with terminate also a running one); inspect, ping and other commands are not answered. ` +
           `Needs Redis 6.2 or later. ` +
           REDIS_EPILOGUE,
       ),
@@ -110,6 +112,7 @@ async function celeryWorker(args: Args, log: Logger): Promise<number> {
   const metricsRegistry = createRegistry();
   let redis: Redis | undefined;
   let blocking: Redis | undefined;
+  let control: Redis | undefined;
   const server = await startHealthServer({
     port: args['metrics-port'],
     registry: metricsRegistry,
@@ -127,9 +130,13 @@ async function celeryWorker(args: Args, log: Logger): Promise<number> {
     // The blocking wait's own connection; its errors surface in the wait.
     blocking = redis.duplicate({ connectionName: 'redis-keda-celery-wait' });
     blocking.on('error', (error: Error) => log.debug('blocking connection error', { error: error.message }));
+    // Celery's remote control (revoke) arrives by pub/sub: a connection in subscribe mode.
+    control = redis.duplicate({ connectionName: 'redis-keda-celery-control' });
+    control.on('error', (error: Error) => log.debug('control connection error', { error: error.message }));
     await runCeleryWorker({
       redis,
       blocking,
+      control,
       queues,
       tasks: registry,
       concurrency: args.concurrency,
@@ -147,6 +154,7 @@ async function celeryWorker(args: Args, log: Logger): Promise<number> {
     stop.dispose();
     await server.close();
     if (blocking) await disconnectRedis(blocking);
+    if (control) await disconnectRedis(control);
     if (redis) await closeRedis(redis);
   }
 }

@@ -271,6 +271,38 @@ describe('time limits (headers.timelimit)', () => {
   });
 });
 
+describe('revoke (Celery remote control on the pidbox channel)', () => {
+  /** What `app.control.revoke(ids, terminate=...)` PUBLISHes (kombu fanout on /<db>.celery.pidbox). */
+  function revoke(ids: string[], options: { terminate?: boolean; destination?: string[] } = {}): Promise<number> {
+    const body = { method: 'revoke', arguments: { task_id: ids, terminate: options.terminate ?? false, signal: null }, destination: options.destination ?? null, pattern: null, matcher: null };
+    const message = envelope(body, { clock: 1, expires: Date.now() / 1000 + 60 }, { delivery_info: { exchange: 'celery.pidbox', routing_key: '' } });
+    return redis.publish('/0.celery.pidbox', message);
+  }
+
+  test('a held eta task, a task still to come, and (with terminate) a running one are REVOKED and not run', async () => {
+    const worker = await startWorker(server.url, ['--queues', 'rev', '--tasks', TASKS_MODULE], { RECORD_KEY: 'rev:ran', RUNS_KEY: 'rev:runs' });
+    const held = await send(redis, { task: 'test.record', args: ['eta'], queue: 'rev', eta: Date.now() + 600_000 });
+    await worker.waitForLog((l) => l.msg === 'task received, waiting for its eta');
+    const running = await send(redis, { task: 'test.slow', args: [60_000], queue: 'rev' });
+    await waitFor(async () => (await redis.hget('rev:runs', running.id)) === '1', 'the slow task running');
+    const future = randomUUID();
+
+    // A revoke for another worker changes nothing
+    expect(await revoke([held.id], { destination: ['celery@elsewhere'] })).toBe(1);
+    await revoke([held.id, future]);
+    await revoke([running.id], { terminate: true });
+
+    const revoked = (reason: string) => ({ status: 'REVOKED', result: { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' } });
+    expect(await resultOf(redis, held.id)).toMatchObject(revoked('revoked'));
+    expect(await resultOf(redis, running.id)).toMatchObject(revoked('terminated'));
+    await send(redis, { task: 'test.record', args: ['future'], queue: 'rev', id: future });
+    expect(await resultOf(redis, future)).toMatchObject(revoked('revoked'));
+    await waitFor(async () => (await redis.hlen(CeleryKeys.UNACKED)) === 0, 'all acknowledged');
+    expect(await redis.llen('rev:ran')).toBe(0);
+    worker.child.kill('SIGKILL');
+  });
+});
+
 describe('unknown tasks', () => {
   test('fail (default): FAILURE NotRegistered from celery.exceptions, acknowledged', async () => {
     const worker = await startWorker(server.url, ['--queues', 'unk']);
