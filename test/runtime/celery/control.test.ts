@@ -1,0 +1,31 @@
+/** Reading Celery's remote control messages, and the bounded memory of revoked ids. */
+import { parseControl, pidboxChannel, REVOKE_EXPIRES_MS, RevokedIds, REVOKES_MAX } from '../../../runtime/celery/control';
+import { envelope } from './helpers';
+
+const control = (body: unknown) => envelope(body, { clock: 3 }, { delivery_info: { exchange: 'celery.pidbox', routing_key: '' } });
+
+test('the pidbox channel is kombu’s fanout topic of the database', () => {
+  expect(pidboxChannel(0)).toBe('/0.celery.pidbox');
+  expect(pidboxChannel(3)).toBe('/3.celery.pidbox');
+});
+
+test('a revoke for everyone or for this worker is read; one for others, or another command, is not', () => {
+  const revoke = (destination: unknown, taskId: unknown = 'a', terminate = false) => control({ method: 'revoke', arguments: { task_id: taskId, terminate, signal: null }, destination });
+  expect(parseControl(revoke(null), 'me@pod')).toEqual({ ids: ['a'], terminate: false });
+  expect(parseControl(revoke(['me@pod'], ['a', 'b'], true), 'me@pod')).toEqual({ ids: ['a', 'b'], terminate: true });
+  expect(parseControl(revoke(['celery@other']), 'me@pod')).toBeUndefined();
+  expect(parseControl(revoke(null, 42), 'me@pod')).toBeUndefined();
+  expect(parseControl(control({ method: 'ping', arguments: {}, destination: null }), 'me@pod')).toBeUndefined();
+  expect(parseControl('garbage', 'me@pod')).toBeUndefined();
+});
+
+test('revoked ids are forgotten after Celery’s expiry, and the oldest go first beyond its maximum', () => {
+  const ids = new RevokedIds();
+  ids.add('old', 0);
+  expect(ids.has('old', REVOKE_EXPIRES_MS - 1)).toBe(true);
+  expect(ids.has('old', REVOKE_EXPIRES_MS + 1)).toBe(false);
+  for (let i = 0; i <= REVOKES_MAX; i++) ids.add(`id-${i}`, 1);
+  expect(ids.has('id-0', 2)).toBe(false);
+  expect(ids.has('id-1', 2)).toBe(true);
+  expect(ids.has(`id-${REVOKES_MAX}`, 2)).toBe(true);
+});
