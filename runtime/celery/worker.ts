@@ -69,7 +69,7 @@ interface Held {
   state: HeldState;
   timer?: NodeJS.Timeout;
   abort?: AbortController;
-  /** Handed back at stop: whatever its handler does now is ignored. */
+  /** Handed back at stop, or revoked while running: whatever its handler does now is ignored. */
   handedBack: boolean;
 }
 
