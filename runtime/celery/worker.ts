@@ -14,9 +14,10 @@ import { redisRetryDelay } from '../queue/landing';
 import { sleep } from '../sleep';
 import { CeleryBroker, Delivery, MAX_CLAIM_BATCH } from './broker';
 import { Finisher } from './finisher';
-import { CeleryTask, decodeMessage, TimeLimit } from './message';
+import { CeleryTask, decodeMessage } from './message';
 import { createCeleryWorkerMetrics, CeleryWorkerMetrics } from './metrics';
-import { failureJson, notRegistered, RevokeReason, softTimeLimitExceeded, successJson, taskRevoked, timeLimitExceeded, toCeleryException, traceback } from './results';
+import { failureJson, notRegistered, RevokeReason, successJson, taskRevoked, toCeleryException, traceback } from './results';
+import { withTimeLimits } from './time-limits';
 import { listenForControl, Revoke, RevokedIds } from './control';
 import { Task, TaskContext, TaskRegistry } from './tasks';
 import { checkCanvas, failureFollowUps, successFollowUps, UnsupportedCanvas } from './canvas';
@@ -302,7 +303,7 @@ export class CeleryWorker {
     // Results of tasks that would wait forever on a canvas this worker cannot run.
     let orphans: string[] = [];
     const running = this.invoke(definition, task, abort.signal);
-    const limits = task.timeLimit ? this.limit(running, task.timeLimit, abort) : undefined;
+    const limits = task.timeLimit ? withTimeLimits(running, task.timeLimit, abort) : undefined;
     try {
       const value = await (limits?.outcome ?? running);
       const next = task.embed ? successFollowUps(task, value) : undefined;
@@ -348,37 +349,6 @@ export class CeleryWorker {
     checkCanvas(task);
     const args = definition.bind(task.args, task.kwargs);
     return definition.definition.run(...args, new Context(task, this.options, signal));
-  }
-
-  /**
-   * Celery's time limits: at the soft one the task's signal aborts with SoftTimeLimitExceeded
-   * (the handler fails with it if it throws it, as a Python task does unless it catches it); at
-   * the hard one the task fails with TimeLimitExceeded whatever the handler does.
-   */
-  private limit(running: Promise<unknown>, limits: TimeLimit, abort: AbortController): { outcome: Promise<unknown>; hardFired: boolean; clear(): void } {
-    const soft = limits.soft !== undefined ? setTimeout(() => abort.abort(softTimeLimitExceeded()), limits.soft * 1000) : undefined;
-    let hard: NodeJS.Timeout | undefined;
-    const control = {
-      hardFired: false,
-      outcome: running,
-      clear: () => {
-        clearTimeout(soft);
-        clearTimeout(hard);
-      },
-    };
-    if (limits.hard !== undefined) {
-      const seconds = limits.hard;
-      const expired = new Promise<never>((_, reject) => {
-        hard = setTimeout(() => {
-          control.hardFired = true;
-          const error = timeLimitExceeded(seconds);
-          if (!abort.signal.aborted) abort.abort(error);
-          reject(error);
-        }, seconds * 1000);
-      });
-      control.outcome = Promise.race([running, expired]);
-    }
-    return control;
   }
 
   private async deadLetter(delivery: Delivery, error: string, kind: 'content' | 'decode', taskId?: string, taskName?: string): Promise<void> {
