@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'crypto';
 import type Redis from 'ioredis';
-import { CELERY_PRIORITY_STEPS, CeleryKeys, celeryPriorityList } from '../contract';
+import { CELERY_PRIORITY_SEPARATOR, CELERY_PRIORITY_STEPS, CeleryKeys, celeryPriorityList } from '../contract';
 import { CLAIM, DEAD_LETTER, FINISH, RELEASE_LOCK, REQUEUE, RESTORE } from './scripts';
 
 /** A message taken from a queue, held in `unacked` until it is acknowledged or restored. */
@@ -199,7 +199,8 @@ export class CeleryBroker {
     const bindings = await this.redis.smembers(CeleryKeys.binding(exchange));
     const queues = new Set<string>();
     for (const binding of bindings) {
-      const [key, , queue] = binding.split('\x06\x16');
+      // kombu's one separator (`sep`) joins binding fields as it joins queue and priority.
+      const [key, , queue] = binding.split(CELERY_PRIORITY_SEPARATOR);
       if (key === routingKey && queue) queues.add(queue);
     }
     // No binding (an exchange whose bindings are gone): back to the queue of the same name as the key, rather than losing it.

@@ -134,7 +134,7 @@ export class CeleryWorker {
     const restore = () => (restoring ??= this.restoreTimedOut().finally(() => (restoring = undefined)));
     let touching: Promise<void> | undefined;
     const touch = () => (touching ??= this.touch().finally(() => (touching = undefined)));
-    if (options.control) await listenForControl(options.control, options.redis.options.db ?? 0, options.hostname, (r) => this.onRevoke(r), log);
+    if (options.control) await listenForControl(options.control, options.redis, options.hostname, (r) => this.onRevoke(r), log);
     await restore();
     const restoreTimer = setInterval(restore, restoreMs);
     const touchTimer = setInterval(touch, touchMs);

@@ -15,8 +15,8 @@
  *   --redis URL / --redis-host ... (REDIS_URL, REDIS_HOST, REDIS_TLS, REDIS_TLS_CA, ...)
  * Logs: JSON lines on stderr ('celery worker started', 'task succeeded', 'task failed', ...).
  * Canvas: chains, link and link_error of plain signatures are sent on; chords and nested
- * canvases fail fast (NotImplementedError). Remote control: revoke (also with terminate) is
- * honoured; inspect / ping / other commands are not answered. Needs Redis >= 6.2.
+ * canvases fail fast (NotImplementedError). Remote control: revoke (also with terminate) and
+ * ping are honoured; other inspect / control commands are not answered. Needs Redis >= 6.2.
  */
 import { hostname as osHostname } from 'os';
 import type Redis from 'ioredis';
@@ -86,7 +86,7 @@ export const celeryWorkerCommand: CommandModule = {
           `acks_late: a message stays in kombu's unacked hash until its result is stored; a killed worker's messages are restored after --visibility-timeout by any worker, Python or ours. ` +
           `Eta tasks are held without a slot, at most ${DEFAULT_CELERY_MAX_ETA_HELD} per worker (then claiming pauses until one is due). ` +
           `Canvas: chain steps, link callbacks and link_error errbacks of plain signatures are sent on; chords and nested canvases fail fast with NotImplementedError. ` +
-          `Remote control: revoke is honoured (REVOKED, the task not run; with terminate also a running one); inspect, ping and other commands are not answered. ` +
+          `Remote control: revoke (REVOKED, the task not run; with terminate also a running one) and ping are answered; other inspect / control commands are not. ` +
           `Needs Redis 6.2 or later. ` +
           REDIS_EPILOGUE,
       ),

@@ -303,6 +303,19 @@ describe('revoke (Celery remote control on the pidbox channel)', () => {
   });
 });
 
+test('ping (app.control.ping / celery inspect ping): the pong goes to the caller’s reply queue with its ticket', async () => {
+  const worker = await startWorker(server.url, ['--queues', 'pinged', '--hostname', 'redis-keda@pod-1']);
+  // What Python's Mailbox does: bind its reply queue, then broadcast the request.
+  await redis.sadd(CeleryKeys.binding('reply.celery.pidbox'), 'oid-1\x06\x16\x06\x16oid-1.reply.celery.pidbox');
+  const request = { method: 'ping', arguments: {}, destination: null, pattern: null, matcher: null, ticket: 'ticket-1', reply_to: { exchange: 'reply.celery.pidbox', routing_key: 'oid-1' } };
+  await redis.publish('/0.celery.pidbox', envelope(request, { clock: 1 }, { delivery_info: { exchange: 'celery.pidbox', routing_key: '' } }));
+  const reply = await redis.brpop('oid-1.reply.celery.pidbox', 10);
+  const message = JSON.parse((reply as [string, string])[1]) as { body: string; headers: Record<string, unknown> };
+  expect(message.headers.ticket).toBe('ticket-1');
+  expect(JSON.parse(Buffer.from(message.body, 'base64').toString())).toEqual({ 'redis-keda@pod-1': { ok: 'pong' } });
+  await stopWorker(worker);
+});
+
 describe('unknown tasks', () => {
   test('fail (default): FAILURE NotRegistered from celery.exceptions, acknowledged', async () => {
     const worker = await startWorker(server.url, ['--queues', 'unk']);
