@@ -340,7 +340,8 @@ export class CeleryWorker {
     if (!landed) return;
     metrics.tasks.inc({ task: task.name, state });
     const fields = { taskId: task.id, task: task.name, seconds: Math.round(seconds * 1e6) / 1e6 };
-    if (state === 'SUCCESS') options.log.info('task succeeded', fields);
+    // At info, a line per task would be most of the log at thousands of tasks a second.
+    if (state === 'SUCCESS') options.log.debug('task succeeded', fields);
     else options.log.warn('task failed', { ...fields, error: errorMessage(failure ?? 'result is not JSON serializable') });
   }
 

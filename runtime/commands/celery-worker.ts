@@ -13,7 +13,7 @@
  *   --grace S             GRACE_SECONDS               default 30
  *   --metrics-port P      METRICS_PORT                /healthz /readyz /metrics, default 9090
  *   --redis URL / --redis-host ... (REDIS_URL, REDIS_HOST, REDIS_TLS, REDIS_TLS_CA, ...)
- * Logs: JSON lines on stderr ('celery worker started', 'task succeeded', 'task failed', ...).
+ * Logs: JSON lines on stderr ('celery worker started', 'task failed', ...; 'task succeeded' at --log-level debug).
  * Canvas: chains, link and link_error of plain signatures are sent on; chords and nested
  * canvases fail fast (NotImplementedError). Remote control: revoke (also with terminate) and
  * ping are honoured; other inspect / control commands are not answered. Needs Redis >= 6.2.
