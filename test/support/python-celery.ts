@@ -225,6 +225,8 @@ export interface SendOptions {
   readonly priority?: number;
   /** apply_async(ignore_result=True): the worker stores no result. */
   readonly ignoreResult?: boolean;
+  /** The task id (with count 1). */
+  readonly taskId?: string;
   readonly count?: number;
   /** `send_task` skips Python's argument check and needs no local task (an unknown name). @default 'delay' */
   readonly via?: 'delay' | 'apply_async' | 'send_task';
@@ -239,6 +241,7 @@ function sendArgs(task: string, options: SendOptions): string[] {
   if (options.queue !== undefined) args.push('--queue', options.queue);
   if (options.priority !== undefined) args.push('--priority', String(options.priority));
   if (options.ignoreResult) args.push('--ignore-result');
+  if (options.taskId !== undefined) args.push('--task-id', options.taskId);
   if (options.count !== undefined) args.push('--count', String(options.count));
   if (options.via !== undefined) args.push('--via', options.via);
   if (options.timeout !== undefined) args.push('--timeout', String(options.timeout));

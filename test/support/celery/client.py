@@ -1,7 +1,7 @@
 """The Python Celery client of the interop tests: sends tasks and reads results as Python sees them.
 
   client.py send --task NAME [--args JSON] [--kwargs JSON] [--countdown S] [--expires S]
-                 [--time-limit S] [--soft-time-limit S] [--priority P] [--ignore-result] [--queue Q] [--count N] [--via delay|apply_async|send_task] [--wait] [--timeout S]
+                 [--time-limit S] [--soft-time-limit S] [--priority P] [--ignore-result] [--task-id ID] [--queue Q] [--count N] [--via delay|apply_async|send_task] [--wait] [--timeout S]
       One JSON line per task sent: {"id", "task", "eta", "expires"} (as in the message, ISO 8601); with --wait then one result line per task
       (see `get`), read in the same process, so `get()` is already waiting when the result lands.
   client.py get [--timeout S] ID...      (or the ids one per line on stdin)
@@ -11,7 +11,8 @@
   client.py state ID...                  {"id", "state"} without waiting.
   client.py inspect ID...                what AsyncResult's accessors read from a stored result:
       {"id", "state", "ready", "successful", "failed", "date_done" (parsed, ISO), "traceback", "children"}
-  client.py revoke ID...                 AsyncResult(id).revoke(): Celery's broadcast to all workers.
+  client.py revoke [--terminate] ID...   AsyncResult(id).revoke(): Celery's broadcast to all workers.
+  client.py ping [--timeout S]           app.control.ping(): {"replies": [{node: reply}, ...]}.
   client.py canvas --kind chain|group|chord --steps JSON [--link JSON] [--timeout S]
       steps: [[task, args], ...] as signatures; chain: (s1 | s2 | ...) where each step gets the
       previous result; group: all at once; chord: the group of all steps but the last, whose
@@ -76,6 +77,8 @@ def send(args):
         options['priority'] = args.priority
     if args.ignore_result:
         options['ignore_result'] = True
+    if args.task_id is not None:
+        options['task_id'] = args.task_id
     if args.time_limit is not None:
         options['time_limit'] = args.time_limit
     if args.soft_time_limit is not None:
@@ -127,8 +130,12 @@ def inspect(args):
 
 def revoke(args):
     for task_id in args.ids:
-        app.AsyncResult(task_id).revoke()
+        app.AsyncResult(task_id).revoke(terminate=args.terminate)
         emit({'id': task_id, 'revoked': True})
+
+
+def ping(args):
+    emit({'replies': app.control.ping(timeout=args.timeout)})
 
 
 def canvas(args):
@@ -167,6 +174,7 @@ def main():
     p.add_argument('--queue')
     p.add_argument('--priority', type=int)
     p.add_argument('--ignore-result', action='store_true')
+    p.add_argument('--task-id', help='the id of the (single) task sent')
     p.add_argument('--count', type=int, default=1)
     p.add_argument('--via', choices=['delay', 'apply_async', 'send_task'], default='delay')
     p.add_argument('--wait', action='store_true')
@@ -187,8 +195,13 @@ def main():
     p.set_defaults(run=inspect)
 
     p = commands.add_parser('revoke')
+    p.add_argument('--terminate', action='store_true')
     p.add_argument('ids', nargs='+')
     p.set_defaults(run=revoke)
+
+    p = commands.add_parser('ping')
+    p.add_argument('--timeout', type=float, default=1)
+    p.set_defaults(run=ping)
 
     p = commands.add_parser('canvas')
     p.add_argument('--kind', choices=['chain', 'group', 'chord'], required=True)
