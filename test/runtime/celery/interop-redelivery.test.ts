@@ -4,8 +4,10 @@
  * runs it to the end, once, and Python's `get()` sees the result. Ours restores ours and Python's;
  * Python's restores ours (our bookkeeping is kombu's, field for field).
  */
+import { randomUUID } from 'crypto';
 import type Redis from 'ioredis';
 import { CeleryKeys, DEFAULT_CELERY_QUEUE } from '../../../runtime/contract';
+import { gocelerMessage } from '../../support/celery/gocelery';
 import { RECORDING_TASKS, startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
 import { waitFor } from '../../support/cli';
 import { COMPLETED_KEY, executions, PythonCeleryOptions, pythonGet, pythonSend, startPythonWorker, stopPythonWorkers } from '../../support/python-celery';
@@ -119,6 +121,32 @@ test("kill -9 our worker mid-task: a Python worker restores it from kombu's unac
   const [outcome] = await pythonGet(celery, [sent.id], 20);
   expect(outcome).toEqual({ id: sent.id, status: 'SUCCESS', result: TASK_SECONDS });
   expect(await runsOf(sent.id)).toEqual({ started: ['ours-killed', 'python-restorer'], completed: ['python-restorer'] });
+  await expectNothingLeft();
+  await stopPythonWorkers();
+});
+
+test("a gocelery (protocol 1) message of our killed worker goes back through its 'celery' exchange binding; a Python worker runs it", async () => {
+  // GIVEN a Python worker has declared its queue (and so the binding of the 'celery' exchange), and stopped
+  const python = await startPythonWorker({ ...celery, concurrency: 1, acksLate: true, tag: 'python-declarer' });
+  await python.stop();
+  // AND our worker runs a protocol 1 task as gocelery sends it
+  const ours = await startOurWorker({ redisUrl: server.url, concurrency: 1, visibilityTimeout: VISIBILITY_TIMEOUT, tasks: RECORDING_TASKS, tag: 'ours-killed' });
+  const id = randomUUID();
+  await redis.lpush(DEFAULT_CELERY_QUEUE, gocelerMessage({ id, task: 'tasks.sleep', args: [TASK_SECONDS], kwargs: {} }));
+  await waitFor(async () => (await runsOf(id)).started.length > 0, 'our worker to start the task');
+
+  // WHEN it is killed, and a Python worker starts once the message is past the visibility timeout
+  ours.child.kill('SIGKILL');
+  await ours.done;
+  await expectHeldUnacked();
+  const [tag] = await redis.zrange(CeleryKeys.UNACKED_INDEX, '0', '0');
+  const takenAt = await redis.zscore(CeleryKeys.UNACKED_INDEX, tag);
+  await waitFor(() => Date.now() / 1000 > Number(takenAt) + VISIBILITY_TIMEOUT + 0.5, 'the visibility timeout', 10_000);
+  await startPythonWorker({ ...celery, concurrency: 1, acksLate: true, tag: 'python-restorer' });
+
+  // THEN Python restored it to the queue and ran it once
+  expect(await pythonGet(celery, [id], 20)).toEqual([{ id, status: 'SUCCESS', result: TASK_SECONDS }]);
+  expect(await runsOf(id)).toEqual({ started: ['ours-killed', 'python-restorer'], completed: ['python-restorer'] });
   await expectNothingLeft();
   await stopPythonWorkers();
 });

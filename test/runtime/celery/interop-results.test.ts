@@ -6,6 +6,7 @@
 import { randomUUID } from 'crypto';
 import Redis from 'ioredis';
 import { CeleryKeys, DEFAULT_CELERY_QUEUE, DEMO_CELERY_TASK } from '../../../runtime/contract';
+import { gocelerMessage } from '../../support/celery/gocelery';
 import { startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
 import { pythonCall, PythonCeleryOptions, pythonGet, pythonSend, runPythonClient } from '../../support/python-celery';
 import { RedisServer } from '../../support/redis-server';
@@ -137,25 +138,6 @@ function processedAtMs(user: Record<string, string>): number {
   const number = Number(raw);
   if (Number.isFinite(number)) return number < 1e11 ? number * 1000 : number;
   return Date.parse(raw);
-}
-
-/** A protocol 1 message laid out as gocelery sends it: no headers, the task in the base64 body. */
-function gocelerMessage(task: { id: string; task: string; args: unknown[]; kwargs: Record<string, unknown> }): string {
-  const body = { id: task.id, task: task.task, args: task.args, kwargs: task.kwargs, retries: 0, eta: null, expires: null };
-  return JSON.stringify({
-    body: Buffer.from(JSON.stringify(body)).toString('base64'),
-    'content-type': 'application/json',
-    properties: {
-      body_encoding: 'base64',
-      // gocelery draws these afresh: the correlation id is not the task id.
-      correlation_id: randomUUID(),
-      reply_to: randomUUID(),
-      delivery_info: { priority: 0, routing_key: DEFAULT_CELERY_QUEUE, exchange: DEFAULT_CELERY_QUEUE },
-      delivery_mode: 2,
-      delivery_tag: randomUUID(),
-    },
-    'content-encoding': 'utf-8',
-  });
 }
 
 test("Python's own protocol 1 messages (task_protocol=1) run, positional and keyword", async () => {
