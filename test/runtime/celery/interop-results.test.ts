@@ -9,6 +9,7 @@ import { CeleryKeys, DEFAULT_CELERY_QUEUE, DEMO_CELERY_TASK } from '../../../run
 import { gocelerMessage } from '../../support/celery/gocelery';
 import { startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
 import { pythonCall, PythonCeleryOptions, pythonGet, pythonSend, runPythonClient } from '../../support/python-celery';
+import { waitFor } from '../../support/cli';
 import { RedisServer } from '../../support/redis-server';
 import { withRedis } from '../../support/redis-fixture';
 
@@ -139,6 +140,16 @@ function processedAtMs(user: Record<string, string>): number {
   if (Number.isFinite(number)) return number < 1e11 ? number * 1000 : number;
   return Date.parse(raw);
 }
+
+test('a SUCCESS already stored is not overwritten by a later run of the same id that fails (as Celery 5.2)', async () => {
+  const id = randomUUID();
+  const [first] = (await pythonCall(celery, 'tasks.add', { args: [1, 2], taskId: id, via: 'apply_async' })).outcomes;
+  expect(first).toEqual({ id, status: 'SUCCESS', result: 3 });
+  // the same id again (a redelivered duplicate), failing this time
+  await pythonSend(celery, 'tasks.fail', { args: ['late'], taskId: id, via: 'send_task' });
+  await waitFor(async () => (await redis.llen(DEFAULT_CELERY_QUEUE)) === 0 && (await redis.hlen(CeleryKeys.UNACKED)) === 0, 'the duplicate to be handled');
+  expect(await pythonGet(celery, [id], 5)).toEqual([{ id, status: 'SUCCESS', result: 3 }]);
+});
 
 test("Python's own protocol 1 messages (task_protocol=1) run, positional and keyword", async () => {
   const protocol1 = { ...celery, taskProtocol: 1 as const };
