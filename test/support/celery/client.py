@@ -17,7 +17,8 @@
       steps: [[task, args], ...] as signatures; chain: (s1 | s2 | ...) where each step gets the
       previous result; group: all at once; chord: the group of all steps but the last, whose
       results the last one gets. --link [task, args, task_id] adds a link (callback) to the first
-      step with a known id. Prints {"kind", "ids"} then the `get` line of the whole.
+      step with a known id. Prints {"kind", "ids", "id" (of the whole)} then, unless --no-wait, the
+      `get` line of the whole.
 
 Configured like app.py, from the environment.
 """
@@ -152,7 +153,9 @@ def canvas(args):
         whole = chord(steps[:-1], steps[-1])
     result = whole.apply_async()
     ids = [r.id for r in result.results] if args.kind == 'group' else [result.id]
-    emit({'kind': args.kind, 'ids': ids})
+    emit({'kind': args.kind, 'ids': ids, 'id': result.id})
+    if args.no_wait:
+        return
     try:
         emit({'id': result.id, 'status': 'SUCCESS', 'result': result.get(timeout=args.timeout)})
     except Exception as error:
@@ -208,6 +211,7 @@ def main():
     p.add_argument('--steps', required=True)
     p.add_argument('--link')
     p.add_argument('--timeout', type=float, default=20)
+    p.add_argument('--no-wait', action='store_true', help='send only; the whole is read later with `get <id>`')
     p.set_defaults(run=canvas)
 
     args = parser.parse_args()
