@@ -6,7 +6,8 @@
 import { randomUUID } from 'crypto';
 import type Redis from 'ioredis';
 import { CeleryKeys } from '../../../runtime/contract';
-import { startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
+import { RECORDING_TASKS, startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
+import { waitFor } from '../../support/cli';
 import { PythonCeleryOptions, pythonGet, runPythonClient, startPythonWorker, stopPythonWorkers, TaskOutcome } from '../../support/python-celery';
 import { RedisServer } from '../../support/redis-server';
 import { withRedis } from '../../support/redis-fixture';
@@ -22,9 +23,10 @@ afterAll(async () => {
 });
 
 /** Runs a canvas from Python; the ids it sent and what get() on the whole gave. */
-async function canvas(kind: 'chain' | 'group' | 'chord', steps: [string, unknown[]][], link?: [string, unknown[], string]): Promise<{ ids: string[]; outcome: TaskOutcome }> {
+async function canvas(kind: 'chain' | 'group' | 'chord', steps: [string, unknown[]][], link?: [string, unknown[], string], linkError?: [string, unknown[], string]): Promise<{ ids: string[]; outcome: TaskOutcome }> {
   const args = ['canvas', '--kind', kind, '--steps', JSON.stringify(steps), '--timeout', '10'];
   if (link) args.push('--link', JSON.stringify(link));
+  if (linkError) args.push('--link-error', JSON.stringify(linkError));
   const run = await runPythonClient(celery, args);
   if (run.code !== 0) throw new Error(`client.py canvas exited ${run.code}:\n${run.stderr}`);
   const [sent, outcome] = run.lines as [{ ids: string[] }, TaskOutcome];
@@ -33,7 +35,7 @@ async function canvas(kind: 'chain' | 'group' | 'chord', steps: [string, unknown
 
 describe.each([
   ['a Python worker', () => startPythonWorker({ ...celery, concurrency: 2, tag: 'python' }).then(() => undefined)],
-  ['our worker', () => startOurWorker({ redisUrl: server.url, concurrency: 2 }).then(() => undefined)],
+  ['our worker', () => startOurWorker({ redisUrl: server.url, concurrency: 2, tasks: RECORDING_TASKS }).then(() => undefined)],
 ])('canvas on %s', (_who, start) => {
   beforeAll(start);
   afterAll(async () => {
@@ -60,6 +62,16 @@ describe.each([
     // the parent's result names the callback among its children, as AsyncResult.children reads it
     const parent = JSON.parse((await redis.get(CeleryKeys.taskMeta(ids[0]))) as string) as { children: unknown[] };
     expect(JSON.stringify(parent.children)).toContain(linkId);
+  });
+
+  test('an errback (link_error) with one parameter is called with the failed task id', async () => {
+    const errbackId = randomUUID();
+    const { ids, outcome } = await canvas('chain', [['tasks.fail', ['boom']]], undefined, ['interop.on_error', [], errbackId]);
+    expect(outcome).toMatchObject({ status: 'FAILURE', exc_type: 'ValueError', exc_message: 'boom' });
+    expect(await pythonGet(celery, [errbackId], 10)).toEqual([{ id: errbackId, status: 'SUCCESS', result: ids[0] }]);
+    await waitFor(async () => (await redis.llen('errbacks')) > 0, 'the errback record');
+    const calls = (await redis.lrange('errbacks', 0, -1)).map((raw) => JSON.parse(raw) as { errback: string; failed: string });
+    expect(calls.filter((c) => c.errback === errbackId).map((c) => c.failed)).toEqual([ids[0]]);
   });
 });
 

@@ -125,3 +125,11 @@ def python_only(self, value):
     """A task our worker does not know: with --unknown-task requeue it must reach a Python worker."""
     record(self)
     return {'ranOn': WORKER_TAG, 'value': value}
+
+
+@app.task(name='interop.on_error', bind=True)
+def on_error(self, failed_task_id):
+    """An old-style errback (one parameter: Celery calls it with the failed task's id)."""
+    record(self)
+    store().rpush('errbacks', json.dumps({'errback': self.request.id, 'failed': failed_task_id, 'worker': WORKER_TAG}))
+    return failed_task_id

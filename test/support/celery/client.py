@@ -17,7 +17,7 @@
       steps: [[task, args], ...] as signatures; chain: (s1 | s2 | ...) where each step gets the
       previous result; group: all at once; chord: the group of all steps but the last, whose
       results the last one gets. --link [task, args, task_id] adds a link (callback) to the first
-      step with a known id. Prints {"kind", "ids", "id" (of the whole)} then, unless --no-wait, the
+      step with a known id, --link-error likewise an errback. Prints {"kind", "ids", "id" (of the whole)} then, unless --no-wait, the
       `get` line of the whole.
 
 Configured like app.py, from the environment.
@@ -145,6 +145,9 @@ def canvas(args):
     if args.link:
         name, link_args, link_id = json.loads(args.link)
         steps[0] = steps[0].set(link=app.signature(name, args=link_args).set(task_id=link_id))
+    if args.link_error:
+        name, link_args, link_id = json.loads(args.link_error)
+        steps[0] = steps[0].set(link_error=app.signature(name, args=link_args).set(task_id=link_id))
     if args.kind == 'chain':
         whole = chain(*steps)
     elif args.kind == 'group':
@@ -210,6 +213,7 @@ def main():
     p.add_argument('--kind', choices=['chain', 'group', 'chord'], required=True)
     p.add_argument('--steps', required=True)
     p.add_argument('--link')
+    p.add_argument('--link-error')
     p.add_argument('--timeout', type=float, default=20)
     p.add_argument('--no-wait', action='store_true', help='send only; the whole is read later with `get <id>`')
     p.set_defaults(run=canvas)

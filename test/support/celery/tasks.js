@@ -1,6 +1,7 @@
 /**
  * A `--tasks` module for our `celery-worker` in the interop tests: tasks.add, tasks.noop and
- * tasks.sleep as the package ships them, plus one record per run in the Redis list `executed`,
+ * tasks.sleep as the package ships them, plus one record per run in the Redis list `executed`
+ * (and app.py's old-style errback interop.on_error),
  * the same record app.py's Python tasks write, so a test counts the runs of a mixed fleet.
  * (The shipped tasks themselves are tested by the suites that run the worker without this module.)
  *
@@ -27,6 +28,17 @@ function pause(ms, signal) {
 }
 
 module.exports = [
+  {
+    // An old-style errback, as app.py's: Celery calls it with the failed task's id.
+    name: 'interop.on_error',
+    params: ['failed_task_id'],
+    run: async (failedTaskId, ctx) => {
+      await record(ctx);
+      const worker = process.env.CELERY_TEST_WORKER_TAG || ctx.hostname;
+      await ctx.redis.rpush('errbacks', JSON.stringify({ errback: ctx.id, failed: failedTaskId, worker }));
+      return failedTaskId;
+    },
+  },
   {
     name: 'tasks.add',
     params: ['a', 'b'],
