@@ -96,12 +96,14 @@ export interface PythonWorker {
 }
 
 const running = new Set<PythonWorker>();
+/** Numbers node names, so no two workers of one test process ever share one. */
+let started = 0;
 
 /** Starts a prefork Celery worker and resolves once it logged "ready.". */
 export async function startPythonWorker(options: PythonWorkerOptions): Promise<PythonWorker> {
   requirePythonCelery();
   const tag = options.tag ?? 'python';
-  const hostname = `${tag}-${process.pid}-${running.size}@localhost`;
+  const hostname = `${tag}-${process.pid}-${started++}@localhost`;
   const args = [
     '-m', 'celery', '-A', 'app', 'worker',
     '--pool', 'prefork', '-c', String(options.concurrency ?? 2),

@@ -7,7 +7,7 @@ import { randomUUID } from 'crypto';
 import Redis from 'ioredis';
 import { CeleryKeys, DEFAULT_CELERY_QUEUE, DEMO_CELERY_TASK } from '../../../runtime/contract';
 import { gocelerMessage } from '../../support/celery/gocelery';
-import { startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
+import { RECORDING_TASKS, startOurWorker, stopOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
 import { pythonCall, PythonCeleryOptions, pythonGet, pythonSend, runPythonClient } from '../../support/python-celery';
 import { waitFor } from '../../support/cli';
 import { RedisServer } from '../../support/redis-server';
@@ -149,6 +149,13 @@ test('a SUCCESS already stored is not overwritten by a later run of the same id 
   await pythonSend(celery, 'tasks.fail', { args: ['late'], taskId: id, via: 'send_task' });
   await waitFor(async () => (await redis.llen(DEFAULT_CELERY_QUEUE)) === 0 && (await redis.hlen(CeleryKeys.UNACKED)) === 0, 'the duplicate to be handled');
   expect(await pythonGet(celery, [id], 5)).toEqual([{ id, status: 'SUCCESS', result: 3 }]);
+});
+
+test('a result JSON cannot carry (a user task returning a BigInt) raises kombu.exceptions.EncodeError in Python', async () => {
+  const worker = await startOurWorker({ redisUrl: server.url, concurrency: 1, tasks: RECORDING_TASKS, queues: ['encoding'] });
+  const { outcomes } = await pythonCall(celery, 'interop.unserializable', { via: 'send_task', queue: 'encoding', timeout: 10 });
+  expect(outcomes[0]).toMatchObject({ status: 'FAILURE', exc_type: 'EncodeError', exc_module: 'kombu.exceptions' });
+  await stopOurWorker(worker);
 });
 
 test("Python's own protocol 1 messages (task_protocol=1) run, positional and keyword", async () => {

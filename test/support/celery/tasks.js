@@ -29,6 +29,12 @@ function pause(ms, signal) {
 
 module.exports = [
   {
+    // A result JSON cannot carry: Celery's worker stores kombu's EncodeError for such a return value.
+    name: 'interop.unserializable',
+    params: [],
+    run: async () => ({ big: 10n }),
+  },
+  {
     // An old-style errback, as app.py's: Celery calls it with the failed task's id.
     name: 'interop.on_error',
     params: ['failed_task_id'],
