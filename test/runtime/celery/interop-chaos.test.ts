@@ -1,12 +1,14 @@
 /**
- * A mixed fleet under failure: one of our workers is killed with SIGKILL while the fleet drains a
- * queue Python filled. Every task still ends with a SUCCESS result; only the tasks the killed
- * worker held may have run twice (at-least-once: it may die after a task's work but before its
- * acknowledgement), and every other task ran exactly once.
+ * A mixed fleet under failure and scale-in, while it drains a queue Python filled. One of our
+ * workers killed with SIGKILL: every task still ends with a SUCCESS result; only the tasks the
+ * killed worker held may have run twice (at-least-once: it may die after a task's work but before
+ * its acknowledgement), and every other task ran exactly once. One of ours stopped with SIGTERM (as
+ * KEDA's scale-in does): it finishes what it runs within its grace and hands back what it holds, so
+ * every task runs exactly once.
  */
 import type Redis from 'ioredis';
 import { CeleryKeys, CELERY_PRIORITY_STEPS, celeryPriorityList, DEFAULT_CELERY_QUEUE } from '../../../runtime/contract';
-import { RECORDING_TASKS, startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
+import { RECORDING_TASKS, startOurWorker, stopOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
 import { waitFor } from '../../support/cli';
 import { COMPLETED_KEY, Execution, executions, PythonCeleryOptions, pythonGet, pythonSend, startPythonWorker, stopPythonWorkers } from '../../support/python-celery';
 import { RedisServer } from '../../support/redis-server';
@@ -20,9 +22,10 @@ let server: RedisServer;
 let redis: Redis;
 
 withRedis((s, r) => ((server = s), (redis = r)));
-afterAll(async () => {
+afterEach(async () => {
   await stopOurWorkers();
   await stopPythonWorkers();
+  await redis.del('executed', 'completed');
 });
 
 function byId(runs: readonly Execution[]): Map<string, string[]> {
@@ -62,6 +65,32 @@ test('kill -9 one of ours while a Python + ours fleet drains 200 tasks: all succ
   // AND nothing is left queued or unacknowledged
   await waitFor(async () => (await redis.hlen(CeleryKeys.UNACKED)) === 0, 'the last ack', 5000).catch(() => undefined);
   for (const step of CELERY_PRIORITY_STEPS) expect(await redis.llen(celeryPriorityList(DEFAULT_CELERY_QUEUE, step))).toBe(0);
+  expect(await redis.hlen(CeleryKeys.UNACKED)).toBe(0);
+  expect(await redis.zcard(CeleryKeys.UNACKED_INDEX)).toBe(0);
+});
+
+test('SIGTERM one of ours while a Python + ours fleet drains 200 tasks (scale-in): all succeed, each ran exactly once', async () => {
+  // GIVEN the same fleet, our leaving worker with a grace longer than any task
+  const celery: PythonCeleryOptions = { redisUrl: server.url, visibilityTimeout: VISIBILITY_TIMEOUT };
+  await startPythonWorker({ ...celery, concurrency: 2, acksLate: true, tag: 'python' });
+  const leaving = await startOurWorker({ redisUrl: server.url, concurrency: CONCURRENCY, visibilityTimeout: VISIBILITY_TIMEOUT, tasks: RECORDING_TASKS, tag: 'ours-leaving', grace: 10 });
+  await startOurWorker({ redisUrl: server.url, concurrency: CONCURRENCY, visibilityTimeout: VISIBILITY_TIMEOUT, tasks: RECORDING_TASKS, tag: 'ours-staying' });
+
+  // WHEN Python sends 200 short sleeps, and the leaving worker is stopped once it has done some
+  const sent = await pythonSend(celery, 'tasks.sleep', { args: [0.2], count: TASKS, via: 'apply_async' });
+  await waitFor(async () => (await executions(redis, COMPLETED_KEY)).filter((e) => e.worker === 'ours-leaving').length >= 5, 'the leaving worker to complete a few tasks', 20_000);
+  const stopped = await stopOurWorker(leaving);
+  const outcomes = await pythonGet(celery, sent.map((s) => s.id), 60);
+
+  // THEN it exited 0, every task has a SUCCESS result, and each started and completed exactly once
+  expect(stopped.code).toBe(0);
+  expect(outcomes.filter((o) => o.status !== 'SUCCESS' || o.result !== 0.2)).toEqual([]);
+  const started = byId(await executions(redis));
+  const completed = byId(await executions(redis, COMPLETED_KEY));
+  expect(sent.filter((s) => started.get(s.id)?.length !== 1 || completed.get(s.id)?.length !== 1)).toEqual([]);
+  // AND the leaving worker did take part, and left nothing unacknowledged behind
+  expect([...completed.values()].flat()).toContain('ours-leaving');
+  await waitFor(async () => (await redis.hlen(CeleryKeys.UNACKED)) === 0, 'the last ack', 5000).catch(() => undefined);
   expect(await redis.hlen(CeleryKeys.UNACKED)).toBe(0);
   expect(await redis.zcard(CeleryKeys.UNACKED_INDEX)).toBe(0);
 });
