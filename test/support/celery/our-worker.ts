@@ -7,7 +7,7 @@ import { join } from 'path';
 import { Env } from '../../../runtime/contract';
 import { LogLine, ProcessResult, runCli, RunningProcess, startCli } from '../cli';
 
-/** The recording `--tasks` module (tasks.add / noop / sleep that append to `executed`). */
+/** The recording `--tasks` module: tasks.add / noop / sleep that append to `executed` (sleep also to `completed`), app.py's errback interop.on_error, interop.unserializable. */
 export const RECORDING_TASKS = join(__dirname, 'tasks.js');
 
 export interface OurWorkerOptions {
