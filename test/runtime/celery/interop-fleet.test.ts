@@ -52,6 +52,16 @@ test('our celery-send -> a Python Celery worker executes it; the result is visib
     const runs = (await executions(redis)).filter((e) => [...adds.ids, ...echo.ids].includes(e.id));
     expect(runs.map((e) => e.worker)).toEqual(Array(4).fill('python-alone'));
     expect(new Set(executionCounts(runs).values())).toEqual(new Set([1]));
+
+    // AND the demo's producer (the registration task with a fake user each time) feeds it too
+    const demo = await ourSend(server.url, DEMO_CELERY_TASK, { count: 2 });
+    const registered = await pythonGet(celery, demo.ids, 20);
+    expect(registered.map((o) => o.status)).toEqual(['SUCCESS', 'SUCCESS']);
+    for (const outcome of registered) {
+      const user = await redis.hgetall(outcome.result as string);
+      expect(user).toMatchObject({ name: expect.stringMatching(/\S/), email: expect.stringContaining('@'), address: expect.stringMatching(/\S/), task_id: outcome.id });
+      expect(user.worker).toMatch(/^python-alone-/);
+    }
   } finally {
     await python.stop();
   }
