@@ -8,7 +8,7 @@ import Redis from 'ioredis';
 import { CeleryKeys, DEFAULT_CELERY_QUEUE, DEMO_CELERY_TASK } from '../../../runtime/contract';
 import { gocelerMessage } from '../../support/celery/gocelery';
 import { RECORDING_TASKS, startOurWorker, stopOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
-import { pythonCall, PythonCeleryOptions, pythonGet, pythonSend, runPythonClient } from '../../support/python-celery';
+import { pythonCall, PythonCeleryOptions, pythonGet, pythonSend, runPythonClient, SentTask } from '../../support/python-celery';
 import { waitFor } from '../../support/cli';
 import { RedisServer } from '../../support/redis-server';
 import { withRedis } from '../../support/redis-fixture';
@@ -69,6 +69,18 @@ describe('Python .delay() -> our worker -> AsyncResult.get()', () => {
     const kwargs = { 'ключ': 'ü', empty: {} };
     const { outcomes } = await pythonCall(celery, 'tasks.echo', { args, kwargs });
     expect(outcomes[0]).toMatchObject({ status: 'SUCCESS', result: { args, kwargs } });
+  });
+
+  test('integers beyond 2**53 come back exact, or the task fails: never a silently different number', async () => {
+    // Python ints are exact; the JSON of the message carries them exactly. (Python's repr, since a
+    // JS reader of the client's JSON output would round them itself.)
+    // (args as JSON text: a JS number literal would already be rounded here)
+    const send = await runPythonClient(celery, ['send', '--task', 'tasks.echo', '--args', '[12345678901234567890, 9007199254740993]']);
+    const [sent] = send.lines as SentTask[];
+    const run = await runPythonClient(celery, ['repr', '--timeout', '10', sent.id]);
+    const [outcome] = run.lines as { status: string; repr?: string }[];
+    if (outcome.status === 'SUCCESS') expect(outcome.repr).toBe("{'args': [12345678901234567890, 9007199254740993], 'kwargs': {}}");
+    else expect(outcome).toMatchObject({ status: 'FAILURE' });
   });
 
   test(`${DEMO_CELERY_TASK} stores the users:<n> hash and returns its name`, async () => {

@@ -9,6 +9,8 @@
       "exc_type", "exc_module", "exc_message", "exc_args"}: the exception `AsyncResult.get()` raised
       (celery.exceptions.TimeoutError when no result came in time).
   client.py state ID...                  {"id", "state"} without waiting.
+  client.py repr [--timeout S] ID...      {"id", "status", "repr"}: repr() of the value get() returned, exact
+                                         where JSON numbers are not (integers beyond 2**53 in a JS reader).
   client.py inspect ID...                what AsyncResult's accessors read from a stored result:
       {"id", "state", "ready", "successful", "failed", "date_done" (parsed, ISO), "traceback", "children"}
   client.py revoke [--terminate] ID...   AsyncResult(id).revoke(): Celery's broadcast to all workers.
@@ -108,6 +110,15 @@ def get(args):
         emit(get_result(app.AsyncResult(task_id), args.timeout))
 
 
+def result_repr(args):
+    for task_id in args.ids:
+        result = app.AsyncResult(task_id)
+        try:
+            emit({'id': task_id, 'status': 'SUCCESS', 'repr': repr(result.get(timeout=args.timeout))})
+        except Exception as error:
+            emit(describe_exception(task_id, result.state, error))
+
+
 def state(args):
     for task_id in args.ids:
         emit({'id': task_id, 'state': app.AsyncResult(task_id).state})
@@ -191,6 +202,11 @@ def main():
     p.add_argument('--timeout', type=float, default=20)
     p.add_argument('ids', nargs='*')
     p.set_defaults(run=get)
+
+    p = commands.add_parser('repr')
+    p.add_argument('--timeout', type=float, default=20)
+    p.add_argument('ids', nargs='+')
+    p.set_defaults(run=result_repr)
 
     p = commands.add_parser('state')
     p.add_argument('ids', nargs='+')
