@@ -10,10 +10,10 @@ import { setImmediate as nextTick } from 'timers/promises';
 import type Redis from 'ioredis';
 import { CeleryKeys, DeadLetter, DEFAULT_CELERY_MAX_ETA_HELD } from '../contract';
 import { errorMessage, Logger } from '../log';
-import { redisRetryDelay } from '../queue/landing';
+import { redisRetryDelay, untilLanded } from '../redis/retry';
 import { sleep } from '../sleep';
 import { CeleryBroker, Delivery, MAX_CLAIM_BATCH } from './broker';
-import { Finisher } from './finisher';
+import { createFinisher, Finisher } from './finisher';
 import { CeleryTask, decodeMessage } from './message';
 import { createCeleryWorkerMetrics, CeleryWorkerMetrics } from './metrics';
 import { failureJson, notRegistered, RevokeReason, successJson, taskRevoked, toCeleryException, traceback } from './results';
@@ -104,7 +104,7 @@ export class CeleryWorker {
 
   constructor(private readonly options: CeleryWorkerOptions) {
     this.broker = new CeleryBroker(options.redis, options.queues, options.resultExpires);
-    this.finisher = new Finisher(this.broker, options.log);
+    this.finisher = createFinisher(this.broker, options.log);
     this.metrics = options.metrics ?? createCeleryWorkerMetrics();
     this.maxEtaHeld = options.maxEtaHeld ?? DEFAULT_CELERY_MAX_ETA_HELD;
     if (!(Number.isInteger(options.concurrency) && options.concurrency >= 1)) throw new Error(`'concurrency' (${options.concurrency}) must be an integer of at least 1`);
@@ -332,9 +332,9 @@ export class CeleryWorker {
     held.state = 'finishing';
     metrics.taskSeconds.observe({ task: task.name }, seconds);
     for (const id of orphans) {
-      void this.finisher.finish({ tag: '', taskId: id, result: failureJson({ taskId: id }, (failure as UnsupportedCanvas).exception, null) });
+      void this.finisher.write({ tag: '', taskId: id, result: failureJson({ taskId: id }, (failure as UnsupportedCanvas).exception, null) });
     }
-    const landed = await this.finisher.finish({ tag: held.delivery.tag, taskId: task.id, result: task.ignoreResult ? undefined : result, followUps });
+    const landed = await this.finisher.write({ tag: held.delivery.tag, taskId: task.id, result: task.ignoreResult ? undefined : result, followUps });
     this.held.delete(held.delivery.tag);
     this.taskDone();
     if (!landed) return;
@@ -416,19 +416,9 @@ export class CeleryWorker {
   }
 
   /** Runs a Redis call until it lands (or the worker has stopped and its hand-off time is over). */
-  private async untilLanded<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
-    for (let errors = 1; ; errors++) {
-      try {
-        return await call();
-      } catch (error) {
-        if (this.options.signal.aborted && Date.now() > this.handoffBy) {
-          this.options.log.error(`${what} failed; giving up: the message stays unacknowledged until the visibility timeout`, { error: errorMessage(error) });
-          return undefined;
-        }
-        if (errors === 1 || errors % 10 === 0) this.options.log.warn(`${what} failed; retrying`, { error: errorMessage(error), attempts: errors });
-        await sleep(redisRetryDelay(errors));
-      }
-    }
+  private untilLanded<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
+    const giveUpAt = () => (this.options.signal.aborted ? this.handoffBy : Infinity);
+    return untilLanded(what, call, giveUpAt, this.options.log, 'the message stays unacknowledged until the visibility timeout');
   }
 
   private handoffBy = Infinity;

@@ -9,7 +9,7 @@ import { setImmediate as nextTick } from 'timers/promises';
 import type Redis from 'ioredis';
 import { errorMessage } from '../log';
 import { sleep } from '../sleep';
-import { redisRetryDelay } from './landing';
+import { redisRetryDelay } from '../redis/retry';
 import { ClaimBatch, MAX_CLAIM_BATCH } from './queue';
 import { Context, Worker } from './worker';
 

@@ -7,14 +7,17 @@
 import { performance } from 'perf_hooks';
 import type { QueueEvent } from '../contract';
 import { errorMessage, Logger } from '../log';
+import { untilLanded } from '../redis/retry';
 import type { ConsumerMetrics } from '../metrics';
 import { sleep } from '../sleep';
-import { Acker } from './acks';
+import { Acker, createAcker } from './acks';
 import { parseEvent } from './event';
 import type { EventHandler, HandlerContext } from './handler';
-import { untilLanded } from './landing';
 import { Held, LeaseKeeper } from './leases';
 import type { Claim, Queue, RetryPolicy } from './queue';
+
+/** What giving up on a Redis call that finishes an event means. */
+const EVENT_AGAIN = 'the event will be delivered again';
 
 /**
  * How a delivery ended. `retried`: the handler failed and the event waits in `<list>:delayed`.
@@ -64,7 +67,7 @@ export class Worker {
     private readonly onFree: () => void = () => undefined,
   ) {
     this.keeper = new LeaseKeeper(ctx.queue, ctx.leaseMs, ctx.log);
-    this.acker = new Acker(ctx.queue, ctx.log);
+    this.acker = createAcker(ctx.queue, ctx.log);
   }
 
   /** Handlers running now. */
@@ -112,7 +115,7 @@ export class Worker {
         this.handlerDone(entry);
       }
       const tokens = unfinished.map((e) => e.held.claim.token);
-      handedBack = (await untilLanded('hand-back', () => this.ctx.queue.handBack(tokens), () => this.handoffBy, this.ctx.log)) ?? 0;
+      handedBack = (await untilLanded('hand-back', () => this.ctx.queue.handBack(tokens), () => this.handoffBy, this.ctx.log, EVENT_AGAIN)) ?? 0;
       for (const entry of unfinished) this.keeper.release(entry.held);
       this.ctx.log.warn('grace period over: handed events back to the list', { events: unfinished.length, handedBack, tokens });
     }
@@ -157,7 +160,7 @@ export class Worker {
 
   private async acknowledge(held: Held, event: QueueEvent, seconds: number): Promise<Outcome> {
     const { ctx } = this;
-    const result = await this.acker.ack(held);
+    const result = await this.acker.write(held);
     this.keeper.release(held);
     const fields = { eventId: event.id, token: held.claim.token, seconds: round(seconds) };
     if (result === 'lost' || held.lost) {
@@ -179,7 +182,7 @@ export class Worker {
     const message = errorMessage(error);
     const token = held.claim.token;
     ctx.metrics.failed.inc();
-    const result = await untilLanded('retry', () => ctx.queue.retry(held.claim, message, ctx.retry), () => this.giveUpAt(held), ctx.log);
+    const result = await untilLanded('retry', () => ctx.queue.retry(held.claim, message, ctx.retry), () => this.giveUpAt(held), ctx.log, EVENT_AGAIN);
     this.keeper.release(held);
     const fields = { eventId: event.id, token, error: message };
     switch (result?.outcome) {
@@ -202,7 +205,7 @@ export class Worker {
   private async deadLetter(held: Held, error: string): Promise<Outcome> {
     const { ctx } = this;
     held.settling = true;
-    const landed = await untilLanded('dead-letter', () => ctx.queue.deadLetter(held.claim, { reason: 'malformed', error }), () => this.giveUpAt(held), ctx.log);
+    const landed = await untilLanded('dead-letter', () => ctx.queue.deadLetter(held.claim, { reason: 'malformed', error }), () => this.giveUpAt(held), ctx.log, EVENT_AGAIN);
     this.keeper.release(held);
     if (landed === undefined) return 'unconfirmed';
     if (!landed) {
