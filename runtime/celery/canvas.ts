@@ -68,6 +68,17 @@ export function checkCanvas(task: CeleryTask): void {
   }
 }
 
+/** Whether this worker can run the task's canvas faithfully (see checkCanvas). */
+export function canvasSupported(task: CeleryTask): boolean {
+  try {
+    checkCanvas(task);
+    return true;
+  } catch (error) {
+    if (error instanceof UnsupportedCanvas) return false;
+    throw error;
+  }
+}
+
 /** What Celery sends on after a SUCCESS with `value`. */
 export function successFollowUps(task: CeleryTask, value: unknown): FollowUps {
   const embed = task.embed;

@@ -33,6 +33,11 @@ export interface CeleryTask {
   readonly embed?: Embed;
   /** Celery's time limits in seconds (`timelimit` = [hard, soft]). */
   readonly timeLimit?: TimeLimit;
+  /**
+   * The first integer of the body beyond 2**53 (as written), which a JS number would round:
+   * such a task is not run on changed numbers (see the worker).
+   */
+  readonly unsafeInteger?: string;
 }
 
 export interface TimeLimit {
@@ -114,7 +119,28 @@ export function decodeMessage(raw: string): DecodeResult {
     return fail(`message body is not JSON: ${(error as Error).message}`);
   }
   const priority = typeof properties.priority === 'number' ? properties.priority : undefined;
-  return headerTask !== undefined ? protocol2(headers, body, priority, fail) : protocol1(body, priority, fail);
+  const decoded = headerTask !== undefined ? protocol2(headers, body, priority, fail) : protocol1(body, priority, fail);
+  const unsafe = decoded.ok ? unsafeInteger(bodyText) : undefined;
+  return unsafe === undefined || !decoded.ok ? decoded : { ok: true, task: { ...decoded.task, unsafeInteger: unsafe } };
+}
+
+/**
+ * The first integer literal of a JSON text (outside strings) that a JS number cannot hold exactly,
+ * or undefined. Python's json writes its ints exactly, whatever their size.
+ */
+export function unsafeInteger(json: string): string | undefined {
+  if (!/\d{16}/.test(json)) return undefined; // the common case: no literal long enough
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 34 /* " */) {
+      for (i++; i < json.length && json.charCodeAt(i) !== 34; i++) if (json.charCodeAt(i) === 92 /* \ */) i++;
+    } else if (c === 45 /* - */ || (c >= 48 && c <= 57)) {
+      const token = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(json.slice(i, i + 400))?.[0] ?? json[i];
+      if (!/[.eE]/.test(token) && !Number.isSafeInteger(Number(token))) return token;
+      i += token.length - 1;
+    }
+  }
+  return undefined;
 }
 
 type Fail = (error: string, taskId?: string, taskName?: string, kind?: 'content' | 'decode') => DecodeResult & { ok: false };

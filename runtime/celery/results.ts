@@ -62,6 +62,11 @@ function pythonTypeName(error: unknown): string {
 }
 
 /** Celery's NotRegistered for a task no handler knows. */
+/** Python's OverflowError, for an integer this worker would round. */
+export function integerTooLarge(literal: string): CeleryException {
+  return { exc_type: 'OverflowError', exc_message: [`integer ${literal} is beyond what redis-keda celery-worker holds exactly (2**53 - 1)`], exc_module: 'builtins' };
+}
+
 export function notRegistered(name: string): CeleryException {
   return { exc_type: 'NotRegistered', exc_message: [name], exc_module: 'celery.exceptions' };
 }

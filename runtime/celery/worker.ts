@@ -16,11 +16,11 @@ import { CeleryBroker, Delivery, MAX_CLAIM_BATCH } from './broker';
 import { createFinisher, Finisher } from './finisher';
 import { CeleryTask, decodeMessage } from './message';
 import { createCeleryWorkerMetrics, CeleryWorkerMetrics } from './metrics';
-import { failureJson, notRegistered, RevokeReason, successJson, taskRevoked, toCeleryException, traceback } from './results';
+import { CeleryException, failureJson, integerTooLarge, notRegistered, RevokeReason, successJson, taskRevoked, toCeleryException, traceback } from './results';
 import { withTimeLimits } from './time-limits';
 import { listenForControl, Revoke, RevokedIds } from './control';
 import { Task, TaskContext, TaskRegistry } from './tasks';
-import { checkCanvas, failureFollowUps, successFollowUps, UnsupportedCanvas } from './canvas';
+import { canvasSupported, checkCanvas, failureFollowUps, successFollowUps, UnsupportedCanvas } from './canvas';
 import type { TaskMessage } from './producer';
 
 export type UnknownTaskPolicy = 'fail' | 'requeue';
@@ -233,12 +233,20 @@ export class CeleryWorker {
     const task = decoded.task;
     const now = Date.now();
     // Celery looks the task up before anything else: an unknown task is NotRegistered even if expired.
-    if (!this.options.tasks.get(task.name)) {
-      this.background(this.unknown(delivery, task));
+    // In a fleet shared with Python workers, a canvas this worker cannot run (a chord) is theirs too.
+    const known = this.options.tasks.get(task.name) !== undefined;
+    const requeue = this.options.unknownTask === 'requeue';
+    if (!known || (requeue && (!canvasSupported(task) || task.unsafeInteger !== undefined))) {
+      this.background(this.unknown(delivery, task, !known ? 'name' : task.unsafeInteger !== undefined ? 'integer' : 'canvas'));
       return this.options.unknownTask === 'requeue' ? 'requeued' : 'settled';
     }
     if (task.expires !== undefined && task.expires <= now) {
       this.background(this.revoke(delivery, task, 'expired'));
+      return 'settled';
+    }
+    // Run on rounded numbers it would give a wrong answer that looks right: fail it instead.
+    if (task.unsafeInteger !== undefined) {
+      this.background(this.refuse(delivery, task, integerTooLarge(task.unsafeInteger)));
       return 'settled';
     }
     if (this.revoked.has(task.id)) {
@@ -366,6 +374,14 @@ export class CeleryWorker {
     this.options.log.warn('malformed message dead-lettered', { tag: delivery.tag, queue: delivery.queue, taskId, task: taskName, error, reason: 'malformed' });
   }
 
+  /** Stores FAILURE with `exc` and acknowledges, without running the task. */
+  private async refuse(delivery: Delivery, task: CeleryTask, exc: CeleryException): Promise<void> {
+    const json = failureJson(meta(task), exc, null);
+    await this.untilLanded('refusal', () => this.broker.finish([{ tag: delivery.tag, taskId: task.id, result: json }]));
+    this.metrics.tasks.inc({ task: task.name, state: 'FAILURE' });
+    this.options.log.warn('task not run', { taskId: task.id, task: task.name, error: exc.exc_message[0] });
+  }
+
   private async revoke(delivery: Delivery, task: CeleryTask, reason: RevokeReason): Promise<void> {
     const json = failureJson(meta(task), taskRevoked(reason), null, 'REVOKED');
     await this.untilLanded('revoke', () => this.broker.finish([{ tag: delivery.tag, taskId: task.id, result: json }]));
@@ -401,12 +417,14 @@ export class CeleryWorker {
     this.background(this.revoke(h.delivery, h.task, reason));
   }
 
-  private async unknown(delivery: Delivery, task: CeleryTask): Promise<void> {
+  /** A task this worker does not run: its name is unknown, or (requeue only) its canvas is one for Python workers. */
+  private async unknown(delivery: Delivery, task: CeleryTask, why: 'name' | 'canvas' | 'integer'): Promise<void> {
     const { log } = this.options;
     if (this.options.unknownTask === 'requeue') {
       await this.untilLanded('requeue', () => this.broker.requeue(delivery, task.priority));
       this.metrics.tasks.inc({ task: task.name, state: 'REQUEUED' });
-      log.info('unknown task handed back to the queue for other workers', { taskId: task.id, task: task.name, queue: delivery.queue });
+      const what = { name: 'unknown task', canvas: 'task with a canvas this worker cannot run', integer: 'task with an integer beyond 2**53' }[why];
+      log.info(`${what} handed back to the queue for other workers`, { taskId: task.id, task: task.name, queue: delivery.queue });
       return;
     }
     const json = failureJson(meta(task), notRegistered(task.name), null);

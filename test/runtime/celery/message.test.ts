@@ -1,5 +1,5 @@
 /** Decoding kombu messages: protocol 2 and 1, times, and every way a message can be unusable. */
-import { decodeMessage, parseTime } from '../../../runtime/celery/message';
+import { decodeMessage, parseTime, unsafeInteger } from '../../../runtime/celery/message';
 import { buildTaskMessage } from '../../../runtime/celery/producer';
 import { envelope } from './helpers';
 
@@ -80,4 +80,24 @@ test('parseTime reads Celery’s ISO times with any offset, and seconds since th
   expect(parseTime(1_900_000_000)).toBe(1_900_000_000_000);
   expect(parseTime(null)).toBeUndefined();
   expect(parseTime('next tuesday')).toBeNull();
+});
+
+describe('integers a JS number would round', () => {
+  test('the first integer literal beyond 2**53 - 1 is named, in args, kwargs or the canvas, signed or not', () => {
+    expect(unsafeInteger('[[1, 9007199254740991], {}, null]')).toBeUndefined();
+    expect(unsafeInteger('[[1, 9007199254740993], {}, null]')).toBe('9007199254740993');
+    expect(unsafeInteger('[[], {"id": -12345678901234567890}, null]')).toBe('-12345678901234567890');
+  });
+
+  test('digits inside strings and floats are not integers', () => {
+    expect(unsafeInteger('[["9007199254740993", "a \\" 12345678901234567890"], {}, null]')).toBeUndefined();
+    expect(unsafeInteger('[[1.2345678901234567e+19, 12345678901234567.5], {}, null]')).toBeUndefined();
+  });
+
+  test('a decoded task carries the literal, so the worker does not run it on rounded numbers', () => {
+    const message = buildTaskMessage({ task: 'tasks.echo', args: [1], kwargs: {} });
+    const raw = message.raw.replace(/"body": "[^"]*"/, `"body": "${Buffer.from('[[12345678901234567890], {}, {}]').toString('base64')}"`);
+    const decoded = decodeMessage(raw);
+    expect(decoded).toMatchObject({ ok: true, task: { unsafeInteger: '12345678901234567890' } });
+  });
 });
