@@ -86,6 +86,8 @@ export const celeryWorkerCommand: CommandModule = {
           `acks_late: a message stays in kombu's unacked hash until its result is stored; a killed worker's messages are restored after --visibility-timeout by any worker, Python or ours. ` +
           `Eta tasks are held without a slot, at most ${DEFAULT_CELERY_MAX_ETA_HELD} per worker (then claiming pauses until one is due). ` +
           `Canvas: chain steps, link callbacks and link_error errbacks of plain signatures are sent on; chords and nested canvases fail fast with NotImplementedError. ` +
+          `An integer beyond 2**53 - 1 in a task's arguments fails it with OverflowError rather than running it on a rounded number. ` +
+          `With --unknown-task requeue, chords and such tasks are handed back for Python workers too. ` +
           `Remote control: revoke (REVOKED, the task not run; with terminate also a running one) and ping are answered; other inspect / control commands are not. ` +
           `Needs Redis 6.2 or later. ` +
           REDIS_EPILOGUE,
