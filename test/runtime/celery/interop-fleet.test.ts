@@ -203,3 +203,19 @@ test('--unknown-task requeue: chords, which only Python runs, are left to the Py
   const outcomes = await pythonGet(celery, chords, 20);
   expect(outcomes.map((o) => [o.status, o.result, o.exc_message])).toEqual(Array(3).fill(['SUCCESS', { args: [[2, 4]], kwargs: {} }, undefined]));
 });
+
+test('--unknown-task requeue: a task with integers ours cannot hold exactly is left to the Python worker, which returns them exact', async () => {
+  // GIVEN one of ours that hands on what it cannot run faithfully, alone at first
+  const celery: PythonCeleryOptions = { redisUrl: server.url };
+  await startOurWorker({ redisUrl: server.url, concurrency: 4, unknownTask: 'requeue', tag: 'ours-requeue' });
+  // WHEN Python sends an echo of integers beyond 2**53 (as JSON text: a JS number would be rounded here)
+  const send = await runPythonClient(celery, ['send', '--task', 'tasks.echo', '--args', '[12345678901234567890, 9007199254740993]']);
+  const [sent] = send.lines as { id: string }[];
+  await pythonGet(celery, [sent.id], 1); // a moment in which ours handles it, whatever it does
+  // AND a Python worker joins
+  await startPythonWorker({ ...celery, concurrency: 2, tag: 'python' });
+
+  // THEN Python ran it, exactly
+  const run = await runPythonClient(celery, ['repr', '--timeout', '20', sent.id]);
+  expect(run.lines).toEqual([{ id: sent.id, status: 'SUCCESS', repr: "{'args': [12345678901234567890, 9007199254740993], 'kwargs': {}}" }]);
+});
