@@ -9,7 +9,7 @@ import {
 import { IKedaTrigger, RedisListTrigger } from './keda-trigger';
 import { RedisConnection } from './redis-connection';
 import { checkInteger, checkWholeSeconds, propError } from './validation';
-import { renderWorkerDeployment, WorkerDeploymentProps } from './worker-deployment';
+import { renderWorkerDeployment, WorkerDeploymentProps } from './runtime-deployment';
 
 /** What a worker does with a task whose name no handler knows. */
 export enum UnknownTask {

@@ -8,7 +8,7 @@ export * from './publisher';
 export * from './queue-worker';
 export * from './redis-connection';
 export * from './redis-queue';
+export * from './runtime-deployment';
 export * from './scaling-strategy';
-export * from './worker-deployment';
 export { resolveRuntimeImage } from './runtime-image';
 export { DEFAULT_RUNTIME_IMAGE, RUNTIME_IMAGE_CONTEXT_KEY, RUNTIME_IMAGE_ENV, RUNTIME_IMAGE_REPOSITORY } from '../runtime/contract';

@@ -5,7 +5,7 @@ import type { PodMonitor } from '../imports/monitoring.coreos.com';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, Env, queueKeys } from '../runtime/contract';
 import { IKedaTrigger, LeasedList, leasedListEnv, RedisListTrigger } from './keda-trigger';
 import { checkInteger, checkWholeSeconds, propError } from './validation';
-import { renderWorkerDeployment, WorkerDeploymentProps } from './worker-deployment';
+import { renderWorkerDeployment, WorkerDeploymentProps } from './runtime-deployment';
 
 export interface QueueWorkerProps extends WorkerDeploymentProps {
   /** The queue the workers consume. */

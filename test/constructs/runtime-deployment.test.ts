@@ -1,8 +1,32 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { renderWorkerDeployment } from '../../constructs';
+import { renderRuntimeDeployment, renderWorkerDeployment } from '../../constructs';
 import { Env, HEALTH_PATH, METRICS_PORT, READY_PATH, RUNTIME_UID } from '../../runtime/contract';
 import { envOf, only, synth, testChart } from './helpers';
+
+describe('renderRuntimeDeployment', () => {
+  test('one restricted container of the command, its env then METRICS_PORT, probes on what it serves, pull secrets', () => {
+    const chart = testChart();
+    const { container } = renderRuntimeDeployment(chart, { name: 'p', imagePullSecrets: ['regcred'] }, {
+      container: 'producer', args: ['celery-send', '--forever'], replicas: 1, env: { A: kplus.EnvValue.fromValue('a') },
+    });
+    const d = only(synth(chart), 'Deployment');
+    const pod = d.spec.template.spec;
+    expect(d.spec.replicas).toBe(1);
+    expect(container.name).toBe('producer');
+    expect(pod.containers[0].env.map((e: any) => e.name)).toEqual(['A', Env.METRICS_PORT]);
+    expect(pod.containers[0].args).toEqual(['celery-send', '--forever']);
+    expect(pod.containers[0].resources.requests).toBeDefined();
+    expect(pod.containers[0].readinessProbe.httpGet).toMatchObject({ path: READY_PATH, port: METRICS_PORT });
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: RUNTIME_UID, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    expect(pod.terminationGracePeriodSeconds).toBe(30); // cdk8s-plus's default, unless asked
+  });
+
+  test('a bad image is rejected naming the prop', () => {
+    expect(() => renderRuntimeDeployment(testChart(), { image: 'redis-keda' }, { container: 'c', args: [], env: {} })).toThrow("'image'");
+  });
+});
 
 describe('renderWorkerDeployment', () => {
   test("the command's env comes first, then grace and metrics port, then the user's env, which wins", () => {
