@@ -21,18 +21,17 @@
  * reference alone, no ratio), BENCH_CPU_PROF=<dir> (our worker
  * runs with `node --cpu-prof` writing there), BENCH_KEEP=1 (keep the temp dir with the logs).
  */
-import { mkdtempSync, rmSync } from 'fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'os';
 import { join } from 'path';
 import { performance } from 'perf_hooks';
 import type Redis from 'ioredis';
 import { CELERY_PRIORITY_STEPS, CeleryKeys, CeleryMetrics, celeryPriorityList, DEFAULT_CELERY_QUEUE, Env } from '../runtime/contract';
-import { cpuSecondsOf, killAll, logVolume, memoryOf, startCli } from './support/child';
+import { cpuSecondsOf, logVolume, memoryOf, startCli } from './support/child';
 import { killPythonWorkers, produceTasks, pythonCeleryVersions, PythonVersions, startPythonWorker } from './support/celery-python';
 import { ResultWatch, verifyResults, watchResults } from './support/celery-results';
 import { cpuSnapshot, othersCores } from './support/machine';
-import { client, RedisServer, redisVersion, ServerWork, startCounting, startRedis, workSince } from './support/redis';
+import { ServerWork, startCounting, workSince } from './support/redis';
 import { BenchmarkBroken, progress, round, sleepMs, verify, waitUntil } from './support/report';
+import { BenchSession, runBenchSession } from './support/session';
 
 const CELERY = {
   tasks: positive('BENCH_CELERY_TASKS', 5000),
@@ -53,11 +52,7 @@ type Side = 'ours' | 'python';
 /** BENCH_CELERY_SIDES=python measures the reference alone (no ratio): for working on the harness. */
 const SIDES: readonly Side[] = process.env.BENCH_CELERY_SIDES === 'python' ? ['python'] : ['python', 'ours'];
 
-interface BenchEnv {
-  readonly server: RedisServer;
-  readonly redis: Redis;
-  readonly dir: string;
-}
+type BenchEnv = BenchSession;
 
 /** A worker under measurement, whichever side. */
 interface Worker {
@@ -80,28 +75,11 @@ interface Run {
 }
 
 async function main(): Promise<void> {
-  const startedAt = performance.now();
-  const loadAtStart = loadavg()[0];
-  const cpuAtStart = cpuSnapshot();
   const python = pythonCeleryVersions(); // fails loudly before anything starts
-  const dir = mkdtempSync(join(tmpdir(), 'redis-keda-bench-celery-'));
-  const server = await startRedis();
-  const redis = client(server);
-  let ok = false;
-  const interrupted = (signal: NodeJS.Signals) => {
-    progress(`${signal}: stopping the workers and redis-server`);
-    killAll();
-    killPythonWorkers();
-    rmSync(dir, { recursive: true, force: true });
-    void server.stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
-  try {
-    const env: BenchEnv = { server, redis, dir };
-    const version = await redisVersion(redis);
+  await runBenchSession('celery', async (env) => {
     progress(
-      `redis-server ${version} on 127.0.0.1:${server.port}, node ${process.version}, Python ${python.python} Celery ${python.celery} ` +
-        `(kombu ${python.kombu}, redis-py ${python.redis_py}), ${CELERY.tasks} tasks, ${CELERY.rounds} rounds, temp dir ${dir}`,
+      `redis-server ${env.redisVersion} on 127.0.0.1:${env.server.port}, node ${process.version}, Python ${python.python} Celery ${python.celery} ` +
+        `(kombu ${python.kombu}, redis-py ${python.redis_py}), ${CELERY.tasks} tasks, ${CELERY.rounds} rounds, temp dir ${env.dir}`,
     );
     const runs: Record<Side, Run[]> = { ours: [], python: [] };
     for (let i = 1; i <= CELERY.rounds; i++) {
@@ -111,7 +89,7 @@ async function main(): Promise<void> {
     const reference = median(runs.python.map((run) => run.perSecond));
     const ratio = ours / reference;
     progress(`median: ours ${round(ours)} tasks/s, Python Celery ${round(reference)} tasks/s, ratio ${round(ratio, 2)} (goal ${CELERY.goal})`);
-    const result = {
+    return {
       benchmark: 'celery',
       tasks: CELERY.tasks,
       rounds: CELERY.rounds,
@@ -141,27 +119,9 @@ async function main(): Promise<void> {
         `worker started and ready (Python: worker_ready signal; ours: its start log line), ${CELERY.settleMs} ms idle; timed from RENAME back onto '${QUEUE}' ` +
         `to the PUBLISH of the last result (PSUBSCRIBE ${CeleryKeys.taskMeta('*')}); then all results checked SUCCESS, queue and unacked empty. ` +
         `Runs alternate python, ours; figures are medians.`,
-      versions: { node: process.version, redis: version, ...pythonVersions(python) },
-      machine: {
-        cpus: cpus().length,
-        cpu_model: cpus()[0]?.model,
-        memory_gb: round(totalmem() / 2 ** 30, 1),
-        load_1m_at_start: round(loadAtStart, 2),
-        // Cores that processes outside this benchmark kept busy meanwhile (skews the ratio). ~0 on a quiet machine.
-        other_processes_cpu_cores: round(othersCores(cpuAtStart, cpuSnapshot()), 2),
-      },
-      seconds: round((performance.now() - startedAt) / 1000, 1),
+      versions: { node: process.version, redis: env.redisVersion, ...pythonVersions(python) },
     };
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    ok = true;
-  } finally {
-    killAll();
-    killPythonWorkers();
-    await redis.quit().catch(() => redis.disconnect());
-    await server.stop();
-    if (ok && process.env.BENCH_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
-    else progress(`logs kept in ${dir}`);
-  }
+  }, killPythonWorkers);
 }
 
 function pythonVersions(versions: PythonVersions) {

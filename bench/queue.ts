@@ -18,8 +18,6 @@
  * runs with `node --cpu-prof` writing there), BENCH_KEEP=1 (keep the temp dir with the logs).
  */
 import { execFile } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'os';
 import { join } from 'path';
 import { performance } from 'perf_hooks';
 import { promisify } from 'util';
@@ -31,9 +29,10 @@ import { Queue } from '../runtime/queue/queue';
 import { closeRedis, connectRedis } from '../runtime/redis/connection';
 import { BullMQ, loadBullMQ } from './support/bullmq';
 import { cpuSnapshot, othersCores } from './support/machine';
-import { cpuSecondsOf, killAll, LogLine, logVolume, MeasuredChild, memoryOf, sampleMemory, startCli } from './support/child';
-import { client, RedisServer, redisVersion, ServerWork, startCounting, startRedis, workSince } from './support/redis';
+import { cpuSecondsOf, LogLine, logVolume, MeasuredChild, memoryOf, sampleMemory, startCli } from './support/child';
+import { ServerWork, startCounting, workSince } from './support/redis';
 import { BenchmarkBroken, progress, quantile, round, sleepMs, verify, waitUntil } from './support/report';
+import { BenchSession, runBenchSession } from './support/session';
 
 const PUBLISH = { events: 200_000, warmup: 20_000, batch: 250, goal: 0.5 };
 const REDIS_BENCHMARK_ARGS = ['-t', 'lpush', '-P', '64', '-n', '1000000', '-q', '--csv'];
@@ -59,64 +58,20 @@ function resetOwn(): void {
 const NOOP_HANDLER = 'bench/handlers/noop.js';
 const LATENCY_HANDLER = 'bench/handlers/latency.js';
 
-interface Env {
-  readonly server: RedisServer;
-  /** The benchmark's own client: setup, checks, INFO. */
-  readonly redis: Redis;
+interface Env extends BenchSession {
   readonly bull: BullMQ;
-  readonly dir: string;
 }
 
 async function main(): Promise<void> {
-  const startedAt = performance.now();
-  const loadAtStart = loadavg()[0];
-  const cpuAtStart = cpuSnapshot();
   const bull = loadBullMQ();
-  const dir = mkdtempSync(join(tmpdir(), 'redis-keda-bench-'));
-  const server = await startRedis();
-  const redis = client(server);
-  let ok = false;
-  const interrupted = (signal: NodeJS.Signals) => {
-    progress(`${signal}: stopping the consumer and redis-server`);
-    killAll();
-    rmSync(dir, { recursive: true, force: true });
-    void server.stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
-  try {
-    const env: Env = { server, redis, bull, dir };
-    const version = await redisVersion(redis);
-    progress(`redis-server ${version} on 127.0.0.1:${server.port}, BullMQ ${bull.version}, node ${process.version}, temp dir ${dir}`);
+  await runBenchSession('queue', async (session) => {
+    const env: Env = { ...session, bull };
+    progress(`redis-server ${session.redisVersion} on 127.0.0.1:${session.server.port}, BullMQ ${bull.version}, node ${process.version}, temp dir ${session.dir}`);
     const publish = await benchPublish(env);
     const processing = await benchProcess(env);
     const latency = await benchLatency(env);
-    const result = {
-      benchmark: 'queue',
-      redis: version,
-      bullmq: bull.version,
-      node: process.version,
-      machine: {
-        cpus: cpus().length,
-        cpu_model: cpus()[0]?.model,
-        memory_gb: round(totalmem() / 2 ** 30, 1),
-        load_1m_at_start: round(loadAtStart, 2),
-        // Cores that processes outside this benchmark kept busy meanwhile: they skew the ratios
-        // (the two sides of a comparison do not see the same competition). ~0 on a quiet machine.
-        other_processes_cpu_cores: round(othersCores(cpuAtStart, cpuSnapshot()), 2),
-      },
-      publish,
-      process: processing,
-      latency,
-      seconds: round((performance.now() - startedAt) / 1000, 1),
-    };
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    ok = true;
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-    await server.stop();
-    if (ok && process.env.BENCH_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
-    else progress(`logs kept in ${dir}`);
-  }
+    return { benchmark: 'queue', redis: session.redisVersion, bullmq: bull.version, node: process.version, publish, process: processing, latency };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
