@@ -97,6 +97,26 @@ export const Env = {
   CELERY_SEND_COUNT: 'CELERY_SEND_COUNT',
   /** `true`: celery-send sends until stopped. */
   CELERY_SEND_FOREVER: 'CELERY_SEND_FOREVER',
+  /** Positional arguments, a JSON array. */
+  CELERY_ARGS: 'CELERY_ARGS',
+  /** Keyword arguments, a JSON object. */
+  CELERY_KWARGS: 'CELERY_KWARGS',
+  /** Seconds from sending to the task's eta. */
+  CELERY_COUNTDOWN: 'CELERY_COUNTDOWN',
+  /** The task's eta, ISO 8601. */
+  CELERY_ETA: 'CELERY_ETA',
+  /** Seconds from sending until the task expires. */
+  CELERY_EXPIRES: 'CELERY_EXPIRES',
+  /** kombu priority 0..9. */
+  CELERY_PRIORITY: 'CELERY_PRIORITY',
+  /** `true`: wait for each result and print it. */
+  CELERY_WAIT: 'CELERY_WAIT',
+  /** Seconds to wait for each result. */
+  CELERY_WAIT_TIMEOUT: 'CELERY_WAIT_TIMEOUT',
+  /** The task's hard time limit in seconds (Celery's time_limit). */
+  CELERY_TIME_LIMIT: 'CELERY_TIME_LIMIT',
+  /** The task's soft time limit in seconds (Celery's soft_time_limit). */
+  CELERY_SOFT_TIME_LIMIT: 'CELERY_SOFT_TIME_LIMIT',
   /** The pod's name (downward API); used in worker names. */
   POD_NAME: 'POD_NAME',
   // long-running commands
@@ -269,28 +289,5 @@ export const CeleryDemoKeys = {
 } as const;
 /** Tasks a worker holds waiting for their eta, at most; past it the worker stops claiming until one is due. */
 export const DEFAULT_CELERY_MAX_ETA_HELD = 1000;
-/** More environment variables of `celery-send` (its flags --args, --kwargs, ...). */
-export const CelerySendEnv = {
-  /** Positional arguments, a JSON array. */
-  ARGS: 'CELERY_ARGS',
-  /** Keyword arguments, a JSON object. */
-  KWARGS: 'CELERY_KWARGS',
-  /** Seconds from sending to the task's eta. */
-  COUNTDOWN: 'CELERY_COUNTDOWN',
-  /** The task's eta, ISO 8601. */
-  ETA: 'CELERY_ETA',
-  /** Seconds from sending until the task expires. */
-  EXPIRES: 'CELERY_EXPIRES',
-  /** kombu priority 0..9. */
-  PRIORITY: 'CELERY_PRIORITY',
-  /** `true`: wait for each result and print it. */
-  WAIT: 'CELERY_WAIT',
-  /** Seconds to wait for each result. */
-  WAIT_TIMEOUT: 'CELERY_WAIT_TIMEOUT',
-  /** The task's hard time limit in seconds (Celery's time_limit). */
-  TIME_LIMIT: 'CELERY_TIME_LIMIT',
-  /** The task's soft time limit in seconds (Celery's soft_time_limit). */
-  SOFT_TIME_LIMIT: 'CELERY_SOFT_TIME_LIMIT',
-} as const;
 /** Seconds between tasks of `celery-send --forever` (the demo's producer sent one a second). */
 export const DEFAULT_CELERY_SEND_INTERVAL_SECONDS = 1;

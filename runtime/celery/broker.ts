@@ -107,11 +107,6 @@ export class CeleryBroker {
     return Number(await FINISH.run(this.redis, keys, args));
   }
 
-  /** Stores a result for a task that was never held (nothing to acknowledge). */
-  async storeResult(taskId: string, result: string): Promise<void> {
-    await this.finish([{ tag: '', taskId, result }]);
-  }
-
   /** Dead-letters a held message with `entry` (DeadLetter JSON), optionally storing a result for its task id. */
   async deadLetter(delivery: Delivery, entry: string, result?: { taskId: string; json: string }): Promise<boolean> {
     const keys = [CeleryKeys.UNACKED, CeleryKeys.UNACKED_INDEX, CeleryKeys.dead(delivery.queue), CeleryKeys.taskMeta(result?.taskId ?? '')];

@@ -9,6 +9,7 @@ import { performance } from 'perf_hooks';
 import { setImmediate as nextTick } from 'timers/promises';
 import type Redis from 'ioredis';
 import { CeleryKeys, DeadLetter, DEFAULT_CELERY_MAX_ETA_HELD } from '../contract';
+import { runClaimLanes } from '../claim-lanes';
 import { errorMessage, Logger } from '../log';
 import { redisRetryDelay, untilLanded } from '../redis/retry';
 import { sleep } from '../sleep';
@@ -147,9 +148,7 @@ export class CeleryWorker {
     });
     let stoppedAt = Date.now();
     try {
-      const lanes = Math.min(LANES, options.concurrency);
-      const batchLimit = Math.min(Math.ceil(options.concurrency / lanes), MAX_CLAIM_BATCH);
-      await Promise.all(Array.from({ length: lanes }, () => this.claimLoop(batchLimit)));
+      await runClaimLanes(LANES, options.concurrency, MAX_CLAIM_BATCH, (limit) => this.claimLoop(limit));
       stoppedAt = Date.now();
     } finally {
       signal.removeEventListener('abort', onAbort);

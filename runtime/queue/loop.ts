@@ -7,6 +7,7 @@
  */
 import { setImmediate as nextTick } from 'timers/promises';
 import type Redis from 'ioredis';
+import { runClaimLanes } from '../claim-lanes';
 import { errorMessage } from '../log';
 import { sleep } from '../sleep';
 import { redisRetryDelay } from '../redis/retry';
@@ -67,11 +68,7 @@ class Loop {
     ctx.log.info('consumer started', { concurrency: options.concurrency, leaseSeconds: ctx.leaseMs / 1000 });
     let stoppedAt = Date.now();
     try {
-      // Two lanes, each claiming up to half the slots: while the handlers of one batch run, the
-      // next claim is already on its way, so neither Redis nor this process waits for the other.
-      const lanes = Math.min(LANES, options.concurrency);
-      const batchLimit = Math.min(Math.ceil(options.concurrency / lanes), MAX_CLAIM_BATCH);
-      await Promise.all(Array.from({ length: lanes }, () => this.claimLoop(batchLimit)));
+      await runClaimLanes(LANES, options.concurrency, MAX_CLAIM_BATCH, (limit) => this.claimLoop(limit));
       stoppedAt = Date.now();
     } finally {
       signal.removeEventListener('abort', onAbort);
