@@ -1,4 +1,4 @@
-import { ApiObject, App, Chart, Cron, Duration } from 'cdk8s';
+import { ApiObject, App, Chart, Cron, Duration, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ScaledJob, ScaledJobSpecRolloutStrategy, ScaledJobSpecScalingStrategy, ScaledJobSpecTriggers } from '../imports/keda.sh';
@@ -7,7 +7,7 @@ import { IKedaTrigger, KedaTriggerConfig, LeasedList, leasedListEnv, missingEnvF
 import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './pod-defaults';
 import { resolveRuntimeImage } from './runtime-image';
 import { ScalingStrategy } from './scaling-strategy';
-import { checkInteger, checkName, checkScaler, checkWholeSeconds, propError } from './validation';
+import { checkInteger, checkName, checkScaler, checkWholeSeconds, nameMetadata, propError } from './validation';
 
 /** The container each Job runs: cdk8s-plus container props, with the image optional. */
 export interface JobContainerProps extends Omit<kplus.ContainerProps, 'image'> {
@@ -163,7 +163,7 @@ export class KedaScaledJob extends Construct {
 
     const strategy = this.scalingStrategy.toJson(this.claimReadiness ? ['Ready'] : []);
     const scaledJob = new RenderedScaledJob(this, 'Resource', {
-      metadata: { name: props.name },
+      metadata: nameMetadata(props.name),
       spec: {
         // Rendered by cdk8s-plus below and set after serialization.
         jobTargetRef: { template: {} },
@@ -245,7 +245,8 @@ export class KedaScaledJob extends Construct {
   private addReaper(id: string, list: LeasedList, props: KedaScaledJobProps): kplus.CronJob {
     const image = resolveRuntimeImage(this, 'reaper.image', props.reaper?.image);
     const cron = new kplus.CronJob(this, id, {
-      metadata: { name: props.name && `${props.name}-${id}` },
+      // Job names get a suffix, so a CronJob name may have at most 52 characters; a generated one is kept within that.
+      metadata: { name: props.name ? `${props.name}-${id}` : Names.toDnsLabel(this, { extra: [id], maxLen: 52 }) },
       schedule: props.reaper?.schedule ?? Cron.everyMinute(),
       concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
       startingDeadline: Duration.seconds(60),

@@ -1,21 +1,66 @@
 import { Duration } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { ScaledObject, ScaledObjectSpecAdvanced, ScaledObjectSpecFallbackBehavior } from '../imports/keda.sh';
 import { IKedaTrigger, KedaTriggerConfig, missingEnvFromTarget } from './keda-trigger';
-import { checkInteger, checkName, checkScaler, checkWholeSeconds, propError } from './validation';
+import { checkInteger, checkName, checkScaler, checkWholeSeconds, nameMetadata, propError } from './validation';
 
 /** A workload given by reference, for targets not built with cdk8s-plus. */
 export interface ScaleTargetReference {
+  /** Kind of the workload, e.g. `Deployment`, `StatefulSet` or a custom resource with a `/scale` subresource. */
   readonly kind: string;
+  /** Name of the workload in the ScaledObject's namespace. */
   readonly name: string;
-  /** @default "apps/v1" */
+  /**
+   * API version of the workload.
+   * @default "apps/v1"
+   */
   readonly apiVersion?: string;
   /**
    * The target's container env, by variable name, to check `...FromEnv` trigger keys against.
    * @default - not checked
    */
   readonly envNames?: string[];
+}
+
+/** A container of a scalable workload, as far as the ScaledObject reads it (its env, for `...FromEnv` keys). */
+export interface ScalableContainer {
+  /** The container's name. */
+  readonly name: string;
+  /** The container's environment: the variables it defines and the sources (`envFrom`) it reads them from. */
+  readonly env: { readonly variables: Record<string, unknown>; readonly sources: readonly unknown[] };
+}
+
+/** What `toScalingTarget()` of a cdk8s-plus workload returns (the same shape in every cdk8s-plus 2.x major). */
+export interface ScalableWorkloadTarget {
+  /** Kind of the workload: `Deployment` or `StatefulSet`. */
+  readonly kind: string;
+  /** API version of the workload, `apps/v1`. */
+  readonly apiVersion: string;
+  /** The workload's name, the one written to its YAML. */
+  readonly name: string;
+  /** The workload's containers. */
+  readonly containers: readonly ScalableContainer[];
+  /** The replica count set in the workload's props; undefined when none is. */
+  readonly replicas?: number;
+}
+
+/**
+ * A Deployment or StatefulSet of any cdk8s-plus 2.x major (cdk8s-plus-27, -33, ...), recognised by
+ * what it can do rather than by class: a ScaledObject marks it autoscaled and reads its scaling target.
+ */
+export interface IScalableWorkload extends IConstruct {
+  /** Tells the workload that an autoscaler owns its replica count, so it leaves `replicas` out of its YAML. */
+  markHasAutoscaler(): void;
+  /** Kind, API version, name and containers of the workload. */
+  toScalingTarget(): ScalableWorkloadTarget;
+  /** The workload's rendered Kubernetes object. */
+  readonly apiObject: { readonly kind: string; toJson(): any };
+}
+
+/** True for a cdk8s-plus Deployment or StatefulSet of any major, false for a `ScaleTargetReference`. */
+export function isScalableWorkload(target: unknown): target is IScalableWorkload {
+  const t = target as Partial<IScalableWorkload> | undefined;
+  return typeof t?.markHasAutoscaler === 'function' && typeof t.toScalingTarget === 'function' && typeof t.apiObject?.toJson === 'function';
 }
 
 /** What fallback does while a scaler keeps failing. */
@@ -73,8 +118,11 @@ export interface ScalingRules {
 }
 
 export interface KedaScaledObjectProps {
-  /** A cdk8s-plus Deployment or StatefulSet (marked autoscaled, so its YAML has no `replicas`), or a reference. */
-  readonly target: kplus.Deployment | kplus.StatefulSet | ScaleTargetReference;
+  /**
+   * The workload to scale: a Deployment or StatefulSet of any cdk8s-plus 2.x major (marked autoscaled,
+   * so its YAML has no `replicas`), or a reference to a workload defined elsewhere.
+   */
+  readonly target: IScalableWorkload | ScaleTargetReference;
   /** What KEDA scales on; at least one. The replica count is the highest any trigger asks for. */
   readonly triggers: IKedaTrigger[];
   /**
@@ -172,7 +220,7 @@ export class KedaScaledObject extends Construct {
     if (props.pausedReplicas !== undefined) annotations['autoscaling.keda.sh/paused-replicas'] = String(props.pausedReplicas);
 
     this.apiObject = new ScaledObject(this, 'Resource', {
-      metadata: { name: props.name, annotations: Object.keys(annotations).length ? annotations : undefined },
+      metadata: { ...nameMetadata(props.name), ...(Object.keys(annotations).length ? { annotations } : {}) },
       spec: {
         scaleTargetRef: { ...target, envSourceContainerName: props.envSourceContainerName },
         minReplicaCount: this.minReplicas,
@@ -198,12 +246,22 @@ export class KedaScaledObject extends Construct {
   }
 
   private resolveTarget(target: KedaScaledObjectProps['target']): { kind: string; name: string; apiVersion: string } {
-    if (target instanceof kplus.Deployment || target instanceof kplus.StatefulSet) {
-      if (target.replicas !== undefined) {
-        throw propError(this, 'target', target.node.path, `sets 'replicas' (${target.replicas}); an autoscaled workload must not, or GitOps and the HPA fight over it`);
+    if (isScalableWorkload(target)) {
+      const t = target.toScalingTarget();
+      if (!SCALABLE_KINDS.includes(t.kind)) {
+        throw propError(this, 'target', `${t.kind} ${target.node.path}`, `must be a ${SCALABLE_KINDS.join(' or ')}`);
+      }
+      if (t.replicas !== undefined) {
+        throw propError(this, 'target', target.node.path, `sets 'replicas' (${t.replicas}); an autoscaled workload must not, or GitOps and the HPA fight over it`);
       }
       target.markHasAutoscaler();
-      const t = target.toScalingTarget();
+      // A workload whose major ignores the mark would still write `replicas`: caught before any YAML is written.
+      this.node.addValidation({
+        validate: () => {
+          const replicas = target.apiObject.toJson()?.spec?.replicas;
+          return replicas === undefined ? [] : [`${this.node.path}: 'target' (${JSON.stringify(target.node.path)}) still writes 'replicas' (${replicas}) after markHasAutoscaler(); GitOps and the HPA would fight over it`];
+        },
+      });
       return { kind: t.kind, name: t.name, apiVersion: t.apiVersion };
     }
     checkName(this, 'target.name', target.name);
@@ -237,8 +295,9 @@ export class KedaScaledObject extends Construct {
 
   private checkEnvFromTarget(triggers: KedaTriggerConfig[], target: KedaScaledObjectProps['target'], containerName?: string): void {
     let names: Set<string> | undefined;
-    if (target instanceof kplus.Deployment || target instanceof kplus.StatefulSet) {
-      const container = containerName ? target.containers.find((c) => c.name === containerName) : target.containers[0];
+    if (isScalableWorkload(target)) {
+      const containers = target.toScalingTarget().containers;
+      const container = containerName ? containers.find((c) => c.name === containerName) : containers[0];
       if (containerName && !container) throw propError(this, 'envSourceContainerName', containerName, 'must name a container of the target');
       if (container && container.env.sources.length === 0) names = new Set(Object.keys(container.env.variables));
     } else if (target.envNames) {
@@ -250,6 +309,8 @@ export class KedaScaledObject extends Construct {
     }
   }
 }
+
+const SCALABLE_KINDS = ['Deployment', 'StatefulSet'];
 
 function renderRules(rules?: ScalingRules) {
   if (!rules) return undefined;

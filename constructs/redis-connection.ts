@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { TriggerAuthentication } from '../imports/keda.sh';
 import { Env, REDIS_PORT } from '../runtime/contract';
-import { checkInteger, propError } from './validation';
+import { checkInteger, nameMetadata, propError } from './validation';
 
 /** A key of an existing Secret. Only the reference is written to YAML, never the value. */
 export interface SecretKeyRef {
@@ -147,7 +147,7 @@ export class RedisConnection {
     if (!auth) {
       const id = `redis-auth-${this.host}-${this.port}`.replace(/[^A-Za-z0-9-]/g, '-');
       auth = new TriggerAuthentication(chart, id, {
-        metadata: { name: this.name && `${this.name}-trigger-auth` },
+        metadata: nameMetadata(this.name && `${this.name}-trigger-auth`),
         spec: { secretTargetRef: refs },
       });
       this.auths.set(chart, auth);

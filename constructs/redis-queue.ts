@@ -5,7 +5,7 @@ import { DEFAULT_LIST_NAME, queueKeys, REDIS_EXPORTER_PORT, REDIS_PORT } from '.
 import { LeasedList, leasedListEnv, RedisListTrigger, RedisListTriggerOptions } from './keda-trigger';
 import { patchPodSpec, restrictedContainer, restrictedPod } from './pod-defaults';
 import { RedisConnection, SecretKeyRef } from './redis-connection';
-import { checkImage, checkName, propError } from './validation';
+import { checkImage, checkName, nameMetadata, propError } from './validation';
 
 /** The official Redis 7 image, pinned. */
 export const DEFAULT_REDIS_IMAGE = 'redis:7.4.2';
@@ -131,12 +131,12 @@ export class RedisQueue extends Construct implements LeasedList {
 
     const namespace = Chart.of(this).namespace;
     this.config = new kplus.ConfigMap(this, 'config', {
-      metadata: { name: props.name && `${props.name}-config` },
+      metadata: nameMetadata(props.name && `${props.name}-config`),
       data: { 'redis.conf': this.renderConfig() },
     });
 
     this.service = new kplus.Service(this, 'service', {
-      metadata: { name: props.name },
+      metadata: nameMetadata(props.name),
       ports: [{ name: 'redis', port: REDIS_PORT, targetPort: REDIS_PORT }],
     });
     // KEDA resolves the address from its own namespace: qualify it when the chart has one.
@@ -153,7 +153,7 @@ export class RedisQueue extends Construct implements LeasedList {
     }
 
     this.statefulSet = new kplus.StatefulSet(this, 'server', {
-      metadata: { name: props.name },
+      metadata: nameMetadata(props.name),
       replicas: 1,
       service: this.service,
       podManagementPolicy: kplus.PodManagementPolicy.PARALLEL,

@@ -1,11 +1,11 @@
-import { Duration } from 'cdk8s';
+import { Duration, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { PodMonitor } from '../imports/monitoring.coreos.com';
 import { DEFAULT_GRACE_SECONDS, Env, METRICS_PATH, TERMINATION_MARGIN_SECONDS } from '../runtime/contract';
 import { longRunningContainer, metricsPortEnv, patchPodSpec, restrictedPod } from './pod-defaults';
 import { resolveRuntimeImage } from './runtime-image';
-import { checkInteger, checkName, checkWholeSeconds } from './validation';
+import { checkInteger, checkName, checkWholeSeconds, nameMetadata } from './validation';
 
 /** What every Deployment running a long-lived `redis-keda` command takes (workers, publishers, producers). */
 export interface RuntimeDeploymentProps {
@@ -78,7 +78,7 @@ export function renderRuntimeDeployment(
   checkName(scope, 'name', props.name);
   const image = resolveRuntimeImage(scope, 'image', props.image);
   const deployment = new kplus.Deployment(scope, 'deployment', {
-    metadata: { name: props.name },
+    metadata: nameMetadata(props.name),
     replicas: spec.replicas,
     podMetadata: spec.labels ? { labels: spec.labels } : undefined,
     securityContext: restrictedPod(),
@@ -115,7 +115,8 @@ export function renderWorkerDeployment(
   checkInteger(scope, 'replicas', props.replicas, 0);
   const grace = props.grace ?? Duration.seconds(DEFAULT_GRACE_SECONDS);
   checkWholeSeconds(scope, 'grace', grace, 0);
-  const labels = { 'app.kubernetes.io/name': props.name ?? scope.node.id, 'app.kubernetes.io/component': command.component };
+  // Without a name, a label value unique to the construct path: a PodMonitor must select this fleet only.
+  const labels = { 'app.kubernetes.io/name': props.name ?? Names.toLabelValue(scope), 'app.kubernetes.io/component': command.component };
   const { deployment, container } = renderRuntimeDeployment(scope, props, {
     container: 'worker',
     args: command.args,
@@ -129,7 +130,7 @@ export function renderWorkerDeployment(
 
   const podMonitor = props.podMonitor
     ? new PodMonitor(scope, 'pod-monitor', {
-      metadata: { name: props.name },
+      metadata: nameMetadata(props.name),
       spec: {
         selector: { matchLabels: labels },
         podMetricsEndpoints: [{ port: 'metrics', path: METRICS_PATH, interval: '15s' }],

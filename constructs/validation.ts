@@ -28,6 +28,14 @@ export function checkName(scope: Construct, prop: string, value: string | undefi
   }
 }
 
+/**
+ * `metadata` for an optional name: the key is left out when there is none, because cdk8s copies an
+ * explicit `name: undefined` over the name it generates and the object would be written unnamed.
+ */
+export function nameMetadata(name: string | undefined): { readonly name?: string } {
+  return name === undefined ? {} : { name };
+}
+
 /** Image references must carry a tag or a digest: `:latest` or none makes rollouts unreproducible. */
 export function checkImage(scope: Construct, prop: string, image: string): void {
   const lastSegment = image.slice(image.lastIndexOf('/') + 1);
