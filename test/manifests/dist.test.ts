@@ -17,6 +17,7 @@ import { CoreFieldChecker, coreModelModule } from './core-fields';
 import { chartRuleViolations, containerRuleViolations, objectMetaViolations, podTemplatesOf } from './house-rules';
 import { describeDoc, displayPath, distDir, LoadedDoc, loadDist, REPO_ROOT } from './load-dist';
 import { restrictedViolations } from './pod-security';
+import { referenceViolations } from './references';
 import { describeTreeDifference, compareTrees } from './tree-diff';
 import { upstreamErrors } from './upstream-models';
 
@@ -79,6 +80,10 @@ describe('our rules', () => {
 
   test.each(rows(tree.charts, (c) => c.name, 'chart folders'))('%s: KEDA targets have no replicas, references resolve', (_, chart) => {
     expect(chartRuleViolations(present(chart, 'chart folder').docs.map((d: LoadedDoc) => d.doc))).toEqual([]);
+  });
+
+  test.each(rows(tree.charts, (c) => c.name, 'chart folders'))('%s: every object named, every reference resolves (Secrets: only redis-auth expected)', (_, chart) => {
+    expect(referenceViolations(present(chart, 'chart folder').docs.map((d: LoadedDoc) => d.doc), { externalSecrets: ['redis-auth'] })).toEqual([]);
   });
 });
 
