@@ -3,11 +3,12 @@
  * read them): environment variables, ports, paths, Redis key layout, event formats.
  *
  * Dependency-free on purpose: `constructs/` imports this file and nothing else of `runtime/`,
- * so a user's cdk8s app never pulls in ioredis.
+ * so a user's cdk8s app never pulls in ioredis. Its one import is the version module generated from
+ * package.json (scripts/write-version.ts), itself free of imports.
  */
 
-/** The package version; the default runtime image is tagged with it (a test keeps it equal to package.json). */
-export const VERSION = '0.1.0';
+export { VERSION } from './version';
+import { VERSION } from './version';
 
 /** Where the runtime image is published by default. */
 export const RUNTIME_IMAGE_REPOSITORY = 'ghcr.io/cdk8s-redis-keda/redis-keda';

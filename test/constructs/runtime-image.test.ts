@@ -35,3 +35,8 @@ describe('runtime image', () => {
     expect(() => resolveRuntimeImage(chart, 'image')).toThrow(/'context redis-keda:image' \("ctx\/img"\) must name a pinned tag/);
   });
 });
+
+test('runtime/version.ts is what scripts/write-version.ts generates from package.json', () => {
+  const { renderVersionModule, VERSION_MODULE } = require('../../scripts/write-version');
+  expect(require('fs').readFileSync(VERSION_MODULE, 'utf8')).toBe(renderVersionModule(require('../../package.json').version));
+});
