@@ -1,9 +1,9 @@
-import { App, Chart, ChartProps, Duration, Size, YamlOutputType } from 'cdk8s';
+import { App, Chart, ChartProps, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
   AppendFsync, CeleryProducer, CeleryWorker, KedaScaledJob, KedaScaledObject, Publisher, QueueWorker, RedisConnection, RedisQueue,
-  ScalingPolicyType, ScalingStrategy, writeKustomizations,
+  GitOpsApp, ScalingPolicyType, ScalingStrategy,
 } from './constructs';
 
 /**
@@ -154,7 +154,6 @@ export function buildApp(app: App): App {
 }
 
 if (require.main === module) {
-  const app = buildApp(new App({ yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE }));
-  app.synth();
-  writeKustomizations(app);
+  // One folder per chart with its kustomization.yaml: what dist/ holds.
+  buildApp(new GitOpsApp()).synth();
 }

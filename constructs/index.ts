@@ -8,6 +8,7 @@ export * from './publisher';
 export * from './queue-worker';
 export * from './redis-connection';
 export * from './redis-queue';
+export * from './restricted-namespace';
 export * from './runtime-deployment';
 export * from './scaling-strategy';
 export { resolveRuntimeImage } from './runtime-image';
