@@ -6,6 +6,7 @@ import { RedisConnection } from './redis-connection';
 import { renderRuntimeDeployment, RuntimeDeploymentProps } from './runtime-deployment';
 import { propError } from './validation';
 
+/** Props of a CeleryProducer. */
 export interface CeleryProducerProps extends RuntimeDeploymentProps {
   /** The Redis broker the tasks go to. */
   readonly connection: RedisConnection;
@@ -32,10 +33,15 @@ export interface CeleryProducerProps extends RuntimeDeploymentProps {
  * `/healthz`, `/readyz` and `/metrics` on port 9090.
  */
 export class CeleryProducer extends Construct {
+  /** The producer's Deployment. */
   public readonly deployment: kplus.Deployment;
+  /** The producer's container. */
   public readonly container: kplus.Container;
+  /** The queue the tasks go to. */
   public readonly queue: string;
+  /** The name of the task sent. */
   public readonly task: string;
+  /** Time between two tasks. */
   public readonly interval: Duration;
 
   public constructor(scope: Construct, id: string, props: CeleryProducerProps) {

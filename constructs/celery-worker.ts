@@ -19,6 +19,7 @@ export enum UnknownTask {
   REQUEUE = 'requeue',
 }
 
+/** Props of a CeleryWorker. */
 export interface CeleryWorkerProps extends WorkerDeploymentProps {
   /** The Redis broker and result backend (the same database, as Celery's `redis://` URLs have it). */
   readonly connection: RedisConnection;
@@ -45,6 +46,7 @@ export interface CeleryWorkerProps extends WorkerDeploymentProps {
    */
   readonly resultExpires?: Duration;
   /**
+   * What a worker does with a task no handler knows.
    * @default UnknownTask.FAIL
    */
   readonly unknownTask?: UnknownTask;
@@ -55,6 +57,7 @@ export interface CeleryWorkerProps extends WorkerDeploymentProps {
   readonly tasks?: string;
 }
 
+/** Options of the trigger on one Celery queue's list. */
 export interface CeleryQueueTriggerOptions {
   /**
    * Which of the worker's queues.
@@ -73,6 +76,7 @@ export interface CeleryQueueTriggerOptions {
   readonly activationListLength?: number;
 }
 
+/** Options of the trigger on kombu's `unacked` hash. */
 export interface CeleryUnackedTriggerOptions {
   /**
    * Unacknowledged tasks per replica.
@@ -81,6 +85,7 @@ export interface CeleryUnackedTriggerOptions {
   readonly listLength?: number;
 }
 
+/** Options of the full set of triggers a Celery worker fleet scales on. */
 export interface CeleryScalingTriggerOptions {
   /**
    * Waiting tasks per replica, for each queue and priority list.
@@ -106,15 +111,25 @@ export interface CeleryScalingTriggerOptions {
  * `/readyz` and `/metrics` on port 9090; termination grace matched to `grace`.
  */
 export class CeleryWorker extends Construct {
+  /** The workers' Deployment. */
   public readonly deployment: kplus.Deployment;
+  /** The worker container. */
   public readonly container: kplus.Container;
+  /** The Redis broker and result backend. */
   public readonly connection: RedisConnection;
+  /** The queues the workers consume. */
   public readonly queues: string[];
+  /** Tasks each pod runs at the same time. */
   public readonly concurrency: number;
+  /** Time a stopping pod keeps working on what it holds. */
   public readonly grace: Duration;
+  /** Time a taken task may stay unacknowledged before it is restored. */
   public readonly visibilityTimeout: Duration;
+  /** Lifetime of a stored result (0: forever). */
   public readonly resultExpires: Duration;
+  /** What a worker does with a task no handler knows. */
   public readonly unknownTask: UnknownTask;
+  /** The PodMonitor scraping the workers, when asked for. */
   public readonly podMonitor?: PodMonitor;
 
   public constructor(scope: Construct, id: string, props: CeleryWorkerProps) {

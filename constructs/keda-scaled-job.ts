@@ -12,6 +12,7 @@ import { checkInteger, checkName, checkScaler, checkWholeSeconds, nameMetadata, 
 /** The container each Job runs: cdk8s-plus container props, with the image optional. */
 export interface JobContainerProps extends Omit<kplus.ContainerProps, 'image'> {
   /**
+   * Image of the Job's container.
    * @default - the runtime image (see `resolveRuntimeImage`)
    */
   readonly image?: string;
@@ -25,6 +26,7 @@ export enum RolloutStrategy {
   IMMEDIATE = 'immediate',
 }
 
+/** The reaper CronJob that returns expired leases and due retries to the list. */
 export interface ReaperOptions {
   /**
    * Emit the reaper CronJob.
@@ -32,15 +34,18 @@ export interface ReaperOptions {
    */
   readonly enabled?: boolean;
   /**
+   * How often the reaper runs.
    * @default Cron.everyMinute()
    */
   readonly schedule?: Cron;
   /**
+   * Image of the reaper's container.
    * @default - the runtime image
    */
   readonly image?: string;
 }
 
+/** Props of a KedaScaledJob. */
 export interface KedaScaledJobProps {
   /**
    * Name of the ScaledJob (and prefix of its Jobs).
@@ -52,6 +57,7 @@ export interface KedaScaledJobProps {
   /** The container of each Job. */
   readonly container: JobContainerProps;
   /**
+   * How KEDA turns the queue length into a number of new Jobs.
    * @default ScalingStrategy.accurate(): consumers take their event off the list
    */
   readonly scalingStrategy?: ScalingStrategy;
@@ -61,6 +67,7 @@ export interface KedaScaledJobProps {
    */
   readonly pollingInterval?: Duration;
   /**
+   * Jobs that may run at the same time.
    * @default 100
    */
   readonly maxReplicas?: number;
@@ -70,10 +77,12 @@ export interface KedaScaledJobProps {
    */
   readonly minReplicas?: number;
   /**
+   * Finished Jobs kept for inspection.
    * @default 10
    */
   readonly successfulJobsHistoryLimit?: number;
   /**
+   * Failed Jobs kept for inspection.
    * @default 10
    */
   readonly failedJobsHistoryLimit?: number;
@@ -88,6 +97,7 @@ export interface KedaScaledJobProps {
    */
   readonly backoffLimit?: number;
   /**
+   * Restart policy of each Job's pod.
    * @default kplus.RestartPolicy.NEVER
    */
   readonly restartPolicy?: kplus.RestartPolicy;
@@ -98,6 +108,7 @@ export interface KedaScaledJobProps {
    */
   readonly grace?: Duration;
   /**
+   * What a change of the ScaledJob's spec does to running Jobs.
    * @default RolloutStrategy.GRADUAL: a spec change must not kill Jobs mid-event
    */
   readonly rollout?: RolloutStrategy;
@@ -116,6 +127,7 @@ export interface KedaScaledJobProps {
    */
   readonly reaper?: ReaperOptions;
   /**
+   * Service account of each Job's pod.
    * @default - the namespace's default service account (its token is not mounted)
    */
   readonly serviceAccount?: kplus.IServiceAccount;
@@ -131,11 +143,17 @@ export interface KedaScaledJobProps {
  * KEDA's ScaledJob avoided by default (see the props' docs).
  */
 export class KedaScaledJob extends Construct {
+  /** The rendered ScaledJob. */
   public readonly apiObject: ScaledJob;
+  /** The scaling strategy in force. */
   public readonly scalingStrategy: ScalingStrategy;
+  /** The most Jobs that run at the same time. */
   public readonly maxReplicas: number;
+  /** Time between two reads of the triggers. */
   public readonly pollingInterval: Duration;
+  /** Whether a Job's pod turns Ready only once its consumer holds an event. */
   public readonly claimReadiness: boolean;
+  /** The image of the Job's container. */
   public readonly image: string;
   /** The reaper CronJobs, one per leased list. */
   public readonly reapers: kplus.CronJob[] = [];

@@ -7,11 +7,19 @@ import { checkInteger, propError } from './validation';
 
 /** A trigger as a ScaledJob or ScaledObject renders it. */
 export interface KedaTriggerConfig {
+  /** KEDA's trigger type, e.g. `redis`. */
   readonly type: string;
-  /** @default - KEDA names it by position */
+  /**
+   * The trigger's name in the scaler.
+   * @default - KEDA names it by position
+   */
   readonly name?: string;
+  /** The trigger's metadata, as KEDA's scaler of that type reads it. */
   readonly metadata: Record<string, string>;
-  /** @default - no authentication */
+  /**
+   * The TriggerAuthentication the trigger's `authenticationRef` names.
+   * @default - no authentication
+   */
   readonly authentication?: TriggerAuthentication;
   /** Env variables KEDA reads from the target's container (`...FromEnv` keys); the target must define them. */
   readonly envFromTarget?: string[];
@@ -25,6 +33,7 @@ export interface KedaTriggerConfig {
 /**
  * The first `...FromEnv` variable a trigger wants that `defined` lacks: KEDA resolves those keys
  * from the target's (or job template's) container env.
+ * @internal
  */
 export function missingEnvFromTarget(triggers: KedaTriggerConfig[], defined: Set<string>): { name: string; type: string } | undefined {
   for (const t of triggers) {
@@ -43,7 +52,9 @@ export interface IKedaTrigger {
 
 /** A Redis list whose events are leased by consumers: in flight and expired leases live beside it. */
 export interface LeasedList {
+  /** The Redis server holding the list. */
   readonly connection: RedisConnection;
+  /** The list producers push to; its leases and retries live in keys beside it. */
   readonly listName: string;
 }
 
@@ -52,6 +63,7 @@ export function leasedListEnv(list: LeasedList): Record<string, kplus.EnvValue> 
   return { ...list.connection.envVariables(), [Env.LIST_NAME]: kplus.EnvValue.fromValue(list.listName) };
 }
 
+/** Options of KEDA's `redis` trigger on a list. */
 export interface RedisListTriggerOptions {
   /**
    * Target list length per replica (ScaledObject) or per Job (ScaledJob).
@@ -78,13 +90,19 @@ export interface RedisListTriggerOptions {
 
 /** KEDA's `redis` trigger on one list (LLEN, or ZCARD / HLEN when the key is a zset / hash). */
 export class RedisListTrigger implements IKedaTrigger {
+  /** Target list length per replica or Job. */
   public readonly listLength: number;
+  /** List length above which the scaler is active. */
   public readonly activationListLength: number;
   private readonly name?: string;
   private readonly addressFromEnv: boolean;
 
   /**
+   * A trigger on `listName` of the server `connection` reaches; RedisQueue and the workers hand these out.
    * @param scope construct whose path errors name
+   * @param connection the Redis server holding the list
+   * @param listName the key KEDA measures (LLEN of a list, ZCARD of a sorted set, HLEN of a hash)
+   * @param options list length per replica, activation, name, address from env
    * @param leased set when consumers of this list lease events, so expired leases need a reaper
    */
   public constructor(
@@ -105,6 +123,7 @@ export class RedisListTrigger implements IKedaTrigger {
     this.addressFromEnv = options.addressFromEnv ?? false;
   }
 
+  /** Renders the trigger, with the connection's TriggerAuthentication in the chart of `scope`. */
   public bind(scope: Construct): KedaTriggerConfig {
     return {
       type: 'redis',
@@ -122,12 +141,19 @@ export class RedisListTrigger implements IKedaTrigger {
 
 /** Any KEDA trigger by type and metadata, for scalers this library has no typed class for. */
 export class CustomTrigger implements IKedaTrigger {
+  /**
+   * A trigger rendered as given.
+   * @param type KEDA's trigger type, e.g. `cron` or `prometheus`
+   * @param metadata the trigger's metadata, as KEDA's scaler of that type reads it
+   * @param options the trigger's name and the TriggerAuthentication its `authenticationRef` names
+   */
   public constructor(
     public readonly type: string,
     public readonly metadata: Record<string, string>,
     private readonly options: { readonly name?: string; readonly authentication?: TriggerAuthentication } = {},
   ) {}
 
+  /** Renders the trigger as given. */
   public bind(): KedaTriggerConfig {
     return { type: this.type, name: this.options.name, metadata: this.metadata, authentication: this.options.authentication };
   }

@@ -21,6 +21,7 @@ export function writeKustomizations(app: App): string[] {
   return written;
 }
 
+/** Props of a GitOpsApp: an App's props, with the output type fixed. */
 export interface GitOpsAppProps extends Omit<AppProps, 'yamlOutputType'> {
   /**
    * Add a `RestrictedNamespace` (Pod Security "restricted" labels) to every chart that has a

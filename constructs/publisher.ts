@@ -6,6 +6,7 @@ import { LeasedList, leasedListEnv } from './keda-trigger';
 import { renderRuntimeDeployment, RuntimeDeploymentProps } from './runtime-deployment';
 import { checkInteger, propError } from './validation';
 
+/** Props of a Publisher. */
 export interface PublisherProps extends RuntimeDeploymentProps {
   /** The list to publish to, e.g. a RedisQueue. */
   readonly queue: LeasedList;
@@ -25,6 +26,7 @@ export interface PublisherProps extends RuntimeDeploymentProps {
    */
   readonly waitMin?: number;
   /**
+   * Largest `wait` (seconds) of an event.
    * @default 20
    */
   readonly waitMax?: number;
@@ -32,10 +34,15 @@ export interface PublisherProps extends RuntimeDeploymentProps {
 
 /** A Deployment running `redis-keda publish --forever`: batches of `{"id", "enqueuedAt", "wait"}` events. */
 export class Publisher extends Construct {
+  /** The publisher's Deployment. */
   public readonly deployment: kplus.Deployment;
+  /** Events per batch. */
   public readonly batchSize: number;
+  /** Time between batches. */
   public readonly interval: Duration;
+  /** Smallest `wait` of an event, in seconds. */
   public readonly waitMin: number;
+  /** Largest `wait` of an event, in seconds. */
   public readonly waitMax: number;
 
   public constructor(scope: Construct, id: string, props: PublisherProps) {

@@ -7,6 +7,7 @@ import { IKedaTrigger, LeasedList, leasedListEnv, RedisListTrigger } from './ked
 import { checkInteger, checkWholeSeconds, propError } from './validation';
 import { renderWorkerDeployment, WorkerDeploymentProps } from './runtime-deployment';
 
+/** Props of a QueueWorker. */
 export interface QueueWorkerProps extends WorkerDeploymentProps {
   /** The queue the workers consume. */
   readonly queue: LeasedList;
@@ -42,11 +43,17 @@ export interface QueueWorkerProps extends WorkerDeploymentProps {
  * `/healthz`, `/readyz` and `/metrics` on port 9090, termination grace matched to `--grace`.
  */
 export class QueueWorker extends Construct {
+  /** The workers' Deployment. */
   public readonly deployment: kplus.Deployment;
+  /** The worker container. */
   public readonly container: kplus.Container;
+  /** Events each pod handles at the same time. */
   public readonly concurrency: number;
+  /** Time a stopping pod keeps working on what it holds. */
   public readonly grace: Duration;
+  /** The queue the workers consume. */
   public readonly queue: LeasedList;
+  /** The PodMonitor scraping the workers, when asked for. */
   public readonly podMonitor?: PodMonitor;
 
   public constructor(scope: Construct, id: string, props: QueueWorkerProps) {

@@ -13,6 +13,7 @@ export interface SecretKeyRef {
   readonly key: string;
 }
 
+/** Props of a RedisConnection. */
 export interface RedisConnectionProps {
   /**
    * Prefix of the objects the connection creates (its TriggerAuthentication is `<name>-trigger-auth`).
@@ -22,6 +23,7 @@ export interface RedisConnectionProps {
   /** Host name; KEDA resolves it from its own namespace, so in-cluster names should be namespace-qualified. */
   readonly host: string;
   /**
+   * TCP port of the server.
    * @default 6379
    */
   readonly port?: number;
@@ -60,12 +62,19 @@ export class RedisConnection {
     return new RedisConnection(scope, props);
   }
 
+  /** Host name or address of the server. */
   public readonly host: string;
+  /** TCP port of the server. */
   public readonly port: number;
+  /** Whether clients and KEDA connect with TLS. */
   public readonly tls: boolean;
+  /** The Secret key holding the password, if the server wants one. */
   public readonly password?: SecretKeyRef;
+  /** The Secret key holding the CA bundle the server is verified with, if not a public CA. */
   public readonly tlsCa?: SecretKeyRef;
+  /** The database index. */
   public readonly database: number;
+  /** Prefix of the objects the connection creates, if given. */
   public readonly name?: string;
   private readonly auths = new Map<Chart, TriggerAuthentication>();
 

@@ -26,6 +26,7 @@ export enum AppendFsync {
   NO = 'no',
 }
 
+/** Where and how a RedisQueue keeps its data. */
 export interface RedisPersistence {
   /**
    * Size of the PersistentVolumeClaim of each pod.
@@ -44,17 +45,21 @@ export interface RedisPersistence {
   readonly appendFsync?: AppendFsync;
 }
 
+/** The redis_exporter sidecar of a RedisQueue. */
 export interface RedisExporterOptions {
   /**
+   * Image of the exporter.
    * @default DEFAULT_REDIS_EXPORTER_IMAGE
    */
   readonly image?: string;
   /**
+   * Requests and limits of the exporter.
    * @default - 10m CPU and 32Mi memory requested, 64Mi memory limit
    */
   readonly resources?: kplus.ContainerResources;
 }
 
+/** Props of a RedisQueue. */
 export interface RedisQueueProps {
   /**
    * Base name of the StatefulSet and Service; the Service name is the host consumers connect to.
@@ -62,6 +67,7 @@ export interface RedisQueueProps {
    */
   readonly name?: string;
   /**
+   * Image of the Redis server.
    * @default DEFAULT_REDIS_IMAGE
    */
   readonly image?: string;
@@ -81,6 +87,7 @@ export interface RedisQueueProps {
    */
   readonly password?: SecretKeyRef;
   /**
+   * Requests and limits of the Redis server.
    * @default - 100m CPU and 128Mi memory requested, 512Mi memory limit
    */
   readonly resources?: kplus.ContainerResources;
@@ -105,13 +112,21 @@ const CONFIG_DIR = '/etc/redis';
  * triggers on its list.
  */
 export class RedisQueue extends Construct implements LeasedList {
+  /** The list producers push to and consumers take from. */
   public readonly listName: string;
+  /** How clients and KEDA reach the server (the Service's namespace-qualified name). */
   public readonly connection: RedisConnection;
+  /** The Service in front of the server. */
   public readonly service: kplus.Service;
+  /** The server's StatefulSet. */
   public readonly statefulSet: kplus.StatefulSet;
+  /** The ConfigMap holding `redis.conf`. */
   public readonly config: kplus.ConfigMap;
   /** The persistence settings in force, undefined when off. */
-  public readonly persistence?: Required<Omit<RedisPersistence, 'storageClassName'>> & { storageClassName?: string };
+  public readonly persistence?: Required<Omit<RedisPersistence, 'storageClassName'>> & {
+    /** The claim's storage class, unless the cluster's default. */
+    storageClassName?: string;
+  };
 
   public constructor(scope: Construct, id: string, props: RedisQueueProps = {}) {
     super(scope, id);

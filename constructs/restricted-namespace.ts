@@ -11,6 +11,7 @@ export const POD_SECURITY_LABELS: Readonly<Record<string, string>> = {
   'pod-security.kubernetes.io/warn': 'restricted',
 };
 
+/** Props of a RestrictedNamespace. */
 export interface RestrictedNamespaceProps {
   /**
    * Name of the Namespace.

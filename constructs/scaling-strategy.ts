@@ -1,11 +1,16 @@
 /** How KEDA combines several triggers of a ScaledJob. */
 export enum MultipleScalersCalculation {
+  /** The highest replica count any trigger asks for. */
   MAX = 'max',
+  /** The lowest replica count any trigger asks for. */
   MIN = 'min',
+  /** The average of the triggers' replica counts. */
   AVG = 'avg',
+  /** The sum of the triggers' replica counts. */
   SUM = 'sum',
 }
 
+/** What every ScaledJob scaling strategy takes. */
 export interface ScalingStrategyOptions {
   /**
    * Pod conditions that must all be true before a Job stops counting as pending. KEDA subtracts
@@ -15,11 +20,13 @@ export interface ScalingStrategyOptions {
    */
   readonly pendingPodConditions?: string[];
   /**
+   * How the replica counts of several triggers are combined into one.
    * @default MultipleScalersCalculation.MAX
    */
   readonly multipleScalersCalculation?: MultipleScalersCalculation;
 }
 
+/** The knobs of KEDA's `custom` scaling strategy. */
 export interface CustomScalingStrategyOptions extends ScalingStrategyOptions {
   /**
    * Subtracted from the queue length before scaling.
@@ -35,10 +42,15 @@ export interface CustomScalingStrategyOptions extends ScalingStrategyOptions {
 
 /** The rendered `spec.scalingStrategy` of a ScaledJob. */
 export interface ScalingStrategyJson {
+  /** `accurate`, `eager` or `custom`; left out for KEDA's default strategy. */
   readonly strategy?: string;
+  /** The custom strategy's deduction from the queue length. */
   readonly customScalingQueueLengthDeduction?: number;
+  /** The custom strategy's fraction of running Jobs, as a decimal string. */
   readonly customScalingRunningJobPercentage?: string;
+  /** Pod conditions that end a Job's pending state. */
   readonly pendingPodConditions?: string[];
+  /** How several triggers' counts are combined. */
   readonly multipleScalersCalculation?: string;
 }
 
@@ -62,6 +74,7 @@ export class ScalingStrategy {
     return new ScalingStrategy('eager', options);
   }
 
+  /** KEDA's `custom` strategy: the queue length less a deduction and a fraction of the running Jobs. */
   public static custom(options: CustomScalingStrategyOptions = {}): ScalingStrategy {
     return new ScalingStrategy('custom', options, {
       customScalingQueueLengthDeduction: options.queueLengthDeduction,
@@ -72,6 +85,7 @@ export class ScalingStrategy {
   private constructor(
     /** The `strategy` field; undefined means KEDA's default. */
     public readonly strategy: string | undefined,
+    /** The options the strategy was made with. */
     public readonly options: ScalingStrategyOptions,
     private readonly custom: Pick<ScalingStrategyJson, 'customScalingQueueLengthDeduction' | 'customScalingRunningJobPercentage'> = {},
   ) {}
