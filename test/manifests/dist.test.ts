@@ -5,7 +5,7 @@
  *   plus unknown fields of core objects and the ObjectMeta rules the schemas leave out; a kind without a schema fails;
  * - Pod Security Standards "restricted" (and an explicit non-zero runAsUser) for every pod template;
  * - our rules: requests set, images pinned, no secret-looking env var with a literal value, KEDA targets without
- *   replicas, KEDA references that resolve;
+ *   replicas; every object named and every reference resolved (references.ts);
  * - freshness: `cdk8s synth` into a temp dir writes the same tree, byte for byte.
  * Strict CRD validation of KEDA/Prometheus-Operator objects needs ../shared and runs as `npm run validate:strict`.
  */
@@ -78,7 +78,7 @@ describe('our rules', () => {
     expect(containerRuleViolations(present(w, 'pod template').podSpec)).toEqual([]);
   });
 
-  test.each(rows(tree.charts, (c) => c.name, 'chart folders'))('%s: KEDA targets have no replicas, references resolve', (_, chart) => {
+  test.each(rows(tree.charts, (c) => c.name, 'chart folders'))('%s: KEDA targets have no replicas, replica ranges hold', (_, chart) => {
     expect(chartRuleViolations(present(chart, 'chart folder').docs.map((d: LoadedDoc) => d.doc))).toEqual([]);
   });
 

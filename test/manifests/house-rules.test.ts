@@ -128,16 +128,6 @@ describe('chartRuleViolations', () => {
     ]);
   });
 
-  test('an authenticationRef to a missing TriggerAuthentication is reported; ClusterTriggerAuthentications are not', () => {
-    const so = scaledObject({ name: 'worker' }, [
-      { type: 'redis', metadata: {}, authenticationRef: { name: 'nope' } },
-      { type: 'redis', metadata: {}, authenticationRef: { name: 'global', kind: 'ClusterTriggerAuthentication' } },
-    ]);
-    expect(chartRuleViolations([deployment('worker'), so])).toEqual([
-      'ScaledObject/so: triggers[0].authenticationRef names TriggerAuthentication/nope, which is not in this chart',
-    ]);
-  });
-
   test('minReplicaCount above maxReplicaCount (defaults: 0 and 100) is reported', () => {
     expect(chartRuleViolations([deployment('worker'), scaledObject({ name: 'worker' }, [], { minReplicaCount: 101 })])).toEqual([
       'ScaledObject/so: minReplicaCount (101) must be at most maxReplicaCount (100)',

@@ -1,7 +1,7 @@
 /**
  * Our own manifest rules on top of the upstream schemas and the Pod Security Standards: where pod templates
  * live in each workload kind, per-container rules (requests, pinned images, no secrets in plain env), and
- * rules across the documents of one chart folder (KEDA targets carry no `replicas`, references resolve).
+ * rules across the documents of one chart folder (KEDA targets carry no `replicas`, replica ranges).
  * Pure functions over plain objects, so the negative cases are tested without any dist/.
  */
 import { isQualifiedName } from '../../scripts/strict-crd-schema';
@@ -122,8 +122,7 @@ function sameNamespace(a: Doc, b: Doc): boolean {
  * Rules across the documents of one chart folder:
  * - a Deployment/StatefulSet targeted by a ScaledObject (`spec.scaleTargetRef`, kind defaulting to Deployment)
  *   has no `spec.replicas` (GitOps would fight the HPA that KEDA creates);
- * - every ScaledObject target exists in the folder;
- * - every `authenticationRef` of kind TriggerAuthentication (the default) names a TriggerAuthentication in the folder;
+ * - every ScaledObject target exists in the folder (every other reference: see references.ts);
  * - ScaledObject/ScaledJob minReplicaCount <= maxReplicaCount (the ScaledObject CRD's CEL rule, which the strict
  *   validator cannot evaluate; KEDA defaults: min 0, max 100).
  */
@@ -156,16 +155,6 @@ export function chartRuleViolations(docs: readonly Doc[]): string[] {
     if (typeof min === 'number' && typeof max === 'number' && min > max) {
       v.push(`${String(scaler.kind)}/${nameOf(scaler)}: minReplicaCount (${min}) must be at most maxReplicaCount (${max})`);
     }
-    const triggers = isRecord(scaler.spec) && Array.isArray(scaler.spec.triggers) ? scaler.spec.triggers : [];
-    triggers.forEach((t, i) => {
-      const auth = isRecord(t) && isRecord(t.authenticationRef) ? t.authenticationRef : undefined;
-      if (!auth) return;
-      const kind = typeof auth.kind === 'string' ? auth.kind : 'TriggerAuthentication';
-      if (kind !== 'TriggerAuthentication') return; // ClusterTriggerAuthentications may live elsewhere
-      if (!docs.some((d) => keda(d, 'TriggerAuthentication') && nameOf(d) === auth.name && sameNamespace(d, scaler))) {
-        v.push(`${String(scaler.kind)}/${nameOf(scaler)}: triggers[${i}].authenticationRef names TriggerAuthentication/${String(auth.name)}, which is not in this chart`);
-      }
-    });
   }
   return v;
 }

@@ -55,6 +55,16 @@ describe('referenceViolations', () => {
   });
 });
 
+test('an authenticationRef to a ClusterTriggerAuthentication is not looked for in the set', () => {
+  const so = { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: meta('so'), spec: { scaleTargetRef: { name: 'w' }, triggers: [
+    { type: 'redis', metadata: {}, authenticationRef: { name: 'global', kind: 'ClusterTriggerAuthentication' } },
+    { type: 'redis', metadata: {}, authenticationRef: { name: 'nope' } },
+  ] } };
+  expect(referenceViolations([deployment('w', { containers: [container()] }), so])).toEqual([
+    'ScaledObject/so: triggers[1].authenticationRef names TriggerAuthentication/nope, which is not in the output',
+  ]);
+});
+
 test('unnamedObjects', () => {
   expect(unnamedObjects([{ kind: 'Service', metadata: { name: '' } }, { kind: 'Service', metadata: { name: 'a' } }])).toEqual(['Service #0 (namespace null): metadata.name is missing']);
 });
