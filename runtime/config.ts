@@ -48,6 +48,34 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * The command line as typed. yargs hands a number option over already converted (`abc` becomes
+ * NaN), so a message about a bad number looks up what was typed here.
+ */
+let typedArgs: readonly string[] = process.argv.slice(2);
+
+/** Sets the command line {@link typedValue} reads (the CLI passes what it parses). */
+export function rememberCommandLine(args: readonly string[]): void {
+  typedArgs = args;
+}
+
+/** The value typed for `--name` (`--name v` or `--name=v`; the last one wins), or undefined. */
+export function typedValue(name: string, args: readonly string[] = typedArgs): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--') break;
+    if (args[i] === `--${name}` && i + 1 < args.length) value = args[++i];
+    else if (args[i].startsWith(`--${name}=`)) value = args[i].slice(name.length + 3);
+  }
+  return value;
+}
+
+/** What was typed for an option whose parsed value is `value`, for a message: the text typed when the parse lost it (NaN). */
+export function asTyped(name: string, value: unknown): string {
+  if (typeof value === 'number' && Number.isNaN(value)) return typedValue(name) ?? String(value);
+  return String(value);
+}
+
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
 
@@ -106,7 +134,7 @@ function checkValue(name: string, spec: EnvOption, value: unknown): string | und
     return typeof value === 'boolean' ? undefined : `${where} must be true or false, got '${String(value)}'`;
   }
   if (spec.type === 'number') {
-    if (typeof value !== 'number' || !Number.isFinite(value)) return `${where} must be a number, got '${String(value)}'`;
+    if (typeof value !== 'number' || !Number.isFinite(value)) return `${where} must be a number, got '${asTyped(name, value)}'`;
     if (spec.integer && !Number.isInteger(value)) return `${where} must be an integer, got ${value}`;
     if (spec.min !== undefined && value < spec.min) return `${where} must be at least ${spec.min}, got ${value}`;
     if (spec.max !== undefined && value > spec.max) return `${where} must be at most ${spec.max}, got ${value}`;

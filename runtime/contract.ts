@@ -122,6 +122,8 @@ export const Env = {
   // long-running commands
   METRICS_PORT: 'METRICS_PORT',
   LOG_LEVEL: 'LOG_LEVEL',
+  /** `json` (pods, pipes) or `text` (a person at a terminal); default: text when stderr is a terminal. */
+  LOG_FORMAT: 'LOG_FORMAT',
 } as const;
 
 /** Default Redis port. */

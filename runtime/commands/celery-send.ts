@@ -81,7 +81,7 @@ async function celerySend(args: Args, log: Logger): Promise<number> {
   const etaMs = args.eta !== undefined ? (parseTime(args.eta) as number) : undefined;
   const stop = stopSignal(log);
   // A producer Deployment waits for Redis as long as it takes (no crash loop); a bounded run gives up after the connect timeout.
-  const redis = await connectRedis({ ...connectionOptions(args), ...(args.forever ? { connectTimeoutMs: Infinity } : {}) }, log, stop.signal);
+  const redis = await connectRedis({ ...connectionOptions(args, log), ...(args.forever ? { connectTimeoutMs: Infinity } : {}) }, log, stop.signal);
   let subscriber: Redis | undefined;
   const server = args.forever ? await startHealthServer({ port: args['metrics-port'], registry: createRegistry(), log, isHealthy: () => !stop.signal.aborted }) : undefined;
   let failed = 0;

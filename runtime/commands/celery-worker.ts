@@ -124,7 +124,7 @@ async function celeryWorker(args: Args, log: Logger): Promise<number> {
   });
   try {
     try {
-      redis = await connectRedis({ ...connectionOptions(args), connectTimeoutMs: Infinity, connectionName: 'redis-keda-celery' }, log, stop.signal);
+      redis = await connectRedis({ ...connectionOptions(args, log), connectTimeoutMs: Infinity, connectionName: 'redis-keda-celery' }, log, stop.signal);
     } catch (error) {
       if (stop.signal.aborted) return 0;
       throw error;

@@ -142,7 +142,7 @@ type Common = Omit<ConsumerOptions, 'redis'> & { readonly signal: AbortSignal };
 
 /** Job mode: Redis must answer within the connect timeout (exit 1 otherwise). */
 async function consumeOneEvent(args: Args, log: Logger, common: Common): Promise<number> {
-  const redis = await connectRedis(connectionOptions(args), log);
+  const redis = await connectRedis(connectionOptions(args, log), log);
   try {
     const result = await consumeOnce({ ...common, redis, readyFile: readyFile(args['ready-file'], log) });
     log.debug('consume --once done', { outcome: result.outcome });
@@ -165,7 +165,7 @@ async function consumeInLoop(args: Args, log: Logger, common: Common): Promise<n
   });
   try {
     try {
-      redis = await connectRedis({ ...connectionOptions(args), connectTimeoutMs: Infinity }, log, common.signal);
+      redis = await connectRedis({ ...connectionOptions(args, log), connectTimeoutMs: Infinity }, log, common.signal);
     } catch (error) {
       if (common.signal.aborted) return 0;
       throw error;

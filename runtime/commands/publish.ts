@@ -42,7 +42,7 @@ export const publishCommand: CommandModule = {
 };
 
 async function publish(args: Args, log: Logger): Promise<number> {
-  const redis = await connectRedis(connectionOptions(args), log);
+  const redis = await connectRedis(connectionOptions(args, log), log);
   const options = {
     redis,
     list: args.list,

@@ -5,7 +5,7 @@
  * purpose: a confirmation must be given on the command line.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { addEnvOptions, EnvOption, OptionValues, UsageError } from '../config';
+import { addEnvOptions, asTyped, EnvOption, OptionValues, UsageError } from '../config';
 import type { Logger } from '../log';
 import { Queue } from '../queue/queue';
 import { closeRedis, connectRedis } from '../redis/connection';
@@ -22,7 +22,7 @@ type Args = OptionValues<typeof OPTIONS> & { readonly count?: number; readonly y
 function withQueue(body: (queue: Queue, args: Args, log: Logger) => Promise<object | void>, check: (args: Args) => void = () => undefined) {
   return runCommand<Args>(async (args, log) => {
     check(args);
-    const redis = await connectRedis(connectionOptions(args), log);
+    const redis = await connectRedis(connectionOptions(args, log), log);
     try {
       const result = await body(new Queue(redis, args.list), args, log);
       if (result) process.stdout.write(JSON.stringify(result) + '\n');
@@ -38,7 +38,7 @@ function countOption<T>(yargs: Argv<T>, describe: string, defaultValue?: number)
     .option('count', { type: 'number', describe, default: defaultValue, requiresArg: true })
     .check((argv) => {
       const count = argv.count as unknown;
-      if (count !== undefined && !(typeof count === 'number' && Number.isInteger(count) && count >= 1)) throw new UsageError(`--count must be an integer of at least 1, got '${String(count)}'`);
+      if (count !== undefined && !(typeof count === 'number' && Number.isInteger(count) && count >= 1)) throw new UsageError(`--count must be an integer of at least 1, got '${asTyped('count', count)}'`);
       return true;
     });
 }

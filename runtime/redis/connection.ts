@@ -6,7 +6,7 @@
 import { readFileSync } from 'fs';
 import Redis, { RedisOptions } from 'ioredis';
 import { REDIS_PORT } from '../contract';
-import { Logger, silentLogger } from '../log';
+import { Logger, redactUrls, silentLogger } from '../log';
 
 export interface RedisConnectionOptions {
   /** `redis://[user[:password]@]host[:port][/db]` or `rediss://...` for TLS; wins over the fields below. */
@@ -83,15 +83,15 @@ export function parseRedisUrl(url: string): UrlTarget {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`Redis URL '${redact(url)}' is not a valid URL (expected redis://host:port or rediss://host:port)`);
+    throw new Error(`Redis URL '${redactUrls(url)}' is not a valid URL (expected redis://host:port or rediss://host:port)`);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new Error(`Redis URL '${redact(url)}' must start with redis:// or rediss://, not ${parsed.protocol}//`);
+    throw new Error(`Redis URL '${redactUrls(url)}' must start with redis:// or rediss://, not ${parsed.protocol}//`);
   }
   const dbText = parsed.pathname.replace(/^\//, '');
   const db = dbText === '' ? undefined : Number(dbText);
   if (db !== undefined && !(Number.isInteger(db) && db >= 0)) {
-    throw new Error(`Redis URL '${redact(url)}' has database '${dbText}'; expected a non-negative integer`);
+    throw new Error(`Redis URL '${redactUrls(url)}' has database '${dbText}'; expected a non-negative integer`);
   }
   return {
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || undefined,
@@ -101,11 +101,6 @@ export function parseRedisUrl(url: string): UrlTarget {
     db,
     tls: parsed.protocol === 'rediss:' ? true : undefined,
   };
-}
-
-/** The URL without its password, for logs and errors. */
-export function redact(url: string): string {
-  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
 }
 
 /** Where a connection goes, for logs (no credentials). */

@@ -65,11 +65,31 @@ describe('exit codes', () => {
     [['consume'], { CONSUME_ONCE: 'perhaps' }, /--once \(or env CONSUME_ONCE\) must be true or false/],
     [['consume', '--no-such-option'], {}, /Unknown argument/],
     [['queue'], {}, /name a queue subcommand/],
-    [['queue', 'vacuum'], {}, /Unknown argument: vacuum/],
+    [['queue', 'vacuum'], {}, /^usage error: unknown command 'queue vacuum'$/],
+    [['pubish'], {}, /^usage error: unknown command 'pubish'; did you mean publish\?$/],
+    [['publish', '--count', 'abc'], {}, /--count \(or env PUBLISH_COUNT\) must be a number, got 'abc'/],
+    [['publish', '--count=1x'], {}, /--count \(or env PUBLISH_COUNT\) must be a number, got '1x'/],
+    [['queue', 'peek-dead', '--count', 'abc'], {}, /--count must be an integer of at least 1, got 'abc'/],
   ])('%j with env %j is a usage error: exit 2', async (args, env, message) => {
     const result = await runCli(args, { env });
     expect(result.code).toBe(2);
     expect(result.logs).toEqual([expect.objectContaining({ level: 'error', msg: expect.stringMatching(message) })]);
+  });
+
+  test.concurrent('a password on the command line: a warning saying to use the environment, and the password in no line', async () => {
+    const port = await freePort();
+    const result = await runCli(['queue', 'stats', '--redis', `redis://:S3/cr3t@127.0.0.1:${port}/0`, '--redis-connect-timeout', '0.3']);
+    expect(result.code).toBe(1);
+    expect(result.logs[0]).toMatchObject({ level: 'warn', msg: expect.stringMatching(/password was given on the command line .*set env REDIS_PASSWORD/) });
+    expect(result.stderr).not.toMatch(/S3|cr3t/);
+  });
+
+  test.concurrent('a password in REDIS_URL: no warning', async () => {
+    const port = await freePort();
+    const result = await runCli(['queue', 'stats', '--redis-connect-timeout', '0.3'], { env: { REDIS_URL: `redis://u:Se@cret@127.0.0.1:${port}/0` } });
+    expect(result.code).toBe(1);
+    expect(result.logs.filter((l) => l.level === 'warn' && /command line/.test(l.msg))).toEqual([]);
+    expect(result.stderr).not.toMatch(/Se@|cret/);
   });
 
   test.concurrent('Redis unreachable after the connect timeout: exit 1 with the reason', async () => {
