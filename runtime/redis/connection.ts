@@ -135,6 +135,7 @@ export async function connectRedis(options: RedisConnectionOptions, log: Logger 
       const fail = (error: Error) => {
         clearTimeout(timer);
         redis.removeListener('ready', onReady);
+        redis.removeListener('error', onRefused);
         signal?.removeEventListener('abort', onAbort);
         reject(error);
       };
@@ -142,14 +143,20 @@ export async function connectRedis(options: RedisConnectionOptions, log: Logger 
         ? setTimeout(() => fail(new Error(`Redis at ${target} not reachable within ${deadlineMs / 1000}s${lastError ? `: ${lastError}` : ''}`)), deadlineMs)
         : undefined;
       const onAbort = () => fail(new Error(`stopped while waiting for Redis at ${target}`));
+      // Retrying cannot fix wrong credentials: say so at once instead of "not reachable" later.
+      const onRefused = (error: Error) => {
+        if (isAuthError(error)) fail(new Error(`Redis at ${target} refused the credentials: ${error.message}`));
+      };
       const onReady = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        redis.removeListener('error', onRefused);
         resolve();
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       redis.once('ready', onReady);
+      redis.on('error', onRefused);
       if (!Number.isFinite(deadlineMs)) log.info('waiting for redis', { target });
       // The first attempt's failure is reported through 'error'; the retry strategy goes on.
       redis.connect().catch(() => undefined);
@@ -160,6 +167,11 @@ export async function connectRedis(options: RedisConnectionOptions, log: Logger 
   }
   log.debug('redis connected', { target });
   return redis;
+}
+
+/** Redis' answers to a wrong or missing password (and a disabled ACL user), in any Redis version. */
+export function isAuthError(error: Error): boolean {
+  return /\b(WRONGPASS|NOAUTH)\b|ERR invalid (username-)?password/.test(error.message);
 }
 
 /** QUIT politely and wait for the connection to end, but never long on a broken connection. */

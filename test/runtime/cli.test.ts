@@ -1,4 +1,5 @@
-import { runCli } from '../support/cli';
+import { runCli, spawnProcess } from '../support/cli';
+import { transpiledCli } from '../support/runtime-build';
 import { freePort } from '../support/redis-server';
 
 describe('--help', () => {
@@ -97,5 +98,38 @@ describe('exit codes', () => {
     const result = await runCli(['consume', '--once'], { env: { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port), REDIS_CONNECT_TIMEOUT: '0.5' } });
     expect(result.code).toBe(1);
     expect(result.logs.at(-1)).toMatchObject({ level: 'error', msg: expect.stringContaining(`Redis at redis://127.0.0.1:${port}/0 not reachable within 0.5s`) });
+  });
+});
+
+describe('errors for people', () => {
+  test.concurrent('on a terminal (a pty from script(1)), a usage error is one plain sentence, not JSON', async () => {
+    const command = `'${process.execPath}' '${transpiledCli()}' publish --count abc`;
+    const result = await spawnProcess('script', ['-qec', command, '/dev/null']).done;
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("error: usage error: --count (or env PUBLISH_COUNT) must be a number, got 'abc' (help: redis-keda publish --help)\r\n");
+  });
+
+  test.concurrent('on a terminal, a fatal error is a sentence too', async () => {
+    const port = await freePort();
+    const command = `'${process.execPath}' '${transpiledCli()}' queue stats --redis-port ${port} --redis-host 127.0.0.1 --redis-connect-timeout 0.3`;
+    const result = await spawnProcess('script', ['-qec', command, '/dev/null']).done;
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(new RegExp(`^warn: redis connection error \\(target: redis://127\\.0\\.0\\.1:${port}/0, error: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\r\nerror: Redis at redis://127\\.0\\.0\\.1:${port}/0 not reachable within 0\\.3s: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\r\n$`));
+  });
+
+  test.concurrent.each([
+    [['--log-format', 'text'], {}],
+    [[], { LOG_FORMAT: 'text' }],
+  ])('in a pipe, %j %j asks for sentences', async (flags, env) => {
+    const result = await runCli(['pubish', ...flags], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("error: usage error: unknown command 'pubish'; did you mean publish? (help: redis-keda <command> --help)\n");
+  });
+
+  test.concurrent('--log-format json on a terminal keeps JSON lines', async () => {
+    const command = `'${process.execPath}' '${transpiledCli()}' --log-format json pubish`;
+    const result = await spawnProcess('script', ['-qec', command, '/dev/null']).done;
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout.trim())).toMatchObject({ level: 'error', msg: "usage error: unknown command; did you mean publish?" });
   });
 });
