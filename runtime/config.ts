@@ -40,6 +40,12 @@ export type OptionValues<T extends Record<string, EnvOption>> = {
   readonly [K in keyof T]: T[K] extends { default: string | number | boolean } ? ValueOf<T[K]> : ValueOf<T[K]> | undefined;
 };
 
+/**
+ * The largest number of seconds a duration option takes (about 31 years): beyond it no lease,
+ * timeout or interval means anything, and times computed from it leave what a Date holds.
+ */
+export const MAX_DURATION_SECONDS = 1e9;
+
 /** A usage problem found after yargs parsed the command line; exits 2 like yargs' own. */
 export class UsageError extends Error {
   constructor(message: string) {

@@ -12,7 +12,7 @@ import { CeleryKeys, DeadLetter, DEFAULT_CELERY_MAX_ETA_HELD } from '../contract
 import { runClaimLanes } from '../claim-lanes';
 import { errorMessage, Logger } from '../log';
 import { redisRetryDelay, untilLanded } from '../redis/retry';
-import { sleep } from '../sleep';
+import { intervalMs, LongTimer, setLongTimeout, sleep } from '../sleep';
 import { CeleryBroker, Delivery, MAX_CLAIM_BATCH } from './broker';
 import { createFinisher, Finisher } from './finisher';
 import { CeleryTask, decodeMessage } from './message';
@@ -69,7 +69,7 @@ interface Held {
   readonly delivery: Delivery;
   readonly task: CeleryTask;
   state: HeldState;
-  timer?: NodeJS.Timeout;
+  timer?: LongTimer;
   abort?: AbortController;
   /** Handed back at stop, or revoked while running: whatever its handler does now is ignored. */
   handedBack: boolean;
@@ -137,8 +137,8 @@ export class CeleryWorker {
     const touch = () => (touching ??= this.touch().finally(() => (touching = undefined)));
     if (options.control) await listenForControl(options.control, options.redis, options.hostname, (r) => this.onRevoke(r), log);
     await restore();
-    const restoreTimer = setInterval(restore, restoreMs);
-    const touchTimer = setInterval(touch, touchMs);
+    const restoreTimer = setInterval(restore, intervalMs(restoreMs));
+    const touchTimer = setInterval(touch, intervalMs(touchMs));
     log.info('celery worker started', {
       queues: options.queues,
       concurrency: options.concurrency,
@@ -258,7 +258,7 @@ export class CeleryWorker {
       held.state = 'eta';
       this.etaHeld++;
       log.info('task received, waiting for its eta', { taskId: task.id, task: task.name, eta: new Date(task.eta).toISOString() });
-      held.timer = setTimeout(() => this.etaReached(held), Math.min(task.eta - now, 2 ** 31 - 1));
+      held.timer = setLongTimeout(() => this.etaReached(held), task.eta - now);
       return 'held';
     }
     this.due.push(held);
@@ -269,8 +269,8 @@ export class CeleryWorker {
     if (held.state !== 'eta') return;
     const wait = (held.task.eta ?? 0) - Date.now();
     if (wait > 0) {
-      // Timers cap at ~24.8 days.
-      held.timer = setTimeout(() => this.etaReached(held), Math.min(wait, 2 ** 31 - 1));
+      // The wall clock moved (eta is wall-clock time, timers are monotonic): wait the rest.
+      held.timer = setLongTimeout(() => this.etaReached(held), wait);
       return;
     }
     held.timer = undefined;
@@ -397,7 +397,7 @@ export class CeleryWorker {
     for (const h of [...this.held.values()]) {
       if (!wanted.has(h.task.id) || h.handedBack) continue;
       if (h.state === 'eta' || h.state === 'due') {
-        clearTimeout(h.timer);
+        h.timer?.clear();
         if (h.state === 'eta') this.etaHeld--;
         else this.due = this.due.filter((d) => d !== h);
         this.settleRevoked(h, 'revoked');
@@ -512,7 +512,7 @@ export class CeleryWorker {
     const { log } = this.options;
     this.handoffBy = graceDeadline + HANDOFF_MS;
     const waiting = [...this.held.values()].filter((h) => h.state === 'eta' || h.state === 'due');
-    for (const h of waiting) clearTimeout(h.timer);
+    for (const h of waiting) h.timer?.clear();
     this.due = [];
     this.etaHeld = 0;
     if (waiting.length > 0) await this.handBack(waiting, 'tasks not started');

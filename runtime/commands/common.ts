@@ -1,6 +1,6 @@
 /** Options and plumbing shared by the commands: Redis connection, list, metrics port, exit codes, stop signals. */
 import { DEFAULT_LIST_NAME, Env, METRICS_PORT, REDIS_PORT } from '../contract';
-import { EnvOption, OptionValues, typedValue, UsageError } from '../config';
+import { EnvOption, MAX_DURATION_SECONDS, OptionValues, typedValue, UsageError } from '../config';
 import { createLogger, defaultLogFormat, errorMessage, isLogLevel, LOG_FORMATS, LOG_LEVELS, Logger } from '../log';
 import { DEFAULT_CONNECT_TIMEOUT_MS, parseRedisUrl, RedisConnectionOptions } from '../redis/connection';
 
@@ -40,6 +40,7 @@ export const REDIS_OPTIONS = {
   'redis-connect-timeout': {
     env: Env.REDIS_CONNECT_TIMEOUT,
     type: 'number',
+    max: MAX_DURATION_SECONDS,
     group: CONNECTION,
     default: DEFAULT_CONNECT_TIMEOUT_MS / 1000,
     above: 0,

@@ -14,7 +14,7 @@ import {
   Env,
   READY_PATH,
 } from '../contract';
-import { addEnvOptions, EnvOption, OptionValues } from '../config';
+import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues } from '../config';
 import { startHealthServer } from '../http/health-server';
 import type { Logger } from '../log';
 import { createConsumerMetrics, createRegistry } from '../metrics';
@@ -38,6 +38,7 @@ const OPTIONS = {
   lease: {
     env: Env.LEASE_SECONDS,
     type: 'number',
+    max: MAX_DURATION_SECONDS,
     above: 0,
     default: DEFAULT_LEASE_SECONDS,
     describe: 'Seconds an event stays leased without renewal; renewed every third of it while the handler runs, requeued once it runs out',
@@ -45,6 +46,7 @@ const OPTIONS = {
   grace: {
     env: Env.GRACE_SECONDS,
     type: 'number',
+    max: MAX_DURATION_SECONDS,
     min: 0,
     default: DEFAULT_GRACE_SECONDS,
     describe: 'On SIGTERM: seconds handlers in hand may still run; events not finished by then go back to the list',
@@ -74,12 +76,13 @@ const OPTIONS = {
   backoff: {
     env: Env.BACKOFF_SECONDS,
     type: 'number',
+    max: MAX_DURATION_SECONDS,
     min: 0,
     default: DEFAULT_BACKOFF_SECONDS,
     group: DELIVERY,
     describe: 'Seconds before the first retry of a failed event; doubles per failure (less up to 10 % jitter)',
   },
-  'backoff-max': { env: Env.BACKOFF_MAX_SECONDS, type: 'number', min: 0, default: DEFAULT_BACKOFF_MAX_SECONDS, group: DELIVERY, describe: 'The longest retry delay in seconds' },
+  'backoff-max': { env: Env.BACKOFF_MAX_SECONDS, type: 'number', max: MAX_DURATION_SECONDS, min: 0, default: DEFAULT_BACKOFF_MAX_SECONDS, group: DELIVERY, describe: 'The longest retry delay in seconds' },
   'max-deliveries': {
     env: Env.MAX_DELIVERIES,
     type: 'number',

@@ -7,6 +7,7 @@ import { readFileSync } from 'fs';
 import Redis, { RedisOptions } from 'ioredis';
 import { REDIS_PORT } from '../contract';
 import { Logger, redactUrls, silentLogger } from '../log';
+import { setLongTimeout } from '../sleep';
 
 export interface RedisConnectionOptions {
   /** `redis://[user[:password]@]host[:port][/db]` or `rediss://...` for TLS; wins over the fields below. */
@@ -133,14 +134,14 @@ export async function connectRedis(options: RedisConnectionOptions, log: Logger 
   try {
     await new Promise<void>((resolve, reject) => {
       const fail = (error: Error) => {
-        clearTimeout(timer);
+        timer?.clear();
         redis.removeListener('ready', onReady);
         redis.removeListener('error', onRefused);
         signal?.removeEventListener('abort', onAbort);
         reject(error);
       };
       const timer = Number.isFinite(deadlineMs)
-        ? setTimeout(() => fail(new Error(`Redis at ${target} not reachable within ${deadlineMs / 1000}s${lastError ? `: ${lastError}` : ''}`)), deadlineMs)
+        ? setLongTimeout(() => fail(new Error(`Redis at ${target} not reachable within ${deadlineMs / 1000}s${lastError ? `: ${lastError}` : ''}`)), deadlineMs)
         : undefined;
       const onAbort = () => fail(new Error(`stopped while waiting for Redis at ${target}`));
       // Retrying cannot fix wrong credentials: say so at once instead of "not reachable" later.
@@ -148,7 +149,7 @@ export async function connectRedis(options: RedisConnectionOptions, log: Logger 
         if (isAuthError(error)) fail(new Error(`Redis at ${target} refused the credentials: ${error.message}`));
       };
       const onReady = () => {
-        clearTimeout(timer);
+        timer?.clear();
         signal?.removeEventListener('abort', onAbort);
         redis.removeListener('error', onRefused);
         resolve();
