@@ -8,7 +8,7 @@
 import { performance } from 'perf_hooks';
 import { setImmediate as nextTick } from 'timers/promises';
 import type Redis from 'ioredis';
-import { CeleryKeys, DeadLetter, DEFAULT_CELERY_MAX_ETA_HELD } from '../contract';
+import { CeleryKeys, DEFAULT_CELERY_MAX_ETA_HELD } from '../contract';
 import { runClaimLanes } from '../claim-lanes';
 import { errorMessage, Logger } from '../log';
 import { redisRetryDelay, untilLanded } from '../redis/retry';
@@ -224,7 +224,7 @@ export class CeleryWorker {
   /** Sorts a claimed message: run now, hold for its eta, settle it without running (malformed, unknown, expired), or hand it back (unknown). */
   private accept(delivery: Delivery): 'held' | 'settled' | 'requeued' {
     const { log } = this.options;
-    const decoded = decodeMessage(delivery.raw);
+    const decoded = decodeMessage(delivery.raw.toString('utf8'));
     if (!decoded.ok) {
       this.background(this.deadLetter(delivery, decoded.error, decoded.kind, decoded.taskId, decoded.taskName));
       return 'settled';
@@ -360,15 +360,13 @@ export class CeleryWorker {
   }
 
   private async deadLetter(delivery: Delivery, error: string, kind: 'content' | 'decode', taskId?: string, taskName?: string): Promise<void> {
-    const now = Date.now();
-    const entry: DeadLetter = { event: delivery.raw, reason: 'malformed', error, attempts: 1, deliveries: 1, firstFailedAt: now, failedAt: now };
     let result: { taskId: string; json: string } | undefined;
     if (taskId) {
       // kombu's own errors for a message it cannot take; a caller waiting on the id gets one instead of hanging.
       const exc = { exc_type: kind === 'content' ? 'ContentDisallowed' : 'DecodeError', exc_message: [error], exc_module: 'kombu.exceptions' };
       result = { taskId, json: failureJson({ taskId }, exc, null) };
     }
-    await this.untilLanded('dead-letter', () => this.broker.deadLetter(delivery, JSON.stringify(entry), result));
+    await this.untilLanded('dead-letter', () => this.broker.deadLetter(delivery, error, result));
     this.metrics.deadLettered.inc();
     this.options.log.warn('malformed message dead-lettered', { tag: delivery.tag, queue: delivery.queue, taskId, task: taskName, error, reason: 'malformed' });
   }
