@@ -202,7 +202,8 @@ export interface QueueEvent {
 }
 
 /** Why an event ended in the dead-letter list. */
-export type DeadLetterReason = 'malformed' | 'handler-failed' | 'max-deliveries';
+export const DEAD_LETTER_REASONS = ['malformed', 'handler-failed', 'max-deliveries'] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 /** A dead-letter entry: `event` is the original string, byte for byte, so it can be restored exactly. */
 export interface DeadLetter {

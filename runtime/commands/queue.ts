@@ -7,13 +7,14 @@
 import type { Argv, CommandModule } from 'yargs';
 import { addEnvOptions, asTyped, EnvOption, OptionValues, UsageError } from '../config';
 import type { Logger } from '../log';
+import { DEAD_LETTER_REASONS, DeadLetterReason } from '../contract';
 import { Queue } from '../queue/queue';
 import { closeRedis, connectRedis } from '../redis/connection';
 import { connectionOptions, LIST_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand } from './common';
 
 const OPTIONS = { ...LIST_OPTIONS, ...REDIS_OPTIONS } satisfies Record<string, EnvOption>;
 
-type Args = OptionValues<typeof OPTIONS> & { readonly count?: number; readonly yes?: boolean; readonly dead?: boolean; readonly all?: boolean };
+type Args = OptionValues<typeof OPTIONS> & { readonly count?: number; readonly yes?: boolean; readonly dead?: boolean; readonly all?: boolean; readonly reason?: DeadLetterReason };
 
 /**
  * Checks `args` (before connecting: a usage error needs no Redis), runs `body` against the queue
@@ -72,23 +73,42 @@ const stats: CommandModule = {
 
 const peekDead: CommandModule = {
   command: 'peek-dead',
-  describe: 'Print the newest dead-letter entries, one JSON line each: {"event", "reason", "error", "attempts", "deliveries", "firstFailedAt", "failedAt"}',
+  describe: 'Print the newest dead-letter entries, one JSON line each: {"event", "reason", "error", "attempts", "deliveries", "firstFailedAt", "failedAt"} (times in ISO 8601, as in the logs)',
   builder: (yargs) => countOption(yargs, 'Entries to print, newest first', 10),
   handler: withQueue(async (queue, args) => {
-    // The entries as stored, bytes untouched (an event need not be UTF-8).
-    for (const entry of await queue.peekDead(args.count ?? 10)) process.stdout.write(Buffer.concat([entry, Buffer.from('\n')]));
+    // The entries as stored, their bytes untouched (an event need not be UTF-8), but for the times.
+    for (const entry of await queue.peekDead(args.count ?? 10)) process.stdout.write(Buffer.concat([isoTimes(entry), Buffer.from('\n')]));
   }),
 };
+
+/**
+ * A DeadLetter entry with its ms times as ISO 8601 strings. Works on the bytes (latin1 maps each
+ * byte to one character and back): a quote inside `event` is escaped, so only the entry's own
+ * fields match.
+ */
+export function isoTimes(entry: Buffer): Buffer {
+  const text = entry.toString('latin1').replace(/"(firstFailedAt|failedAt)":(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g, (match, key: string, ms: string) => {
+    const time = new Date(Number(ms));
+    return Number.isNaN(time.getTime()) ? match : `"${key}":"${time.toISOString()}"`;
+  });
+  return Buffer.from(text, 'latin1');
+}
 
 const redrive: CommandModule = {
   command: 'redrive',
   describe: 'Put dead-lettered events back on the list exactly as published, oldest first, with fresh retry and delivery counts; prints {"list", "redriven", "skipped"}',
-  builder: (yargs) => confirmOption(countOption(yargs, 'Redrive at most this many (the oldest) [default: all]'), 'move dead-lettered events back to the list'),
+  builder: (yargs) =>
+    confirmOption(countOption(yargs, 'Redrive at most this many (the oldest) [default: all]'), 'move dead-lettered events back to the list').option('reason', {
+      type: 'string',
+      choices: DEAD_LETTER_REASONS as unknown as string[],
+      requiresArg: true,
+      describe: 'Redrive only events dead-lettered for this reason; the others stay [default: any reason]',
+    }),
   handler: withQueue(
     async (queue, args, log) => {
-      const { redriven, skipped } = await queue.redrive(args.count ?? Infinity);
+      const { redriven, skipped } = await queue.redrive(args.count ?? Infinity, undefined, args.reason);
       if (skipped > 0) log.warn('skipped dead-letter entries that are not DeadLetter JSON; they stay in the dead-letter list', { skipped, dead: queue.keys.dead });
-      log.info('redriven', { list: queue.list, redriven });
+      log.info('redriven', { list: queue.list, redriven, reason: args.reason });
       return { list: queue.list, redriven, skipped };
     },
     requireYes('redrive', 'moves dead-lettered events back to the list'),
