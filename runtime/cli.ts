@@ -13,7 +13,7 @@ import { LOG_OPTIONS } from './commands/common';
 import { publishCommand } from './commands/publish';
 import { queueCommand } from './commands/queue';
 import { Env, VERSION } from './contract';
-import { addEnvOptions, rememberCommandLine, typedValue, UsageError } from './config';
+import { addEnvOptions, GENERAL_OPTIONS, rememberCommandLine, typedValue, UsageError } from './config';
 import { createLogger, defaultLogFormat, errorMessage, flushStderr, isLogLevel, Logger } from './log';
 
 /** Exit code of a usage error (yargs' own exit code would be 1, the code of a failure). */
@@ -37,6 +37,7 @@ export function buildCli(args: string[]): Argv {
     .help()
     .alias('help', 'h')
     .version(VERSION)
+    .group(['help', 'version'], GENERAL_OPTIONS)
     .wrap(process.stdout.columns ? Math.min(120, process.stdout.columns) : 100)
     // main() ends the process once stdout has drained, also after --help.
     .exitProcess(false)

@@ -33,6 +33,11 @@ export interface EnvOption {
   readonly sensitive?: boolean;
 }
 
+/** The help section of a command's own options (yargs' default heading). */
+export const OWN_OPTIONS = 'Options:';
+/** The help section of the options every command shares (logging, --help, --version), listed last. */
+export const GENERAL_OPTIONS = 'General options:';
+
 type ValueOf<O extends EnvOption> = O['type'] extends 'number' ? number : O['type'] extends 'boolean' ? boolean : string;
 
 /** The parsed values of a set of specs, keyed by flag name (`argv['wait-min']`). */
@@ -114,7 +119,9 @@ export function addEnvOptions<T>(yargs: Argv<T>, specs: Record<string, EnvOption
       default: fromEnv ?? spec.default,
       defaultDescription: fromEnv === undefined ? spec.defaultDescription : describeEnvDefault(spec, fromEnv),
       choices: spec.choices as string[] | undefined,
-      group: spec.group,
+      // An explicit group for the command's own options: yargs lists the groups in the order they were
+      // first named, so these come before the shared connection options and the general ones.
+      group: spec.group ?? OWN_OPTIONS,
       // A boolean given as a bare flag must not swallow the next word.
       ...(spec.type === 'boolean' ? {} : { requiresArg: true }),
     });

@@ -1,6 +1,7 @@
 /** Options and plumbing shared by the commands: Redis connection, list, metrics port, exit codes, stop signals. */
 import { DEFAULT_LIST_NAME, Env, METRICS_PORT, REDIS_PORT } from '../contract';
-import { EnvOption, MAX_DURATION_SECONDS, OptionValues, typedValue, UsageError } from '../config';
+import type { Argv } from 'yargs';
+import { EnvOption, GENERAL_OPTIONS, MAX_DURATION_SECONDS, OWN_OPTIONS, OptionValues, typedValue, UsageError } from '../config';
 import { createLogger, defaultLogFormat, errorMessage, isLogLevel, LOG_FORMATS, LOG_LEVELS, Logger } from '../log';
 import { DEFAULT_CONNECT_TIMEOUT_MS, parseRedisUrl, RedisConnectionOptions } from '../redis/connection';
 
@@ -12,6 +13,7 @@ export const LOG_OPTIONS = {
     type: 'string',
     choices: LOG_LEVELS,
     default: 'info',
+    group: GENERAL_OPTIONS,
     describe: 'Lowest level of the log lines written to stderr',
   },
   'log-format': {
@@ -19,6 +21,7 @@ export const LOG_OPTIONS = {
     type: 'string',
     choices: LOG_FORMATS,
     defaultDescription: 'text when stderr is a terminal, else json',
+    group: GENERAL_OPTIONS,
     describe: 'Log lines as JSON objects (for pods and pipes) or as plain sentences',
   },
 } satisfies Record<string, EnvOption>;
@@ -68,6 +71,14 @@ export const METRICS_OPTIONS = {
     describe: 'Port of /healthz, /readyz and /metrics while running long (0: any free port, logged)',
   },
 } satisfies Record<string, EnvOption>;
+
+/**
+ * Puts the help sections in their order, for a subcommand (whose own options yargs would list
+ * after the sections it inherits): its own options, the connection, the general options.
+ */
+export function helpSections<T>(yargs: Argv<T>): Argv<T> {
+  return yargs.group([], OWN_OPTIONS).group([], CONNECTION).group([], GENERAL_OPTIONS);
+}
 
 /** Help text for what is not a flag. */
 export const REDIS_EPILOGUE =

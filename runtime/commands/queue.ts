@@ -10,7 +10,7 @@ import type { Logger } from '../log';
 import { DEAD_LETTER_REASONS, DeadLetterReason } from '../contract';
 import { Queue } from '../queue/queue';
 import { closeRedis, connectRedis } from '../redis/connection';
-import { connectionOptions, LIST_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand } from './common';
+import { connectionOptions, helpSections, LIST_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand } from './common';
 
 const OPTIONS = { ...LIST_OPTIONS, ...REDIS_OPTIONS } satisfies Record<string, EnvOption>;
 
@@ -56,6 +56,7 @@ function requireYes(command: string, what: string): (args: Args) => void {
 
 const reap: CommandModule = {
   command: 'reap',
+  builder: helpSections,
   describe: 'Requeue events whose lease ran out (their consumer died) and move due retries to the list; prints {"list", "requeued", "promoted"}',
   handler: withQueue(async (queue, _args, log) => {
     const requeued = await queue.reap();
@@ -67,6 +68,7 @@ const reap: CommandModule = {
 
 const stats: CommandModule = {
   command: 'stats',
+  builder: helpSections,
   describe: 'Print the counts {"list", "ready", "inflight", "delayed", "dead"}',
   handler: withQueue((queue) => queue.stats()),
 };
@@ -74,7 +76,7 @@ const stats: CommandModule = {
 const peekDead: CommandModule = {
   command: 'peek-dead',
   describe: 'Print the newest dead-letter entries, one JSON line each: {"event", "reason", "error", "attempts", "deliveries", "firstFailedAt", "failedAt"} (times in ISO 8601, as in the logs)',
-  builder: (yargs) => countOption(yargs, 'Entries to print, newest first', 10),
+  builder: (yargs) => helpSections(countOption(yargs, 'Entries to print, newest first', 10)),
   handler: withQueue(async (queue, args) => {
     // The entries as stored, their bytes untouched (an event need not be UTF-8), but for the times.
     for (const entry of await queue.peekDead(args.count ?? 10)) process.stdout.write(Buffer.concat([isoTimes(entry), Buffer.from('\n')]));
@@ -98,7 +100,7 @@ const redrive: CommandModule = {
   command: 'redrive',
   describe: 'Put dead-lettered events back on the list exactly as published, oldest first, with fresh retry and delivery counts; prints {"list", "redriven", "skipped"}',
   builder: (yargs) =>
-    confirmOption(countOption(yargs, 'Redrive at most this many (the oldest) [default: all]'), 'move dead-lettered events back to the list').option('reason', {
+    helpSections(confirmOption(countOption(yargs, 'Redrive at most this many (the oldest) [default: all]'), 'move dead-lettered events back to the list')).option('reason', {
       type: 'string',
       choices: DEAD_LETTER_REASONS as unknown as string[],
       requiresArg: true,
@@ -119,7 +121,7 @@ const purge: CommandModule = {
   command: 'purge',
   describe: 'Delete the dead-letter list (--dead) or every key of the queue (--all); prints {"list", "purged", "removed": {ready, inflight, delayed, dead}}',
   builder: (yargs) =>
-    confirmOption(yargs, 'delete')
+    helpSections(confirmOption(yargs, 'delete'))
       .option('dead', { type: 'boolean', default: false, describe: 'Delete <list>:dead' })
       .option('all', { type: 'boolean', default: false, describe: 'Delete every key of the queue: ready, in-flight, delayed, counters, dead' })
       .check((argv) => {

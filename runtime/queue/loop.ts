@@ -76,7 +76,7 @@ class Loop {
       await this.reaping;
     }
     await this.worker.stop(stoppedAt + ctx.graceMs);
-    ctx.log.info('consumer stopped');
+    ctx.log.info('consumer stopped', { ...this.worker.tally });
   }
 
   private async claimLoop(batchLimit: number): Promise<void> {

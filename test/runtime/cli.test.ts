@@ -37,6 +37,22 @@ describe('--help', () => {
     for (const text of expected) expect(result.stdout).toContain(text);
   });
 
+  test.concurrent.each([
+    [['publish'], '--count', '--redis-host', '--log-level'],
+    [['consume'], '--lease', '--max-attempts', '--redis-host'],
+    [['queue', 'peek-dead'], '--count', '--redis-host', '--log-format'],
+    [['celery-worker'], '--visibility-timeout', '--redis-host', '--help'],
+    [['celery-send'], '--time-limit', '--redis-host', '--version'],
+  ])('%j --help lists its own options first, then the connection, then the general options', async (command, own, connection, general) => {
+    const { stdout } = await runCli([...command, '--help']);
+    const at = (text: string) => stdout.search(new RegExp(`^\\s+(-h, )?${text} `, 'm'));
+    expect(at(own)).toBeGreaterThan(0);
+    expect(at(own)).toBeLessThan(at(connection));
+    expect(at(connection)).toBeLessThan(at(general));
+    expect(stdout.indexOf('Options:')).toBeLessThan(stdout.indexOf('Redis connection:'));
+    expect(stdout.indexOf('Redis connection:')).toBeLessThan(stdout.indexOf('General options:'));
+  });
+
   test.concurrent('publish --help shows each default', async () => {
     const { stdout } = await runCli(['publish', '--help']);
     expect(stdout).toMatch(/--batch .*\[env: PUBLISH_BATCH\]\s+\[number\] \[default: 10\]/);
