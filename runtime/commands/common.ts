@@ -83,7 +83,7 @@ export function helpSections<T>(yargs: Argv<T>): Argv<T> {
 /** Help text for what is not a flag. */
 export const REDIS_EPILOGUE =
   `Give the Redis password in env ${Env.REDIS_PASSWORD} (or inside env ${Env.REDIS_URL}), where the process list does not show it; a password in --redis does show there (a warning says so). ` +
-  `likewise a PEM CA bundle given as content (env ${Env.REDIS_TLS_CA}, implies TLS; --redis-tls-ca-file wins). ` +
+  `A PEM CA bundle given as content goes in env ${Env.REDIS_TLS_CA} (implies TLS; --redis-tls-ca-file wins). ` +
   `Every option can be set by the environment variable named in its description; a flag wins over the variable. ` +
   `Logs go to stderr: JSON lines, or sentences on a terminal (--log-format). Exit codes: 0 done, 1 failed (e.g. Redis unreachable), 2 usage error.`;
 
