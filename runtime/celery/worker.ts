@@ -100,6 +100,8 @@ export class CeleryWorker {
   private errors = 0;
   /** Task ids revoked through Celery's remote control. */
   private readonly revoked = new RevokedIds();
+  /** What this worker did, for the line it logs when it stops. */
+  private readonly tally = { succeeded: 0, failed: 0, revoked: 0, deadLettered: 0, requeued: 0, handedBack: 0 };
   /** Other work under way (dead-letters, requeues, revocations) that stop waits for. */
   private readonly side = new Set<Promise<unknown>>();
 
@@ -161,7 +163,7 @@ export class CeleryWorker {
       clearInterval(touchTimer);
       await touching;
     }
-    log.info('celery worker stopped');
+    log.info('celery worker stopped', { ...this.tally });
   }
 
   private async claimLoop(batchLimit: number): Promise<void> {
@@ -346,6 +348,7 @@ export class CeleryWorker {
     this.taskDone();
     if (!landed) return;
     metrics.tasks.inc({ task: task.name, state });
+    this.tally[state === 'SUCCESS' ? 'succeeded' : 'failed']++;
     const fields = { taskId: task.id, task: task.name, seconds: Math.round(seconds * 1e6) / 1e6 };
     // At info, a line per task would be most of the log at thousands of tasks a second.
     if (state === 'SUCCESS') options.log.debug('task succeeded', fields);
@@ -368,6 +371,7 @@ export class CeleryWorker {
     }
     await this.untilLanded('dead-letter', () => this.broker.deadLetter(delivery, error, result));
     this.metrics.deadLettered.inc();
+    this.tally.deadLettered++;
     this.options.log.warn('malformed message dead-lettered', { tag: delivery.tag, queue: delivery.queue, taskId, task: taskName, error, reason: 'malformed' });
   }
 
@@ -376,6 +380,7 @@ export class CeleryWorker {
     const json = failureJson(meta(task), exc, null);
     await this.untilLanded('refusal', () => this.broker.finish([{ tag: delivery.tag, taskId: task.id, result: json }]));
     this.metrics.tasks.inc({ task: task.name, state: 'FAILURE' });
+    this.tally.failed++;
     this.options.log.warn('task not run', { taskId: task.id, task: task.name, error: exc.exc_message[0] });
   }
 
@@ -383,6 +388,7 @@ export class CeleryWorker {
     const json = failureJson(meta(task), taskRevoked(reason), null, 'REVOKED');
     await this.untilLanded('revoke', () => this.broker.finish([{ tag: delivery.tag, taskId: task.id, result: json }]));
     this.metrics.tasks.inc({ task: task.name, state: 'REVOKED' });
+    this.tally.revoked++;
     const fields = { taskId: task.id, task: task.name, reason };
     if (reason === 'expired') this.options.log.warn('task expired; not run', { ...fields, expires: new Date(task.expires ?? 0).toISOString() });
     else this.options.log.warn(reason === 'terminated' ? 'task revoked while running; its outcome is dropped' : 'task revoked; not run', fields);
@@ -420,6 +426,7 @@ export class CeleryWorker {
     if (this.options.unknownTask === 'requeue') {
       await this.untilLanded('requeue', () => this.broker.requeue(delivery, task.priority));
       this.metrics.tasks.inc({ task: task.name, state: 'REQUEUED' });
+      this.tally.requeued++;
       const what = { name: 'unknown task', canvas: 'task with a canvas this worker cannot run', integer: 'task with an integer beyond 2**53' }[why];
       log.info(`${what} handed back to the queue for other workers`, { taskId: task.id, task: task.name, queue: delivery.queue });
       return;
@@ -427,6 +434,7 @@ export class CeleryWorker {
     const json = failureJson(meta(task), notRegistered(task.name), null);
     await this.untilLanded('unknown task', () => this.broker.finish([{ tag: delivery.tag, taskId: task.id, result: json }]));
     this.metrics.tasks.inc({ task: task.name, state: 'FAILURE' });
+    this.tally.failed++;
     log.warn('unknown task; stored FAILURE NotRegistered', { taskId: task.id, task: task.name, known: this.options.tasks.names });
   }
 
@@ -535,6 +543,7 @@ export class CeleryWorker {
     }
     const tags = list.map((h) => h.delivery.tag);
     const result = await this.untilLanded('hand-back', () => this.broker.restoreTags(tags));
+    this.tally.handedBack += result?.restored ?? 0;
     this.options.log.warn(`${what} handed back to their queues`, { tasks: list.length, handedBack: result?.restored ?? 0, taskIds: list.map((h) => h.task.id) });
   }
 }

@@ -94,6 +94,7 @@ test('a Celery task with a time_limit of 30 days runs to SUCCESS instead of fail
   expect(meta).toMatchObject({ status: 'SUCCESS', result: 0.3 });
   const result = await stopOurWorker(worker);
   expect(result.stderr).not.toContain('TimeoutOverflowWarning');
+  expect(result.logs.at(-1)).toMatchObject({ msg: 'celery worker stopped', succeeded: 1, failed: 0, handedBack: 0 });
 });
 
 test.each([

@@ -50,7 +50,9 @@ test('a malformed message with non-UTF-8 bytes is dead-lettered with its origina
   expect(JSON.parse(entry.toString('utf8'))).toMatchObject({ reason: 'malformed', attempts: 1, deliveries: 1, error: expect.stringContaining("content-type 'application/x-python-serialize'") });
   expect(await resultOf(redis, message.id)).toMatchObject({ status: 'FAILURE', result: { exc_type: 'ContentDisallowed' } });
   expect(await redis.hlen(CeleryKeys.UNACKED)).toBe(0);
-  expect((await stopWorker(worker)).code).toBe(0);
+  const stopped = await stopWorker(worker);
+  expect(stopped.code).toBe(0);
+  expect(stopped.logs.at(-1)).toMatchObject({ msg: 'celery worker stopped', succeeded: 0, failed: 0, deadLettered: 1, handedBack: 0 });
 });
 
 test('at SIGTERM a held (eta) message with non-UTF-8 bytes is handed back byte for byte and leaves unacked', async () => {
@@ -67,6 +69,8 @@ test('at SIGTERM a held (eta) message with non-UTF-8 bytes is handed back byte f
   expect(result.code).toBe(0);
   expect(result.logs).toEqual(expect.arrayContaining([expect.objectContaining({ msg: 'tasks not started handed back to their queues', tasks: 1, handedBack: 1 })]));
   expect(await redis.lrangeBuffer('bytes-held', 0, -1)).toEqual([raw]);
+  // AND its last line says what it did
+  expect(result.logs.at(-1)).toMatchObject({ msg: 'celery worker stopped', succeeded: 0, failed: 0, revoked: 0, deadLettered: 0, requeued: 0, handedBack: 1 });
   expect(await redis.hlen(CeleryKeys.UNACKED)).toBe(0);
   expect(await redis.zcard(CeleryKeys.UNACKED_INDEX)).toBe(0);
 });
