@@ -33,6 +33,11 @@ export interface EnvOption {
   readonly sensitive?: boolean;
 }
 
+/** The help section of a command's own options (yargs' default heading). */
+export const OWN_OPTIONS = 'Options:';
+/** The help section of the options every command shares (logging, --help, --version), listed last. */
+export const GENERAL_OPTIONS = 'General options:';
+
 type ValueOf<O extends EnvOption> = O['type'] extends 'number' ? number : O['type'] extends 'boolean' ? boolean : string;
 
 /** The parsed values of a set of specs, keyed by flag name (`argv['wait-min']`). */
@@ -40,12 +45,46 @@ export type OptionValues<T extends Record<string, EnvOption>> = {
   readonly [K in keyof T]: T[K] extends { default: string | number | boolean } ? ValueOf<T[K]> : ValueOf<T[K]> | undefined;
 };
 
+/**
+ * The largest number of seconds a duration option takes (about 31 years): beyond it no lease,
+ * timeout or interval means anything, and times computed from it leave what a Date holds.
+ */
+export const MAX_DURATION_SECONDS = 1e9;
+
 /** A usage problem found after yargs parsed the command line; exits 2 like yargs' own. */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/**
+ * The command line as typed. yargs hands a number option over already converted (`abc` becomes
+ * NaN), so a message about a bad number looks up what was typed here.
+ */
+let typedArgs: readonly string[] = process.argv.slice(2);
+
+/** Sets the command line {@link typedValue} reads (the CLI passes what it parses). */
+export function rememberCommandLine(args: readonly string[]): void {
+  typedArgs = args;
+}
+
+/** The value typed for `--name` (`--name v` or `--name=v`; the last one wins), or undefined. */
+export function typedValue(name: string, args: readonly string[] = typedArgs): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--') break;
+    if (args[i] === `--${name}` && i + 1 < args.length) value = args[++i];
+    else if (args[i].startsWith(`--${name}=`)) value = args[i].slice(name.length + 3);
+  }
+  return value;
+}
+
+/** What was typed for an option whose parsed value is `value`, for a message: the text typed when the parse lost it (NaN). */
+export function asTyped(name: string, value: unknown): string {
+  if (typeof value === 'number' && Number.isNaN(value)) return typedValue(name) ?? String(value);
+  return String(value);
 }
 
 const TRUE = new Set(['true', '1', 'yes', 'on']);
@@ -80,7 +119,9 @@ export function addEnvOptions<T>(yargs: Argv<T>, specs: Record<string, EnvOption
       default: fromEnv ?? spec.default,
       defaultDescription: fromEnv === undefined ? spec.defaultDescription : describeEnvDefault(spec, fromEnv),
       choices: spec.choices as string[] | undefined,
-      group: spec.group,
+      // An explicit group for the command's own options: yargs lists the groups in the order they were
+      // first named, so these come before the shared connection options and the general ones.
+      group: spec.group ?? OWN_OPTIONS,
       // A boolean given as a bare flag must not swallow the next word.
       ...(spec.type === 'boolean' ? {} : { requiresArg: true }),
     });
@@ -106,7 +147,7 @@ function checkValue(name: string, spec: EnvOption, value: unknown): string | und
     return typeof value === 'boolean' ? undefined : `${where} must be true or false, got '${String(value)}'`;
   }
   if (spec.type === 'number') {
-    if (typeof value !== 'number' || !Number.isFinite(value)) return `${where} must be a number, got '${String(value)}'`;
+    if (typeof value !== 'number' || !Number.isFinite(value)) return `${where} must be a number, got '${asTyped(name, value)}'`;
     if (spec.integer && !Number.isInteger(value)) return `${where} must be an integer, got ${value}`;
     if (spec.min !== undefined && value < spec.min) return `${where} must be at least ${spec.min}, got ${value}`;
     if (spec.max !== undefined && value > spec.max) return `${where} must be at most ${spec.max}, got ${value}`;

@@ -123,6 +123,8 @@ export const Env = {
   // long-running commands
   METRICS_PORT: 'METRICS_PORT',
   LOG_LEVEL: 'LOG_LEVEL',
+  /** `json` (pods, pipes) or `text` (a person at a terminal); default: text when stderr is a terminal. */
+  LOG_FORMAT: 'LOG_FORMAT',
 } as const;
 
 /** Default Redis port. */
@@ -201,7 +203,8 @@ export interface QueueEvent {
 }
 
 /** Why an event ended in the dead-letter list. */
-export type DeadLetterReason = 'malformed' | 'handler-failed' | 'max-deliveries';
+export const DEAD_LETTER_REASONS = ['malformed', 'handler-failed', 'max-deliveries'] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 /** A dead-letter entry: `event` is the original string, byte for byte, so it can be restored exactly. */
 export interface DeadLetter {

@@ -1,10 +1,16 @@
 /**
- * JSON log lines: one object per line on stderr (stdout is kept for a command's result, e.g.
- * `queue stats`), with `time`, `level`, `msg` first and the fields after them.
+ * Log lines on stderr (stdout is kept for a command's result, e.g. `queue stats`): JSON, one
+ * object per line with `time`, `level`, `msg` first and the fields after them (pods, pipes), or
+ * plain text for a person at a terminal. Every line, whatever its format, passes through
+ * {@link redactUrls}: this is the one place where logs and errors are written.
  */
+import { Env } from './contract';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const LOG_FORMATS = ['json', 'text'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export type LogFields = Record<string, unknown>;
 
@@ -23,6 +29,8 @@ export interface LoggerOptions {
   /** Where each line goes (without its newline). @default - stderr, lines of one tick written together */
   readonly write?: (line: string) => void;
   readonly fields?: LogFields;
+  /** @default - {@link defaultLogFormat} */
+  readonly format?: LogFormat;
 }
 
 const RESERVED = new Set(['time', 'level', 'msg']);
@@ -31,17 +39,29 @@ export function isLogLevel(value: unknown): value is LogLevel {
   return typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
 }
 
+export function isLogFormat(value: unknown): value is LogFormat {
+  return typeof value === 'string' && (LOG_FORMATS as readonly string[]).includes(value);
+}
+
+/** Text for a person at a terminal, JSON lines for pods, pipes and files; `given` (a flag or env value) wins when valid. */
+export function defaultLogFormat(given?: unknown, stderrIsTty: boolean = process.stderr.isTTY === true): LogFormat {
+  if (isLogFormat(given)) return given;
+  return stderrIsTty ? 'text' : 'json';
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = LOG_LEVELS.indexOf(options.level ?? 'info');
   const write = options.write ?? writeStderr;
   const base = options.fields ?? {};
+  const format = options.format ?? defaultLogFormat(process.env[Env.LOG_FORMAT]);
   // The fields every line carries, serialized once: a busy consumer logs a line per event.
   const baseJson = fieldsJson(base);
 
   const log = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (LOG_LEVELS.indexOf(level) < threshold) return;
+    if (format === 'text') return write(redactUrls(textLine(level, msg, { ...base, ...fields })));
     const head = `{"time":"${isoNow()}","level":"${level}","msg":${JSON.stringify(msg)}`;
-    write(`${head}${baseJson}${fields ? fieldsJson(fields) : ''}}`);
+    write(redactUrls(`${head}${baseJson}${fields ? fieldsJson(fields) : ''}}`));
   };
 
   return {
@@ -52,6 +72,34 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     child: (fields) => createLogger({ ...options, fields: { ...base, ...fields } }),
   };
 }
+
+/** `level: message (key: value, ...)`: a sentence, with the fields after it. */
+function textLine(level: LogLevel, msg: string, fields: LogFields): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined || typeof value === 'function') continue;
+    parts.push(`${key}: ${typeof value === 'string' ? value : valueJson(value)}`);
+  }
+  return `${level}: ${msg}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+}
+
+/**
+ * Redacts the userinfo of every URL-like value (`scheme://userinfo@host`, any scheme, any case):
+ * what lies between `://` and the last `@` of the value (a value ends at white space, a quote or
+ * `<>`; a backslash escape, as JSON writes one, stays inside it). A user name before a `:` is
+ * kept: `redis://u:Se@cret@host` becomes `redis://u:***@host`, `redis://:S3/cr3t@host`
+ * becomes `redis://:***@host`, `redis://token@host` becomes `redis://***@host`.
+ */
+export function redactUrls(text: string): string {
+  if (!text.includes('://')) return text; // most lines: no URL at all
+  return text.replace(URL_USERINFO, (_match, scheme: string, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    const user = colon >= 0 && !userinfo.slice(0, colon).includes('@') ? userinfo.slice(0, colon + 1) : '';
+    return `${scheme}${user}***@`;
+  });
+}
+
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)((?:[^\s"'<>\\]|\\.)*)@/gi;
 
 /** `,"key":value` per field (a later key wins when parsed); undefined values are left out as JSON.stringify does. */
 function fieldsJson(fields: LogFields): string {

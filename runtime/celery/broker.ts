@@ -3,6 +3,7 @@
  * acknowledgement with the result write, keeping held messages fresh, and the visibility-timeout
  * restore under `unacked_mutex`. Python workers on the same keys see exactly what kombu writes.
  */
+import { isUtf8 } from 'buffer';
 import { randomBytes, randomUUID } from 'crypto';
 import type Redis from 'ioredis';
 import { CELERY_PRIORITY_SEPARATOR, CELERY_PRIORITY_STEPS, CeleryKeys, celeryPriorityList } from '../contract';
@@ -11,8 +12,8 @@ import { CLAIM, DEAD_LETTER, FINISH, RELEASE_LOCK, REQUEUE, RESTORE } from './sc
 /** A message taken from a queue, held in `unacked` until it is acknowledged or restored. */
 export interface Delivery {
   readonly tag: string;
-  /** The message exactly as it was pushed. */
-  readonly raw: string;
+  /** The message exactly as it was pushed, byte for byte (it need not be UTF-8). */
+  readonly raw: Buffer;
   /** The queue it was taken from. */
   readonly queue: string;
 }
@@ -76,11 +77,12 @@ export class CeleryBroker {
     const now = Date.now();
     // Tags for messages without one: unique per claim call, so several claims never collide.
     const prefix = `${this.tagPrefix}${++this.tagCounter}.`;
-    const reply = (await CLAIM.run(this.redis, keys, [count, (now / 1000).toFixed(6), prefix, now, ...this.order.map((q) => this.queues[q])])) as (string | number)[];
+    // Buffers: a message is moved and stored as the bytes it is, whatever they are.
+    const reply = (await CLAIM.runBuffer(this.redis, keys, [count, (now / 1000).toFixed(6), prefix, now, ...this.order.map((q) => this.queues[q])])) as (Buffer | number)[];
     const positions = this.order;
     const deliveries: Delivery[] = [];
     for (let i = 2; i + 2 < reply.length; i += 3) {
-      deliveries.push({ queue: this.queues[positions[Number(reply[i]) - 1]], raw: reply[i + 1] as string, tag: reply[i + 2] as string });
+      deliveries.push({ queue: this.queues[positions[Number(reply[i]) - 1]], raw: reply[i + 1] as Buffer, tag: String(reply[i + 2]) });
     }
     const order = String(reply[1]);
     if (order.includes(',')) this.order = order.split(',').map((p) => positions[Number(p) - 1]);
@@ -107,10 +109,13 @@ export class CeleryBroker {
     return Number(await FINISH.run(this.redis, keys, args));
   }
 
-  /** Dead-letters a held message with `entry` (DeadLetter JSON), optionally storing a result for its task id. */
-  async deadLetter(delivery: Delivery, entry: string, result?: { taskId: string; json: string }): Promise<boolean> {
+  /**
+   * Dead-letters a held message (a DeadLetter entry with reason malformed and `error`, its event
+   * the message's bytes as they are), optionally storing a result for its task id.
+   */
+  async deadLetter(delivery: Delivery, error: string, result?: { taskId: string; json: string }): Promise<boolean> {
     const keys = [CeleryKeys.UNACKED, CeleryKeys.UNACKED_INDEX, CeleryKeys.dead(delivery.queue), CeleryKeys.taskMeta(result?.taskId ?? '')];
-    return Number(await DEAD_LETTER.run(this.redis, keys, [delivery.tag, entry, result?.json ?? '', this.resultExpires])) === 1;
+    return Number(await DEAD_LETTER.run(this.redis, keys, [delivery.tag, delivery.raw, error, Date.now(), result?.json ?? '', this.resultExpires])) === 1;
   }
 
   /** Hands a held message back unchanged to the far end of its list at its priority. False if it was no longer held. */
@@ -167,10 +172,11 @@ export class CeleryBroker {
     let removed = 0;
     const unreadable: string[] = [];
     if (tags.length === 0) return { restored, removed, unreadable };
-    const values = await this.redis.hmget(CeleryKeys.UNACKED, ...tags);
+    // Buffers: the compare-and-swap must see the stored bytes, not a UTF-8 decoding of them.
+    const values = await this.redis.hmgetBuffer(CeleryKeys.UNACKED, ...tags);
     for (let i = 0; i < tags.length; i++) {
       const value = values[i];
-      let message: string | undefined;
+      let message: Buffer | undefined;
       let targets: string[] = [];
       if (value !== null) {
         const parsed = parseUnacked(value);
@@ -207,13 +213,18 @@ interface Unacked {
   readonly exchange: string;
   readonly routingKey: string;
   readonly priority: unknown;
-  /** The message with `headers.redelivered` and `properties.delivery_info.redelivered` set, as kombu restores it. */
-  readonly redelivered: string;
+  /**
+   * The message with `headers.redelivered` and `properties.delivery_info.redelivered` set, as
+   * kombu restores it; a message that is not UTF-8 goes back as the bytes it was, unmarked
+   * (decoding and encoding it again would replace those bytes).
+   */
+  readonly redelivered: Buffer;
 }
 
-function parseUnacked(value: string): Unacked | undefined {
+function parseUnacked(value: Buffer): Unacked | undefined {
+  if (!isUtf8(value)) return parseUnackedBytes(value);
   try {
-    const entry = JSON.parse(value) as unknown;
+    const entry = JSON.parse(value.toString('utf8')) as unknown;
     if (!Array.isArray(entry) || entry.length < 3) return undefined;
     const [message, exchange, routingKey] = entry as [Record<string, unknown>, unknown, unknown];
     if (typeof message !== 'object' || message === null || typeof exchange !== 'string' || typeof routingKey !== 'string') return undefined;
@@ -225,8 +236,43 @@ function parseUnacked(value: string): Unacked | undefined {
       headers.redelivered = true;
       info.redelivered = true;
     }
-    return { exchange, routingKey, priority: properties?.priority, redelivered: JSON.stringify(message) };
+    return { exchange, routingKey, priority: properties?.priority, redelivered: Buffer.from(JSON.stringify(message)) };
   } catch {
     return undefined;
   }
+}
+
+/** `[message, exchange, routing_key]` whose message is not UTF-8: the message's own bytes, the rest read as text. */
+function parseUnackedBytes(value: Buffer): Unacked | undefined {
+  const start = value.indexOf('{');
+  if (start < 0 || value.subarray(0, start).toString('latin1').trim() !== '[') return undefined;
+  const end = objectEnd(value, start);
+  if (end < 0) return undefined;
+  try {
+    const rest = JSON.parse(`[0${value.subarray(end).toString('utf8')}`) as unknown[];
+    const [, exchange, routingKey] = rest;
+    if (rest.length < 3 || typeof exchange !== 'string' || typeof routingKey !== 'string') return undefined;
+    const message = value.subarray(start, end);
+    // The replacement characters sit in strings only: numbers such as the priority read as they are.
+    const properties = (JSON.parse(message.toString('utf8')) as { properties?: { priority?: unknown } }).properties;
+    return { exchange, routingKey, priority: properties?.priority, redelivered: message };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The end (exclusive) of the JSON object or array starting at `start`, or -1; works on bytes, so any bytes may sit in its strings. */
+function objectEnd(bytes: Buffer, start: number): number {
+  let depth = 0;
+  for (let i = start; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === 0x22 /* " */) {
+      for (i++; i < bytes.length && bytes[i] !== 0x22; i++) if (bytes[i] === 0x5c /* \ */) i++;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++;
+    } else if ((c === 0x7d /* } */ || c === 0x5d /* ] */) && --depth === 0) {
+      return i + 1;
+    }
+  }
+  return -1;
 }

@@ -9,6 +9,7 @@ import { randomUUID } from 'crypto';
 import { hostname } from 'os';
 import type Redis from 'ioredis';
 import { celeryPriorityList, CeleryKeys, DEFAULT_CELERY_QUEUE } from '../contract';
+import { LongTimer, setLongTimeout } from '../sleep';
 import { priorityStep } from './broker';
 
 export interface TaskMessageOptions {
@@ -109,14 +110,14 @@ export async function sendTaskMessage(redis: Redis, message: TaskMessage): Promi
 export async function waitForResult(redis: Redis, subscriber: Redis, taskId: string, timeoutMs: number, signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
   const channel = CeleryKeys.taskMeta(taskId);
   let onMessage: ((ch: string, message: string) => void) | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimer | undefined;
   let onAbort: (() => void) | undefined;
   const published = new Promise<string | undefined>((resolve) => {
     onMessage = (ch, message) => {
       if (ch === channel && isReady(message)) resolve(message);
     };
     subscriber.on('message', onMessage);
-    timer = setTimeout(() => resolve(undefined), timeoutMs);
+    timer = setLongTimeout(() => resolve(undefined), timeoutMs);
     onAbort = () => resolve(undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -126,7 +127,7 @@ export async function waitForResult(redis: Redis, subscriber: Redis, taskId: str
     const json = stored !== null && isReady(stored) ? stored : await published;
     return json === undefined ? undefined : (JSON.parse(json) as Record<string, unknown>);
   } finally {
-    clearTimeout(timer);
+    timer?.clear();
     if (onMessage) subscriber.removeListener('message', onMessage);
     if (onAbort) signal?.removeEventListener('abort', onAbort);
     await subscriber.unsubscribe(channel).catch(() => undefined);

@@ -159,22 +159,26 @@ return held
 );
 
 /**
- * Moves a held message to a dead list (a DeadLetter entry), acknowledges it, and stores a result
- * if one is given (so a caller waiting on the task id gets an error instead of hanging).
- * KEYS: unacked, unacked_index, dead list, result key. ARGV: tag, entry, result JSON or '', expiry (s).
+ * Moves a held message to a dead list as a DeadLetter entry (reason malformed) built here, so its
+ * `event` holds the message's bytes as they are (cjson copies bytes it does not escape), acknowledges
+ * it, and stores a result if one is given (so a caller waiting on the task id gets an error
+ * instead of hanging).
+ * KEYS: unacked, unacked_index, dead list, result key.
+ * ARGV: tag, raw message, error, now (ms), result JSON or '', expiry (s).
  */
 export const DEAD_LETTER = new LuaScript(
   'celery-dead-letter',
   `
-redis.call('LPUSH', KEYS[3], ARGV[2])
+local now = tonumber(ARGV[4])
+redis.call('LPUSH', KEYS[3], cjson.encode({event = ARGV[2], reason = 'malformed', error = ARGV[3], attempts = 1, deliveries = 1, firstFailedAt = now, failedAt = now}))
 redis.call('ZREM', KEYS[2], ARGV[1])
 local held = redis.call('HDEL', KEYS[1], ARGV[1])
-if ARGV[3] ~= '' then
+if ARGV[5] ~= '' then
   local current = redis.call('GET', KEYS[4])
   if not (current and string.find(current, '"SUCCESS"', 1, true)) then
-    local expires = tonumber(ARGV[4])
-    if expires > 0 then redis.call('SETEX', KEYS[4], expires, ARGV[3]) else redis.call('SET', KEYS[4], ARGV[3]) end
-    redis.call('PUBLISH', KEYS[4], ARGV[3])
+    local expires = tonumber(ARGV[6])
+    if expires > 0 then redis.call('SETEX', KEYS[4], expires, ARGV[5]) else redis.call('SET', KEYS[4], ARGV[5]) end
+    redis.call('PUBLISH', KEYS[4], ARGV[5])
   end
 end
 return held

@@ -6,6 +6,7 @@
  * past its hard limit it runs on to its end (its outcome dropped).
  */
 import type { TimeLimit } from './message';
+import { LongTimer, setLongTimeout } from '../sleep';
 import { softTimeLimitExceeded, timeLimitExceeded } from './results';
 
 export interface TimeLimited {
@@ -18,20 +19,20 @@ export interface TimeLimited {
 }
 
 export function withTimeLimits(running: Promise<unknown>, limits: TimeLimit, abort: AbortController): TimeLimited {
-  const soft = limits.soft !== undefined ? setTimeout(() => abort.abort(softTimeLimitExceeded()), limits.soft * 1000) : undefined;
-  let hard: NodeJS.Timeout | undefined;
+  const soft = limits.soft !== undefined ? setLongTimeout(() => abort.abort(softTimeLimitExceeded()), limits.soft * 1000) : undefined;
+  let hard: LongTimer | undefined;
   const control = {
     hardFired: false,
     outcome: running,
     clear: () => {
-      clearTimeout(soft);
-      clearTimeout(hard);
+      soft?.clear();
+      hard?.clear();
     },
   };
   if (limits.hard !== undefined) {
     const seconds = limits.hard;
     const expired = new Promise<never>((_, reject) => {
-      hard = setTimeout(() => {
+      hard = setLongTimeout(() => {
         control.hardFired = true;
         const error = timeLimitExceeded(seconds);
         if (!abort.signal.aborted) abort.abort(error);

@@ -8,11 +8,11 @@
 import { performance } from 'perf_hooks';
 import { setImmediate as nextTick } from 'timers/promises';
 import type Redis from 'ioredis';
-import { CeleryKeys, DeadLetter, DEFAULT_CELERY_MAX_ETA_HELD } from '../contract';
+import { CeleryKeys, DEFAULT_CELERY_MAX_ETA_HELD } from '../contract';
 import { runClaimLanes } from '../claim-lanes';
 import { errorMessage, Logger } from '../log';
 import { redisRetryDelay, untilLanded } from '../redis/retry';
-import { sleep } from '../sleep';
+import { intervalMs, LongTimer, setLongTimeout, sleep } from '../sleep';
 import { CeleryBroker, Delivery, MAX_CLAIM_BATCH } from './broker';
 import { createFinisher, Finisher } from './finisher';
 import { CeleryTask, decodeMessage } from './message';
@@ -69,7 +69,7 @@ interface Held {
   readonly delivery: Delivery;
   readonly task: CeleryTask;
   state: HeldState;
-  timer?: NodeJS.Timeout;
+  timer?: LongTimer;
   abort?: AbortController;
   /** Handed back at stop, or revoked while running: whatever its handler does now is ignored. */
   handedBack: boolean;
@@ -100,6 +100,8 @@ export class CeleryWorker {
   private errors = 0;
   /** Task ids revoked through Celery's remote control. */
   private readonly revoked = new RevokedIds();
+  /** What this worker did, for the line it logs when it stops. */
+  private readonly tally = { succeeded: 0, failed: 0, revoked: 0, deadLettered: 0, requeued: 0, handedBack: 0 };
   /** Other work under way (dead-letters, requeues, revocations) that stop waits for. */
   private readonly side = new Set<Promise<unknown>>();
 
@@ -137,8 +139,8 @@ export class CeleryWorker {
     const touch = () => (touching ??= this.touch().finally(() => (touching = undefined)));
     if (options.control) await listenForControl(options.control, options.redis, options.hostname, (r) => this.onRevoke(r), log);
     await restore();
-    const restoreTimer = setInterval(restore, restoreMs);
-    const touchTimer = setInterval(touch, touchMs);
+    const restoreTimer = setInterval(restore, intervalMs(restoreMs));
+    const touchTimer = setInterval(touch, intervalMs(touchMs));
     log.info('celery worker started', {
       queues: options.queues,
       concurrency: options.concurrency,
@@ -161,7 +163,7 @@ export class CeleryWorker {
       clearInterval(touchTimer);
       await touching;
     }
-    log.info('celery worker stopped');
+    log.info('celery worker stopped', { ...this.tally });
   }
 
   private async claimLoop(batchLimit: number): Promise<void> {
@@ -224,7 +226,7 @@ export class CeleryWorker {
   /** Sorts a claimed message: run now, hold for its eta, settle it without running (malformed, unknown, expired), or hand it back (unknown). */
   private accept(delivery: Delivery): 'held' | 'settled' | 'requeued' {
     const { log } = this.options;
-    const decoded = decodeMessage(delivery.raw);
+    const decoded = decodeMessage(delivery.raw.toString('utf8'));
     if (!decoded.ok) {
       this.background(this.deadLetter(delivery, decoded.error, decoded.kind, decoded.taskId, decoded.taskName));
       return 'settled';
@@ -258,7 +260,7 @@ export class CeleryWorker {
       held.state = 'eta';
       this.etaHeld++;
       log.info('task received, waiting for its eta', { taskId: task.id, task: task.name, eta: new Date(task.eta).toISOString() });
-      held.timer = setTimeout(() => this.etaReached(held), Math.min(task.eta - now, 2 ** 31 - 1));
+      held.timer = setLongTimeout(() => this.etaReached(held), task.eta - now);
       return 'held';
     }
     this.due.push(held);
@@ -269,8 +271,8 @@ export class CeleryWorker {
     if (held.state !== 'eta') return;
     const wait = (held.task.eta ?? 0) - Date.now();
     if (wait > 0) {
-      // Timers cap at ~24.8 days.
-      held.timer = setTimeout(() => this.etaReached(held), Math.min(wait, 2 ** 31 - 1));
+      // The wall clock moved (eta is wall-clock time, timers are monotonic): wait the rest.
+      held.timer = setLongTimeout(() => this.etaReached(held), wait);
       return;
     }
     held.timer = undefined;
@@ -346,6 +348,7 @@ export class CeleryWorker {
     this.taskDone();
     if (!landed) return;
     metrics.tasks.inc({ task: task.name, state });
+    this.tally[state === 'SUCCESS' ? 'succeeded' : 'failed']++;
     const fields = { taskId: task.id, task: task.name, seconds: Math.round(seconds * 1e6) / 1e6 };
     // At info, a line per task would be most of the log at thousands of tasks a second.
     if (state === 'SUCCESS') options.log.debug('task succeeded', fields);
@@ -360,16 +363,15 @@ export class CeleryWorker {
   }
 
   private async deadLetter(delivery: Delivery, error: string, kind: 'content' | 'decode', taskId?: string, taskName?: string): Promise<void> {
-    const now = Date.now();
-    const entry: DeadLetter = { event: delivery.raw, reason: 'malformed', error, attempts: 1, deliveries: 1, firstFailedAt: now, failedAt: now };
     let result: { taskId: string; json: string } | undefined;
     if (taskId) {
       // kombu's own errors for a message it cannot take; a caller waiting on the id gets one instead of hanging.
       const exc = { exc_type: kind === 'content' ? 'ContentDisallowed' : 'DecodeError', exc_message: [error], exc_module: 'kombu.exceptions' };
       result = { taskId, json: failureJson({ taskId }, exc, null) };
     }
-    await this.untilLanded('dead-letter', () => this.broker.deadLetter(delivery, JSON.stringify(entry), result));
+    await this.untilLanded('dead-letter', () => this.broker.deadLetter(delivery, error, result));
     this.metrics.deadLettered.inc();
+    this.tally.deadLettered++;
     this.options.log.warn('malformed message dead-lettered', { tag: delivery.tag, queue: delivery.queue, taskId, task: taskName, error, reason: 'malformed' });
   }
 
@@ -378,6 +380,7 @@ export class CeleryWorker {
     const json = failureJson(meta(task), exc, null);
     await this.untilLanded('refusal', () => this.broker.finish([{ tag: delivery.tag, taskId: task.id, result: json }]));
     this.metrics.tasks.inc({ task: task.name, state: 'FAILURE' });
+    this.tally.failed++;
     this.options.log.warn('task not run', { taskId: task.id, task: task.name, error: exc.exc_message[0] });
   }
 
@@ -385,6 +388,7 @@ export class CeleryWorker {
     const json = failureJson(meta(task), taskRevoked(reason), null, 'REVOKED');
     await this.untilLanded('revoke', () => this.broker.finish([{ tag: delivery.tag, taskId: task.id, result: json }]));
     this.metrics.tasks.inc({ task: task.name, state: 'REVOKED' });
+    this.tally.revoked++;
     const fields = { taskId: task.id, task: task.name, reason };
     if (reason === 'expired') this.options.log.warn('task expired; not run', { ...fields, expires: new Date(task.expires ?? 0).toISOString() });
     else this.options.log.warn(reason === 'terminated' ? 'task revoked while running; its outcome is dropped' : 'task revoked; not run', fields);
@@ -397,7 +401,7 @@ export class CeleryWorker {
     for (const h of [...this.held.values()]) {
       if (!wanted.has(h.task.id) || h.handedBack) continue;
       if (h.state === 'eta' || h.state === 'due') {
-        clearTimeout(h.timer);
+        h.timer?.clear();
         if (h.state === 'eta') this.etaHeld--;
         else this.due = this.due.filter((d) => d !== h);
         this.settleRevoked(h, 'revoked');
@@ -422,6 +426,7 @@ export class CeleryWorker {
     if (this.options.unknownTask === 'requeue') {
       await this.untilLanded('requeue', () => this.broker.requeue(delivery, task.priority));
       this.metrics.tasks.inc({ task: task.name, state: 'REQUEUED' });
+      this.tally.requeued++;
       const what = { name: 'unknown task', canvas: 'task with a canvas this worker cannot run', integer: 'task with an integer beyond 2**53' }[why];
       log.info(`${what} handed back to the queue for other workers`, { taskId: task.id, task: task.name, queue: delivery.queue });
       return;
@@ -429,6 +434,7 @@ export class CeleryWorker {
     const json = failureJson(meta(task), notRegistered(task.name), null);
     await this.untilLanded('unknown task', () => this.broker.finish([{ tag: delivery.tag, taskId: task.id, result: json }]));
     this.metrics.tasks.inc({ task: task.name, state: 'FAILURE' });
+    this.tally.failed++;
     log.warn('unknown task; stored FAILURE NotRegistered', { taskId: task.id, task: task.name, known: this.options.tasks.names });
   }
 
@@ -512,7 +518,7 @@ export class CeleryWorker {
     const { log } = this.options;
     this.handoffBy = graceDeadline + HANDOFF_MS;
     const waiting = [...this.held.values()].filter((h) => h.state === 'eta' || h.state === 'due');
-    for (const h of waiting) clearTimeout(h.timer);
+    for (const h of waiting) h.timer?.clear();
     this.due = [];
     this.etaHeld = 0;
     if (waiting.length > 0) await this.handBack(waiting, 'tasks not started');
@@ -537,6 +543,7 @@ export class CeleryWorker {
     }
     const tags = list.map((h) => h.delivery.tag);
     const result = await this.untilLanded('hand-back', () => this.broker.restoreTags(tags));
+    this.tally.handedBack += result?.restored ?? 0;
     this.options.log.warn(`${what} handed back to their queues`, { tasks: list.length, handedBack: result?.restored ?? 0, taskIds: list.map((h) => h.task.id) });
   }
 }

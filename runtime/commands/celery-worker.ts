@@ -31,7 +31,7 @@ import {
   Env,
   READY_PATH,
 } from '../contract';
-import { addEnvOptions, EnvOption, OptionValues, UsageError } from '../config';
+import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues, UsageError } from '../config';
 import { startHealthServer } from '../http/health-server';
 import type { Logger } from '../log';
 import { createRegistry } from '../metrics';
@@ -60,13 +60,14 @@ const OPTIONS = {
   'visibility-timeout': {
     env: Env.CELERY_VISIBILITY_TIMEOUT,
     type: 'number',
+    max: MAX_DURATION_SECONDS,
     above: 0,
     default: DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS,
     describe: "Seconds after which a message taken but not acknowledged (its worker died) is restored to its queue; match the Python side's broker_transport_options visibility_timeout",
   },
-  'result-expires': { env: Env.CELERY_RESULT_EXPIRES, type: 'number', integer: true, min: 0, default: DEFAULT_CELERY_RESULT_EXPIRES_SECONDS, describe: "Seconds a stored result lives (Celery's result_expires; 0: forever)" },
+  'result-expires': { env: Env.CELERY_RESULT_EXPIRES, type: 'number', max: MAX_DURATION_SECONDS, integer: true, min: 0, default: DEFAULT_CELERY_RESULT_EXPIRES_SECONDS, describe: "Seconds a stored result lives (Celery's result_expires; 0: forever)" },
   hostname: { env: Env.CELERY_HOSTNAME, type: 'string', defaultDescription: `redis-keda@<env ${Env.POD_NAME} or the host name>`, describe: 'The worker name in logs and in the demo task' },
-  grace: { env: Env.GRACE_SECONDS, type: 'number', min: 0, default: DEFAULT_GRACE_SECONDS, describe: 'On SIGTERM: seconds running tasks may still finish; the rest (and eta tasks) go back to their queues' },
+  grace: { env: Env.GRACE_SECONDS, type: 'number', max: MAX_DURATION_SECONDS, min: 0, default: DEFAULT_GRACE_SECONDS, describe: 'On SIGTERM: seconds running tasks may still finish; the rest (and eta tasks) go back to their queues' },
   ...METRICS_OPTIONS,
   ...REDIS_OPTIONS,
 } satisfies Record<string, EnvOption>;
@@ -124,7 +125,7 @@ async function celeryWorker(args: Args, log: Logger): Promise<number> {
   });
   try {
     try {
-      redis = await connectRedis({ ...connectionOptions(args), connectTimeoutMs: Infinity, connectionName: 'redis-keda-celery' }, log, stop.signal);
+      redis = await connectRedis({ ...connectionOptions(args, log), connectTimeoutMs: Infinity, connectionName: 'redis-keda-celery' }, log, stop.signal);
     } catch (error) {
       if (stop.signal.aborted) return 0;
       throw error;

@@ -1,8 +1,9 @@
 /** Options and plumbing shared by the commands: Redis connection, list, metrics port, exit codes, stop signals. */
 import { DEFAULT_LIST_NAME, Env, METRICS_PORT, REDIS_PORT } from '../contract';
-import { EnvOption, OptionValues, UsageError } from '../config';
-import { createLogger, errorMessage, isLogLevel, LOG_LEVELS, Logger } from '../log';
-import { DEFAULT_CONNECT_TIMEOUT_MS, RedisConnectionOptions } from '../redis/connection';
+import type { Argv } from 'yargs';
+import { EnvOption, GENERAL_OPTIONS, MAX_DURATION_SECONDS, OWN_OPTIONS, OptionValues, typedValue, UsageError } from '../config';
+import { createLogger, defaultLogFormat, errorMessage, isLogLevel, LOG_FORMATS, LOG_LEVELS, Logger } from '../log';
+import { DEFAULT_CONNECT_TIMEOUT_MS, parseRedisUrl, RedisConnectionOptions } from '../redis/connection';
 
 const CONNECTION = 'Redis connection:';
 
@@ -12,7 +13,16 @@ export const LOG_OPTIONS = {
     type: 'string',
     choices: LOG_LEVELS,
     default: 'info',
-    describe: 'Lowest level of the JSON log lines written to stderr',
+    group: GENERAL_OPTIONS,
+    describe: 'Lowest level of the log lines written to stderr',
+  },
+  'log-format': {
+    env: Env.LOG_FORMAT,
+    type: 'string',
+    choices: LOG_FORMATS,
+    defaultDescription: 'text when stderr is a terminal, else json',
+    group: GENERAL_OPTIONS,
+    describe: 'Log lines as JSON objects (for pods and pipes) or as plain sentences',
   },
 } satisfies Record<string, EnvOption>;
 
@@ -33,6 +43,7 @@ export const REDIS_OPTIONS = {
   'redis-connect-timeout': {
     env: Env.REDIS_CONNECT_TIMEOUT,
     type: 'number',
+    max: MAX_DURATION_SECONDS,
     group: CONNECTION,
     default: DEFAULT_CONNECT_TIMEOUT_MS / 1000,
     above: 0,
@@ -61,16 +72,32 @@ export const METRICS_OPTIONS = {
   },
 } satisfies Record<string, EnvOption>;
 
+/**
+ * Puts the help sections in their order, for a subcommand (whose own options yargs would list
+ * after the sections it inherits): its own options, the connection, the general options.
+ */
+export function helpSections<T>(yargs: Argv<T>): Argv<T> {
+  return yargs.group([], OWN_OPTIONS).group([], CONNECTION).group([], GENERAL_OPTIONS);
+}
+
 /** Help text for what is not a flag. */
 export const REDIS_EPILOGUE =
-  `The Redis password is read from env ${Env.REDIS_PASSWORD} only, so it never shows in the process list; ` +
-  `likewise a PEM CA bundle given as content (env ${Env.REDIS_TLS_CA}, implies TLS; --redis-tls-ca-file wins). ` +
+  `Give the Redis password in env ${Env.REDIS_PASSWORD} (or inside env ${Env.REDIS_URL}), where the process list does not show it; a password in --redis does show there (a warning says so). ` +
+  `A PEM CA bundle given as content goes in env ${Env.REDIS_TLS_CA} (implies TLS; --redis-tls-ca-file wins). ` +
   `Every option can be set by the environment variable named in its description; a flag wins over the variable. ` +
-  `Logs are JSON lines on stderr. Exit codes: 0 done, 1 failed (e.g. Redis unreachable), 2 usage error.`;
+  `Logs go to stderr: JSON lines, or sentences on a terminal (--log-format). Exit codes: 0 done, 1 failed (e.g. Redis unreachable), 2 usage error.`;
 
 type RedisArgs = OptionValues<typeof REDIS_OPTIONS>;
 
-export function connectionOptions(args: RedisArgs, env: NodeJS.ProcessEnv = process.env): RedisConnectionOptions {
+/**
+ * The connection the options name. Warns (without the secret) when the password came on the
+ * command line: `--redis redis://:PW@...` shows in every process list, env does not.
+ */
+export function connectionOptions(args: RedisArgs, log?: Logger, env: NodeJS.ProcessEnv = process.env): RedisConnectionOptions {
+  const typed = typedValue('redis');
+  if (log && typed !== undefined && hasPassword(typed)) {
+    log.warn(`the Redis password was given on the command line (--redis), where any process list shows it; set env ${Env.REDIS_PASSWORD}, or ${Env.REDIS_URL}, instead`);
+  }
   return {
     url: args.redis,
     host: args['redis-host'],
@@ -86,14 +113,22 @@ export function connectionOptions(args: RedisArgs, env: NodeJS.ProcessEnv = proc
   };
 }
 
+function hasPassword(url: string): boolean {
+  try {
+    return parseRedisUrl(url).password !== undefined;
+  } catch {
+    return /:\/\/[^@\s]*:[^@\s]*@/.test(url);
+  }
+}
+
 /**
  * Wraps a command body for yargs: builds the logger, turns the result into the exit code (the
  * body's number, else 0), logs an unexpected error and exits 1, a {@link UsageError} 2.
  */
 export function runCommand<A>(body: (args: A, log: Logger) => Promise<number | void>): (argv: unknown) => Promise<void> {
   return async (argv) => {
-    const level = (argv as { 'log-level'?: unknown })['log-level'];
-    const log = createLogger({ level: isLogLevel(level) ? level : 'info' });
+    const { 'log-level': level, 'log-format': format } = argv as { 'log-level'?: unknown; 'log-format'?: unknown };
+    const log = createLogger({ level: isLogLevel(level) ? level : 'info', format: defaultLogFormat(format) });
     try {
       process.exitCode = (await body(argv as A, log)) ?? 0;
     } catch (error) {

@@ -14,7 +14,7 @@ import {
   Env,
   READY_PATH,
 } from '../contract';
-import { addEnvOptions, EnvOption, OptionValues } from '../config';
+import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues } from '../config';
 import { startHealthServer } from '../http/health-server';
 import type { Logger } from '../log';
 import { createConsumerMetrics, createRegistry } from '../metrics';
@@ -38,6 +38,7 @@ const OPTIONS = {
   lease: {
     env: Env.LEASE_SECONDS,
     type: 'number',
+    max: MAX_DURATION_SECONDS,
     above: 0,
     default: DEFAULT_LEASE_SECONDS,
     describe: 'Seconds an event stays leased without renewal; renewed every third of it while the handler runs, requeued once it runs out',
@@ -45,6 +46,7 @@ const OPTIONS = {
   grace: {
     env: Env.GRACE_SECONDS,
     type: 'number',
+    max: MAX_DURATION_SECONDS,
     min: 0,
     default: DEFAULT_GRACE_SECONDS,
     describe: 'On SIGTERM: seconds handlers in hand may still run; events not finished by then go back to the list',
@@ -74,12 +76,13 @@ const OPTIONS = {
   backoff: {
     env: Env.BACKOFF_SECONDS,
     type: 'number',
+    max: MAX_DURATION_SECONDS,
     min: 0,
     default: DEFAULT_BACKOFF_SECONDS,
     group: DELIVERY,
     describe: 'Seconds before the first retry of a failed event; doubles per failure (less up to 10 % jitter)',
   },
-  'backoff-max': { env: Env.BACKOFF_MAX_SECONDS, type: 'number', min: 0, default: DEFAULT_BACKOFF_MAX_SECONDS, group: DELIVERY, describe: 'The longest retry delay in seconds' },
+  'backoff-max': { env: Env.BACKOFF_MAX_SECONDS, type: 'number', max: MAX_DURATION_SECONDS, min: 0, default: DEFAULT_BACKOFF_MAX_SECONDS, group: DELIVERY, describe: 'The longest retry delay in seconds' },
   'max-deliveries': {
     env: Env.MAX_DELIVERIES,
     type: 'number',
@@ -142,7 +145,7 @@ type Common = Omit<ConsumerOptions, 'redis'> & { readonly signal: AbortSignal };
 
 /** Job mode: Redis must answer within the connect timeout (exit 1 otherwise). */
 async function consumeOneEvent(args: Args, log: Logger, common: Common): Promise<number> {
-  const redis = await connectRedis(connectionOptions(args), log);
+  const redis = await connectRedis(connectionOptions(args, log), log);
   try {
     const result = await consumeOnce({ ...common, redis, readyFile: readyFile(args['ready-file'], log) });
     log.debug('consume --once done', { outcome: result.outcome });
@@ -165,7 +168,7 @@ async function consumeInLoop(args: Args, log: Logger, common: Common): Promise<n
   });
   try {
     try {
-      redis = await connectRedis({ ...connectionOptions(args), connectTimeoutMs: Infinity }, log, common.signal);
+      redis = await connectRedis({ ...connectionOptions(args, log), connectTimeoutMs: Infinity }, log, common.signal);
     } catch (error) {
       if (common.signal.aborted) return 0;
       throw error;

@@ -1,7 +1,7 @@
 /** `redis-keda publish`: push demo events onto the list, a fixed number or until SIGTERM. */
 import type { CommandModule } from 'yargs';
 import { Env } from '../contract';
-import { addEnvOptions, EnvOption, OptionValues } from '../config';
+import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues } from '../config';
 import { startHealthServer } from '../http/health-server';
 import type { Logger } from '../log';
 import { createPublisherMetrics, createRegistry } from '../metrics';
@@ -13,9 +13,9 @@ const OPTIONS = {
   count: { env: Env.PUBLISH_COUNT, type: 'number', integer: true, min: 0, describe: 'Publish this many events, then exit 0 (give this or --forever)' },
   forever: { env: Env.PUBLISH_FOREVER, type: 'boolean', default: false, describe: 'Publish until SIGTERM, serving /healthz and /metrics' },
   batch: { env: Env.PUBLISH_BATCH, type: 'number', integer: true, min: 1, default: PUBLISH_DEFAULTS.batch, describe: 'Events per batch (one LPUSH each)' },
-  interval: { env: Env.PUBLISH_INTERVAL, type: 'number', min: 0, default: PUBLISH_DEFAULTS.intervalSeconds, describe: 'Seconds between batches' },
-  'wait-min': { env: Env.WAIT_MIN, type: 'number', integer: true, min: 0, default: PUBLISH_DEFAULTS.waitMin, describe: "Smallest 'wait' (seconds) of an event" },
-  'wait-max': { env: Env.WAIT_MAX, type: 'number', integer: true, min: 0, default: PUBLISH_DEFAULTS.waitMax, describe: "Largest 'wait' (seconds) of an event" },
+  interval: { env: Env.PUBLISH_INTERVAL, type: 'number', max: MAX_DURATION_SECONDS, min: 0, default: PUBLISH_DEFAULTS.intervalSeconds, describe: 'Seconds between batches' },
+  'wait-min': { env: Env.WAIT_MIN, type: 'number', max: MAX_DURATION_SECONDS, integer: true, min: 0, default: PUBLISH_DEFAULTS.waitMin, describe: "Smallest 'wait' (seconds) of an event" },
+  'wait-max': { env: Env.WAIT_MAX, type: 'number', max: MAX_DURATION_SECONDS, integer: true, min: 0, default: PUBLISH_DEFAULTS.waitMax, describe: "Largest 'wait' (seconds) of an event" },
   ...LIST_OPTIONS,
   ...METRICS_OPTIONS,
   ...REDIS_OPTIONS,
@@ -42,7 +42,7 @@ export const publishCommand: CommandModule = {
 };
 
 async function publish(args: Args, log: Logger): Promise<number> {
-  const redis = await connectRedis(connectionOptions(args), log);
+  const redis = await connectRedis(connectionOptions(args, log), log);
   const options = {
     redis,
     list: args.list,

@@ -5,15 +5,16 @@
  * purpose: a confirmation must be given on the command line.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { addEnvOptions, EnvOption, OptionValues, UsageError } from '../config';
+import { addEnvOptions, asTyped, EnvOption, OptionValues, UsageError } from '../config';
 import type { Logger } from '../log';
+import { DEAD_LETTER_REASONS, DeadLetterReason } from '../contract';
 import { Queue } from '../queue/queue';
 import { closeRedis, connectRedis } from '../redis/connection';
-import { connectionOptions, LIST_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand } from './common';
+import { connectionOptions, helpSections, LIST_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand } from './common';
 
 const OPTIONS = { ...LIST_OPTIONS, ...REDIS_OPTIONS } satisfies Record<string, EnvOption>;
 
-type Args = OptionValues<typeof OPTIONS> & { readonly count?: number; readonly yes?: boolean; readonly dead?: boolean; readonly all?: boolean };
+type Args = OptionValues<typeof OPTIONS> & { readonly count?: number; readonly yes?: boolean; readonly dead?: boolean; readonly all?: boolean; readonly reason?: DeadLetterReason };
 
 /**
  * Checks `args` (before connecting: a usage error needs no Redis), runs `body` against the queue
@@ -22,7 +23,7 @@ type Args = OptionValues<typeof OPTIONS> & { readonly count?: number; readonly y
 function withQueue(body: (queue: Queue, args: Args, log: Logger) => Promise<object | void>, check: (args: Args) => void = () => undefined) {
   return runCommand<Args>(async (args, log) => {
     check(args);
-    const redis = await connectRedis(connectionOptions(args), log);
+    const redis = await connectRedis(connectionOptions(args, log), log);
     try {
       const result = await body(new Queue(redis, args.list), args, log);
       if (result) process.stdout.write(JSON.stringify(result) + '\n');
@@ -38,7 +39,7 @@ function countOption<T>(yargs: Argv<T>, describe: string, defaultValue?: number)
     .option('count', { type: 'number', describe, default: defaultValue, requiresArg: true })
     .check((argv) => {
       const count = argv.count as unknown;
-      if (count !== undefined && !(typeof count === 'number' && Number.isInteger(count) && count >= 1)) throw new UsageError(`--count must be an integer of at least 1, got '${String(count)}'`);
+      if (count !== undefined && !(typeof count === 'number' && Number.isInteger(count) && count >= 1)) throw new UsageError(`--count must be an integer of at least 1, got '${asTyped('count', count)}'`);
       return true;
     });
 }
@@ -55,6 +56,7 @@ function requireYes(command: string, what: string): (args: Args) => void {
 
 const reap: CommandModule = {
   command: 'reap',
+  builder: helpSections,
   describe: 'Requeue events whose lease ran out (their consumer died) and move due retries to the list; prints {"list", "requeued", "promoted"}',
   handler: withQueue(async (queue, _args, log) => {
     const requeued = await queue.reap();
@@ -66,29 +68,49 @@ const reap: CommandModule = {
 
 const stats: CommandModule = {
   command: 'stats',
+  builder: helpSections,
   describe: 'Print the counts {"list", "ready", "inflight", "delayed", "dead"}',
   handler: withQueue((queue) => queue.stats()),
 };
 
 const peekDead: CommandModule = {
   command: 'peek-dead',
-  describe: 'Print the newest dead-letter entries, one JSON line each: {"event", "reason", "error", "attempts", "deliveries", "firstFailedAt", "failedAt"}',
-  builder: (yargs) => countOption(yargs, 'Entries to print, newest first', 10),
+  describe: 'Print the newest dead-letter entries, one JSON line each: {"event", "reason", "error", "attempts", "deliveries", "firstFailedAt", "failedAt"} (times in ISO 8601, as in the logs)',
+  builder: (yargs) => helpSections(countOption(yargs, 'Entries to print, newest first', 10)),
   handler: withQueue(async (queue, args) => {
-    // The entries as stored, bytes untouched (an event need not be UTF-8).
-    for (const entry of await queue.peekDead(args.count ?? 10)) process.stdout.write(Buffer.concat([entry, Buffer.from('\n')]));
+    // The entries as stored, their bytes untouched (an event need not be UTF-8), but for the times.
+    for (const entry of await queue.peekDead(args.count ?? 10)) process.stdout.write(Buffer.concat([isoTimes(entry), Buffer.from('\n')]));
   }),
 };
+
+/**
+ * A DeadLetter entry with its ms times as ISO 8601 strings. Works on the bytes (latin1 maps each
+ * byte to one character and back): a quote inside `event` is escaped, so only the entry's own
+ * fields match.
+ */
+export function isoTimes(entry: Buffer): Buffer {
+  const text = entry.toString('latin1').replace(/"(firstFailedAt|failedAt)":(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g, (match, key: string, ms: string) => {
+    const time = new Date(Number(ms));
+    return Number.isNaN(time.getTime()) ? match : `"${key}":"${time.toISOString()}"`;
+  });
+  return Buffer.from(text, 'latin1');
+}
 
 const redrive: CommandModule = {
   command: 'redrive',
   describe: 'Put dead-lettered events back on the list exactly as published, oldest first, with fresh retry and delivery counts; prints {"list", "redriven", "skipped"}',
-  builder: (yargs) => confirmOption(countOption(yargs, 'Redrive at most this many (the oldest) [default: all]'), 'move dead-lettered events back to the list'),
+  builder: (yargs) =>
+    helpSections(confirmOption(countOption(yargs, 'Redrive at most this many (the oldest) [default: all]'), 'move dead-lettered events back to the list')).option('reason', {
+      type: 'string',
+      choices: DEAD_LETTER_REASONS as unknown as string[],
+      requiresArg: true,
+      describe: 'Redrive only events dead-lettered for this reason; the others stay [default: any reason]',
+    }),
   handler: withQueue(
     async (queue, args, log) => {
-      const { redriven, skipped } = await queue.redrive(args.count ?? Infinity);
+      const { redriven, skipped } = await queue.redrive(args.count ?? Infinity, undefined, args.reason);
       if (skipped > 0) log.warn('skipped dead-letter entries that are not DeadLetter JSON; they stay in the dead-letter list', { skipped, dead: queue.keys.dead });
-      log.info('redriven', { list: queue.list, redriven });
+      log.info('redriven', { list: queue.list, redriven, reason: args.reason });
       return { list: queue.list, redriven, skipped };
     },
     requireYes('redrive', 'moves dead-lettered events back to the list'),
@@ -99,7 +121,7 @@ const purge: CommandModule = {
   command: 'purge',
   describe: 'Delete the dead-letter list (--dead) or every key of the queue (--all); prints {"list", "purged", "removed": {ready, inflight, delayed, dead}}',
   builder: (yargs) =>
-    confirmOption(yargs, 'delete')
+    helpSections(confirmOption(yargs, 'delete'))
       .option('dead', { type: 'boolean', default: false, describe: 'Delete <list>:dead' })
       .option('all', { type: 'boolean', default: false, describe: 'Delete every key of the queue: ready, in-flight, delayed, counters, dead' })
       .check((argv) => {

@@ -4,6 +4,7 @@
  */
 import { errorMessage, Logger } from '../log';
 import type { Claim, Queue } from './queue';
+import { intervalMs } from '../sleep';
 
 /** An event in hand, from its claim until its outcome has landed (or it was handed back). */
 export interface Held {
@@ -37,7 +38,7 @@ export class LeaseKeeper {
   hold(claim: Claim, since: number): Held {
     const held: Held = { claim, heldUntil: since + this.leaseMs, settling: false, lost: false };
     this.held.set(claim.token, held);
-    this.timer ??= setInterval(() => void this.renew(), this.leaseMs / 3);
+    this.timer ??= setInterval(() => void this.renew(), intervalMs(this.leaseMs / 3));
     return held;
   }
 

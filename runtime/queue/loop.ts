@@ -9,7 +9,7 @@ import { setImmediate as nextTick } from 'timers/promises';
 import type Redis from 'ioredis';
 import { runClaimLanes } from '../claim-lanes';
 import { errorMessage } from '../log';
-import { sleep } from '../sleep';
+import { intervalMs, sleep } from '../sleep';
 import { redisRetryDelay } from '../redis/retry';
 import { ClaimBatch, MAX_CLAIM_BATCH } from './queue';
 import { Context, Worker } from './worker';
@@ -64,7 +64,7 @@ class Loop {
     };
     signal.addEventListener('abort', onAbort, { once: true });
     await this.reap();
-    const reaper = setInterval(() => void this.reap(), ctx.leaseMs / 2);
+    const reaper = setInterval(() => void this.reap(), intervalMs(ctx.leaseMs / 2));
     ctx.log.info('consumer started', { concurrency: options.concurrency, leaseSeconds: ctx.leaseMs / 1000 });
     let stoppedAt = Date.now();
     try {
@@ -76,7 +76,7 @@ class Loop {
       await this.reaping;
     }
     await this.worker.stop(stoppedAt + ctx.graceMs);
-    ctx.log.info('consumer stopped');
+    ctx.log.info('consumer stopped', { ...this.worker.tally });
   }
 
   private async claimLoop(batchLimit: number): Promise<void> {

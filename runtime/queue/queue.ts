@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'crypto';
 import type Redis from 'ioredis';
-import { DEFAULT_BACKOFF_MAX_SECONDS, DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, queueKeys } from '../contract';
+import { DeadLetterReason, DEFAULT_BACKOFF_MAX_SECONDS, DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, queueKeys } from '../contract';
 import { ACK, CLAIM, DEAD_LETTER, EXTEND_LEASES, HAND_BACK, PROMOTE, PROMOTE_BATCH, REAP, REDRIVE, RETRY } from './scripts';
 
 /** An event this consumer holds until it acks, retries, dead-letters, hands back or loses the lease. */
@@ -209,20 +209,23 @@ export class Queue {
 
   /**
    * Puts dead-lettered events back on the ready list exactly as published, oldest first, at most
-   * `count` (default: all there are now), atomically per batch; their counters start again.
+   * `count` (default: all there are), only those dead-lettered for `reason` if one is given,
+   * atomically per batch; their counters start again. Other entries stay where they are.
    */
-  async redrive(count = Infinity, batch = REDRIVE_BATCH): Promise<{ redriven: number; skipped: number }> {
+  async redrive(count = Infinity, batch = REDRIVE_BATCH, reason?: DeadLetterReason): Promise<{ redriven: number; skipped: number }> {
     const keys = [this.keys.dead, this.keys.ready, this.keys.deliveries, this.keys.failures];
-    let remaining = Math.min(count, await this.redis.llen(this.keys.dead));
     let redriven = 0;
     let skipped = 0;
-    while (remaining > 0) {
-      const limit = Math.min(batch, remaining);
-      const [moved, kept] = ((await REDRIVE.run(this.redis, keys, [limit])) as number[]).map(Number);
+    // Entries from the oldest end already looked at and kept.
+    let start = 0;
+    while (redriven < count) {
+      const limit = Math.min(batch, count - redriven);
+      const reply = (await REDRIVE.run(this.redis, keys, [limit, reason ?? '', start, batch * 10])) as number[];
+      const [moved, kept, seen, ended] = reply.map(Number);
       redriven += moved;
       skipped += kept;
-      remaining -= limit;
-      if (moved + kept < limit) break; // the list ran out
+      start += seen - moved;
+      if (ended === 1) break;
     }
     return { redriven, skipped };
   }

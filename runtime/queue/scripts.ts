@@ -319,29 +319,41 @@ return { promoted, seen }
 
 /**
  * Puts up to ARGV[1] dead-lettered events back on the ready list, oldest first, each exactly as it
- * was published (LPUSH, like a publisher), with its delivery and failure counters reset. An entry
- * that is not a DeadLetter is kept (moved to the newest end) and counted as skipped.
- * KEYS: dead, ready, deliveries, failures. ARGV: limit. Returns { redriven, skipped }.
+ * was published (LPUSH, like a publisher), with its delivery and failure counters reset. Only
+ * entries whose reason is ARGV[2] are taken ('' takes any). Looks at most ARGV[4] entries,
+ * starting ARGV[3] entries from the oldest end (what earlier calls of one redrive kept); entries
+ * of another reason, and entries that are not a DeadLetter (counted as skipped), stay where they
+ * are. KEYS: dead, ready, deliveries, failures. ARGV: limit, reason, start, scan.
+ * Returns { redriven, skipped, looked at, 1 if the list ended }.
  */
 export const REDRIVE = new LuaScript(
   'redrive',
   `
-local redriven, skipped = 0, 0
-for _ = 1, tonumber(ARGV[1]) do
-  local entry = redis.call('RPOP', KEYS[1])
-  if not entry then break end
+local limit, reason, start, scan = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+-- Taken entries become this (no entry starts with a NUL byte), then go in one LREM.
+local taken = '\\0redis-keda:redriven'
+local len = redis.call('LLEN', KEYS[1])
+local redriven, skipped, seen = 0, 0, 0
+local i = start
+while i < len and redriven < limit and seen < scan do
+  local entry = redis.call('LINDEX', KEYS[1], -(i + 1))
+  seen = seen + 1
   local ok, decoded = pcall(cjson.decode, entry)
   if ok and type(decoded) == 'table' and type(decoded.event) == 'string' then
-    local sha = redis.sha1hex(decoded.event)
-    redis.call('LPUSH', KEYS[2], decoded.event)
-    redis.call('HDEL', KEYS[3], sha)
-    redis.call('HDEL', KEYS[4], sha, sha .. ':first')
-    redriven = redriven + 1
+    if reason == '' or decoded.reason == reason then
+      local sha = redis.sha1hex(decoded.event)
+      redis.call('LPUSH', KEYS[2], decoded.event)
+      redis.call('HDEL', KEYS[3], sha)
+      redis.call('HDEL', KEYS[4], sha, sha .. ':first')
+      redis.call('LSET', KEYS[1], -(i + 1), taken)
+      redriven = redriven + 1
+    end
   else
-    redis.call('LPUSH', KEYS[1], entry)
     skipped = skipped + 1
   end
+  i = i + 1
 end
-return { redriven, skipped }
+if redriven > 0 then redis.call('LREM', KEYS[1], 0, taken) end
+return { redriven, skipped, seen, i >= len and 1 or 0 }
 `,
 );

@@ -45,6 +45,20 @@ export interface Context {
 /** After the grace period: time to hand events back and let outcomes land, within the pod's termination margin. */
 export const HANDOFF_MS = 5000;
 
+/** What a worker did, for the line it logs when it stops. */
+export interface Tally {
+  processed: number;
+  /** Handler failures (each then retried or dead-lettered). */
+  failed: number;
+  retried: number;
+  /** For any reason: malformed, handler-failed. */
+  deadLettered: number;
+  handedBack: number;
+  /** Finished after the lease ran out, or not confirmed by Redis: they will run again. */
+  lost: number;
+  unconfirmed: number;
+}
+
 interface Running {
   readonly held: Held;
   /** Given back at stop while its handler still ran: whatever the handler does now is ignored. */
@@ -60,6 +74,7 @@ export class Worker {
   private readonly finishing = new Set<Promise<Outcome>>();
   private idle?: () => void;
   private handoffBy = Infinity;
+  readonly tally: Tally = { processed: 0, failed: 0, retried: 0, deadLettered: 0, handedBack: 0, lost: 0, unconfirmed: 0 };
 
   constructor(
     private readonly ctx: Context,
@@ -84,13 +99,27 @@ export class Worker {
   start(claim: Claim, since: number): Promise<Outcome> {
     const entry: Running = { held: this.keeper.hold(claim, since), handedBack: false };
     this.running.set(claim.token, entry);
-    return this.deliver(entry).catch((error: unknown) => {
+    const outcome = this.deliver(entry).catch((error: unknown) => {
       // Not expected: every step catches its own failures. The lease runs out; the event runs again.
       this.ctx.log.error('could not finish event; it will be redelivered after its lease', { token: claim.token, error: errorMessage(error) });
       this.handlerDone(entry);
       this.keeper.release(entry.held);
       return 'unconfirmed' as const;
     });
+    return outcome.then((o) => {
+      this.count(o);
+      return o;
+    });
+  }
+
+  private count(outcome: Outcome): void {
+    const t = this.tally;
+    if (outcome === 'processed') t.processed++;
+    else if (outcome === 'retried') t.retried++;
+    else if (outcome === 'dead-lettered') t.deadLettered++;
+    else if (outcome === 'lost') t.lost++;
+    else if (outcome === 'unconfirmed') t.unconfirmed++;
+    // handed-back: counted by stop(), which hands them back
   }
 
   /**
@@ -116,6 +145,7 @@ export class Worker {
       }
       const tokens = unfinished.map((e) => e.held.claim.token);
       handedBack = (await untilLanded('hand-back', () => this.ctx.queue.handBack(tokens), () => this.handoffBy, this.ctx.log, EVENT_AGAIN)) ?? 0;
+      this.tally.handedBack += handedBack;
       for (const entry of unfinished) this.keeper.release(entry.held);
       this.ctx.log.warn('grace period over: handed events back to the list', { events: unfinished.length, handedBack, tokens });
     }
@@ -182,6 +212,7 @@ export class Worker {
     const message = errorMessage(error);
     const token = held.claim.token;
     ctx.metrics.failed.inc();
+    this.tally.failed++;
     const result = await untilLanded('retry', () => ctx.queue.retry(held.claim, message, ctx.retry), () => this.giveUpAt(held), ctx.log, EVENT_AGAIN);
     this.keeper.release(held);
     const fields = { eventId: event.id, token, error: message };

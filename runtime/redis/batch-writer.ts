@@ -5,7 +5,7 @@
  * deadline or the writer's close deadline, whichever comes first; then it resolves `givenUp`.
  */
 import { errorMessage, Logger } from '../log';
-import { sleep } from '../sleep';
+import { setLongTimeout, sleep } from '../sleep';
 import { redisRetryDelay } from './retry';
 
 /** One item of a batch. */
@@ -55,11 +55,11 @@ export class BatchWriter<I, R> {
   /** Lets pending writes land until `deadline` (local ms); the rest resolve `givenUp`. */
   async close(deadline: number): Promise<void> {
     this.closeBy = deadline;
-    const timer = setTimeout(() => this.closing.abort(), Math.max(0, deadline - Date.now()));
+    const timer = setLongTimeout(() => this.closing.abort(), deadline - Date.now());
     try {
       await this.draining;
     } finally {
-      clearTimeout(timer);
+      timer.clear();
     }
   }
 

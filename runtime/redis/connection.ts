@@ -6,7 +6,8 @@
 import { readFileSync } from 'fs';
 import Redis, { RedisOptions } from 'ioredis';
 import { REDIS_PORT } from '../contract';
-import { Logger, silentLogger } from '../log';
+import { Logger, redactUrls, silentLogger } from '../log';
+import { setLongTimeout } from '../sleep';
 
 export interface RedisConnectionOptions {
   /** `redis://[user[:password]@]host[:port][/db]` or `rediss://...` for TLS; wins over the fields below. */
@@ -83,15 +84,15 @@ export function parseRedisUrl(url: string): UrlTarget {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`Redis URL '${redact(url)}' is not a valid URL (expected redis://host:port or rediss://host:port)`);
+    throw new Error(`Redis URL '${redactUrls(url)}' is not a valid URL (expected redis://host:port or rediss://host:port)`);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new Error(`Redis URL '${redact(url)}' must start with redis:// or rediss://, not ${parsed.protocol}//`);
+    throw new Error(`Redis URL '${redactUrls(url)}' must start with redis:// or rediss://, not ${parsed.protocol}//`);
   }
   const dbText = parsed.pathname.replace(/^\//, '');
   const db = dbText === '' ? undefined : Number(dbText);
   if (db !== undefined && !(Number.isInteger(db) && db >= 0)) {
-    throw new Error(`Redis URL '${redact(url)}' has database '${dbText}'; expected a non-negative integer`);
+    throw new Error(`Redis URL '${redactUrls(url)}' has database '${dbText}'; expected a non-negative integer`);
   }
   return {
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || undefined,
@@ -101,11 +102,6 @@ export function parseRedisUrl(url: string): UrlTarget {
     db,
     tls: parsed.protocol === 'rediss:' ? true : undefined,
   };
-}
-
-/** The URL without its password, for logs and errors. */
-export function redact(url: string): string {
-  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
 }
 
 /** Where a connection goes, for logs (no credentials). */
@@ -138,23 +134,30 @@ export async function connectRedis(options: RedisConnectionOptions, log: Logger 
   try {
     await new Promise<void>((resolve, reject) => {
       const fail = (error: Error) => {
-        clearTimeout(timer);
+        timer?.clear();
         redis.removeListener('ready', onReady);
+        redis.removeListener('error', onRefused);
         signal?.removeEventListener('abort', onAbort);
         reject(error);
       };
       const timer = Number.isFinite(deadlineMs)
-        ? setTimeout(() => fail(new Error(`Redis at ${target} not reachable within ${deadlineMs / 1000}s${lastError ? `: ${lastError}` : ''}`)), deadlineMs)
+        ? setLongTimeout(() => fail(new Error(`Redis at ${target} not reachable within ${deadlineMs / 1000}s${lastError ? `: ${lastError}` : ''}`)), deadlineMs)
         : undefined;
       const onAbort = () => fail(new Error(`stopped while waiting for Redis at ${target}`));
+      // Retrying cannot fix wrong credentials: say so at once instead of "not reachable" later.
+      const onRefused = (error: Error) => {
+        if (isAuthError(error)) fail(new Error(`Redis at ${target} refused the credentials: ${error.message}`));
+      };
       const onReady = () => {
-        clearTimeout(timer);
+        timer?.clear();
         signal?.removeEventListener('abort', onAbort);
+        redis.removeListener('error', onRefused);
         resolve();
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       redis.once('ready', onReady);
+      redis.on('error', onRefused);
       if (!Number.isFinite(deadlineMs)) log.info('waiting for redis', { target });
       // The first attempt's failure is reported through 'error'; the retry strategy goes on.
       redis.connect().catch(() => undefined);
@@ -165,6 +168,11 @@ export async function connectRedis(options: RedisConnectionOptions, log: Logger 
   }
   log.debug('redis connected', { target });
   return redis;
+}
+
+/** Redis' answers to a wrong or missing password (and a disabled ACL user), in any Redis version. */
+export function isAuthError(error: Error): boolean {
+  return /\b(WRONGPASS|NOAUTH)\b|ERR invalid (username-)?password/.test(error.message);
 }
 
 /** QUIT politely and wait for the connection to end, but never long on a broken connection. */

@@ -1,4 +1,5 @@
-import { runCli } from '../support/cli';
+import { runCli, spawnProcess } from '../support/cli';
+import { transpiledCli } from '../support/runtime-build';
 import { freePort } from '../support/redis-server';
 
 describe('--help', () => {
@@ -36,6 +37,22 @@ describe('--help', () => {
     for (const text of expected) expect(result.stdout).toContain(text);
   });
 
+  test.concurrent.each([
+    [['publish'], '--count', '--redis-host', '--log-level'],
+    [['consume'], '--lease', '--max-attempts', '--redis-host'],
+    [['queue', 'peek-dead'], '--count', '--redis-host', '--log-format'],
+    [['celery-worker'], '--visibility-timeout', '--redis-host', '--help'],
+    [['celery-send'], '--time-limit', '--redis-host', '--version'],
+  ])('%j --help lists its own options first, then the connection, then the general options', async (command, own, connection, general) => {
+    const { stdout } = await runCli([...command, '--help']);
+    const at = (text: string) => stdout.search(new RegExp(`^\\s+(-h, )?${text} `, 'm'));
+    expect(at(own)).toBeGreaterThan(0);
+    expect(at(own)).toBeLessThan(at(connection));
+    expect(at(connection)).toBeLessThan(at(general));
+    expect(stdout.indexOf('Options:')).toBeLessThan(stdout.indexOf('Redis connection:'));
+    expect(stdout.indexOf('Redis connection:')).toBeLessThan(stdout.indexOf('General options:'));
+  });
+
   test.concurrent('publish --help shows each default', async () => {
     const { stdout } = await runCli(['publish', '--help']);
     expect(stdout).toMatch(/--batch .*\[env: PUBLISH_BATCH\]\s+\[number\] \[default: 10\]/);
@@ -65,11 +82,31 @@ describe('exit codes', () => {
     [['consume'], { CONSUME_ONCE: 'perhaps' }, /--once \(or env CONSUME_ONCE\) must be true or false/],
     [['consume', '--no-such-option'], {}, /Unknown argument/],
     [['queue'], {}, /name a queue subcommand/],
-    [['queue', 'vacuum'], {}, /Unknown argument: vacuum/],
+    [['queue', 'vacuum'], {}, /^usage error: unknown command 'queue vacuum'$/],
+    [['pubish'], {}, /^usage error: unknown command 'pubish'; did you mean publish\?$/],
+    [['publish', '--count', 'abc'], {}, /--count \(or env PUBLISH_COUNT\) must be a number, got 'abc'/],
+    [['publish', '--count=1x'], {}, /--count \(or env PUBLISH_COUNT\) must be a number, got '1x'/],
+    [['queue', 'peek-dead', '--count', 'abc'], {}, /--count must be an integer of at least 1, got 'abc'/],
   ])('%j with env %j is a usage error: exit 2', async (args, env, message) => {
     const result = await runCli(args, { env });
     expect(result.code).toBe(2);
     expect(result.logs).toEqual([expect.objectContaining({ level: 'error', msg: expect.stringMatching(message) })]);
+  });
+
+  test.concurrent('a password on the command line: a warning saying to use the environment, and the password in no line', async () => {
+    const port = await freePort();
+    const result = await runCli(['queue', 'stats', '--redis', `redis://:S3/cr3t@127.0.0.1:${port}/0`, '--redis-connect-timeout', '0.3']);
+    expect(result.code).toBe(1);
+    expect(result.logs[0]).toMatchObject({ level: 'warn', msg: expect.stringMatching(/password was given on the command line .*set env REDIS_PASSWORD/) });
+    expect(result.stderr).not.toMatch(/S3|cr3t/);
+  });
+
+  test.concurrent('a password in REDIS_URL: no warning', async () => {
+    const port = await freePort();
+    const result = await runCli(['queue', 'stats', '--redis-connect-timeout', '0.3'], { env: { REDIS_URL: `redis://u:Se@cret@127.0.0.1:${port}/0` } });
+    expect(result.code).toBe(1);
+    expect(result.logs.filter((l) => l.level === 'warn' && /command line/.test(l.msg))).toEqual([]);
+    expect(result.stderr).not.toMatch(/Se@|cret/);
   });
 
   test.concurrent('Redis unreachable after the connect timeout: exit 1 with the reason', async () => {
@@ -77,5 +114,38 @@ describe('exit codes', () => {
     const result = await runCli(['consume', '--once'], { env: { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port), REDIS_CONNECT_TIMEOUT: '0.5' } });
     expect(result.code).toBe(1);
     expect(result.logs.at(-1)).toMatchObject({ level: 'error', msg: expect.stringContaining(`Redis at redis://127.0.0.1:${port}/0 not reachable within 0.5s`) });
+  });
+});
+
+describe('errors for people', () => {
+  test.concurrent('on a terminal (a pty from script(1)), a usage error is one plain sentence, not JSON', async () => {
+    const command = `'${process.execPath}' '${transpiledCli()}' publish --count abc`;
+    const result = await spawnProcess('script', ['-qec', command, '/dev/null']).done;
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("error: usage error: --count (or env PUBLISH_COUNT) must be a number, got 'abc' (help: redis-keda publish --help)\r\n");
+  });
+
+  test.concurrent('on a terminal, a fatal error is a sentence too', async () => {
+    const port = await freePort();
+    const command = `'${process.execPath}' '${transpiledCli()}' queue stats --redis-port ${port} --redis-host 127.0.0.1 --redis-connect-timeout 0.3`;
+    const result = await spawnProcess('script', ['-qec', command, '/dev/null']).done;
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(new RegExp(`^warn: redis connection error \\(target: redis://127\\.0\\.0\\.1:${port}/0, error: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\r\nerror: Redis at redis://127\\.0\\.0\\.1:${port}/0 not reachable within 0\\.3s: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\r\n$`));
+  });
+
+  test.concurrent.each([
+    [['--log-format', 'text'], {}],
+    [[], { LOG_FORMAT: 'text' }],
+  ])('in a pipe, %j %j asks for sentences', async (flags, env) => {
+    const result = await runCli(['pubish', ...flags], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("error: usage error: unknown command 'pubish'; did you mean publish? (help: redis-keda <command> --help)\n");
+  });
+
+  test.concurrent('--log-format json on a terminal keeps JSON lines', async () => {
+    const command = `'${process.execPath}' '${transpiledCli()}' --log-format json pubish`;
+    const result = await spawnProcess('script', ['-qec', command, '/dev/null']).done;
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout.trim())).toMatchObject({ level: 'error', msg: "usage error: unknown command; did you mean publish?" });
   });
 });

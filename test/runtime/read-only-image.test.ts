@@ -1,12 +1,14 @@
 /**
  * The promise runtime/Dockerfile makes: the compiled CLI runs from a read-only tree as the
  * numeric non-root user, configured only by env, writing nothing but the ready file in the
- * emptyDir. Built like the image (tsc to lib/), the runtime only to keep it quick.
+ * emptyDir. Built like the image (tsc to lib/, the production dependencies copied next to it),
+ * the runtime only to keep it quick. Everything the user runs lies in a temp dir of its own,
+ * whatever the permissions of the directories above the checkout.
  */
-import { execFileSync } from 'child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { execFileSync, spawnSync } from 'child_process';
+import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { join } from 'path';
+import { dirname, join, relative, sep } from 'path';
 import Redis from 'ioredis';
 import { RUNTIME_GID, RUNTIME_UID } from '../../runtime/contract';
 import { ProcessResult, REPO_ROOT, spawnProcess } from '../support/cli';
@@ -50,9 +52,10 @@ beforeAll(async () => {
   } catch (error) {
     throw new Error(`tsc failed:\n${String((error as { stdout?: Buffer }).stdout ?? error)}`);
   }
-  // The image has production node_modules next to lib/; the project's serve the same purpose here.
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(app, 'node_modules'));
-  execFileSync('chmod', ['-R', 'a-w', app]);
+  // The image has production node_modules next to lib/: copies, not a link (the user may not be able to enter the checkout).
+  for (const dir of productionPackages()) cpSync(join(REPO_ROOT, dir), join(app, dir), { recursive: true, dereference: true });
+  execFileSync('chmod', ['-R', 'a+rX,a-w', app]);
+  if (SWITCH_USER) checkReachable();
   // The emptyDir standing in for CLAIM_DIR: the only writable place.
   claimDir = join(base, 'claim');
   mkdirSync(claimDir, { mode: 0o700 });
@@ -65,6 +68,42 @@ afterAll(async () => {
   execFileSync('chmod', ['-R', 'u+w', app]);
   rmSync(base, { recursive: true, force: true });
 });
+
+/** The top-level node_modules folders of the package's production dependencies, with theirs (nested ones come with their parent). */
+function productionPackages(): string[] {
+  const found = new Set<string>();
+  const resolvePackage = (name: string, from: string): string | undefined => {
+    for (let dir = from; ; dir = dirname(dir)) {
+      const candidate = join(dir, 'node_modules', name);
+      if (existsSync(join(candidate, 'package.json'))) return candidate;
+      if (dirname(dir) === dir) return undefined;
+    }
+  };
+  const visit = (pkgDir: string) => {
+    const path = relative(REPO_ROOT, pkgDir);
+    if (found.has(path)) return;
+    found.add(path);
+    const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+    for (const dep of Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies })) {
+      const dir = resolvePackage(dep, pkgDir);
+      if (dir) visit(dir);
+    }
+  };
+  visit(REPO_ROOT);
+  found.delete('');
+  return [...found].filter((p) => p.split(sep).filter((part) => part === 'node_modules').length === 1);
+}
+
+/** Fails saying what is wrong when the image's user cannot load the app (a closed directory above it, a file it cannot read). */
+function checkReachable(): void {
+  for (let dir = app; dirname(dir) !== dir; dir = dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) throw new Error(`uid ${RUNTIME_UID} cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}), so it cannot reach the app copied to ${app}`);
+  }
+  const probe = `for (const m of ['yargs', 'ioredis', 'prom-client']) require.resolve(m, { paths: [${JSON.stringify(join(app, 'lib', 'runtime'))}] })`;
+  const result = spawnSync(SETPRIV, ['--reuid', String(RUNTIME_UID), '--regid', String(RUNTIME_GID), '--clear-groups', process.execPath, '-e', probe], { cwd: app, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`uid ${RUNTIME_UID} cannot load the runtime's dependencies from ${join(app, 'node_modules')}: ${result.stderr || result.error}`);
+}
 
 /** Runs a command as the image would: its user, NODE_ENV=production, no HOME, cwd in the read-only tree. */
 function runAsImage(args: readonly string[], env: Record<string, string>): Promise<ProcessResult> {

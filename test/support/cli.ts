@@ -20,6 +20,8 @@ export interface ProcessResult {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
+  /** stdout as the bytes written (a command's output need not be UTF-8). */
+  readonly stdoutBytes: Buffer;
   readonly stderr: string;
   /** stderr lines that parsed as JSON log lines. */
   readonly logs: LogLine[];
@@ -44,12 +46,12 @@ export function spawnProcess(command: string, args: readonly string[], options: 
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
   for (const [key, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[key] = value;
   const child = spawn(command, args, { cwd: options.cwd ?? REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
+  const stdoutChunks: Buffer[] = [];
   let stderr = '';
   let partial = '';
   const logs: LogLine[] = [];
   const waiters = new Set<() => void>();
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => stdoutChunks.push(chunk));
   child.stderr?.on('data', (chunk: Buffer) => {
     const text = chunk.toString();
     stderr += text;
@@ -68,7 +70,8 @@ export function spawnProcess(command: string, args: readonly string[], options: 
   const done = new Promise<ProcessResult>((resolveDone, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => {
-      resolveDone({ code, signal, stdout, stderr, logs });
+      const stdoutBytes = Buffer.concat(stdoutChunks);
+      resolveDone({ code, signal, stdout: stdoutBytes.toString(), stdoutBytes, stderr, logs });
       for (const wake of waiters) wake();
     });
   });

@@ -97,6 +97,22 @@ describe('malformed events', () => {
     expect(await proof(redis, `${list}:proof`)).toEqual({});
   });
 
+  test('a stopping loop consumer logs what it did: processed, failed, retried, dead-lettered, handed back', async () => {
+    // GIVEN (taken in this order) a good event, one failing twice (retried, then dead-lettered), a malformed one, and one outlasting the grace period
+    const list = 'stop-tally';
+    await redis.lpush(list, '{"id": "good", "wait": 0}', '{"id": "fails", "wait": 0, "fail": true}', 'garbage', '{"id": "long", "wait": 0, "sleepMs": 60000}');
+    const consumer = startCli(['consume', '--metrics-port', '0', '--concurrency', '4', '--max-attempts', '2', '--backoff', '0', '--backoff-max', '0', '--grace', '0'], { env: consumerEnv(list) });
+    await consumer.waitForLog((l) => l.msg === 'handler failed; event dead-lettered');
+    await consumer.waitForLog((l) => l.msg === 'event processed');
+    // WHEN
+    consumer.child.kill('SIGTERM');
+    const result = await consumer.done;
+    // THEN
+    expect(result.code).toBe(0);
+    expect(result.logs.at(-1)).toMatchObject({ level: 'info', msg: 'consumer stopped', processed: 1, failed: 2, retried: 1, deadLettered: 2, handedBack: 1, lost: 0, unconfirmed: 0 });
+    expect(await redis.lrange(list, 0, -1)).toEqual(['{"id": "long", "wait": 0, "sleepMs": 60000}']);
+  });
+
   test('loop mode goes on past them, handles a good event, counts it all on /metrics and stops on SIGTERM', async () => {
     // GIVEN malformed events, a failing one (with --max-attempts 1: no retry), then a good one (taken in that order)
     const list = 'malformed-loop';
@@ -128,6 +144,8 @@ describe('malformed events', () => {
     const result = await consumer.done;
     expect(result.code).toBe(0);
     expect(result.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['stopping', 'consumer stopped']));
+    // AND the last line says what it did
+    expect(result.logs.at(-1)).toMatchObject({ msg: 'consumer stopped', processed: 1, failed: 1, retried: 0, deadLettered: MALFORMED.length + 1, handedBack: 0, lost: 0, unconfirmed: 0 });
     expect(await proof(redis, `${list}:proof`)).toEqual({ good: 1 });
     const state = await queueState(redis, list);
     expect(state).toEqual({ ...EMPTY_QUEUE, dead: expect.any(Array) });

@@ -37,6 +37,16 @@ test('peek-dead prints the newest entries as JSON lines with their reasons; --co
   expect(await redis.llen(queueKeys(list).dead)).toBe(RAW.length);
 });
 
+test('peek-dead prints the times as ISO 8601, as the logs do, and every other byte as stored', async () => {
+  const list = 'ops-peek-iso';
+  const stored = Buffer.concat([Buffer.from('{"event":"{\\"failedAt\\":1} '), Buffer.from([0xff]), Buffer.from('","reason":"malformed","error":"x","attempts":1,"deliveries":1,"firstFailedAt":1764590400000,"failedAt":1764590401234}')]);
+  await redis.lpush(queueKeys(list).dead, stored);
+  const result = await queueCli(list, ['peek-dead']);
+  expect(result.code).toBe(0);
+  const expected = Buffer.concat([Buffer.from('{"event":"{\\"failedAt\\":1} '), Buffer.from([0xff]), Buffer.from('","reason":"malformed","error":"x","attempts":1,"deliveries":1,"firstFailedAt":"2025-12-01T12:00:00.000Z","failedAt":"2025-12-01T12:00:01.234Z"}\n')]);
+  expect(result.stdoutBytes).toEqual(expected);
+});
+
 describe('redrive', () => {
   test('without --yes: exit 2 saying so, nothing moved', async () => {
     const list = 'ops-redrive-unconfirmed';
@@ -60,6 +70,20 @@ describe('redrive', () => {
     expect(await redis.lrangeBuffer(list, 0, -1)).toEqual([...RAW].reverse());
     const state = await queueState(redis, list);
     expect(state).toMatchObject({ inflight: [], delayed: [], dead: [], deliveries: {}, failures: {} });
+  });
+
+  test('--reason redrives the events of that reason only; the others stay', async () => {
+    const list = 'ops-redrive-reason';
+    const entry = (event: string, reason: string) => JSON.stringify({ event, reason, error: 'x', attempts: 1, deliveries: 1, firstFailedAt: 0, failedAt: 0 });
+    await redis.lpush(queueKeys(list).dead, entry('a', 'malformed'), entry('b', 'handler-failed'), entry('c', 'max-deliveries'), entry('d', 'handler-failed'));
+    const result = await queueCli(list, ['redrive', '--yes', '--reason', 'handler-failed']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ list, redriven: 2, skipped: 0 });
+    expect(await redis.lrange(list, 0, -1)).toEqual(['d', 'b']);
+    expect(await redis.lrange(queueKeys(list).dead, 0, -1)).toEqual([entry('c', 'max-deliveries'), entry('a', 'malformed')]);
+    const bad = await queueCli(list, ['redrive', '--yes', '--reason', 'lost']);
+    expect(bad.code).toBe(2);
+    expect(bad.logs.at(-1)?.msg).toMatch(/reason.*Choices: "malformed", "handler-failed", "max-deliveries"/);
   });
 
   test('--count redrives only the oldest', async () => {

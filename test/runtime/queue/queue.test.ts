@@ -269,10 +269,27 @@ describe('dead-letter operations', () => {
   test('redrive --count takes the oldest; entries that are not DeadLetter JSON stay', async () => {
     const queue = newQueue();
     await redis.lpush(queue.keys.dead, JSON.stringify({ event: 'oldest' }), 'garbage', JSON.stringify({ event: 'newest' }));
-    expect(await queue.redrive(2)).toEqual({ redriven: 1, skipped: 1 });
+    expect(await queue.redrive(1)).toEqual({ redriven: 1, skipped: 0 });
     expect(await redis.lrange(queue.keys.ready, 0, -1)).toEqual(['oldest']);
     expect(await queue.redrive()).toEqual({ redriven: 1, skipped: 1 });
     expect(await redis.lrange(queue.keys.dead, 0, -1)).toEqual(['garbage']);
+  });
+
+  test('redrive with a reason takes only that reason, across batches; the others stay in their order', async () => {
+    // GIVEN 250 entries, oldest first, reasons in turn
+    const queue = newQueue();
+    const reasons = ['malformed', 'handler-failed', 'max-deliveries'] as const;
+    const entries = Array.from({ length: 250 }, (_, i) => JSON.stringify({ event: `e${i}`, reason: reasons[i % 3], error: 'x', attempts: 1, failedAt: 0 }));
+    await redis.lpush(queue.keys.dead, ...entries);
+    // WHEN
+    expect(await queue.redrive(Infinity, 7, 'handler-failed')).toEqual({ redriven: 83, skipped: 0 });
+    // THEN
+    const taken = entries.filter((_, i) => i % 3 === 1).map((e) => (JSON.parse(e) as { event: string }).event);
+    expect(await redis.lrange(queue.keys.ready, 0, -1)).toEqual([...taken].reverse());
+    expect(await redis.lrange(queue.keys.dead, 0, -1)).toEqual(entries.filter((_, i) => i % 3 !== 1).reverse());
+    // AND a count limits it
+    expect(await queue.redrive(5, 2, 'malformed')).toEqual({ redriven: 5, skipped: 0 });
+    expect(await redis.llen(queue.keys.dead)).toBe(167 - 5);
   });
 
   test('purge deletes the dead list, or every key of the queue, and says what it held', async () => {
