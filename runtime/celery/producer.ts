@@ -10,6 +10,7 @@ import { hostname } from 'os';
 import type Redis from 'ioredis';
 import { celeryPriorityList, CeleryKeys, DEFAULT_CELERY_QUEUE } from '../contract';
 import { priorityStep } from './broker';
+import { pushOrQueueFull } from '../redis/queue-full';
 
 export interface TaskMessageOptions {
   readonly task: string;
@@ -96,9 +97,9 @@ export function buildTaskMessage(options: TaskMessageOptions): TaskMessage {
   return { id, list: celeryPriorityList(queue, priorityStep(priority)), raw };
 }
 
-/** LPUSHes a task message, as kombu's Redis Channel._put does. */
+/** LPUSHes a task message, as kombu's Redis Channel._put does; {@link QueueFullError} when Redis is at `maxmemory`. */
 export async function sendTaskMessage(redis: Redis, message: TaskMessage): Promise<void> {
-  await redis.lpush(message.list, message.raw);
+  await pushOrQueueFull(message.list, 1, () => redis.lpush(message.list, message.raw));
 }
 
 /**
