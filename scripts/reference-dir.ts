@@ -4,7 +4,8 @@
  * the clone (`../shared/reference`), or wherever SHARED_REFERENCE points.
  *
  * Run directly (`ts-node scripts/reference-dir.ts`), it prints the folder when it is complete, else
- * the explanation on stderr with exit status 2 (scripts/import-crds.sh uses it so).
+ * the explanation on stderr with exit status 2 (scripts/import-crds.sh uses it so); with
+ * `--fetch-commands <dir>` it prints the shell commands that fetch the files into <dir> (CI does).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -37,6 +38,11 @@ function yamlFiles(dir: string): string[] | string {
   return yamls.length ? yamls.map((f) => path.join(dir, f)) : `${dir} holds no CRD YAML files`;
 }
 
+/** Shell commands that fill `dir` with the reference CRDs from upstream (the CI workflow runs them). */
+export function fetchCommands(dir: string): string[] {
+  return REFERENCE_SOURCES.flatMap((s) => [`mkdir -p ${dir}/${s.dir}`, ...s.files.map((f) => `curl -fsSL -o ${dir}/${s.dir}/${f} ${s.base}/${f}`)]);
+}
+
 /** The reference folder lacks what the command needs: the message says what, where from, and how to point at it. */
 export class MissingReferenceError extends Error {
   constructor(
@@ -49,7 +55,7 @@ export class MissingReferenceError extends Error {
       `${referenceDir} (set SHARED_REFERENCE to use another), laid out as:`,
       ...REFERENCE_SOURCES.flatMap((s) => [`  ${s.dir}/   ${s.what}, from ${s.base}/`, ...s.files.map((f) => `    ${f}`)]),
       'To fetch them:',
-      ...REFERENCE_SOURCES.flatMap((s) => [`  mkdir -p ref/${s.dir}`, ...s.files.map((f) => `  curl -fsSL -o ref/${s.dir}/${f} ${s.base}/${f}`)]),
+      ...fetchCommands('ref').map((line) => `  ${line}`),
       '  SHARED_REFERENCE=$PWD/ref npm run validate:strict',
       "Everything else (npm test, npm run synth) works without them.",
     ];
@@ -66,7 +72,9 @@ export function referenceCrdFiles(referenceDir: string = defaultReferenceDir()):
   return found.flat();
 }
 
-if (require.main === module) {
+if (require.main === module && process.argv[2] === '--fetch-commands') {
+  console.log(fetchCommands(process.argv[3] ?? defaultReferenceDir()).join('\n'));
+} else if (require.main === module) {
   try {
     referenceCrdFiles();
     console.log(defaultReferenceDir());
