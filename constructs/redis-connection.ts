@@ -119,7 +119,8 @@ export class RedisConnection {
 
   /**
    * Records pods that use this connection. The constructs given a queue or connection
-   * (Publisher, QueueWorker, KedaScaledJob and its reapers, CeleryWorker, CeleryProducer)
+   * (Publisher, QueueWorker, KedaScaledJob and its reapers, the target of a KedaScaledObject on
+   * its redis triggers, CeleryWorker, CeleryProducer)
    * register themselves; a RedisQueue with a `networkPolicy` admits exactly these pods.
    */
   public allowFrom(client: RedisClientPods): void {

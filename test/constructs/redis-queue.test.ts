@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Cron, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { AppendFsync, KedaScaledJob, Publisher, QueueWorker, RedisQueue } from '../../constructs';
+import { AppendFsync, KedaScaledJob, KedaScaledObject, Publisher, QueueWorker, RedisQueue } from '../../constructs';
 import { networkPolicyViolations } from '../manifests/house-rules';
 import { all, Doc, envOf, only, synth, testChart } from './helpers';
 
@@ -173,6 +173,22 @@ describe('RedisQueue', () => {
       const { chart, queue } = clientsChart();
       new kplus.Deployment(chart, 'stranger', { metadata: { name: 'stranger' }, containers: [{ image: 'example/s:1.0.0', envVariables: queue.connection.envVariables() }] });
       expect(networkPolicyViolations(synth(chart))).toEqual([`NetworkPolicy/${queue.statefulSet.name}: Deployment/stranger connects to Service/${queue.service.name} but no ingress rule lets its pods in`]);
+    });
+
+    test('the target of a KedaScaledObject on the queue is admitted; a trigger on another Redis admits nothing here', () => {
+      const chart = testChart();
+      const queue = new RedisQueue(chart, 'queue', { name: 'redis', networkPolicy: {} });
+      const other = new RedisQueue(chart, 'other', { name: 'other' });
+      const scaled = new kplus.Deployment(chart, 'scaled', { metadata: { name: 'scaled' }, containers: [{ image: 'example/w:1.0.0', envVariables: queue.envVariables() }] });
+      new KedaScaledObject(chart, 'scaler', { target: scaled, triggers: [queue.listTrigger()] });
+      const elsewhere = new kplus.Deployment(chart, 'elsewhere', { containers: [{ image: 'example/e:1.0.0', envVariables: other.envVariables() }] });
+      new KedaScaledObject(chart, 'other-scaler', { target: elsewhere, triggers: [other.listTrigger()] });
+      const docs = synth(chart);
+      expect(only(docs, 'NetworkPolicy').spec.ingress[0].from).toEqual([
+        { podSelector: { matchLabels: scaled.matchLabels } },
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } } },
+      ]);
+      expect(networkPolicyViolations(docs)).toEqual([]);
     });
 
     test('KEDA and monitoring namespaces are props; a client in another chart is admitted from its namespace', () => {
