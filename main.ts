@@ -20,6 +20,8 @@ export class RedisKedaChart extends Chart {
       listName: 'events',
       password,
       persistence: { size: Size.gibibytes(1) },
+      // Redis open only to this chart's publisher, Jobs and reaper, and to KEDA (namespace keda).
+      networkPolicy: {},
     });
     new Publisher(this, 'publisher', {
       name: 'publisher',
@@ -61,6 +63,8 @@ export class WorkerFleetChart extends Chart {
       password,
       persistence: { size: Size.gibibytes(5), appendFsync: AppendFsync.EVERY_SECOND },
       exporter: {},
+      // Redis open only to this chart's publisher and workers and to KEDA; the exporter to namespace monitoring.
+      networkPolicy: {},
     });
     new Publisher(this, 'publisher', { name: 'publisher', queue, batchSize: 50, interval: Duration.seconds(5), waitMin: 1, waitMax: 5 });
     const worker = new QueueWorker(this, 'worker', {

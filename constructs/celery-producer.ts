@@ -64,5 +64,6 @@ export class CeleryProducer extends Construct {
         [Env.CELERY_SEND_INTERVAL]: kplus.EnvValue.fromValue(String(this.interval.toMilliseconds() / 1000)),
       },
     }));
+    props.connection.allowFrom(this.deployment);
   }
 }

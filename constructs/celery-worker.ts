@@ -170,6 +170,7 @@ export class CeleryWorker extends Construct {
     this.container = worker.container;
     this.grace = worker.grace;
     this.podMonitor = worker.podMonitor;
+    this.connection.allowFrom(this.deployment);
   }
 
 

@@ -157,6 +157,8 @@ export class KedaScaledJob extends Construct {
   public readonly image: string;
   /** The reaper CronJobs, one per leased list. */
   public readonly reapers: kplus.CronJob[] = [];
+  /** Labels every pod of the ScaledJob's Jobs carries (hand `this` to `RedisQueue.allowFrom()`). */
+  public readonly matchLabels: Record<string, string>;
 
   public constructor(scope: Construct, id: string, props: KedaScaledJobProps) {
     super(scope, id);
@@ -197,7 +199,10 @@ export class KedaScaledJob extends Construct {
       },
     });
     this.apiObject = scaledJob;
+    this.matchLabels = { 'app.kubernetes.io/name': scaledJob.name, 'app.kubernetes.io/managed-by': 'cdk8s-redis-keda' };
     scaledJob.jobSpec = this.renderJobSpec(props);
+    // The Jobs connect to the Redis of each of their redis triggers.
+    for (const t of props.triggers) if (t instanceof RedisListTrigger) t.connection.allowFrom(this);
 
     if (props.reaper?.enabled ?? true) {
       const leased = new Map<string, LeasedList>();
@@ -245,7 +250,7 @@ export class KedaScaledJob extends Construct {
     });
     patchPodSpec(job, { imagePullSecrets: props.imagePullSecrets });
     const spec = ApiObject.of(job).toJson().spec;
-    spec.template.metadata = { labels: { 'app.kubernetes.io/name': this.apiObject.name, 'app.kubernetes.io/managed-by': 'cdk8s-redis-keda' } };
+    spec.template.metadata = { labels: this.matchLabels };
     return spec;
   }
 
@@ -285,6 +290,7 @@ export class KedaScaledJob extends Construct {
       }],
     });
     patchPodSpec(cron, { imagePullSecrets: props.imagePullSecrets });
+    list.connection.allowFrom(cron);
     return cron;
   }
 }

@@ -1,7 +1,8 @@
 import { Duration } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { ScaledObject, ScaledObjectSpecAdvanced, ScaledObjectSpecFallbackBehavior } from '../imports/keda.sh';
-import { IKedaTrigger, KedaTriggerConfig, missingEnvFromTarget } from './keda-trigger';
+import { IKedaTrigger, KedaTriggerConfig, missingEnvFromTarget, RedisListTrigger } from './keda-trigger';
+import type { RedisClientPods } from './redis-connection';
 import { checkInteger, checkName, checkScaler, checkWholeSeconds, nameMetadata, propError } from './validation';
 
 /** A workload given by reference, for targets not built with cdk8s-plus. */
@@ -258,6 +259,9 @@ export class KedaScaledObject extends Construct {
     this.checkFallback(props.fallback, triggers);
     const target = this.resolveTarget(props.target);
     this.checkEnvFromTarget(triggers, props.target, props.envSourceContainerName);
+    // The scaled workload consumes what its redis triggers count: let it reach that Redis.
+    const workload = props.target as Partial<RedisClientPods>;
+    for (const t of props.triggers) if (t instanceof RedisListTrigger && workload.matchLabels) t.connection.allowFrom(workload as RedisClientPods);
 
     const annotations: Record<string, string> = {};
     if (props.paused || props.pausedReplicas !== undefined) annotations['autoscaling.keda.sh/paused'] = 'true';

@@ -68,5 +68,6 @@ export class Publisher extends Construct {
         [Env.WAIT_MAX]: kplus.EnvValue.fromValue(String(this.waitMax)),
       },
     }).deployment;
+    props.queue.connection.allowFrom(this.deployment);
   }
 }

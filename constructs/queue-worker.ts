@@ -85,6 +85,7 @@ export class QueueWorker extends Construct {
     this.container = worker.container;
     this.grace = worker.grace;
     this.podMonitor = worker.podMonitor;
+    props.queue.connection.allowFrom(this.deployment);
   }
 
 

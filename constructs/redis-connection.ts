@@ -52,6 +52,29 @@ export interface RedisConnectionProps {
 }
 
 /**
+ * Pods that connect to a Redis, by the labels their pods carry: any cdk8s-plus workload
+ * (Deployment, StatefulSet, Job: their `matchLabels`; a CronJob: its pod template's labels), a
+ * KedaScaledJob, or labels of your own.
+ */
+export interface RedisClientPods {
+  /** Labels every pod of the client carries. */
+  readonly matchLabels: Record<string, string>;
+}
+
+/** A registered client: its pods, and the namespace of its chart when it is a construct. */
+export interface RedisClient {
+  readonly matchLabels: Record<string, string>;
+  /** @default - the namespace of the Redis */
+  readonly namespace?: string;
+}
+
+/** A workload that selects nothing (a CronJob) is known by the labels of its pod template. */
+function podTemplateLabels(client: RedisClientPods): Record<string, string> {
+  const metadata = (client as { podMetadata?: { toJson(): { labels?: Record<string, string> } } }).podMetadata;
+  return metadata?.toJson().labels ?? {};
+}
+
+/**
  * How to reach one Redis server. One object renders both sides: the consumers' environment
  * (`envVariables()`) and KEDA's view of the same server (`triggerMetadata()` plus a
  * TriggerAuthentication that references the password Secret).
@@ -77,9 +100,10 @@ export class RedisConnection {
   /** Prefix of the objects the connection creates, if given. */
   public readonly name?: string;
   private readonly auths = new Map<Chart, TriggerAuthentication>();
+  private readonly registered = new Map<string, RedisClient>();
 
   /** @param scope the construct that owns the connection; errors name its path. */
-  public constructor(scope: Construct, props: RedisConnectionProps) {
+  public constructor(private readonly scope: Construct, props: RedisConnectionProps) {
     if (!props.host || /\s|\//.test(props.host)) throw propError(scope, 'host', props.host, 'must be a host name or address');
     checkInteger(scope, 'port', props.port, 1);
     if (props.port !== undefined && props.port > 65535) throw propError(scope, 'port', props.port, 'must be at most 65535');
@@ -100,6 +124,26 @@ export class RedisConnection {
     this.tlsCa = props.tlsCa;
     this.database = props.database ?? 0;
     this.name = props.name;
+  }
+
+  /**
+   * Records pods that use this connection. The constructs given a queue or connection
+   * (Publisher, QueueWorker, KedaScaledJob and its reapers, the target of a KedaScaledObject on
+   * its redis triggers, CeleryWorker, CeleryProducer)
+   * register themselves; a RedisQueue with a `networkPolicy` admits exactly these pods.
+   */
+  public allowFrom(client: RedisClientPods): void {
+    const matchLabels = { ...(Object.keys(client.matchLabels).length ? client.matchLabels : podTemplateLabels(client)) };
+    if (Object.keys(matchLabels).length === 0) {
+      throw propError(this.scope, 'allowFrom', '{}', 'must select the client pods by at least one label: an empty selector would admit every pod');
+    }
+    const namespace = Construct.isConstruct(client) ? Chart.of(client).namespace : undefined;
+    this.registered.set(JSON.stringify([namespace, matchLabels]), { matchLabels, namespace });
+  }
+
+  /** The clients registered so far with `allowFrom`. */
+  public get clients(): RedisClient[] {
+    return [...this.registered.values()];
   }
 
   /** `host:port`, as KEDA's `address` metadata wants it. */

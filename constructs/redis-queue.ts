@@ -1,10 +1,10 @@
-import { ApiObject, Chart, Duration, JsonPatch, Size, SizeRoundingBehavior } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch, Lazy, Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { DEFAULT_LIST_NAME, queueKeys, REDIS_EXPORTER_PORT, REDIS_PORT } from '../runtime/contract';
 import { LeasedList, leasedListEnv, RedisListTrigger, RedisListTriggerOptions } from './keda-trigger';
 import { patchPodSpec, restrictedContainer, restrictedPod } from './pod-defaults';
-import { RedisConnection, SecretKeyRef } from './redis-connection';
+import { RedisClientPods, RedisConnection, SecretKeyRef } from './redis-connection';
 import { checkImage, checkName, nameMetadata, propError } from './validation';
 
 /** The official Redis 7 image, pinned. */
@@ -59,6 +59,21 @@ export interface RedisExporterOptions {
   readonly resources?: kplus.ContainerResources;
 }
 
+/** Who may reach a RedisQueue's ports (a NetworkPolicy on its pod). */
+export interface RedisNetworkPolicyOptions {
+  /**
+   * Namespace of KEDA's operator, which reads the lists for the triggers; all its pods may reach
+   * the Redis port.
+   * @default "keda"
+   */
+  readonly kedaNamespace?: string;
+  /**
+   * Namespace whose pods (Prometheus) may scrape the exporter port; only with `exporter`.
+   * @default "monitoring"
+   */
+  readonly monitoringNamespace?: string;
+}
+
 /** Props of a RedisQueue. */
 export interface RedisQueueProps {
   /**
@@ -77,8 +92,11 @@ export interface RedisQueueProps {
    */
   readonly listName?: string;
   /**
-   * Keep the data on a PersistentVolumeClaim with AOF on.
-   * @default - none: data lives in an emptyDir and is lost when the pod goes
+   * Keep the data on a PersistentVolumeClaim with AOF on (the cluster needs a StorageClass: the
+   * default one, or `storageClassName`).
+   * @default - none: data lives in memory only (the emptyDir holds no AOF), so every ready and
+   * in-flight event is lost on any restart of Redis (a crash, an OOM kill, a failed liveness probe,
+   * a new pod), not only when the pod goes
    */
   readonly persistence?: RedisPersistence;
   /**
@@ -92,6 +110,22 @@ export interface RedisQueueProps {
    */
   readonly resources?: kplus.ContainerResources;
   /**
+   * Redis `maxmemory`, with `maxmemory-policy noeviction`: a backlog that reaches it makes Redis
+   * refuse new events (publishers fail with "queue full") instead of being OOM-killed or evicting
+   * events, while consumers still drain it. Must be below the container's memory limit, which
+   * also holds Redis' own overhead, client buffers and, with persistence, the pages an AOF rewrite
+   * copies.
+   * @default - three quarters of the redis container's memory limit (384Mi of the default 512Mi)
+   */
+  readonly maxMemory?: Size;
+  /**
+   * A NetworkPolicy that opens the Redis port only to the pods that use the queue (every construct
+   * given this queue or its connection registers its pods; add others with `allowFrom()`) and to
+   * KEDA's namespace, and the exporter port only to the monitoring namespace.
+   * @default - none: any pod in the cluster can reach Redis
+   */
+  readonly networkPolicy?: RedisNetworkPolicyOptions;
+  /**
    * Run a redis_exporter sidecar serving Prometheus metrics on port 9121 (`metrics`).
    * @default - no exporter
    */
@@ -103,7 +137,15 @@ export interface RedisQueueProps {
   readonly imagePullSecrets?: string[];
 }
 
+/** The label Kubernetes puts on every namespace with its name. */
+const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 const DATA_DIR = '/data';
+const DEFAULT_RESOURCES: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(100) },
+  memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
+};
+/** The share of the memory limit `maxmemory` defaults to. */
+const MAX_MEMORY_SHARE = 0.75;
 const CONFIG_DIR = '/etc/redis';
 
 /**
@@ -122,6 +164,10 @@ export class RedisQueue extends Construct implements LeasedList {
   public readonly statefulSet: kplus.StatefulSet;
   /** The ConfigMap holding `redis.conf`. */
   public readonly config: kplus.ConfigMap;
+  /** Redis `maxmemory` in force (noeviction). */
+  public readonly maxMemory: Size;
+  /** The NetworkPolicy, when `networkPolicy` is set. */
+  public readonly networkPolicy?: kplus.k8s.KubeNetworkPolicy;
   /** The persistence settings in force, undefined when off. */
   public readonly persistence?: Required<Omit<RedisPersistence, 'storageClassName'>> & {
     /** The claim's storage class, unless the cluster's default. */
@@ -138,6 +184,8 @@ export class RedisQueue extends Construct implements LeasedList {
     if (props.persistence?.size && props.persistence.size.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) < 1024) {
       throw propError(this, 'persistence.size', props.persistence.size.asString(), 'must be at least 1Mi');
     }
+    const resources = props.resources ?? DEFAULT_RESOURCES;
+    this.maxMemory = this.resolveMaxMemory(props.maxMemory, resources.memory?.limit);
     this.persistence = props.persistence && {
       size: props.persistence.size ?? Size.gibibytes(1),
       appendFsync: props.persistence.appendFsync ?? AppendFsync.EVERY_SECOND,
@@ -174,9 +222,18 @@ export class RedisQueue extends Construct implements LeasedList {
       podManagementPolicy: kplus.PodManagementPolicy.PARALLEL,
       securityContext: restrictedPod(REDIS_UID, REDIS_UID),
     });
-    this.addServer(image, props);
+    this.addServer(image, props, resources);
     if (props.exporter) this.addExporter(props.exporter, props.password);
     patchPodSpec(this.statefulSet, { imagePullSecrets: props.imagePullSecrets });
+    if (props.networkPolicy) this.networkPolicy = this.addNetworkPolicy(props.networkPolicy, props.exporter !== undefined);
+  }
+
+  /**
+   * Lets these pods reach the Redis port when `networkPolicy` is on. The constructs given this
+   * queue register their own pods; use this for workloads of your own.
+   */
+  public allowFrom(client: RedisClientPods): void {
+    this.connection.allowFrom(client);
   }
 
   /** What a consumer or publisher of this queue needs in its env: the connection and `LIST_NAME`. */
@@ -207,6 +264,9 @@ export class RedisQueue extends Construct implements LeasedList {
       `port ${REDIS_PORT}`,
       `dir ${DATA_DIR}`,
     ];
+    // Refuse writes at the limit rather than evict events; the queue's draining scripts still run.
+    const kib = this.maxMemory.toKibibytes();
+    lines.push(`maxmemory ${kib % 1024 === 0 ? `${kib / 1024}mb` : `${kib}kb`}`, 'maxmemory-policy noeviction');
     if (this.persistence) {
       lines.push('appendonly yes', `appendfsync ${this.persistence.appendFsync}`);
     } else {
@@ -215,7 +275,56 @@ export class RedisQueue extends Construct implements LeasedList {
     return lines.join('\n') + '\n';
   }
 
-  private addServer(image: string, props: RedisQueueProps): void {
+  private resolveMaxMemory(maxMemory: Size | undefined, limit: Size | undefined): Size {
+    const kib = (size: Size) => size.toKibibytes({ rounding: SizeRoundingBehavior.NONE });
+    if (!maxMemory) {
+      if (!limit) throw propError(this, 'resources.memory.limit', undefined, "must be set, or 'maxMemory' given: Redis needs a memory ceiling below the container's limit");
+      return Size.kibibytes(Math.floor(kib(limit) * MAX_MEMORY_SHARE));
+    }
+    if (kib(maxMemory) < 1024 || !Number.isInteger(kib(maxMemory))) throw propError(this, 'maxMemory', maxMemory.asString(), 'must be a whole number of KiB, at least 1Mi');
+    if (limit && kib(maxMemory) >= kib(limit)) {
+      throw propError(this, 'maxMemory', maxMemory.asString(), `must be below the memory limit (${limit.asString()}): Redis needs room beside its data`);
+    }
+    return maxMemory;
+  }
+
+  /** Ingress to the Redis port from the registered clients and KEDA, to the exporter from monitoring. */
+  private addNetworkPolicy(options: RedisNetworkPolicyOptions, exporter: boolean): kplus.k8s.KubeNetworkPolicy {
+    const kedaNamespace = options.kedaNamespace ?? 'keda';
+    const monitoringNamespace = options.monitoringNamespace ?? 'monitoring';
+    checkName(this, 'networkPolicy.kedaNamespace', kedaNamespace);
+    checkName(this, 'networkPolicy.monitoringNamespace', monitoringNamespace);
+    const ownNamespace = Chart.of(this).namespace;
+    const namespaceSelector = (name: string) => ({ matchLabels: { [NAMESPACE_NAME_LABEL]: name } });
+    const ingress = (): kplus.k8s.NetworkPolicyIngressRule[] => {
+      const clients = this.connection.clients.map((c) => ({
+        podSelector: { matchLabels: c.matchLabels },
+        ...(c.namespace && c.namespace !== ownNamespace ? { namespaceSelector: namespaceSelector(c.namespace) } : {}),
+      }));
+      const rules: kplus.k8s.NetworkPolicyIngressRule[] = [{
+        from: [...clients, { namespaceSelector: namespaceSelector(kedaNamespace) }],
+        ports: [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(REDIS_PORT) }],
+      }];
+      if (exporter) {
+        rules.push({
+          from: [{ namespaceSelector: namespaceSelector(monitoringNamespace) }],
+          ports: [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(REDIS_EXPORTER_PORT) }],
+        });
+      }
+      return rules;
+    };
+    return new kplus.k8s.KubeNetworkPolicy(this, 'network-policy', {
+      metadata: { name: this.statefulSet.name },
+      spec: {
+        podSelector: { matchLabels: this.statefulSet.matchLabels },
+        policyTypes: ['Ingress'],
+        // Clients register as they are created, after the queue: read them at synth.
+        ingress: Lazy.any({ produce: ingress }) as unknown as kplus.k8s.NetworkPolicyIngressRule[],
+      },
+    });
+  }
+
+  private addServer(image: string, props: RedisQueueProps, resources: kplus.ContainerResources): void {
     const env: Record<string, kplus.EnvValue> = {};
     const args = [`${CONFIG_DIR}/redis.conf`];
     if (props.password) {
@@ -235,10 +344,7 @@ export class RedisQueue extends Construct implements LeasedList {
       envVariables: env,
       ports: [{ name: 'redis', number: REDIS_PORT }],
       securityContext: restrictedContainer(REDIS_UID, REDIS_UID),
-      resources: props.resources ?? {
-        cpu: { request: kplus.Cpu.millis(100) },
-        memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
-      },
+      resources,
       // PING needs AUTH when a password is set: REDISCLI_AUTH covers it.
       readiness: kplus.Probe.fromCommand(['sh', '-c', 'redis-cli -p 6379 ping | grep -q PONG'], {
         periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(3), failureThreshold: 3,

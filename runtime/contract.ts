@@ -225,6 +225,8 @@ export interface DeadLetter {
 /** Metric names served on `/metrics`. */
 export const Metrics = {
   PUBLISHED: 'redis_keda_events_published_total',
+  /** Events (publish) or tasks (celery-send) Redis refused at `maxmemory`: the queue was full. */
+  PUBLISH_REJECTED: 'redis_keda_publish_rejected_total',
   PROCESSED: 'redis_keda_events_processed_total',
   FAILED: 'redis_keda_events_failed_total',
   DEAD_LETTERED: 'redis_keda_events_dead_lettered_total',

@@ -102,8 +102,18 @@ export function createConsumerMetrics(registry: Registry = new Registry()): Cons
 
 export interface PublisherMetrics {
   readonly published: Counter;
+  /** Events Redis refused because it was at maxmemory (the queue was full). */
+  readonly rejected: Counter;
 }
 
 export function createPublisherMetrics(registry: Registry = new Registry()): PublisherMetrics {
-  return { published: new Counter({ name: Metrics.PUBLISHED, help: 'Events pushed onto the list.', registers: [registry] }) };
+  return {
+    published: new Counter({ name: Metrics.PUBLISHED, help: 'Events pushed onto the list.', registers: [registry] }),
+    rejected: createRejectedCounter(registry),
+  };
+}
+
+/** redis_keda_publish_rejected_total, for every producer (publish, celery-send). */
+export function createRejectedCounter(registry: Registry): Counter {
+  return new Counter({ name: Metrics.PUBLISH_REJECTED, help: 'Events or tasks Redis refused at maxmemory (queue full); none of them was stored.', registers: [registry] });
 }

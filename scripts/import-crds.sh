@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates imports/ from the CRD files in ../shared/reference. All CRDs of one API group go
+# Regenerates imports/ from the CRD files in ../shared/reference (or $SHARED_REFERENCE). All CRDs of one API group go
 # into one import, since `cdk8s import` writes one file per group and a second import of the
 # same group would overwrite the first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ref=${SHARED_REFERENCE:-../shared/reference}
+# The CRD files are not in this repository: reference-dir.ts finds them or says where they come from.
+ref=$(npx ts-node --transpile-only scripts/reference-dir.ts) || exit 2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 join() { local out=$1; shift; for f in "$@"; do cat "$f"; printf '\n---\n'; done >"$out"; }
 join "$tmp/keda.yaml" "$ref"/keda/keda.sh_*.yaml

@@ -21,10 +21,10 @@
  * valid label values, no unknown fields.
  */
 import * as fs from 'fs';
-import * as path from 'path';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import type { RegExpEngine } from 'ajv/dist/types';
 import * as yaml from 'js-yaml';
+import { defaultReferenceDir, referenceCrdFiles } from './reference-dir';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -243,24 +243,6 @@ export function strictify(node: unknown, ctx: StrictifyContext, jsonPath = ''): 
     out.k8sDeprecated = src.description.split('\n')[0].trim();
   }
   return out;
-}
-
-/** The CRD files under a reference dir: `keda/*.yaml` and `prometheus-operator/*.yaml`. */
-export function referenceCrdFiles(referenceDir: string): string[] {
-  const files: string[] = [];
-  for (const sub of ['keda', 'prometheus-operator']) {
-    const dir = path.join(referenceDir, sub);
-    if (!fs.existsSync(dir)) throw new Error(`${dir} does not exist (set SHARED_REFERENCE to the reference folder)`);
-    const yamls = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(dir, f));
-    if (yamls.length === 0) throw new Error(`${dir} holds no CRD YAML files`);
-    files.push(...yamls);
-  }
-  return files;
-}
-
-/** `SHARED_REFERENCE` if set, else `<repo>/../shared/reference`. */
-export function defaultReferenceDir(): string {
-  return process.env.SHARED_REFERENCE ? path.resolve(process.env.SHARED_REFERENCE) : path.resolve(__dirname, '..', '..', 'shared', 'reference');
 }
 
 /** Reads every CustomResourceDefinition document of the given YAML files. */

@@ -15,7 +15,8 @@
  */
 import * as path from 'path';
 import { describeDoc, distDir, displayPath, loadDist } from '../test/manifests/load-dist';
-import { StrictCrdValidator, defaultReferenceDir, runSelfCheck, SELF_CHECK_CASES } from './strict-crd-schema';
+import { defaultReferenceDir, MissingReferenceError } from './reference-dir';
+import { StrictCrdValidator, runSelfCheck, SELF_CHECK_CASES } from './strict-crd-schema';
 
 function main(): number {
   const referenceDir = defaultReferenceDir();
@@ -23,7 +24,7 @@ function main(): number {
   try {
     validator = StrictCrdValidator.fromReference(referenceDir);
   } catch (e) {
-    console.error(`cannot load CRDs from ${referenceDir}: ${(e as Error).message}`);
+    console.error(e instanceof MissingReferenceError ? `validate:strict: ${e.message}` : `cannot load CRDs from ${referenceDir}: ${(e as Error).message}`);
     return 2;
   }
   console.log(`CRDs from ${displayPath(referenceDir)}: ${validator.kinds().join(', ')}`);

@@ -7,7 +7,7 @@ import { isUtf8 } from 'buffer';
 import { randomBytes, randomUUID } from 'crypto';
 import type Redis from 'ioredis';
 import { CELERY_PRIORITY_SEPARATOR, CELERY_PRIORITY_STEPS, CeleryKeys, celeryPriorityList } from '../contract';
-import { CLAIM, DEAD_LETTER, FINISH, RELEASE_LOCK, REQUEUE, RESTORE } from './scripts';
+import { CLAIM, DEAD_LETTER, FINISH, RELEASE_LOCK, REQUEUE, RESTORE, TAKE_LOCK, TOUCH } from './scripts';
 
 /** A message taken from a queue, held in `unacked` until it is acknowledged or restored. */
 export interface Delivery {
@@ -127,11 +127,7 @@ export class CeleryBroker {
   /** Marks held messages as taken now, so nobody restores them (ZADD XX: a tag restored meanwhile stays gone). */
   async touch(tags: readonly string[]): Promise<void> {
     const now = (Date.now() / 1000).toFixed(6);
-    for (let i = 0; i < tags.length; i += 1000) {
-      const args: string[] = [];
-      for (const tag of tags.slice(i, i + 1000)) args.push(now, tag);
-      await this.redis.zadd(CeleryKeys.UNACKED_INDEX, 'XX', ...args);
-    }
+    for (let i = 0; i < tags.length; i += 1000) await TOUCH.run(this.redis, [CeleryKeys.UNACKED_INDEX], [now, ...tags.slice(i, i + 1000)]);
   }
 
   /**
@@ -142,8 +138,8 @@ export class CeleryBroker {
    */
   async restoreTimedOut(visibilitySeconds: number, skip: (tag: string) => boolean = () => false): Promise<{ restored: number; unreadable: string[] } | undefined> {
     const token = randomUUID().replace(/-/g, '');
-    const locked = await this.redis.set(CeleryKeys.UNACKED_MUTEX, token, 'PX', UNACKED_MUTEX_EXPIRE_SECONDS * 1000, 'NX');
-    if (locked !== 'OK') return undefined;
+    const locked = await TAKE_LOCK.run(this.redis, [CeleryKeys.UNACKED_MUTEX], [token, UNACKED_MUTEX_EXPIRE_SECONDS * 1000]);
+    if (Number(locked) !== 1) return undefined;
     try {
       const ceiling = Date.now() / 1000 - visibilitySeconds;
       let restored = 0;

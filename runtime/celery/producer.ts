@@ -11,6 +11,7 @@ import type Redis from 'ioredis';
 import { celeryPriorityList, CeleryKeys, DEFAULT_CELERY_QUEUE } from '../contract';
 import { LongTimer, setLongTimeout } from '../sleep';
 import { priorityStep } from './broker';
+import { pushOrQueueFull } from '../redis/queue-full';
 
 export interface TaskMessageOptions {
   readonly task: string;
@@ -97,9 +98,9 @@ export function buildTaskMessage(options: TaskMessageOptions): TaskMessage {
   return { id, list: celeryPriorityList(queue, priorityStep(priority)), raw };
 }
 
-/** LPUSHes a task message, as kombu's Redis Channel._put does. */
+/** LPUSHes a task message, as kombu's Redis Channel._put does; {@link QueueFullError} when Redis is at `maxmemory`. */
 export async function sendTaskMessage(redis: Redis, message: TaskMessage): Promise<void> {
-  await redis.lpush(message.list, message.raw);
+  await pushOrQueueFull(message.list, 1, () => redis.lpush(message.list, message.raw));
 }
 
 /**

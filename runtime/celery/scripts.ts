@@ -1,9 +1,11 @@
 /**
  * The Lua scripts of the Celery worker. Each keeps kombu's Redis layout (the `unacked` hash, the
  * `unacked_index` zset, the queue lists and their priority lists) consistent in one atomic step,
- * so a Python worker sharing the queue never sees half of a change.
+ * so a Python worker sharing the queue never sees half of a change. Those that take, move or
+ * finish messages run at `maxmemory` too (DRAINS), so a full broker still drains; producers'
+ * LPUSH (ours and Python's) is refused there.
  */
-import { LuaScript } from '../redis/lua-script';
+import { DRAINS, LuaScript } from '../redis/lua-script';
 
 /**
  * Takes up to ARGV[1] messages and records kombu's ack bookkeeping for each in the same step:
@@ -103,6 +105,7 @@ end
 out[2] = table.concat(order, ',')
 return out
 `,
+  DRAINS,
 );
 
 /**
@@ -156,6 +159,7 @@ while a <= #ARGV do
 end
 return held
 `,
+  DRAINS,
 );
 
 /**
@@ -183,6 +187,7 @@ if ARGV[5] ~= '' then
 end
 return held
 `,
+  DRAINS,
 );
 
 /**
@@ -201,6 +206,7 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('LPUSH', KEYS[3], ARGV[2])
 return 1
 `,
+  DRAINS,
 );
 
 /**
@@ -224,6 +230,7 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 for i = 3, #KEYS do redis.call('RPUSH', KEYS[i], ARGV[3]) end
 return 1
 `,
+  DRAINS,
 );
 
 /** redis-py's Lock release: delete the lock only if it still holds our token. */
@@ -235,4 +242,31 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 `,
+);
+
+/**
+ * Marks held messages as taken at ARGV[1] (s) so nobody restores them; ZADD XX, so a tag restored
+ * meanwhile stays gone. A script only to run at `maxmemory`, where a plain ZADD is refused.
+ * KEYS: unacked_index. ARGV: now, tags.
+ */
+export const TOUCH = new LuaScript(
+  'celery-touch',
+  `
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[i]) end
+return #ARGV - 1
+`,
+  DRAINS,
+);
+
+/**
+ * redis-py's Lock acquire (SET NX PX with a token), as a script so the restore of a dead worker's
+ * messages can start at `maxmemory` too. KEYS: the lock. ARGV: token, ms. Returns 1 when taken.
+ */
+export const TAKE_LOCK = new LuaScript(
+  'celery-take-lock',
+  `
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+return 0
+`,
+  DRAINS,
 );

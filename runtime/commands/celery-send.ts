@@ -12,10 +12,11 @@ import { DEFAULT_CELERY_QUEUE, DEFAULT_CELERY_SEND_INTERVAL_SECONDS, DEMO_CELERY
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues, UsageError } from '../config';
 import { startHealthServer } from '../http/health-server';
 import { errorMessage, Logger } from '../log';
-import { createRegistry } from '../metrics';
+import { createRegistry, createRejectedCounter } from '../metrics';
 import { parseTime } from '../celery/message';
 import { buildTaskMessage, fakeRegistration, sendTaskMessage, waitForResult } from '../celery/producer';
 import { closeRedis, connectRedis, disconnectRedis } from '../redis/connection';
+import { QueueFullError } from '../redis/queue-full';
 import { sleep } from '../sleep';
 import { connectionOptions, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand, stopSignal } from './common';
 
@@ -83,7 +84,9 @@ async function celerySend(args: Args, log: Logger): Promise<number> {
   // A producer Deployment waits for Redis as long as it takes (no crash loop); a bounded run gives up after the connect timeout.
   const redis = await connectRedis({ ...connectionOptions(args, log), ...(args.forever ? { connectTimeoutMs: Infinity } : {}) }, log, stop.signal);
   let subscriber: Redis | undefined;
-  const server = args.forever ? await startHealthServer({ port: args['metrics-port'], registry: createRegistry(), log, isHealthy: () => !stop.signal.aborted }) : undefined;
+  const registry = createRegistry();
+  const rejected = createRejectedCounter(registry);
+  const server = args.forever ? await startHealthServer({ port: args['metrics-port'], registry, log, isHealthy: () => !stop.signal.aborted }) : undefined;
   let failed = 0;
   let sent = 0;
   try {
@@ -107,6 +110,7 @@ async function celerySend(args: Args, log: Logger): Promise<number> {
       try {
         await sendTaskMessage(redis, message);
       } catch (error) {
+        if (error instanceof QueueFullError) rejected.inc();
         if (!args.forever) throw error;
         log.error('send failed; retrying after the interval', { error: errorMessage(error) });
         await sleep(Math.max(intervalMs, 1000), stop.signal);

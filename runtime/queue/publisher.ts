@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { DEFAULT_LIST_NAME } from '../contract';
 import { errorMessage, Logger, silentLogger } from '../log';
 import { createPublisherMetrics, PublisherMetrics } from '../metrics';
+import { QueueFullError } from '../redis/queue-full';
 import { sleep } from '../sleep';
 import { createEventJson } from './event';
 import { Queue } from './queue';
@@ -63,7 +64,8 @@ export async function publishEvents(options: PublishOptions): Promise<number> {
       metrics.published.inc(size);
       log.info('published batch', { events: size, published, length });
     } catch (error) {
-      // A publisher that runs forever outlives a Redis restart; a bounded run reports failure.
+      if (error instanceof QueueFullError) metrics.rejected.inc(size);
+      // A publisher that runs forever outlives a Redis restart or a full queue; a bounded run reports failure.
       if (!forever) throw error;
       log.error('publish failed; retrying after the interval', { error: errorMessage(error) });
       await sleep(Math.max(intervalMs, 1000), options.signal);
@@ -101,7 +103,10 @@ async function publishPipelined(
         metrics.published.inc(size);
         log.info('published batch', { events: size, published, length });
       },
-      (error: unknown) => void (failure ??= { error }),
+      (error: unknown) => {
+        if (error instanceof QueueFullError) metrics.rejected.inc(size);
+        failure ??= { error };
+      },
     );
     underway.add(push);
     void push.finally(() => underway.delete(push));

@@ -9,6 +9,7 @@ import { randomBytes } from 'crypto';
 import type Redis from 'ioredis';
 import { DeadLetterReason, DEFAULT_BACKOFF_MAX_SECONDS, DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, queueKeys } from '../contract';
 import { ACK, CLAIM, DEAD_LETTER, EXTEND_LEASES, HAND_BACK, PROMOTE, PROMOTE_BATCH, REAP, REDRIVE, RETRY } from './scripts';
+import { pushOrQueueFull } from '../redis/queue-full';
 
 /** An event this consumer holds until it acks, retries, dead-letters, hands back or loses the lease. */
 export interface Claim {
@@ -83,10 +84,13 @@ export class Queue {
     this.keys = queueKeys(list);
   }
 
-  /** LPUSHes raw events in one command, in order (the first given is taken first). Returns the new ready length. */
+  /**
+   * LPUSHes raw events in one command, in order (the first given is taken first). Returns the new
+   * ready length. Throws {@link QueueFullError} when Redis is at `maxmemory` (none was stored).
+   */
   async publish(events: readonly string[]): Promise<number> {
     if (events.length === 0) return this.redis.llen(this.keys.ready);
-    return this.redis.lpush(this.keys.ready, ...events);
+    return pushOrQueueFull(this.keys.ready, events.length, () => this.redis.lpush(this.keys.ready, ...events));
   }
 
   /** Takes up to `count` events (fewer if the list runs short, none if it is empty) in one atomic step. */

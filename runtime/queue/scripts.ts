@@ -23,10 +23,13 @@
  * of many, ZMSCORE, HMGET): a busy consumer's claim or ack of a hundred events is a few commands.
  * Needs Redis >= 6.2.
  *
+ * Every script here takes, moves or frees events, so each runs at `maxmemory` too (DRAINS:
+ * `#!lua flags=allow-oom`): a full queue refuses publishers' LPUSH yet drains to empty.
+ *
  * In Redis Cluster all keys of a script must share a slot: name the list with a hash tag,
  * e.g. `{events}`, and every derived key lands with it.
  */
-import { LuaScript } from '../redis/lua-script';
+import { DRAINS, LuaScript } from '../redis/lua-script';
 
 /** Due retries moved to the ready list per call. */
 export const PROMOTE_BATCH = 100;
@@ -153,6 +156,7 @@ if taken < count then
 end
 return out
 `,
+  DRAINS,
 );
 
 /**
@@ -189,6 +193,7 @@ if #failures > 0 then redis.call('HDEL', KEYS[4], unpack(failures)) end
 redis.call('HDEL', KEYS[2], unpack(ARGV))
 return out
 `,
+  DRAINS,
 );
 
 /**
@@ -210,6 +215,7 @@ redis.call('LPUSH', KEYS[5], dead_entry(raw, ARGV[2], ARGV[3], attempts, attempt
 finished(KEYS[3], KEYS[4], sha)
 return 1
 `,
+  DRAINS,
 );
 
 /**
@@ -247,6 +253,7 @@ redis.call('ZADD', KEYS[3], due, token)
 redis.call('HSET', KEYS[4], token, raw)
 return { 1, attempts, due }
 `,
+  DRAINS,
 );
 
 /**
@@ -267,6 +274,7 @@ for i = 2, #ARGV do
 end
 return out
 `,
+  DRAINS,
 );
 
 /**
@@ -284,6 +292,7 @@ end
 redis.call('HDEL', KEYS[2], unpack(ARGV))
 return n
 `,
+  DRAINS,
 );
 
 /**
@@ -303,6 +312,7 @@ if #tokens > 0 then
 end
 return { requeued, #tokens }
 `,
+  DRAINS,
 );
 
 /**
@@ -315,6 +325,7 @@ export const PROMOTE = new LuaScript(
 local promoted, seen = promote(KEYS[1], KEYS[2], KEYS[3], now, tonumber(ARGV[1]))
 return { promoted, seen }
 `,
+  DRAINS,
 );
 
 /**
@@ -356,4 +367,5 @@ end
 if redriven > 0 then redis.call('LREM', KEYS[1], 0, taken) end
 return { redriven, skipped, seen, i >= len and 1 or 0 }
 `,
+  DRAINS,
 );

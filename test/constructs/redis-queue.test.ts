@@ -3,10 +3,11 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { Size } from 'cdk8s';
+import { Cron, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { AppendFsync, RedisQueue } from '../../constructs';
-import { envOf, only, synth, testChart } from './helpers';
+import { AppendFsync, KedaScaledJob, KedaScaledObject, Publisher, QueueWorker, RedisQueue } from '../../constructs';
+import { networkPolicyViolations } from '../manifests/house-rules';
+import { all, Doc, envOf, only, synth, testChart } from './helpers';
 
 function secretRef(chart: any, key = 'password') {
   return { secret: kplus.Secret.fromSecretName(chart, 'pw', 'redis-auth'), key };
@@ -106,6 +107,112 @@ describe('RedisQueue', () => {
     expect(() => synth(chart)).toThrow(/test\/queue: the chart has no namespace.*set the chart's 'namespace'/);
   });
 
+  test('maxmemory: three quarters of the memory limit by default, with noeviction', () => {
+    const conf = (props: ConstructorParameters<typeof RedisQueue>[2]) => {
+      const chart = testChart();
+      const queue = new RedisQueue(chart, 'queue', props);
+      return { queue, conf: only(synth(chart), 'ConfigMap').data['redis.conf'] as string };
+    };
+    const byDefault = conf({});
+    expect(byDefault.queue.maxMemory.toMebibytes()).toBe(384);
+    expect(byDefault.conf).toContain('maxmemory 384mb\nmaxmemory-policy noeviction\n');
+    expect(conf({ resources: { memory: { limit: Size.gibibytes(1) } } }).conf).toContain('maxmemory 768mb\n');
+    expect(conf({ resources: { memory: { limit: Size.mebibytes(90) } } }).conf).toContain('maxmemory 69120kb\n');
+    expect(conf({ maxMemory: Size.mebibytes(500) }).conf).toContain('maxmemory 500mb\n');
+    // No limit: the ceiling must be given.
+    expect(conf({ resources: { cpu: { request: kplus.Cpu.millis(100) } }, maxMemory: Size.gibibytes(2) }).conf).toContain('maxmemory 2048mb\n');
+  });
+
+  test('rejects a maxmemory at or above the limit, below 1Mi, or no ceiling at all', () => {
+    const queue = (props: ConstructorParameters<typeof RedisQueue>[2]) => () => new RedisQueue(testChart(), 'queue', props);
+    expect(queue({ maxMemory: Size.mebibytes(512) })).toThrow("test/queue: 'maxMemory' (\"512Mi\") must be below the memory limit (512Mi): Redis needs room beside its data");
+    expect(queue({ maxMemory: Size.kibibytes(512) })).toThrow("test/queue: 'maxMemory' (\"512Ki\") must be a whole number of KiB, at least 1Mi");
+    expect(queue({ resources: { cpu: { request: kplus.Cpu.millis(100) } } })).toThrow(
+      "test/queue: 'resources.memory.limit' (undefined) must be set, or 'maxMemory' given: Redis needs a memory ceiling below the container's limit");
+  });
+
+  describe('networkPolicy', () => {
+    /** A chart using the queue the ways the library offers: publisher, worker fleet, ScaledJob with its reaper, a workload of the user's. */
+    function clientsChart(networkPolicy: ConstructorParameters<typeof RedisQueue>[2] extends infer P ? P extends { networkPolicy?: infer N } ? N : never : never = {}) {
+      const chart = testChart();
+      // Named: the check below finds clients by the Service name in their REDIS_HOST.
+      const queue = new RedisQueue(chart, 'queue', { name: 'redis', exporter: {}, networkPolicy });
+      new Publisher(chart, 'publisher', { queue });
+      new QueueWorker(chart, 'worker', { queue });
+      new KedaScaledJob(chart, 'consumer', { triggers: [queue.listTrigger()], container: { args: ['consume', '--once'], envVariables: queue.envVariables() }, reaper: { schedule: Cron.everyMinute() } });
+      const own = new kplus.Deployment(chart, 'own', { containers: [{ image: 'example/own:1.0.0', envVariables: queue.connection.envVariables() }] });
+      queue.allowFrom(own);
+      return { chart, queue, docs: synth(chart) };
+    }
+    const podLabels = (doc: Doc) => (doc.kind === 'CronJob' ? doc.spec.jobTemplate.spec.template : doc.kind === 'ScaledJob' ? doc.spec.jobTargetRef.template : doc.spec.template).metadata.labels;
+    const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+    test('the Redis port is open to exactly the pods of the workloads that use the queue, and to KEDA; the exporter to monitoring', () => {
+      const { docs } = clientsChart();
+      const policy = only(docs, 'NetworkPolicy');
+      const server = only(docs, 'StatefulSet');
+      expect(matches(policy.spec.podSelector.matchLabels, podLabels(server))).toBe(true);
+      expect(policy.spec.policyTypes).toEqual(['Ingress']);
+      const [redisRule, exporterRule] = policy.spec.ingress;
+      expect(redisRule.ports).toEqual([{ port: 6379, protocol: 'TCP' }]);
+      expect(exporterRule).toEqual({ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: 9121, protocol: 'TCP' }] });
+      expect(redisRule.from).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } } });
+      // Each pod selector matches the pods of one client workload, and every client is matched.
+      const workloads = [...all(docs, 'Deployment'), ...all(docs, 'CronJob'), ...all(docs, 'ScaledJob')];
+      const selected = redisRule.from.filter((p: Doc) => p.podSelector).map((p: Doc) =>
+        workloads.filter((w) => matches(p.podSelector.matchLabels, podLabels(w))).map((w) => `${w.kind}/${w.metadata.name}`));
+      expect(selected.map((names: string[]) => names.length)).toEqual([1, 1, 1, 1, 1]);
+      expect(selected.flat().sort()).toEqual(workloads.map((w) => `${w.kind}/${w.metadata.name}`).sort());
+      expect(workloads.map((w) => w.kind).sort()).toEqual(['CronJob', 'Deployment', 'Deployment', 'Deployment', 'ScaledJob']);
+      expect(networkPolicyViolations(docs)).toEqual([]);
+      // The server's own pods are not among the clients.
+      expect(selected.flat()).not.toContain(`StatefulSet/${server.metadata.name}`);
+    });
+
+    test('a workload that connects without being registered is caught by the check over the synthesized objects', () => {
+      const { chart, queue } = clientsChart();
+      new kplus.Deployment(chart, 'stranger', { metadata: { name: 'stranger' }, containers: [{ image: 'example/s:1.0.0', envVariables: queue.connection.envVariables() }] });
+      expect(networkPolicyViolations(synth(chart))).toEqual([`NetworkPolicy/${queue.statefulSet.name}: Deployment/stranger connects to Service/${queue.service.name} but no ingress rule lets its pods in`]);
+    });
+
+    test('the target of a KedaScaledObject on the queue is admitted; a trigger on another Redis admits nothing here', () => {
+      const chart = testChart();
+      const queue = new RedisQueue(chart, 'queue', { name: 'redis', networkPolicy: {} });
+      const other = new RedisQueue(chart, 'other', { name: 'other' });
+      const scaled = new kplus.Deployment(chart, 'scaled', { metadata: { name: 'scaled' }, containers: [{ image: 'example/w:1.0.0', envVariables: queue.envVariables() }] });
+      new KedaScaledObject(chart, 'scaler', { target: scaled, triggers: [queue.listTrigger()] });
+      const elsewhere = new kplus.Deployment(chart, 'elsewhere', { containers: [{ image: 'example/e:1.0.0', envVariables: other.envVariables() }] });
+      new KedaScaledObject(chart, 'other-scaler', { target: elsewhere, triggers: [other.listTrigger()] });
+      const docs = synth(chart);
+      expect(only(docs, 'NetworkPolicy').spec.ingress[0].from).toEqual([
+        { podSelector: { matchLabels: scaled.matchLabels } },
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } } },
+      ]);
+      expect(networkPolicyViolations(docs)).toEqual([]);
+    });
+
+    test('KEDA and monitoring namespaces are props; a client in another chart is admitted from its namespace', () => {
+      const { chart, queue } = clientsChart({ kedaNamespace: 'keda-system', monitoringNamespace: 'observability' });
+      const other = new kplus.Deployment(new (chart.constructor as any)(chart.node.scope, 'other', { namespace: 'elsewhere' }), 'remote', { containers: [{ image: 'example/r:1.0.0' }] });
+      queue.allowFrom(other);
+      const policy = only(synth(chart), 'NetworkPolicy');
+      expect(policy.spec.ingress[0].from).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda-system' } } });
+      expect(policy.spec.ingress[0].from).toContainEqual({ podSelector: { matchLabels: other.matchLabels }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'elsewhere' } } });
+      expect(policy.spec.ingress[1].from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } } }]);
+    });
+
+    test('off by default; invalid namespaces and empty selectors are rejected', () => {
+      const chart = testChart();
+      const queue = new RedisQueue(chart, 'queue');
+      new Publisher(chart, 'publisher', { queue });
+      expect(all(synth(chart), 'NetworkPolicy')).toEqual([]);
+      expect(queue.networkPolicy).toBeUndefined();
+      expect(() => new RedisQueue(testChart(), 'queue', { networkPolicy: { kedaNamespace: 'KEDA' } })).toThrow(
+        "test/queue: 'networkPolicy.kedaNamespace' (\"KEDA\") must be a DNS-1123 label");
+      expect(() => queue.allowFrom({ matchLabels: {} })).toThrow("test/queue: 'allowFrom' (\"{}\") must select the client pods by at least one label");
+    });
+  });
+
   test('the rendered config and probe work on a real redis-server with AUTH on', async () => {
     const chart = testChart();
     new RedisQueue(chart, 'queue', { password: secretRef(chart), persistence: {} });
@@ -130,6 +237,8 @@ describe('RedisQueue', () => {
       expect(spawnSync(probe[0], probe.slice(1), { env: { ...process.env, REDISCLI_AUTH: '' } }).status).not.toBe(0);
       const info = spawnSync('redis-cli', ['-p', String(port), 'config', 'get', 'appendonly'], { env: { ...process.env, REDISCLI_AUTH: 's3cret' } });
       expect(info.stdout.toString()).toContain('yes');
+      const memory = spawnSync('redis-cli', ['-p', String(port), 'config', 'get', 'maxmemory*'], { env: { ...process.env, REDISCLI_AUTH: 's3cret' } });
+      expect(memory.stdout.toString().split('\n').filter(Boolean)).toEqual(expect.arrayContaining(['maxmemory', String(384 * 1024 * 1024), 'maxmemory-policy', 'noeviction']));
     } finally {
       server.kill('SIGKILL');
       fs.rmSync(dir, { recursive: true, force: true });

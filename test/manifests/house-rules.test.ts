@@ -1,4 +1,4 @@
-import { chartRuleViolations, containerRuleViolations, imageProblem, isWorkload, looksSecret, objectMetaViolations, podTemplatesOf } from './house-rules';
+import { chartRuleViolations, containerRuleViolations, imageProblem, isWorkload, looksSecret, networkPolicyViolations, objectMetaViolations, podTemplatesOf } from './house-rules';
 
 describe('imageProblem', () => {
   test.each(['redis:7.4.2', 'ghcr.io/org/app:0.1.0', 'localhost:5000/app:1', `ghcr.io/org/app@sha256:${'a'.repeat(64)}`, `app:1@sha256:${'b'.repeat(64)}`])('%s is pinned', (image) => {
@@ -131,6 +131,36 @@ describe('chartRuleViolations', () => {
   test('minReplicaCount above maxReplicaCount (defaults: 0 and 100) is reported', () => {
     expect(chartRuleViolations([deployment('worker'), scaledObject({ name: 'worker' }, [], { minReplicaCount: 101 })])).toEqual([
       'ScaledObject/so: minReplicaCount (101) must be at most maxReplicaCount (100)',
+    ]);
+  });
+});
+
+describe('networkPolicyViolations', () => {
+  const workload = (kind: string, name: string, labels: Record<string, string>, env: unknown[] = []) => {
+    const template = { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'c:1', env }] } };
+    return kind === 'CronJob'
+      ? { apiVersion: 'batch/v1', kind, metadata: { name }, spec: { jobTemplate: { spec: { template } } } }
+      : { apiVersion: 'apps/v1', kind, metadata: { name }, spec: { template } };
+  };
+  const redis = workload('StatefulSet', 'redis', { app: 'redis' });
+  const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'redis' }, spec: { selector: { app: 'redis' }, ports: [{ port: 6379, targetPort: 6379 }] } };
+  const client = (name: string, kind = 'Deployment') => workload(kind, name, { app: name }, [{ name: 'REDIS_HOST', value: 'redis' }]);
+  const policy = (from: unknown[], target: Record<string, string> = { app: 'redis' }) => ({
+    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'redis' },
+    spec: { podSelector: { matchLabels: target }, ingress: [{ from, ports: [{ port: 6379, protocol: 'TCP' }] }] },
+  });
+  const keda = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } } };
+
+  test('clients admitted by their pod labels (a CronJob too) pass', () => {
+    expect(networkPolicyViolations([redis, service, client('worker'), client('reaper', 'CronJob'),
+      policy([{ podSelector: { matchLabels: { app: 'worker' } } }, { podSelector: { matchLabels: { app: 'reaper' } } }, keda])])).toEqual([]);
+  });
+
+  test('a policy on no pods, a selector of no pods and a client left out are reported', () => {
+    expect(networkPolicyViolations([redis, service, policy([keda], { app: 'nothing' })])).toEqual(['NetworkPolicy/redis: spec.podSelector selects no pods of this chart']);
+    expect(networkPolicyViolations([redis, service, client('worker'), policy([{ podSelector: { matchLabels: { app: 'wroker' } } }, keda])])).toEqual([
+      'NetworkPolicy/redis: ingress[0].from[0] selects no pods of this chart ({"matchLabels":{"app":"wroker"}})',
+      'NetworkPolicy/redis: Deployment/worker connects to Service/redis but no ingress rule lets its pods in',
     ]);
   });
 });

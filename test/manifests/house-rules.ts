@@ -124,7 +124,8 @@ function sameNamespace(a: Doc, b: Doc): boolean {
  *   has no `spec.replicas` (GitOps would fight the HPA that KEDA creates);
  * - every ScaledObject target exists in the folder (every other reference: see references.ts);
  * - ScaledObject/ScaledJob minReplicaCount <= maxReplicaCount (the ScaledObject CRD's CEL rule, which the strict
- *   validator cannot evaluate; KEDA defaults: min 0, max 100).
+ *   validator cannot evaluate; KEDA defaults: min 0, max 100);
+ * - NetworkPolicies admit exactly what they should (see networkPolicyViolations).
  */
 export function chartRuleViolations(docs: readonly Doc[]): string[] {
   const v: string[] = [];
@@ -154,6 +155,67 @@ export function chartRuleViolations(docs: readonly Doc[]): string[] {
     const max = spec.maxReplicaCount ?? 100;
     if (typeof min === 'number' && typeof max === 'number' && min > max) {
       v.push(`${String(scaler.kind)}/${nameOf(scaler)}: minReplicaCount (${min}) must be at most maxReplicaCount (${max})`);
+    }
+  }
+  v.push(...networkPolicyViolations(docs));
+  return v;
+}
+
+/** The labels of each workload's pods (the metadata beside its PodSpec). */
+function podLabelsOf(doc: Doc): Record<string, string> | undefined {
+  const segments = POD_SPEC_PATHS[`${groupOf(doc.apiVersion)}/${String(doc.kind)}`];
+  if (!segments) return undefined;
+  let cur: unknown = doc;
+  for (const s of [...segments.slice(0, -1), 'metadata', 'labels']) cur = isRecord(cur) ? cur[s] : undefined;
+  return isRecord(cur) ? (cur as Record<string, string>) : {};
+}
+
+function selects(matchLabels: unknown, labels: Record<string, string>): boolean {
+  return isRecord(matchLabels) && Object.keys(matchLabels).length > 0 && Object.entries(matchLabels).every(([k, val]) => labels[k] === val);
+}
+
+/**
+ * NetworkPolicies checked against the pods of the folder:
+ * - `spec.podSelector` selects pods of a workload in the folder;
+ * - each `from` entry selecting pods of the policy's own namespace (a podSelector without a
+ *   namespaceSelector) selects the pods of a workload in the folder;
+ * - every workload whose containers connect (env `REDIS_HOST`) to a Service whose pods a policy
+ *   covers is let in by a `from` entry of a rule that opens the Service's target port.
+ */
+export function networkPolicyViolations(docs: readonly Doc[]): string[] {
+  const v: string[] = [];
+  const workloads = docs.map((d) => ({ doc: d, labels: podLabelsOf(d) })).filter((w): w is { doc: Doc; labels: Record<string, string> } => w.labels !== undefined);
+  const describe = (d: Doc) => `${String(d.kind)}/${nameOf(d)}`;
+  for (const policy of docs.filter((d) => d.kind === 'NetworkPolicy')) {
+    const spec = isRecord(policy.spec) ? policy.spec : {};
+    const target = isRecord(spec.podSelector) ? spec.podSelector.matchLabels : undefined;
+    const covered = workloads.filter((w) => sameNamespace(w.doc, policy) && selects(target, w.labels));
+    if (covered.length === 0) v.push(`NetworkPolicy/${nameOf(policy)}: spec.podSelector selects no pods of this chart`);
+    const rules = (Array.isArray(spec.ingress) ? spec.ingress : []).filter(isRecord);
+    rules.forEach((rule, i) => {
+      (Array.isArray(rule.from) ? rule.from : []).filter(isRecord).forEach((peer, j) => {
+        if (!isRecord(peer.podSelector) || peer.namespaceSelector !== undefined) return;
+        if (!workloads.some((w) => sameNamespace(w.doc, policy) && selects((peer.podSelector as Record<string, unknown>).matchLabels, w.labels))) {
+          v.push(`NetworkPolicy/${nameOf(policy)}: ingress[${i}].from[${j}] selects no pods of this chart (${JSON.stringify(peer.podSelector)})`);
+        }
+      });
+    });
+    // Services in front of the covered pods, and who connects to them.
+    for (const service of docs.filter((d) => d.kind === 'Service' && sameNamespace(d, policy))) {
+      const serviceSpec = isRecord(service.spec) ? service.spec : {};
+      if (!covered.some((w) => selects(serviceSpec.selector, w.labels))) continue;
+      const ns = String(service.metadata?.namespace ?? '');
+      const hosts = new Set([nameOf(service), `${nameOf(service)}.${ns}`, `${nameOf(service)}.${ns}.svc`, `${nameOf(service)}.${ns}.svc.cluster.local`]);
+      const ports = (Array.isArray(serviceSpec.ports) ? serviceSpec.ports : []).filter(isRecord).map((p) => p.targetPort ?? p.port);
+      for (const client of workloads.filter((w) => sameNamespace(w.doc, policy))) {
+        const connects = podTemplatesOf(client.doc).some((t) => allContainers(t.podSpec).some(({ container: c }) =>
+          (Array.isArray(c.env) ? c.env : []).some((e: unknown) => isRecord(e) && e.name === 'REDIS_HOST' && hosts.has(String(e.value)))));
+        if (!connects) continue;
+        const admitted = rules.some((rule) =>
+          (Array.isArray(rule.ports) ? rule.ports : []).filter(isRecord).some((p) => ports.includes(p.port)) &&
+          (Array.isArray(rule.from) ? rule.from : []).filter(isRecord).some((peer) => peer.namespaceSelector === undefined && isRecord(peer.podSelector) && selects(peer.podSelector.matchLabels, client.labels)));
+        if (!admitted) v.push(`NetworkPolicy/${nameOf(policy)}: ${describe(client.doc)} connects to Service/${nameOf(service)} but no ingress rule lets its pods in`);
+      }
     }
   }
   return v;
