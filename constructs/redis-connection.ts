@@ -63,8 +63,12 @@ export interface RedisClientPods {
 
 /** A registered client: its pods, and the namespace of its chart when it is a construct. */
 export interface RedisClient {
+  /** Labels every pod of the client carries (what the NetworkPolicy selects). */
   readonly matchLabels: Record<string, string>;
-  /** @default - the namespace of the Redis */
+  /**
+   * Namespace of the client's pods, when it differs from the Redis'.
+   * @default - the namespace of the Redis
+   */
   readonly namespace?: string;
 }
 
