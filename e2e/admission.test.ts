@@ -1,0 +1,167 @@
+/**
+ * Every chart of dist/ admitted by a live API server with KEDA's webhooks: applied with our kubectl
+ * (`apply -k --server-side`) into namespaces that enforce Pod Security "restricted". The negative
+ * controls prove the same cluster refuses what it should, each with its own message.
+ */
+import { join } from 'path';
+import { defaultReferenceDir } from '../scripts/strict-crd-schema';
+import { ChartFolder, KubeObject, loadDist } from '../test/manifests/load-dist';
+import { ControlPlane } from './harness/control-plane';
+import { Keda } from './harness/keda';
+import { printLogsOnFailure } from './harness/logs';
+
+const charts = loadDist().charts;
+
+let plane: ControlPlane | undefined;
+const cluster = (): ControlPlane => {
+  if (!plane) throw new Error('the control plane did not start (see the beforeAll error)');
+  return plane;
+};
+const it = printLogsOnFailure(test, () => plane);
+
+beforeAll(async () => {
+  plane = await ControlPlane.start();
+  await Keda.start(plane);
+  // The charts' PodMonitors need Prometheus-Operator's CRDs.
+  const promCrds = join(defaultReferenceDir(), 'prometheus-operator');
+  await plane.kubectl.ok(['apply', '--server-side', '-f', promCrds]);
+  await plane.kubectl.ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/podmonitors.monitoring.coreos.com']);
+}, 600_000);
+
+afterAll(async () => {
+  await plane?.stop();
+});
+
+/** The namespaces a chart's objects live in. */
+function namespacesOf(chart: ChartFolder): string[] {
+  return [...new Set(chart.docs.map((d) => d.doc.metadata?.namespace).filter((ns): ns is string => typeof ns === 'string'))].sort();
+}
+
+/** What `kubectl apply` prints for an object: `<kind>[.<group>]/<name>`, kind lower case. */
+function resourceRef(doc: KubeObject): string {
+  const apiVersion = String(doc.apiVersion);
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  return `${String(doc.kind).toLowerCase()}${group ? `.${group}` : ''}/${String(doc.metadata?.name)}`;
+}
+
+function identity(o: KubeObject): string {
+  return `${String(o.kind)} ${String(o.metadata?.namespace)}/${String(o.metadata?.name)}`;
+}
+
+/** The pod template of a workload of the charts, wherever its kind keeps it. */
+function podTemplate(doc: KubeObject): { metadata?: object; spec: object } | undefined {
+  const spec = doc.spec as any;
+  switch (doc.kind) {
+    case 'Deployment':
+    case 'StatefulSet':
+      return spec.template;
+    case 'CronJob':
+      return spec.jobTemplate.spec.template;
+    case 'ScaledJob':
+      return spec.jobTargetRef.template;
+    default:
+      return undefined;
+  }
+}
+
+describe.each(charts.map((c) => [c.name, c] as const))('chart %s', (_name, chart) => {
+  it('is applied server-side into namespaces enforcing "restricted", with no warning', async () => {
+    for (const ns of namespacesOf(chart)) await cluster().createRestrictedNamespace(ns);
+    const result = await cluster().kubectl.run(['apply', '-k', chart.dir, '--server-side', '--field-manager=e2e']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n').sort()).toEqual(chart.docs.map((d) => `${resourceRef(d.doc)} serverside-applied`).sort());
+  });
+
+  it('has every object created', async () => {
+    const listed = await cluster().kubectl.getJson<{ items: KubeObject[] }>(['-k', chart.dir]);
+    expect(listed.items.map(identity).sort()).toEqual(chart.docs.map((d) => identity(d.doc)).sort());
+    for (const item of listed.items) expect(typeof (item.metadata as any).uid).toBe('string');
+  });
+
+  it('has every pod template admitted as a Pod by "restricted" (server-side dry run)', async () => {
+    const workloads = chart.docs.filter((d) => podTemplate(d.doc));
+    expect(workloads.length).toBeGreaterThan(0);
+    for (const { doc } of workloads) {
+      const template = podTemplate(doc)!;
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `dry-run-${String(doc.metadata?.name)}`, namespace: doc.metadata?.namespace }, spec: template.spec };
+      const result = await cluster().kubectl.run(['create', '--dry-run=server', '-o', 'name', '-f', '-'], JSON.stringify(pod));
+      expect({ workload: identity(doc), stderr: result.stderr }).toEqual({ workload: identity(doc), stderr: '' });
+      expect(result.stdout.trim()).toBe(`pod/dry-run-${String(doc.metadata?.name)}`);
+    }
+  });
+
+  it('has the pods of its Deployments without autoscaler and of its StatefulSets created by their controllers', async () => {
+    const scaled = new Set(chart.docs.filter((d) => d.doc.kind === 'ScaledObject').map((d) => `${(d.doc.spec as any).scaleTargetRef.kind ?? 'Deployment'}/${(d.doc.spec as any).scaleTargetRef.name}`));
+    const workloads = chart.docs.filter((d) => (d.doc.kind === 'Deployment' || d.doc.kind === 'StatefulSet') && !scaled.has(`${String(d.doc.kind)}/${String(d.doc.metadata?.name)}`));
+    for (const { doc } of workloads) {
+      const wanted = ((doc.spec as any).replicas as number | undefined) ?? 1;
+      const ref = [`${String(doc.kind).toLowerCase()}/${String(doc.metadata?.name)}`, '-n', String(doc.metadata?.namespace)];
+      // `status.replicas` counts the pods the controller created: a pod the API server refused is not among them.
+      await cluster().kubectl.ok(['wait', '--for=jsonpath={.status.replicas}=' + String(wanted), '--timeout=60s', ...ref]);
+    }
+  });
+
+  it("has every ScaledObject and ScaledJob validated by KEDA's webhook", async () => {
+    const scalers = chart.docs.filter((d) => d.doc.kind === 'ScaledObject' || d.doc.kind === 'ScaledJob');
+    const log = cluster().logOf('keda-webhooks');
+    for (const { doc } of scalers) {
+      const message = doc.kind === 'ScaledObject' ? 'scaledobject is valid' : 'validating scaledjob creation';
+      const line = log.split('\n').find((l) => l.includes(message) && l.includes(`"namespace": "${String(doc.metadata?.namespace)}"`) && l.includes(`"name": "${String(doc.metadata?.name)}"`));
+      expect({ object: identity(doc), logged: line !== undefined }).toEqual({ object: identity(doc), logged: true });
+    }
+  });
+});
+
+describe('negative controls: the same cluster refuses', () => {
+  const ns = 'e2e-negative';
+
+  it('an object with a field its schema does not declare (the API server, strict field validation)', async () => {
+    await cluster().createRestrictedNamespace(ns);
+    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'typo', namespace: ns }, data: { a: 'b' }, dataa: { c: 'd' } };
+    const result = await cluster().kubectl.run(['apply', '--server-side', '-f', '-'], JSON.stringify(configMap));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('.dataa: field not declared in schema');
+    expect((await cluster().kubectl.run(['get', 'configmap', 'typo', '-n', ns])).code).toBe(1);
+  });
+
+  it('a pod that breaks "restricted" (Pod Security admission)', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'root', namespace: ns }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } };
+    const result = await cluster().kubectl.run(['apply', '--server-side', '-f', '-'], JSON.stringify(pod));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('pods "root" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false');
+    expect(result.stderr).toContain('runAsNonRoot != true');
+  });
+
+  it("a second ScaledObject on a Deployment that has one (KEDA's webhook)", async () => {
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'target', namespace: ns },
+      spec: {
+        selector: { matchLabels: { app: 'target' } },
+        template: {
+          metadata: { labels: { app: 'target' } },
+          spec: {
+            securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [{ name: 'c', image: 'busybox:1.36', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+          },
+        },
+      },
+    };
+    const scaledObject = (name: string) => ({
+      apiVersion: 'keda.sh/v1alpha1',
+      kind: 'ScaledObject',
+      metadata: { name, namespace: ns },
+      spec: { scaleTargetRef: { name: 'target' }, triggers: [{ type: 'cron', metadata: { timezone: 'Etc/UTC', start: '0 8 * * *', end: '0 9 * * *', desiredReplicas: '2' } }] },
+    });
+    await cluster().kubectl.apply([deployment, scaledObject('first')]);
+    // The operator has reconciled the first one (its HPA exists), so the webhook's cache holds it too.
+    await cluster().kubectl.ok(['wait', '--for=create', '--timeout=60s', 'hpa/keda-hpa-first', '-n', ns]);
+    const result = await cluster().kubectl.run(['apply', '--server-side', '-f', '-'], JSON.stringify(scaledObject('second')));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `admission webhook "vscaledobject.kb.io" denied the request: the workload 'target' of type 'apps/v1.Deployment' is already managed by the ScaledObject 'first'`,
+    );
+  });
+});
