@@ -107,14 +107,12 @@ export function isBuilt(component: Component): boolean {
   return existsSync(join(componentDir(component), COMPLETE_MARKER));
 }
 
-/** Absolute paths of every binary; throws naming what is missing and the command that builds it. */
-export function binaries(): Record<BinaryName, string> {
-  const paths: Record<string, string> = {};
-  const missing: string[] = [];
-  for (const component of COMPONENTS) {
-    if (!isBuilt(component)) missing.push(`${component.module} (${componentDir(component)})`);
-    for (const name of Object.keys(component.binaries)) paths[name] = join(componentDir(component), name);
+/** The absolute path of a binary; throws naming the command that builds it when its component is not built. */
+export function binaryPath(name: BinaryName): string {
+  const component = COMPONENTS.find((c) => name in c.binaries);
+  if (!component) throw new Error(`no component builds ${name}`);
+  if (!isBuilt(component)) {
+    throw new Error(`${name} is not built (${componentDir(component)} is missing): run \`npm run e2e:build\` (needs Go and the Go module proxy)`);
   }
-  if (missing.length > 0) throw new Error(`e2e binaries not built: ${missing.join(', ')}; run \`npm run e2e:build\` (needs Go and the Go module proxy)`);
-  return paths as Record<BinaryName, string>;
+  return join(componentDir(component), name);
 }

@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { freePort } from '../../test/support/redis-server';
-import { BinaryName, binaries } from '../build/components';
+import { BinaryName, binaryPath } from '../build/components';
 import { Kubectl } from './kubectl';
 import { CertificateAuthority, KeyPair, Pki, pem } from './pki';
 import { Processes, StartedProcess } from './processes';
@@ -40,12 +40,6 @@ export interface ControlPlaneOptions {
   readonly keep?: boolean;
 }
 
-/** What a client needs to reach the API server. */
-export interface ClusterAccess {
-  readonly server: string;
-  readonly caFile: string;
-}
-
 export class ControlPlane {
   /** Starts everything and waits until the Nodes are Ready; on failure stops what started and throws with the logs. */
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
@@ -63,12 +57,12 @@ export class ControlPlane {
   readonly dir: string;
   readonly logDir: string;
   readonly pkiDir: string;
-  readonly bin: Record<BinaryName, string>;
   readonly processes: Processes;
   readonly pki: Pki;
   /** kubectl as a cluster admin (system:masters). */
   readonly kubectl: Kubectl;
-  readonly access: ClusterAccess;
+  /** What a client needs to reach the API server (the URL is known once start() picked the port). */
+  readonly access: { server: string; readonly caFile: string };
   /** Names of the KWOK Nodes. */
   readonly kwokNodes: readonly string[];
   clusterCa!: CertificateAuthority;
@@ -76,9 +70,9 @@ export class ControlPlane {
   private readonly adminKubeconfig: string;
   private readonly apiServerPort: Promise<number>;
   private readonly keep: boolean;
+  private saPrivateKey = '';
 
   private constructor(private readonly options: ControlPlaneOptions) {
-    this.bin = binaries();
     this.dir = mkdtempSync(join(tmpdir(), 'redis-keda-e2e-'));
     this.logDir = join(this.dir, 'logs');
     this.pkiDir = join(this.dir, 'pki');
@@ -87,7 +81,7 @@ export class ControlPlane {
     this.processes = new Processes(this.logDir);
     this.pki = new Pki(this.pkiDir);
     this.adminKubeconfig = join(this.dir, 'admin.kubeconfig');
-    this.kubectl = new Kubectl(this.bin.kubectl, this.adminKubeconfig);
+    this.kubectl = new Kubectl(binaryPath('kubectl'), this.adminKubeconfig);
     this.apiServerPort = freePort();
     this.access = { server: '', caFile: join(this.pkiDir, 'cluster-ca.crt') };
     this.kwokNodes = Array.from({ length: options.kwokNodes ?? 2 }, (_, i) => `kwok-node-${i}`);
@@ -114,7 +108,7 @@ export class ControlPlane {
 
   /** Starts a program of the harness, logging to <logDir>/<name>.log. */
   startProcess(name: string, binary: BinaryName, args: readonly string[], env: Record<string, string> = {}): StartedProcess {
-    return this.processes.start(name, this.bin[binary], args, env);
+    return this.processes.start(name, binaryPath(binary), args, env);
   }
 
   /** Waits for `probe`, failing early (with its log) if `process` exits meanwhile. */
@@ -142,7 +136,7 @@ export class ControlPlane {
 
   private async boot(): Promise<void> {
     const port = await this.apiServerPort;
-    (this.access as { server: string }).server = `https://127.0.0.1:${port}`;
+    this.access.server = `https://127.0.0.1:${port}`;
     this.makePki();
     const etcdUrl = await this.startEtcd();
     await this.startApiServer(port, etcdUrl);
@@ -218,19 +212,29 @@ export class ControlPlane {
     await this.waitReady(apiServer, 'kube-apiserver /readyz', () => answers200(`${this.access.server}/readyz`, clientTls));
   }
 
-  private saPrivateKey = '';
-
-  private async startControllerManager(): Promise<void> {
-    const user = this.pki.leaf('kube-controller-manager-client', this.clusterCa, { commonName: 'system:kube-controller-manager' });
-    const kubeconfig = this.kubeconfig('kube-controller-manager', { keyPair: user });
+  /**
+   * Starts kube-controller-manager or kube-scheduler as its own user (`system:<binary>`), serving
+   * /healthz on a free loopback port, without leader election; resolves once /healthz answers.
+   */
+  private async startComponent(binary: 'kube-controller-manager' | 'kube-scheduler', args: readonly string[]): Promise<StartedProcess> {
+    const user = this.pki.leaf(`${binary}-client`, this.clusterCa, { commonName: `system:${binary}` });
+    const kubeconfig = this.kubeconfig(binary, { keyPair: user });
     const port = await freePort();
-    const manager = this.startProcess('kube-controller-manager', 'kube-controller-manager', [
+    const started = this.startProcess(binary, binary, [
       `--kubeconfig=${kubeconfig}`,
       `--authentication-kubeconfig=${kubeconfig}`,
       `--authorization-kubeconfig=${kubeconfig}`,
       '--bind-address=127.0.0.1',
       `--secure-port=${port}`,
       '--leader-elect=false',
+      ...args,
+    ]);
+    await this.waitReady(started, `${binary} /healthz`, () => answers200(`https://127.0.0.1:${port}/healthz`));
+    return started;
+  }
+
+  private async startControllerManager(): Promise<void> {
+    const manager = await this.startComponent('kube-controller-manager', [
       '--controllers=*,bootstrapsigner,tokencleaner',
       '--use-service-account-credentials=true',
       `--service-account-private-key-file=${this.saPrivateKey}`,
@@ -243,7 +247,6 @@ export class ControlPlane {
       '--node-monitor-period=2s',
       ...(this.options.controllerManagerArgs ?? []),
     ]);
-    await this.waitReady(manager, 'kube-controller-manager /healthz', () => answers200(`https://127.0.0.1:${port}/healthz`));
     // Its service-account controller gives every namespace a `default` ServiceAccount, which pods need.
     await this.waitReady(manager, 'ServiceAccount default/default', async () =>
       (await this.kubectl.run(['get', 'serviceaccount', 'default', '-n', 'default'])).code === 0 ? true : undefined,
@@ -251,18 +254,7 @@ export class ControlPlane {
   }
 
   private async startScheduler(): Promise<void> {
-    const user = this.pki.leaf('kube-scheduler-client', this.clusterCa, { commonName: 'system:kube-scheduler' });
-    const kubeconfig = this.kubeconfig('kube-scheduler', { keyPair: user });
-    const port = await freePort();
-    const scheduler = this.startProcess('kube-scheduler', 'kube-scheduler', [
-      `--kubeconfig=${kubeconfig}`,
-      `--authentication-kubeconfig=${kubeconfig}`,
-      `--authorization-kubeconfig=${kubeconfig}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${port}`,
-      '--leader-elect=false',
-    ]);
-    await this.waitReady(scheduler, 'kube-scheduler /healthz', () => answers200(`https://127.0.0.1:${port}/healthz`));
+    await this.startComponent('kube-scheduler', []);
   }
 
   private async startKwok(): Promise<void> {
