@@ -72,6 +72,38 @@ function withClaimVolumes(doc: KubeObject, spec: any): object {
   return { ...spec, volumes: [...(spec.volumes ?? []), ...volumes] };
 }
 
+/** A Deployment whose pods meet "restricted". */
+function restrictedDeployment(name: string, namespace: string): object {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [{ name: 'c', image: 'busybox:1.36', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+        },
+      },
+    },
+  };
+}
+
+/** A ScaledObject on `target` with a cron trigger (no outside service) for 2 replicas from `from`:00 to `to`:00 UTC. */
+function cronScaledObject(name: string, namespace: string, target: string, from: number, to: number): object {
+  return {
+    apiVersion: 'keda.sh/v1alpha1',
+    kind: 'ScaledObject',
+    metadata: { name, namespace },
+    spec: {
+      scaleTargetRef: { name: target },
+      triggers: [{ type: 'cron', metadata: { timezone: 'Etc/UTC', start: `0 ${from} * * *`, end: `0 ${to} * * *`, desiredReplicas: '2' } }],
+    },
+  };
+}
+
 describe.each(charts.map((c) => [c.name, c] as const))('chart %s', (_name, chart) => {
   it('is applied server-side into namespaces enforcing "restricted", with no warning', async () => {
     for (const ns of namespacesOf(chart)) await cluster().createRestrictedNamespace(ns);
@@ -121,6 +153,34 @@ describe.each(charts.map((c) => [c.name, c] as const))('chart %s', (_name, chart
   });
 });
 
+describe('KEDA on the cluster', () => {
+  it("serves external.metrics.k8s.io/v1beta1 through the aggregator from KEDA's adapter", async () => {
+    const list = JSON.parse(await cluster().kubectl.ok(['get', '--raw', '/apis/external.metrics.k8s.io/v1beta1']));
+    expect(list).toEqual({
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: 'external.metrics.k8s.io/v1beta1',
+      resources: [{ name: 'externalmetrics', singularName: '', namespaced: true, kind: 'ExternalMetricValueList', verbs: ['get'] }],
+    });
+  });
+
+  it("answers the external metric of a ScaledObject's HPA (aggregator -> adapter -> operator over gRPC)", async () => {
+    const ns = 'e2e-metrics';
+    await cluster().createRestrictedNamespace(ns);
+    // A cron window from the start of this hour to two hours later: active whenever the test runs.
+    const hour = new Date().getUTCHours();
+    await cluster().kubectl.apply([restrictedDeployment('cron-target', ns), cronScaledObject('cron', ns, 'cron-target', hour, (hour + 2) % 24)]);
+    await cluster().kubectl.ok(['wait', '--for=create', '--timeout=60s', 'hpa/keda-hpa-cron', '-n', ns]);
+    const hpa = await cluster().kubectl.getJson(['hpa/keda-hpa-cron', '-n', ns]);
+    const metric = hpa.spec.metrics[0].external.metric;
+    const selector = Object.entries(metric.selector.matchLabels as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
+    const raw = await cluster().kubectl.ok(['get', '--raw', `/apis/external.metrics.k8s.io/v1beta1/namespaces/${ns}/${metric.name}?labelSelector=${encodeURIComponent(selector)}`]);
+    const values = JSON.parse(raw);
+    expect(values.kind).toBe('ExternalMetricValueList');
+    expect(values.items.map((i: any) => ({ metricName: i.metricName, value: i.value }))).toEqual([{ metricName: metric.name, value: '2' }]);
+  });
+});
+
 describe('negative controls: the same cluster refuses', () => {
   const ns = 'e2e-negative';
 
@@ -148,34 +208,14 @@ describe('negative controls: the same cluster refuses', () => {
   });
 
   it("a second ScaledObject on a Deployment that has one (KEDA's webhook)", async () => {
-    const deployment = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'target', namespace: ns },
-      spec: {
-        selector: { matchLabels: { app: 'target' } },
-        template: {
-          metadata: { labels: { app: 'target' } },
-          spec: {
-            securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [{ name: 'c', image: 'busybox:1.36', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
-          },
-        },
-      },
-    };
-    const scaledObject = (name: string) => ({
-      apiVersion: 'keda.sh/v1alpha1',
-      kind: 'ScaledObject',
-      metadata: { name, namespace: ns },
-      spec: { scaleTargetRef: { name: 'target' }, triggers: [{ type: 'cron', metadata: { timezone: 'Etc/UTC', start: '0 8 * * *', end: '0 9 * * *', desiredReplicas: '2' } }] },
-    });
-    await cluster().kubectl.apply([deployment, scaledObject('first')]);
+    await cluster().kubectl.apply([restrictedDeployment('target', ns), cronScaledObject('first', ns, 'target', 8, 9)]);
     // The operator has reconciled the first one (its HPA exists), so the webhook's cache holds it too.
     await cluster().kubectl.ok(['wait', '--for=create', '--timeout=60s', 'hpa/keda-hpa-first', '-n', ns]);
-    const result = await cluster().kubectl.run(['apply', '--server-side', '-f', '-'], JSON.stringify(scaledObject('second')));
+    const result = await cluster().kubectl.run(['apply', '--server-side', '-f', '-'], JSON.stringify(cronScaledObject('second', ns, 'target', 8, 9)));
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(
-      `admission webhook "vscaledobject.kb.io" denied the request: the workload 'target' of type 'apps/v1.Deployment' is already managed by the ScaledObject 'first'`,
-    );
+    // KEDA checks the HPAs first, then the ScaledObjects: which one its cache holds first decides the message.
+    const denied = `Error from server (Forbidden): admission webhook "vscaledobject.kb.io" denied the request: the workload 'target' of type 'apps/v1.Deployment' is already managed by the`;
+    expect([`${denied} hpa 'keda-hpa-first'\n`, `${denied} ScaledObject 'first'\n`]).toContain(result.stderr);
+    expect((await cluster().kubectl.run(['get', 'scaledobject', 'second', '-n', ns])).code).toBe(1);
   });
 });
