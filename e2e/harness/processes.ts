@@ -1,8 +1,8 @@
 /**
  * The programs of a harness run as child processes, each logging stdout and stderr to its own file
  * in the run's log folder (printed when a test fails). Stopped in reverse start order with SIGTERM,
- * then SIGKILL after a grace period; a process exit hook SIGKILLs whatever is still running, so a
- * crashed or interrupted test run leaves nothing behind.
+ * then SIGKILL after a grace period; a process exit hook and the parent-death signal SIGKILL whatever
+ * is still running, so a crashed or interrupted test run leaves nothing behind.
  */
 import { ChildProcess, spawn } from 'child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'fs';
@@ -22,6 +22,9 @@ const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
+// A test process killed by a signal runs no 'exit' hook: each program is started through
+// `setpriv --pdeathsig KILL` (util-linux), so the kernel kills it when the test process dies.
+const SETPRIV = '/usr/bin/setpriv';
 
 export class Processes {
   private readonly started: StartedProcess[] = [];
@@ -32,7 +35,7 @@ export class Processes {
   start(name: string, command: string, args: readonly string[], env: Record<string, string> = {}): StartedProcess {
     const logFile = join(this.logDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
-    const child = spawn(command, args, {
+    const child = spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args], {
       stdio: ['ignore', fd, fd],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
     });
