@@ -1,6 +1,8 @@
 /**
  * The real Python Celery of the interop tests: Debian's python3-celery 5.2 at /usr/bin/python3
- * (the `python3` first on PATH may be another one without it), running the app in ./celery.
+ * (the `python3` first on PATH may be another one without it), or the interpreter $CELERY_PYTHON
+ * names (`.ci/run` runs the suites again with a virtualenv of ./celery/requirements-current.txt),
+ * running the app in ./celery.
  *
  * A worker runs as `celery -A app worker --pool prefork` in a process group of its own, so stopping
  * it also stops its pool children; a client runs ./celery/client.py to send tasks and read results
@@ -11,8 +13,8 @@ import { join } from 'path';
 import type Redis from 'ioredis';
 import { CeleryDemoKeys } from '../../runtime/contract';
 
-/** The interpreter with Debian's python3-celery and python3-redis. */
-export const PYTHON = '/usr/bin/python3';
+/** The interpreter with Celery and redis-py: $CELERY_PYTHON, else Debian's python3-celery and python3-redis. */
+export const PYTHON = process.env.CELERY_PYTHON || '/usr/bin/python3';
 /** The Celery app module (app.py) and the client CLI (client.py). */
 export const CELERY_APP_DIR = join(__dirname, 'celery');
 /** The Redis list every task of app.py (and of ./celery/tasks.js) appends an {@link Execution} to when it starts. */
@@ -30,10 +32,10 @@ export function requirePythonCelery(): void {
   if (pythonChecked) return;
   const probe = spawnSync(PYTHON, ['-c', 'import celery, redis; print(celery.__version__)'], { encoding: 'utf8' });
   if (probe.status !== 0) {
-    throw new Error(
-      `${PYTHON} cannot import celery and redis (${probe.error?.message ?? probe.stderr.trim()}); ` +
-        'the Celery interop tests need Debian\'s packages: apt-get install -y python3-celery python3-redis',
-    );
+    const remedy = process.env.CELERY_PYTHON
+      ? `CELERY_PYTHON=${PYTHON} needs them installed (pip install -r test/support/celery/requirements-current.txt)`
+      : 'the Celery interop tests need Debian\'s packages: apt-get install -y python3-celery python3-redis';
+    throw new Error(`${PYTHON} cannot import celery and redis (${probe.error?.message ?? probe.stderr.trim()}); ${remedy}`);
   }
   pythonChecked = true;
 }
