@@ -4,7 +4,7 @@
  * controls prove the same cluster refuses what it should, each with its own message.
  */
 import { join } from 'path';
-import { defaultReferenceDir } from '../scripts/strict-crd-schema';
+import { defaultReferenceDir } from '../scripts/reference-dir';
 import { ChartFolder, KubeObject, loadDist } from '../test/manifests/load-dist';
 import { ControlPlane } from './harness/control-plane';
 import { Keda } from './harness/keda';
