@@ -12,4 +12,5 @@ export * from './restricted-namespace';
 export * from './runtime-deployment';
 export * from './scaling-strategy';
 export { resolveRuntimeImage } from './runtime-image';
-export { DEFAULT_RUNTIME_IMAGE, RUNTIME_IMAGE_CONTEXT_KEY, RUNTIME_IMAGE_ENV, RUNTIME_IMAGE_REPOSITORY } from '../runtime/contract';
+export { DEFAULT_RUNTIME_IMAGE, RUNTIME_IMAGE_CONTEXT_KEY, RUNTIME_IMAGE_ENV, RUNTIME_IMAGE_REPOSITORY, UNKNOWN_TASK_POLICIES } from '../runtime/contract';
+export type { UnknownTaskPolicy } from '../runtime/contract';

@@ -2,7 +2,7 @@ import { ApiObject, App, Chart, Cron, Duration, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ScaledJob, ScaledJobSpecRolloutStrategy, ScaledJobSpecScalingStrategy, ScaledJobSpecTriggers } from '../imports/keda.sh';
-import { CLAIM_DIR, CLAIM_FILE, DEFAULT_GRACE_SECONDS, Env, TERMINATION_MARGIN_SECONDS } from '../runtime/contract';
+import { CLAIM_DIR, CLAIM_FILE, Commands, DEFAULT_GRACE_SECONDS, Env, QueueCommands, TERMINATION_MARGIN_SECONDS } from '../runtime/contract';
 import { IKedaTrigger, KedaTriggerConfig, LeasedList, leasedListEnv, missingEnvFromTarget, RedisListTrigger } from './keda-trigger';
 import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './pod-defaults';
 import { resolveRuntimeImage } from './runtime-image';
@@ -283,7 +283,7 @@ export class KedaScaledJob extends Construct {
         name: 'reap',
         image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        args: ['queue', 'reap'],
+        args: [Commands.QUEUE, QueueCommands.REAP],
         envVariables: leasedListEnv(list),
         securityContext: restrictedContainer(),
         resources: RUNTIME_RESOURCES,

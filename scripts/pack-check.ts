@@ -26,7 +26,7 @@ const EXAMPLE_SECRETS = ['redis-auth', 'redis-ca'];
 const APP_PACKAGES = ['cdk8s', 'cdk8s-plus-27', 'cdk8s-plus-33', 'constructs', 'typescript', 'ts-node', '@types/node'];
 /** Files the tarball must hold. */
 const PACKED = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'lib/constructs/index.js', 'lib/constructs/index.d.ts',
-  'lib/runtime/index.js', 'lib/runtime/index.d.ts', 'lib/runtime/cli.js', 'lib/runtime/version.js', 'lib/imports/keda.sh.js'];
+  'lib/runtime/index.js', 'lib/runtime/index.d.ts', 'lib/runtime/cli.js', 'lib/runtime/contract/version.js', 'lib/imports/keda.sh.js'];
 
 const deadline = Date.now() + Number(process.env.PACK_CHECK_TIMEOUT_SECONDS ?? 900) * 1000;
 const failures: string[] = [];

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { Chart, Duration, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import * as yaml from 'js-yaml';
-import { CeleryWorker, CeleryWorkerProps, KedaScaledObject, RedisConnection, UnknownTask } from '../../constructs';
+import { CeleryWorker, CeleryWorkerProps, KedaScaledObject, RedisConnection, UnknownTaskPolicy } from '../../constructs';
 import {
   celeryPriorityList, CeleryKeys, DEFAULT_CELERY_CONCURRENCY, DEFAULT_CELERY_RESULT_EXPIRES_SECONDS,
   DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS, Env, HEALTH_PATH, METRICS_PORT, READY_PATH,
@@ -34,7 +34,7 @@ describe('CeleryWorker', () => {
   test('runs `celery-worker` with every setting in the env the runtime reads, probes on what it serves, grace matched', () => {
     const { docs } = setup({
       queues: ['celery', 'mail'], concurrency: 8, grace: Duration.seconds(45), visibilityTimeout: Duration.minutes(10),
-      resultExpires: Duration.hours(1), unknownTask: UnknownTask.REQUEUE, tasks: '/app/tasks.js',
+      resultExpires: Duration.hours(1), unknownTask: 'requeue', tasks: '/app/tasks.js',
     });
     const d = only(docs, 'Deployment');
     expect(d.spec.replicas).toBeUndefined();
@@ -146,7 +146,7 @@ describe('CeleryWorker', () => {
     ['visibilityTimeout 1.5 s', { visibilityTimeout: Duration.millis(1500) }, `'visibilityTimeout' ("1.5s") must be a whole number of seconds`],
     ['resultExpires 1.5 s', { resultExpires: Duration.millis(1500) }, `'resultExpires' ("1.5s") must be a whole number of seconds, at least 0`],
     ['grace 0.5 s', { grace: Duration.millis(500) }, `'grace' ("0.5s") must be a whole number of seconds, at least 0`],
-    ['unknownTask', { unknownTask: 'drop' as UnknownTask }, `'unknownTask' ("drop") must be one of "fail", "requeue"`],
+    ['unknownTask', { unknownTask: 'drop' as UnknownTaskPolicy }, `'unknownTask' ("drop") must be one of "fail", "requeue"`],
     ['tasks relative', { tasks: 'tasks.js' }, `'tasks' ("tasks.js") must be an absolute path inside the image`],
     ['image unpinned', { image: 'example/worker' }, `'image' ("example/worker") must name a pinned tag or digest`],
   ])('rejects %s, naming the prop and value', (_n, props, message) => {

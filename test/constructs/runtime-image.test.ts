@@ -36,7 +36,7 @@ describe('runtime image', () => {
   });
 });
 
-test('runtime/version.ts is what scripts/write-version.ts generates from package.json', () => {
+test('runtime/contract/version.ts is what scripts/write-version.ts generates from package.json', () => {
   const { renderVersionModule, VERSION_MODULE } = require('../../scripts/write-version');
   expect(require('fs').readFileSync(VERSION_MODULE, 'utf8')).toBe(renderVersionModule(require('../../package.json').version));
 });
