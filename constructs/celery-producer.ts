@@ -3,8 +3,9 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Commands, DEFAULT_CELERY_QUEUE, DEFAULT_CELERY_SEND_INTERVAL_SECONDS, DEMO_CELERY_TASK, Env, flag, Options } from '../runtime/contract';
 import { RedisConnection } from './redis-connection';
-import { renderRuntimeDeployment, RuntimeDeploymentProps } from './runtime-deployment';
-import { propError } from './validation';
+import { renderRuntimeDeployment } from './private/runtime-deployment';
+import { propError } from './private/validation';
+import { RuntimeDeploymentProps } from './runtime-deployment-props';
 
 /** Props of a CeleryProducer. */
 export interface CeleryProducerProps extends RuntimeDeploymentProps {

@@ -7,10 +7,11 @@ import {
   DEFAULT_CELERY_RESULT_EXPIRES_SECONDS, DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS, DEFAULT_UNKNOWN_TASK_POLICY, Env, UNKNOWN_TASK_POLICIES,
   UnknownTaskPolicy,
 } from '../runtime/contract';
-import { IKedaTrigger, RedisListTrigger } from './keda-trigger';
+import { renderWorkerDeployment } from './private/runtime-deployment';
+import { checkInteger, checkWholeSeconds, propError } from './private/validation';
 import { RedisConnection } from './redis-connection';
-import { checkInteger, checkWholeSeconds, propError } from './validation';
-import { renderWorkerDeployment, WorkerDeploymentProps } from './runtime-deployment';
+import { WorkerDeploymentProps } from './runtime-deployment-props';
+import { IKedaTrigger, RedisListTrigger } from './triggers';
 
 /** Props of a CeleryWorker. */
 export interface CeleryWorkerProps extends WorkerDeploymentProps {

@@ -3,11 +3,12 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ScaledJob, ScaledJobSpecRolloutStrategy, ScaledJobSpecScalingStrategy, ScaledJobSpecTriggers } from '../imports/keda.sh';
 import { CLAIM_DIR, CLAIM_FILE, Commands, DEFAULT_GRACE_SECONDS, Env, QueueCommands, TERMINATION_MARGIN_SECONDS } from '../runtime/contract';
-import { IKedaTrigger, KedaTriggerConfig, LeasedList, leasedListEnv, missingEnvFromTarget, RedisListTrigger } from './keda-trigger';
-import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './pod-defaults';
+import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './private/pod-defaults';
+import { leasedListEnv, missingEnvFromTarget } from './private/triggers';
+import { checkInteger, checkName, checkScaler, checkWholeSeconds, nameMetadata, propError } from './private/validation';
 import { resolveRuntimeImage } from './runtime-image';
 import { ScalingStrategy } from './scaling-strategy';
-import { checkInteger, checkName, checkScaler, checkWholeSeconds, nameMetadata, propError } from './validation';
+import { IKedaTrigger, KedaTriggerConfig, LeasedList, RedisListTrigger } from './triggers';
 
 /** The container each Job runs: cdk8s-plus container props, with the image optional. */
 export interface JobContainerProps extends Omit<kplus.ContainerProps, 'image'> {
@@ -171,8 +172,7 @@ export class KedaScaledJob extends Construct {
     checkWholeSeconds(this, 'pollingInterval', polling);
     if (props.activeDeadline) checkWholeSeconds(this, 'activeDeadline', props.activeDeadline);
     this.scalingStrategy = props.scalingStrategy ?? ScalingStrategy.accurate();
-    const strategyProblems = this.scalingStrategy.problems();
-    if (strategyProblems.length) throw new Error(`${this.node.path}: ${strategyProblems.join('; ')}`);
+    this.scalingStrategy.validate(this);
     this.maxReplicas = replicas.max;
     this.pollingInterval = polling;
     this.claimReadiness = props.claimReadiness ?? true;

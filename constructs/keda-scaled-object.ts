@@ -1,9 +1,11 @@
 import { Duration } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { ScaledObject, ScaledObjectSpecAdvanced, ScaledObjectSpecFallbackBehavior } from '../imports/keda.sh';
-import { IKedaTrigger, KedaTriggerConfig, missingEnvFromTarget, RedisListTrigger } from './keda-trigger';
+import { isScalableWorkload } from './private/scalable-workload';
+import { missingEnvFromTarget } from './private/triggers';
+import { checkInteger, checkName, checkScaler, checkWholeSeconds, nameMetadata, propError } from './private/validation';
 import type { RedisClientPods } from './redis-connection';
-import { checkInteger, checkName, checkScaler, checkWholeSeconds, nameMetadata, propError } from './validation';
+import { IKedaTrigger, KedaTriggerConfig, RedisListTrigger } from './triggers';
 
 /** A workload given by reference, for targets not built with cdk8s-plus. */
 export interface ScaleTargetReference {
@@ -72,12 +74,6 @@ export interface ScalableApiObject {
   readonly kind: string;
   /** The object as it will be written to YAML. */
   toJson(): any;
-}
-
-/** True for a cdk8s-plus Deployment or StatefulSet of any major, false for a `ScaleTargetReference`. */
-export function isScalableWorkload(target: unknown): target is IScalableWorkload {
-  const t = target as Partial<IScalableWorkload> | undefined;
-  return typeof t?.markHasAutoscaler === 'function' && typeof t.toScalingTarget === 'function' && typeof t.apiObject?.toJson === 'function';
 }
 
 /** What fallback does while a scaler keeps failing. */

@@ -2,9 +2,11 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Commands, Env, flag, Options, PUBLISH_DEFAULTS } from '../runtime/contract';
-import { LeasedList, leasedListEnv } from './keda-trigger';
-import { renderRuntimeDeployment, RuntimeDeploymentProps } from './runtime-deployment';
-import { checkInteger, propError } from './validation';
+import { renderRuntimeDeployment } from './private/runtime-deployment';
+import { leasedListEnv } from './private/triggers';
+import { checkInteger, propError } from './private/validation';
+import { RuntimeDeploymentProps } from './runtime-deployment-props';
+import { LeasedList } from './triggers';
 
 /** Props of a Publisher. */
 export interface PublisherProps extends RuntimeDeploymentProps {

@@ -5,9 +5,11 @@ import type { PodMonitor } from '../imports/monitoring.coreos.com';
 import {
   Commands, DEFAULT_CONSUME_CONCURRENCY, DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, Env, flag, Options, queueKeys,
 } from '../runtime/contract';
-import { IKedaTrigger, LeasedList, leasedListEnv, RedisListTrigger } from './keda-trigger';
-import { checkInteger, checkWholeSeconds, propError } from './validation';
-import { renderWorkerDeployment, WorkerDeploymentProps } from './runtime-deployment';
+import { renderWorkerDeployment } from './private/runtime-deployment';
+import { leasedListEnv } from './private/triggers';
+import { checkInteger, checkWholeSeconds, propError } from './private/validation';
+import { WorkerDeploymentProps } from './runtime-deployment-props';
+import { IKedaTrigger, LeasedList, RedisListTrigger } from './triggers';
 
 /** Props of a QueueWorker. */
 export interface QueueWorkerProps extends WorkerDeploymentProps {

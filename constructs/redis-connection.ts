@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { TriggerAuthentication } from '../imports/keda.sh';
 import { Env, REDIS_PORT } from '../runtime/contract';
-import { checkInteger, nameMetadata, propError } from './validation';
+import { checkInteger, nameMetadata, propError } from './private/validation';
 
 /** A key of an existing Secret. Only the reference is written to YAML, never the value. */
 export interface SecretKeyRef {

@@ -2,10 +2,11 @@ import { ApiObject, Chart, Duration, JsonPatch, Lazy, Size, SizeRoundingBehavior
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { DEFAULT_LIST_NAME, queueKeys, REDIS_EXPORTER_PORT, REDIS_PORT } from '../runtime/contract';
-import { LeasedList, leasedListEnv, RedisListTrigger, RedisListTriggerOptions } from './keda-trigger';
-import { patchPodSpec, restrictedContainer, restrictedPod } from './pod-defaults';
+import { patchPodSpec, restrictedContainer, restrictedPod } from './private/pod-defaults';
+import { leasedListEnv } from './private/triggers';
+import { checkImage, checkName, nameMetadata, propError } from './private/validation';
 import { RedisClientPods, RedisConnection, SecretKeyRef } from './redis-connection';
-import { checkImage, checkName, nameMetadata, propError } from './validation';
+import { LeasedList, RedisListTrigger, RedisListTriggerOptions } from './triggers';
 
 /** The official Redis 7 image, pinned. */
 export const DEFAULT_REDIS_IMAGE = 'redis:7.4.2';

@@ -145,9 +145,9 @@ describe('KedaScaledJob', () => {
   });
 
   const invalid: Array<[string, () => unknown, RegExp]> = [
-    ['listLength 0', () => setupTrigger({ listLength: 0 }), /'listLength' \(0\) must be an integer of at least 1/],
-    ['listLength -1', () => setupTrigger({ listLength: -1 }), /'listLength' \(-1\) must be an integer of at least 1/],
-    ['listLength 1.5', () => setupTrigger({ listLength: 1.5 }), /'listLength' \(1.5\) must be an integer of at least 1/],
+    ['listLength 0', () => setupTrigger({ listLength: 0 }), /'listLength' \(0\) must be at least 1/],
+    ['listLength -1', () => setupTrigger({ listLength: -1 }), /'listLength' \(-1\) must be at least 1/],
+    ['listLength 1.5', () => setupTrigger({ listLength: 1.5 }), /'listLength' \(1.5\) must be an integer$/],
     ['activationListLength -1', () => setupTrigger({ activationListLength: -1 }), /'activationListLength' \(-1\) must be at least 0/],
     ['maxReplicas 0', () => setup({ maxReplicas: 0 }), /test\/consumer: 'maxReplicas' \(0\) must be at least 1/],
     ['minReplicas > maxReplicas', () => setup({ minReplicas: 5, maxReplicas: 2 }), /'minReplicas' \(5\) must be at most 'maxReplicas' \(2\)/],
@@ -158,6 +158,10 @@ describe('KedaScaledJob', () => {
     ['image without tag', () => setup({ container: { image: 'busybox' } }), /'container.image' \("busybox"\) must name a pinned tag or digest/],
     ['runningJobPercentage 2', () => setup({ scalingStrategy: ScalingStrategy.custom({ runningJobPercentage: 2 }) }), /'scalingStrategy.runningJobPercentage' \(2\) must be between 0 and 1/],
     ['name', () => setup({ name: 'Consumer' }), /'name' \("Consumer"\) must be a DNS-1123 label/],
+    ['queueLengthDeduction 1.5', () => setup({ scalingStrategy: ScalingStrategy.custom({ queueLengthDeduction: 1.5 }) }),
+      /^test\/consumer: 'scalingStrategy.queueLengthDeduction' \(1.5\) must be an integer$/],
+    ['pendingPodConditions', () => setup({ scalingStrategy: ScalingStrategy.accurate({ pendingPodConditions: ['not ready'] }) }),
+      /^test\/consumer: 'scalingStrategy.pendingPodConditions' \("not ready"\) must be pod condition types such as "Ready"$/],
   ];
   test.each(invalid)('rejects %s', (_n, make, message) => {
     expect(make).toThrow(message);

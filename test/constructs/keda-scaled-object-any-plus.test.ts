@@ -1,7 +1,8 @@
 import { ApiObject, App, Chart, Testing } from 'cdk8s';
 import * as plus27 from 'cdk8s-plus-27';
 import * as plus33 from 'cdk8s-plus-33';
-import { CustomTrigger, IScalableWorkload, isScalableWorkload, KedaScaledObject, RedisQueue } from '../../constructs';
+import { CustomTrigger, IScalableWorkload, KedaScaledObject, RedisQueue } from '../../constructs';
+import { isScalableWorkload } from '../../constructs/private/scalable-workload';
 import { referenceViolations } from '../manifests/references';
 import { only, synth, testChart } from './helpers';
 

@@ -1,6 +1,6 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { Env, HEALTH_PATH, METRICS_PORT, READY_PATH, RUNTIME_GID, RUNTIME_UID } from '../runtime/contract';
+import { Env, HEALTH_PATH, METRICS_PORT, READY_PATH, RUNTIME_GID, RUNTIME_UID } from '../../runtime/contract';
 
 /**
  * Container security that meets the Pod Security "restricted" profile: a numeric non-root user

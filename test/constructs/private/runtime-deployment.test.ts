@@ -1,8 +1,8 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { renderRuntimeDeployment, renderWorkerDeployment } from '../../constructs';
-import { Env, HEALTH_PATH, METRICS_PORT, READY_PATH, RUNTIME_UID } from '../../runtime/contract';
-import { envOf, only, synth, testChart } from './helpers';
+import { renderRuntimeDeployment, renderWorkerDeployment } from '../../../constructs/private/runtime-deployment';
+import { Env, HEALTH_PATH, METRICS_PORT, READY_PATH, RUNTIME_UID } from '../../../runtime/contract';
+import { envOf, only, synth, testChart } from '../helpers';
 
 describe('renderRuntimeDeployment', () => {
   test('one restricted container of the command, its env then METRICS_PORT, probes on what it serves, pull secrets', () => {
