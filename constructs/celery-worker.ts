@@ -3,8 +3,18 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { PodMonitor } from '../imports/monitoring.coreos.com';
 import {
-  CELERY_PRIORITY_SEPARATOR, CELERY_PRIORITY_STEPS, celeryPriorityList, CeleryKeys, Commands, DEFAULT_CELERY_CONCURRENCY, DEFAULT_CELERY_QUEUE,
-  DEFAULT_CELERY_RESULT_EXPIRES_SECONDS, DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS, DEFAULT_UNKNOWN_TASK_POLICY, Env, UNKNOWN_TASK_POLICIES,
+  CELERY_PRIORITY_SEPARATOR,
+  CELERY_PRIORITY_STEPS,
+  celeryPriorityList,
+  CeleryKeys,
+  Commands,
+  DEFAULT_CELERY_CONCURRENCY,
+  DEFAULT_CELERY_QUEUE,
+  DEFAULT_CELERY_RESULT_EXPIRES_SECONDS,
+  DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS,
+  DEFAULT_UNKNOWN_TASK_POLICY,
+  Env,
+  UNKNOWN_TASK_POLICIES,
   UnknownTaskPolicy,
 } from '../runtime/contract';
 import { renderWorkerDeployment } from './private/runtime-deployment';
@@ -168,7 +178,6 @@ export class CeleryWorker extends Construct {
     this.connection.allowFrom(this.deployment);
   }
 
-
   /**
    * KEDA's `redis` trigger on a queue's list: the tasks nobody has taken yet (`LLEN <queue>`),
    * which is all the original demo counted.
@@ -190,11 +199,15 @@ export class CeleryWorker extends Construct {
    * which kubectl reads back byte for byte.
    */
   public priorityTriggers(options: { readonly listLength?: number } = {}): IKedaTrigger[] {
-    return this.queues.flatMap((queue) => CELERY_PRIORITY_STEPS.filter((step) => step !== 0).map((step) =>
-      new RedisListTrigger(this, this.connection, celeryPriorityList(queue, step), {
-        name: `${triggerName(queue)}-priority-${step}`,
-        listLength: options.listLength ?? 10,
-      })));
+    return this.queues.flatMap((queue) =>
+      CELERY_PRIORITY_STEPS.filter((step) => step !== 0).map(
+        (step) =>
+          new RedisListTrigger(this, this.connection, celeryPriorityList(queue, step), {
+            name: `${triggerName(queue)}-priority-${step}`,
+            listLength: options.listLength ?? 10,
+          }),
+      ),
+    );
   }
 
   /**
@@ -225,7 +238,7 @@ export class CeleryWorker extends Construct {
     const listLength = options.tasksPerReplica ?? 10;
     return [
       ...this.queues.map((queue) => this.queueTrigger({ queue, listLength })),
-      ...(options.priorities ?? true ? this.priorityTriggers({ listLength }) : []),
+      ...((options.priorities ?? true) ? this.priorityTriggers({ listLength }) : []),
       this.unackedTrigger({ listLength: options.unackedPerReplica }),
     ];
   }

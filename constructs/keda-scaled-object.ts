@@ -73,6 +73,7 @@ export interface ScalableApiObject {
   /** The object's kind. */
   readonly kind: string;
   /** The object as it will be written to YAML. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the signature of cdk8s's ApiObject.toJson()
   toJson(): any;
 }
 
@@ -303,7 +304,11 @@ export class KedaScaledObject extends Construct {
       this.node.addValidation({
         validate: () => {
           const replicas = target.apiObject.toJson()?.spec?.replicas;
-          return replicas === undefined ? [] : [`${this.node.path}: 'target' (${JSON.stringify(target.node.path)}) still writes 'replicas' (${replicas}) after markHasAutoscaler(); GitOps and the HPA would fight over it`];
+          return replicas === undefined
+            ? []
+            : [
+                `${this.node.path}: 'target' (${JSON.stringify(target.node.path)}) still writes 'replicas' (${replicas}) after markHasAutoscaler(); GitOps and the HPA would fight over it`,
+              ];
         },
       });
       return { kind: t.kind, name: t.name, apiVersion: t.apiVersion };

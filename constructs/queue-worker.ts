@@ -2,9 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { PodMonitor } from '../imports/monitoring.coreos.com';
-import {
-  Commands, DEFAULT_CONSUME_CONCURRENCY, DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, Env, flag, Options, queueKeys,
-} from '../runtime/contract';
+import { Commands, DEFAULT_CONSUME_CONCURRENCY, DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, Env, flag, Options, queueKeys } from '../runtime/contract';
 import { renderWorkerDeployment } from './private/runtime-deployment';
 import { leasedListEnv } from './private/triggers';
 import { checkInteger, checkWholeSeconds, propError } from './private/validation';
@@ -92,7 +90,6 @@ export class QueueWorker extends Construct {
     props.queue.connection.allowFrom(this.deployment);
   }
 
-
   /**
    * Triggers that see all of the fleet's work, so scale-in never removes a worker that holds
    * events (kedacore/keda#6719): the ready list (`eventsPerReplica` per pod), the leased events
@@ -103,10 +100,6 @@ export class QueueWorker extends Construct {
     const q = this.queue;
     const keys = queueKeys(q.listName);
     const trigger = (key: string, name: string, listLength: number) => new RedisListTrigger(this, q.connection, key, { name, listLength }, q);
-    return [
-      trigger(keys.ready, 'ready', options.eventsPerReplica ?? 10),
-      trigger(keys.inflight, 'inflight', this.concurrency),
-      trigger(keys.delayed, 'delayed', 100),
-    ];
+    return [trigger(keys.ready, 'ready', options.eventsPerReplica ?? 10), trigger(keys.inflight, 'inflight', this.concurrency), trigger(keys.delayed, 'delayed', 100)];
   }
 }

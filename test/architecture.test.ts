@@ -5,8 +5,9 @@ import * as path from 'path';
 const root = path.join(__dirname, '..');
 
 function sources(dir: string): string[] {
-  return fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []);
+  return fs
+    .readdirSync(path.join(root, dir), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
 }
 
 function importsOf(file: string): string[] {
@@ -26,10 +27,13 @@ describe('dependency rule', () => {
   test.each(sources('constructs'))('%s imports only cdk8s, constructs, imports/ and the contract', (file) => {
     for (const spec of importsOf(file)) {
       const target = resolveImport(file, spec);
-      const allowed = ['cdk8s', 'cdk8s-plus-27', 'constructs'].includes(target)
-        || (file === WRITES_FILES && ['fs', 'path'].includes(target))
-        || target.startsWith(`constructs${path.sep}`) || target.startsWith(`imports${path.sep}`)
-        || target === CONTRACT || target.startsWith(`${CONTRACT}${path.sep}`);
+      const allowed =
+        ['cdk8s', 'cdk8s-plus-27', 'constructs'].includes(target) ||
+        (file === WRITES_FILES && ['fs', 'path'].includes(target)) ||
+        target.startsWith(`constructs${path.sep}`) ||
+        target.startsWith(`imports${path.sep}`) ||
+        target === CONTRACT ||
+        target.startsWith(`${CONTRACT}${path.sep}`);
       expect({ file, spec, allowed }).toEqual({ file, spec, allowed: true });
     }
   });

@@ -90,12 +90,12 @@ export function renderWorkerDeployment(
 
   const podMonitor = props.podMonitor
     ? new PodMonitor(scope, 'pod-monitor', {
-      metadata: nameMetadata(props.name),
-      spec: {
-        selector: { matchLabels: labels },
-        podMetricsEndpoints: [{ port: 'metrics', path: METRICS_PATH, interval: '15s' }],
-      },
-    })
+        metadata: nameMetadata(props.name),
+        spec: {
+          selector: { matchLabels: labels },
+          podMetricsEndpoints: [{ port: 'metrics', path: METRICS_PATH, interval: '15s' }],
+        },
+      })
     : undefined;
   return { deployment, container, grace, podMonitor };
 }

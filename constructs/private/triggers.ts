@@ -8,7 +8,12 @@ import type { KedaTriggerConfig, LeasedList } from '../triggers';
  */
 export function missingEnvFromTarget(triggers: KedaTriggerConfig[], defined: Set<string>): { name: string; type: string } | undefined {
   for (const t of triggers) {
-    const wanted = [...(t.envFromTarget ?? []), ...Object.entries(t.metadata).filter(([k]) => k.endsWith('FromEnv')).map(([, v]) => v)];
+    const wanted = [
+      ...(t.envFromTarget ?? []),
+      ...Object.entries(t.metadata)
+        .filter(([k]) => k.endsWith('FromEnv'))
+        .map(([, v]) => v),
+    ];
     const name = wanted.find((n) => !defined.has(n));
     if (name) return { name, type: t.type };
   }
