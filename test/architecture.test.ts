@@ -51,6 +51,10 @@ describe('dependency rule', () => {
     }
   });
 
+  test('the library entry exports nothing of constructs/private/', () => {
+    expect(importsOf(path.join('constructs', 'index.ts')).filter((spec) => spec.includes('private'))).toEqual([]);
+  });
+
   test('the generated version module imports nothing', () => {
     expect(importsOf(path.join(CONTRACT, 'version.ts'))).toEqual([]);
   });
