@@ -2,8 +2,18 @@ import { App, Chart, ChartProps, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
-  AppendFsync, CeleryProducer, CeleryWorker, KedaScaledJob, KedaScaledObject, Publisher, QueueWorker, RedisConnection, RedisQueue,
-  GitOpsApp, ScalingPolicyType, ScalingStrategy,
+  AppendFsync,
+  CeleryProducer,
+  CeleryWorker,
+  KedaScaledJob,
+  KedaScaledObject,
+  Publisher,
+  QueueWorker,
+  RedisConnection,
+  RedisQueue,
+  GitOpsApp,
+  ScalingPolicyType,
+  ScalingStrategy,
 } from './constructs';
 
 /**

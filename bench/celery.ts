@@ -76,52 +76,56 @@ interface Run {
 
 async function main(): Promise<void> {
   const python = pythonCeleryVersions(); // fails loudly before anything starts
-  await runBenchSession('celery', async (env) => {
-    progress(
-      `redis-server ${env.redisVersion} on 127.0.0.1:${env.server.port}, node ${process.version}, Python ${python.python} Celery ${python.celery} ` +
-        `(kombu ${python.kombu}, redis-py ${python.redis_py}), ${CELERY.tasks} tasks, ${CELERY.rounds} rounds, temp dir ${env.dir}`,
-    );
-    const runs: Record<Side, Run[]> = { ours: [], python: [] };
-    for (let i = 1; i <= CELERY.rounds; i++) {
-      for (const side of SIDES) runs[side].push(await runOnce(env, side, i));
-    }
-    const ours = runs.ours.length > 0 ? median(runs.ours.map((run) => run.perSecond)) : NaN;
-    const reference = median(runs.python.map((run) => run.perSecond));
-    const ratio = ours / reference;
-    progress(`median: ours ${round(ours)} tasks/s, Python Celery ${round(reference)} tasks/s, ratio ${round(ratio, 2)} (goal ${CELERY.goal})`);
-    return {
-      benchmark: 'celery',
-      tasks: CELERY.tasks,
-      rounds: CELERY.rounds,
-      ours_tasks_per_s: round(ours),
-      python_tasks_per_s: round(reference),
-      ratio: round(ratio, 2),
-      goal: CELERY.goal,
-      met: ratio >= CELERY.goal,
-      ours: {
-        concurrency: CELERY.oursConcurrency,
-        tasks_per_s: runs.ours.length > 0 ? spread(runs.ours) : null,
-        how:
-          `redis-keda celery-worker --queues ${QUEUE} --concurrency ${CELERY.oursConcurrency} --metrics-port 0 as a child process ` +
-          `(node --enable-source-maps on the transpiled CLI, NODE_ENV=production, env ${Env.REDIS_HOST}/${Env.REDIS_PORT} only, default log level, stderr to a file)`,
-        runs: runs.ours.map((run) => run.report),
-      },
-      python: {
-        concurrency: CELERY.pythonConcurrency,
-        tasks_per_s: spread(runs.python),
-        how:
-          `celery -A tasks worker --pool prefork --concurrency ${CELERY.pythonConcurrency} --without-gossip --without-mingle --without-heartbeat ` +
-          `--loglevel WARNING (bench/celery/tasks.py: broker and backend the same redis, Celery's defaults otherwise: prefetch multiplier 4, early ack, JSON)`,
-        runs: runs.python.map((run) => run.report),
-      },
-      method:
-        `per run: FLUSHALL; ${CELERY.tasks} protocol 2 messages from Celery's send_task('${NOOP_TASK}') (bench/celery/produce.py, not timed) RENAMEd aside; ` +
-        `worker started and ready (Python: worker_ready signal; ours: its start log line), ${CELERY.settleMs} ms idle; timed from RENAME back onto '${QUEUE}' ` +
-        `to the PUBLISH of the last result (PSUBSCRIBE ${CeleryKeys.taskMeta('*')}); then all results checked SUCCESS, queue and unacked empty. ` +
-        `Runs alternate python, ours; figures are medians.`,
-      versions: { node: process.version, redis: env.redisVersion, ...pythonVersions(python) },
-    };
-  }, killPythonWorkers);
+  await runBenchSession(
+    'celery',
+    async (env) => {
+      progress(
+        `redis-server ${env.redisVersion} on 127.0.0.1:${env.server.port}, node ${process.version}, Python ${python.python} Celery ${python.celery} ` +
+          `(kombu ${python.kombu}, redis-py ${python.redis_py}), ${CELERY.tasks} tasks, ${CELERY.rounds} rounds, temp dir ${env.dir}`,
+      );
+      const runs: Record<Side, Run[]> = { ours: [], python: [] };
+      for (let i = 1; i <= CELERY.rounds; i++) {
+        for (const side of SIDES) runs[side].push(await runOnce(env, side, i));
+      }
+      const ours = runs.ours.length > 0 ? median(runs.ours.map((run) => run.perSecond)) : NaN;
+      const reference = median(runs.python.map((run) => run.perSecond));
+      const ratio = ours / reference;
+      progress(`median: ours ${round(ours)} tasks/s, Python Celery ${round(reference)} tasks/s, ratio ${round(ratio, 2)} (goal ${CELERY.goal})`);
+      return {
+        benchmark: 'celery',
+        tasks: CELERY.tasks,
+        rounds: CELERY.rounds,
+        ours_tasks_per_s: round(ours),
+        python_tasks_per_s: round(reference),
+        ratio: round(ratio, 2),
+        goal: CELERY.goal,
+        met: ratio >= CELERY.goal,
+        ours: {
+          concurrency: CELERY.oursConcurrency,
+          tasks_per_s: runs.ours.length > 0 ? spread(runs.ours) : null,
+          how:
+            `redis-keda celery-worker --queues ${QUEUE} --concurrency ${CELERY.oursConcurrency} --metrics-port 0 as a child process ` +
+            `(node --enable-source-maps on the transpiled CLI, NODE_ENV=production, env ${Env.REDIS_HOST}/${Env.REDIS_PORT} only, default log level, stderr to a file)`,
+          runs: runs.ours.map((run) => run.report),
+        },
+        python: {
+          concurrency: CELERY.pythonConcurrency,
+          tasks_per_s: spread(runs.python),
+          how:
+            `celery -A tasks worker --pool prefork --concurrency ${CELERY.pythonConcurrency} --without-gossip --without-mingle --without-heartbeat ` +
+            `--loglevel WARNING (bench/celery/tasks.py: broker and backend the same redis, Celery's defaults otherwise: prefetch multiplier 4, early ack, JSON)`,
+          runs: runs.python.map((run) => run.report),
+        },
+        method:
+          `per run: FLUSHALL; ${CELERY.tasks} protocol 2 messages from Celery's send_task('${NOOP_TASK}') (bench/celery/produce.py, not timed) RENAMEd aside; ` +
+          `worker started and ready (Python: worker_ready signal; ours: its start log line), ${CELERY.settleMs} ms idle; timed from RENAME back onto '${QUEUE}' ` +
+          `to the PUBLISH of the last result (PSUBSCRIBE ${CeleryKeys.taskMeta('*')}); then all results checked SUCCESS, queue and unacked empty. ` +
+          `Runs alternate python, ours; figures are medians.`,
+        versions: { node: process.version, redis: env.redisVersion, ...pythonVersions(python) },
+      };
+    },
+    killPythonWorkers,
+  );
 }
 
 function pythonVersions(versions: PythonVersions) {

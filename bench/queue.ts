@@ -270,7 +270,7 @@ async function processBullMQ(env: Env, events: number): Promise<Timed> {
   try {
     progress(`process: BullMQ, addBulk of ${events} jobs`);
     await queue.waitUntilReady();
-    for (let added = 0; added < events; ) {
+    for (let added = 0; added < events;) {
       const size = Math.min(1000, events - added);
       const now = Date.now();
       await queue.addBulk(
@@ -559,4 +559,3 @@ if (require.main === module) {
     },
   );
 }
-

@@ -1,10 +1,11 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { DEFAULT_CELERY_QUEUE, DEMO_CELERY_TASK, Env } from '../runtime/contract';
+import { Commands, DEFAULT_CELERY_QUEUE, DEFAULT_CELERY_SEND_INTERVAL_SECONDS, DEMO_CELERY_TASK, Env, flag, Options } from '../runtime/contract';
 import { RedisConnection } from './redis-connection';
-import { renderRuntimeDeployment, RuntimeDeploymentProps } from './runtime-deployment';
-import { propError } from './validation';
+import { renderRuntimeDeployment } from './private/runtime-deployment';
+import { propError } from './private/validation';
+import { RuntimeDeploymentProps } from './runtime-deployment-props';
 
 /** Props of a CeleryProducer. */
 export interface CeleryProducerProps extends RuntimeDeploymentProps {
@@ -48,14 +49,14 @@ export class CeleryProducer extends Construct {
     super(scope, id);
     this.queue = props.queue ?? DEFAULT_CELERY_QUEUE;
     this.task = props.task ?? DEMO_CELERY_TASK;
-    this.interval = props.interval ?? Duration.seconds(1);
+    this.interval = props.interval ?? Duration.seconds(DEFAULT_CELERY_SEND_INTERVAL_SECONDS);
     if (!this.queue || /[,\s]/.test(this.queue)) throw propError(this, 'queue', this.queue, 'must be a queue name without commas or white space');
     if (!this.task || /\s/.test(this.task)) throw propError(this, 'task', this.task, 'must be a task name without white space');
     if (this.interval.toMilliseconds() <= 0) throw propError(this, 'interval', `${this.interval.toMilliseconds()}ms`, 'must be positive');
     // With --forever, celery-send serves /healthz, /readyz and /metrics like `publish --forever`.
     ({ deployment: this.deployment, container: this.container } = renderRuntimeDeployment(this, props, {
       container: 'producer',
-      args: ['celery-send', '--forever'],
+      args: [Commands.CELERY_SEND, flag(Options.FOREVER)],
       replicas: 1,
       env: {
         ...props.connection.envVariables(),

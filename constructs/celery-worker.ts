@@ -3,21 +3,25 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { PodMonitor } from '../imports/monitoring.coreos.com';
 import {
-  CELERY_PRIORITY_SEPARATOR, CELERY_PRIORITY_STEPS, celeryPriorityList, CeleryKeys, DEFAULT_CELERY_CONCURRENCY, DEFAULT_CELERY_QUEUE,
-  DEFAULT_CELERY_RESULT_EXPIRES_SECONDS, DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS, Env,
+  CELERY_PRIORITY_SEPARATOR,
+  CELERY_PRIORITY_STEPS,
+  celeryPriorityList,
+  CeleryKeys,
+  Commands,
+  DEFAULT_CELERY_CONCURRENCY,
+  DEFAULT_CELERY_QUEUE,
+  DEFAULT_CELERY_RESULT_EXPIRES_SECONDS,
+  DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS,
+  DEFAULT_UNKNOWN_TASK_POLICY,
+  Env,
+  UNKNOWN_TASK_POLICIES,
+  UnknownTaskPolicy,
 } from '../runtime/contract';
-import { IKedaTrigger, RedisListTrigger } from './keda-trigger';
+import { renderWorkerDeployment } from './private/runtime-deployment';
+import { checkInteger, checkWholeSeconds, propError } from './private/validation';
 import { RedisConnection } from './redis-connection';
-import { checkInteger, checkWholeSeconds, propError } from './validation';
-import { renderWorkerDeployment, WorkerDeploymentProps } from './runtime-deployment';
-
-/** What a worker does with a task whose name no handler knows. */
-export enum UnknownTask {
-  /** Store a FAILURE result, so the caller's `AsyncResult.get()` raises instead of waiting forever. */
-  FAIL = 'fail',
-  /** Put the message back on its queue, for a fleet shared with Python workers that know the task. */
-  REQUEUE = 'requeue',
-}
+import { WorkerDeploymentProps } from './runtime-deployment-props';
+import { IKedaTrigger, RedisListTrigger } from './triggers';
 
 /** Props of a CeleryWorker. */
 export interface CeleryWorkerProps extends WorkerDeploymentProps {
@@ -46,10 +50,12 @@ export interface CeleryWorkerProps extends WorkerDeploymentProps {
    */
   readonly resultExpires?: Duration;
   /**
-   * What a worker does with a task no handler knows.
-   * @default UnknownTask.FAIL
+   * What a worker does with a task no handler knows: `'fail'` stores a FAILURE result, so the caller's
+   * `AsyncResult.get()` raises instead of waiting forever; `'requeue'` puts the message back on its queue, for a
+   * fleet shared with Python workers that know the task.
+   * @default 'fail'
    */
-  readonly unknownTask?: UnknownTask;
+  readonly unknownTask?: UnknownTaskPolicy;
   /**
    * Absolute path of a module inside the image that registers more task handlers (`CELERY_TASKS`).
    * @default - the packaged tasks only (the demo's `users.register` and the test tasks)
@@ -128,7 +134,7 @@ export class CeleryWorker extends Construct {
   /** Lifetime of a stored result (0: forever). */
   public readonly resultExpires: Duration;
   /** What a worker does with a task no handler knows. */
-  public readonly unknownTask: UnknownTask;
+  public readonly unknownTask: UnknownTaskPolicy;
   /** The PodMonitor scraping the workers, when asked for. */
   public readonly podMonitor?: PodMonitor;
 
@@ -143,17 +149,16 @@ export class CeleryWorker extends Construct {
     this.resultExpires = props.resultExpires ?? Duration.seconds(DEFAULT_CELERY_RESULT_EXPIRES_SECONDS);
     checkWholeSeconds(this, 'visibilityTimeout', this.visibilityTimeout);
     checkWholeSeconds(this, 'resultExpires', this.resultExpires, 0);
-    this.unknownTask = props.unknownTask ?? UnknownTask.FAIL;
-    const known = Object.values(UnknownTask) as string[];
-    if (!known.includes(this.unknownTask)) {
-      throw propError(this, 'unknownTask', this.unknownTask, `must be one of ${known.map((k) => JSON.stringify(k)).join(', ')}`);
+    this.unknownTask = props.unknownTask ?? DEFAULT_UNKNOWN_TASK_POLICY;
+    if (!UNKNOWN_TASK_POLICIES.includes(this.unknownTask)) {
+      throw propError(this, 'unknownTask', this.unknownTask, `must be one of ${UNKNOWN_TASK_POLICIES.map((k) => JSON.stringify(k)).join(', ')}`);
     }
     if (props.tasks !== undefined && !props.tasks.startsWith('/')) {
       throw propError(this, 'tasks', props.tasks, 'must be an absolute path inside the image');
     }
     const worker = renderWorkerDeployment(this, props, {
       component: 'celery-worker',
-      args: ['celery-worker'],
+      args: [Commands.CELERY_WORKER],
       env: {
         ...this.connection.envVariables(),
         [Env.CELERY_QUEUES]: kplus.EnvValue.fromValue(this.queues.join(',')),
@@ -172,7 +177,6 @@ export class CeleryWorker extends Construct {
     this.podMonitor = worker.podMonitor;
     this.connection.allowFrom(this.deployment);
   }
-
 
   /**
    * KEDA's `redis` trigger on a queue's list: the tasks nobody has taken yet (`LLEN <queue>`),
@@ -195,11 +199,15 @@ export class CeleryWorker extends Construct {
    * which kubectl reads back byte for byte.
    */
   public priorityTriggers(options: { readonly listLength?: number } = {}): IKedaTrigger[] {
-    return this.queues.flatMap((queue) => CELERY_PRIORITY_STEPS.filter((step) => step !== 0).map((step) =>
-      new RedisListTrigger(this, this.connection, celeryPriorityList(queue, step), {
-        name: `${triggerName(queue)}-priority-${step}`,
-        listLength: options.listLength ?? 10,
-      })));
+    return this.queues.flatMap((queue) =>
+      CELERY_PRIORITY_STEPS.filter((step) => step !== 0).map(
+        (step) =>
+          new RedisListTrigger(this, this.connection, celeryPriorityList(queue, step), {
+            name: `${triggerName(queue)}-priority-${step}`,
+            listLength: options.listLength ?? 10,
+          }),
+      ),
+    );
   }
 
   /**
@@ -230,7 +238,7 @@ export class CeleryWorker extends Construct {
     const listLength = options.tasksPerReplica ?? 10;
     return [
       ...this.queues.map((queue) => this.queueTrigger({ queue, listLength })),
-      ...(options.priorities ?? true ? this.priorityTriggers({ listLength }) : []),
+      ...((options.priorities ?? true) ? this.priorityTriggers({ listLength }) : []),
       this.unackedTrigger({ listLength: options.unackedPerReplica }),
     ];
   }

@@ -1,15 +1,18 @@
+// What users compose: the constructs, their props and the value types they take. Rendering helpers, pod defaults
+// and validation live in ./private and are not part of the API.
 export * from './celery-producer';
 export * from './celery-worker';
 export * from './keda-scaled-job';
 export * from './keda-scaled-object';
-export * from './keda-trigger';
 export * from './kustomization';
 export * from './publisher';
 export * from './queue-worker';
 export * from './redis-connection';
 export * from './redis-queue';
 export * from './restricted-namespace';
-export * from './runtime-deployment';
+export * from './runtime-deployment-props';
 export * from './scaling-strategy';
+export * from './triggers';
 export { resolveRuntimeImage } from './runtime-image';
-export { DEFAULT_RUNTIME_IMAGE, RUNTIME_IMAGE_CONTEXT_KEY, RUNTIME_IMAGE_ENV, RUNTIME_IMAGE_REPOSITORY } from '../runtime/contract';
+export { DEFAULT_RUNTIME_IMAGE, RUNTIME_IMAGE_CONTEXT_KEY, RUNTIME_IMAGE_ENV, RUNTIME_IMAGE_REPOSITORY, UNKNOWN_TASK_POLICIES } from '../runtime/contract';
+export type { UnknownTaskPolicy } from '../runtime/contract';

@@ -2,12 +2,13 @@ import { ApiObject, App, Chart, Cron, Duration, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ScaledJob, ScaledJobSpecRolloutStrategy, ScaledJobSpecScalingStrategy, ScaledJobSpecTriggers } from '../imports/keda.sh';
-import { CLAIM_DIR, CLAIM_FILE, DEFAULT_GRACE_SECONDS, Env, TERMINATION_MARGIN_SECONDS } from '../runtime/contract';
-import { IKedaTrigger, KedaTriggerConfig, LeasedList, leasedListEnv, missingEnvFromTarget, RedisListTrigger } from './keda-trigger';
-import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './pod-defaults';
+import { CLAIM_DIR, CLAIM_FILE, Commands, DEFAULT_GRACE_SECONDS, Env, QueueCommands, TERMINATION_MARGIN_SECONDS } from '../runtime/contract';
+import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './private/pod-defaults';
+import { leasedListEnv, missingEnvFromTarget } from './private/triggers';
+import { checkInteger, checkName, checkScaler, checkWholeSeconds, nameMetadata, propError } from './private/validation';
 import { resolveRuntimeImage } from './runtime-image';
 import { ScalingStrategy } from './scaling-strategy';
-import { checkInteger, checkName, checkScaler, checkWholeSeconds, nameMetadata, propError } from './validation';
+import { IKedaTrigger, KedaTriggerConfig, LeasedList, RedisListTrigger } from './triggers';
 
 /** The container each Job runs: cdk8s-plus container props, with the image optional. */
 export interface JobContainerProps extends Omit<kplus.ContainerProps, 'image'> {
@@ -171,8 +172,7 @@ export class KedaScaledJob extends Construct {
     checkWholeSeconds(this, 'pollingInterval', polling);
     if (props.activeDeadline) checkWholeSeconds(this, 'activeDeadline', props.activeDeadline);
     this.scalingStrategy = props.scalingStrategy ?? ScalingStrategy.accurate();
-    const strategyProblems = this.scalingStrategy.problems();
-    if (strategyProblems.length) throw new Error(`${this.node.path}: ${strategyProblems.join('; ')}`);
+    this.scalingStrategy.validate(this);
     this.maxReplicas = replicas.max;
     this.pollingInterval = polling;
     this.claimReadiness = props.claimReadiness ?? true;
@@ -234,19 +234,21 @@ export class KedaScaledJob extends Construct {
       terminationGracePeriod: Duration.seconds(grace.toSeconds() + TERMINATION_MARGIN_SECONDS),
       serviceAccount: props.serviceAccount,
       automountServiceAccountToken: false,
-      containers: [{
-        name: 'consumer',
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        securityContext: restrictedContainer(),
-        resources: RUNTIME_RESOURCES,
-        readiness: this.claimReadiness
-          ? kplus.Probe.fromCommand(['cat', CLAIM_FILE], { periodSeconds: Duration.seconds(1), failureThreshold: 1, initialDelaySeconds: Duration.seconds(0) })
-          : undefined,
-        ...container,
-        image: this.image,
-        envVariables: env,
-        volumeMounts,
-      }],
+      containers: [
+        {
+          name: 'consumer',
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          securityContext: restrictedContainer(),
+          resources: RUNTIME_RESOURCES,
+          readiness: this.claimReadiness
+            ? kplus.Probe.fromCommand(['cat', CLAIM_FILE], { periodSeconds: Duration.seconds(1), failureThreshold: 1, initialDelaySeconds: Duration.seconds(0) })
+            : undefined,
+          ...container,
+          image: this.image,
+          envVariables: env,
+          volumeMounts,
+        },
+      ],
     });
     patchPodSpec(job, { imagePullSecrets: props.imagePullSecrets });
     const spec = ApiObject.of(job).toJson().spec;
@@ -260,8 +262,12 @@ export class KedaScaledJob extends Construct {
     const defined = Object.keys(container.envVariables ?? {});
     const missing = missingEnvFromTarget(triggers, new Set(defined));
     if (missing) {
-      throw propError(this, 'container.envVariables', defined.join(','),
-        `must define ${missing.name}: KEDA reads the ${missing.type} trigger's ...FromEnv keys from the job container`);
+      throw propError(
+        this,
+        'container.envVariables',
+        defined.join(','),
+        `must define ${missing.name}: KEDA reads the ${missing.type} trigger's ...FromEnv keys from the job container`,
+      );
     }
   }
 
@@ -279,15 +285,17 @@ export class KedaScaledJob extends Construct {
       activeDeadline: Duration.minutes(5),
       securityContext: restrictedPod(),
       automountServiceAccountToken: false,
-      containers: [{
-        name: 'reap',
-        image,
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        args: ['queue', 'reap'],
-        envVariables: leasedListEnv(list),
-        securityContext: restrictedContainer(),
-        resources: RUNTIME_RESOURCES,
-      }],
+      containers: [
+        {
+          name: 'reap',
+          image,
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          args: [Commands.QUEUE, QueueCommands.REAP],
+          envVariables: leasedListEnv(list),
+          securityContext: restrictedContainer(),
+          resources: RUNTIME_RESOURCES,
+        },
+      ],
     });
     patchPodSpec(cron, { imagePullSecrets: props.imagePullSecrets });
     list.connection.allowFrom(cron);
@@ -303,6 +311,7 @@ export class KedaScaledJob extends Construct {
 class RenderedScaledJob extends ScaledJob {
   public jobSpec?: Record<string, unknown>;
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the signature of cdk8s's ApiObject.toJson()
   public toJson(): any {
     const json = super.toJson();
     if (this.jobSpec) json.spec.jobTargetRef = this.jobSpec;

@@ -1,9 +1,11 @@
 import { Duration } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { ScaledObject, ScaledObjectSpecAdvanced, ScaledObjectSpecFallbackBehavior } from '../imports/keda.sh';
-import { IKedaTrigger, KedaTriggerConfig, missingEnvFromTarget, RedisListTrigger } from './keda-trigger';
+import { isScalableWorkload } from './private/scalable-workload';
+import { missingEnvFromTarget } from './private/triggers';
+import { checkInteger, checkName, checkScaler, checkWholeSeconds, nameMetadata, propError } from './private/validation';
 import type { RedisClientPods } from './redis-connection';
-import { checkInteger, checkName, checkScaler, checkWholeSeconds, nameMetadata, propError } from './validation';
+import { IKedaTrigger, KedaTriggerConfig, RedisListTrigger } from './triggers';
 
 /** A workload given by reference, for targets not built with cdk8s-plus. */
 export interface ScaleTargetReference {
@@ -71,13 +73,8 @@ export interface ScalableApiObject {
   /** The object's kind. */
   readonly kind: string;
   /** The object as it will be written to YAML. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the signature of cdk8s's ApiObject.toJson()
   toJson(): any;
-}
-
-/** True for a cdk8s-plus Deployment or StatefulSet of any major, false for a `ScaleTargetReference`. */
-export function isScalableWorkload(target: unknown): target is IScalableWorkload {
-  const t = target as Partial<IScalableWorkload> | undefined;
-  return typeof t?.markHasAutoscaler === 'function' && typeof t.toScalingTarget === 'function' && typeof t.apiObject?.toJson === 'function';
 }
 
 /** What fallback does while a scaler keeps failing. */
@@ -307,7 +304,11 @@ export class KedaScaledObject extends Construct {
       this.node.addValidation({
         validate: () => {
           const replicas = target.apiObject.toJson()?.spec?.replicas;
-          return replicas === undefined ? [] : [`${this.node.path}: 'target' (${JSON.stringify(target.node.path)}) still writes 'replicas' (${replicas}) after markHasAutoscaler(); GitOps and the HPA would fight over it`];
+          return replicas === undefined
+            ? []
+            : [
+                `${this.node.path}: 'target' (${JSON.stringify(target.node.path)}) still writes 'replicas' (${replicas}) after markHasAutoscaler(); GitOps and the HPA would fight over it`,
+              ];
         },
       });
       return { kind: t.kind, name: t.name, apiVersion: t.apiVersion };

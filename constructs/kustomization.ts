@@ -13,7 +13,10 @@ export function writeKustomizations(app: App): string[] {
   for (const chart of app.charts) {
     const dir = path.join(app.outdir, chart.node.id);
     if (!fs.existsSync(dir)) continue;
-    const resources = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+    const resources = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+      .sort();
     const file = path.join(dir, 'kustomization.yaml');
     fs.writeFileSync(file, Yaml.stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }));
     written.push(file);

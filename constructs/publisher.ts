@@ -1,10 +1,12 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { Env } from '../runtime/contract';
-import { LeasedList, leasedListEnv } from './keda-trigger';
-import { renderRuntimeDeployment, RuntimeDeploymentProps } from './runtime-deployment';
-import { checkInteger, propError } from './validation';
+import { Commands, Env, flag, Options, PUBLISH_DEFAULTS } from '../runtime/contract';
+import { renderRuntimeDeployment } from './private/runtime-deployment';
+import { leasedListEnv } from './private/triggers';
+import { checkInteger, propError } from './private/validation';
+import { RuntimeDeploymentProps } from './runtime-deployment-props';
+import { LeasedList } from './triggers';
 
 /** Props of a Publisher. */
 export interface PublisherProps extends RuntimeDeploymentProps {
@@ -50,15 +52,15 @@ export class Publisher extends Construct {
     checkInteger(this, 'batchSize', props.batchSize, 1);
     checkInteger(this, 'waitMin', props.waitMin, 0);
     checkInteger(this, 'waitMax', props.waitMax, 0);
-    this.batchSize = props.batchSize ?? 10;
-    this.interval = props.interval ?? Duration.seconds(10);
-    this.waitMin = props.waitMin ?? 10;
-    this.waitMax = props.waitMax ?? 20;
+    this.batchSize = props.batchSize ?? PUBLISH_DEFAULTS.batch;
+    this.interval = props.interval ?? Duration.seconds(PUBLISH_DEFAULTS.intervalSeconds);
+    this.waitMin = props.waitMin ?? PUBLISH_DEFAULTS.waitMin;
+    this.waitMax = props.waitMax ?? PUBLISH_DEFAULTS.waitMax;
     if (this.waitMax < this.waitMin) throw propError(this, 'waitMax', this.waitMax, `must be at least 'waitMin' (${this.waitMin})`);
     if (this.interval.toMilliseconds() < 0) throw propError(this, 'interval', `${this.interval.toMilliseconds()}ms`, 'must not be negative');
     this.deployment = renderRuntimeDeployment(this, props, {
       container: 'publisher',
-      args: ['publish', '--forever'],
+      args: [Commands.PUBLISH, flag(Options.FOREVER)],
       replicas: 1,
       env: {
         ...leasedListEnv(props.queue),

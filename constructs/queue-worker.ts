@@ -2,10 +2,12 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { PodMonitor } from '../imports/monitoring.coreos.com';
-import { DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, Env, queueKeys } from '../runtime/contract';
-import { IKedaTrigger, LeasedList, leasedListEnv, RedisListTrigger } from './keda-trigger';
-import { checkInteger, checkWholeSeconds, propError } from './validation';
-import { renderWorkerDeployment, WorkerDeploymentProps } from './runtime-deployment';
+import { Commands, DEFAULT_CONSUME_CONCURRENCY, DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, Env, flag, Options, queueKeys } from '../runtime/contract';
+import { renderWorkerDeployment } from './private/runtime-deployment';
+import { leasedListEnv } from './private/triggers';
+import { checkInteger, checkWholeSeconds, propError } from './private/validation';
+import { WorkerDeploymentProps } from './runtime-deployment-props';
+import { IKedaTrigger, LeasedList, RedisListTrigger } from './triggers';
 
 /** Props of a QueueWorker. */
 export interface QueueWorkerProps extends WorkerDeploymentProps {
@@ -62,14 +64,14 @@ export class QueueWorker extends Construct {
     checkInteger(this, 'maxAttempts', props.maxAttempts, 1);
     checkInteger(this, 'maxDeliveries', props.maxDeliveries, 1);
     this.queue = props.queue;
-    this.concurrency = props.concurrency ?? 1;
+    this.concurrency = props.concurrency ?? DEFAULT_CONSUME_CONCURRENCY;
     const lease = props.lease ?? Duration.seconds(DEFAULT_LEASE_SECONDS);
     checkWholeSeconds(this, 'lease', lease);
     if (props.handler !== undefined && !props.handler.startsWith('/')) {
       throw propError(this, 'handler', props.handler, 'must be an absolute path inside the image');
     }
-    const args = ['consume'];
-    if (props.handler) args.push('--handler', props.handler);
+    const args: string[] = [Commands.CONSUME];
+    if (props.handler) args.push(flag(Options.HANDLER), props.handler);
     const worker = renderWorkerDeployment(this, props, {
       component: 'worker',
       args,
@@ -88,7 +90,6 @@ export class QueueWorker extends Construct {
     props.queue.connection.allowFrom(this.deployment);
   }
 
-
   /**
    * Triggers that see all of the fleet's work, so scale-in never removes a worker that holds
    * events (kedacore/keda#6719): the ready list (`eventsPerReplica` per pod), the leased events
@@ -99,10 +100,6 @@ export class QueueWorker extends Construct {
     const q = this.queue;
     const keys = queueKeys(q.listName);
     const trigger = (key: string, name: string, listLength: number) => new RedisListTrigger(this, q.connection, key, { name, listLength }, q);
-    return [
-      trigger(keys.ready, 'ready', options.eventsPerReplica ?? 10),
-      trigger(keys.inflight, 'inflight', this.concurrency),
-      trigger(keys.delayed, 'delayed', 100),
-    ];
+    return [trigger(keys.ready, 'ready', options.eventsPerReplica ?? 10), trigger(keys.inflight, 'inflight', this.concurrency), trigger(keys.delayed, 'delayed', 100)];
   }
 }

@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { TriggerAuthentication } from '../imports/keda.sh';
 import { Env, REDIS_PORT } from '../runtime/contract';
-import { checkInteger, nameMetadata, propError } from './validation';
+import { checkInteger, nameMetadata, propError } from './private/validation';
 
 /** A key of an existing Secret. Only the reference is written to YAML, never the value. */
 export interface SecretKeyRef {
@@ -107,7 +107,10 @@ export class RedisConnection {
   private readonly registered = new Map<string, RedisClient>();
 
   /** @param scope the construct that owns the connection; errors name its path. */
-  public constructor(private readonly scope: Construct, props: RedisConnectionProps) {
+  public constructor(
+    private readonly scope: Construct,
+    props: RedisConnectionProps,
+  ) {
     if (!props.host || /\s|\//.test(props.host)) throw propError(scope, 'host', props.host, 'must be a host name or address');
     checkInteger(scope, 'port', props.port, 1);
     if (props.port !== undefined && props.port > 65535) throw propError(scope, 'port', props.port, 'must be at most 65535');
@@ -180,9 +183,7 @@ export class RedisConnection {
    * TLS is on, whichever of the two switched it on.
    */
   public triggerMetadata(options: { readonly addressFromEnv?: boolean } = {}): Record<string, string> {
-    const metadata: Record<string, string> = options.addressFromEnv
-      ? { hostFromEnv: Env.REDIS_HOST, portFromEnv: Env.REDIS_PORT }
-      : { address: this.address };
+    const metadata: Record<string, string> = options.addressFromEnv ? { hostFromEnv: Env.REDIS_HOST, portFromEnv: Env.REDIS_PORT } : { address: this.address };
     if (this.tls) metadata.enableTLS = 'true';
     if (this.database !== 0) metadata.databaseIndex = String(this.database);
     return metadata;

@@ -2,10 +2,11 @@ import { ApiObject, Chart, Duration, JsonPatch, Lazy, Size, SizeRoundingBehavior
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { DEFAULT_LIST_NAME, queueKeys, REDIS_EXPORTER_PORT, REDIS_PORT } from '../runtime/contract';
-import { LeasedList, leasedListEnv, RedisListTrigger, RedisListTriggerOptions } from './keda-trigger';
-import { patchPodSpec, restrictedContainer, restrictedPod } from './pod-defaults';
+import { patchPodSpec, restrictedContainer, restrictedPod } from './private/pod-defaults';
+import { leasedListEnv } from './private/triggers';
+import { checkImage, checkName, nameMetadata, propError } from './private/validation';
 import { RedisClientPods, RedisConnection, SecretKeyRef } from './redis-connection';
-import { checkImage, checkName, nameMetadata, propError } from './validation';
+import { LeasedList, RedisListTrigger, RedisListTriggerOptions } from './triggers';
 
 /** The official Redis 7 image, pinned. */
 export const DEFAULT_REDIS_IMAGE = 'redis:7.4.2';
@@ -301,10 +302,12 @@ export class RedisQueue extends Construct implements LeasedList {
         podSelector: { matchLabels: c.matchLabels },
         ...(c.namespace && c.namespace !== ownNamespace ? { namespaceSelector: namespaceSelector(c.namespace) } : {}),
       }));
-      const rules: kplus.k8s.NetworkPolicyIngressRule[] = [{
-        from: [...clients, { namespaceSelector: namespaceSelector(kedaNamespace) }],
-        ports: [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(REDIS_PORT) }],
-      }];
+      const rules: kplus.k8s.NetworkPolicyIngressRule[] = [
+        {
+          from: [...clients, { namespaceSelector: namespaceSelector(kedaNamespace) }],
+          ports: [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(REDIS_PORT) }],
+        },
+      ];
       if (exporter) {
         rules.push({
           from: [{ namespaceSelector: namespaceSelector(monitoringNamespace) }],
@@ -347,7 +350,9 @@ export class RedisQueue extends Construct implements LeasedList {
       resources,
       // PING needs AUTH when a password is set: REDISCLI_AUTH covers it.
       readiness: kplus.Probe.fromCommand(['sh', '-c', 'redis-cli -p 6379 ping | grep -q PONG'], {
-        periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(3), failureThreshold: 3,
+        periodSeconds: Duration.seconds(5),
+        timeoutSeconds: Duration.seconds(3),
+        failureThreshold: 3,
       }),
       // TCP, not PING: a server loading a large AOF answers LOADING and must not be killed for it.
       liveness: kplus.Probe.fromTcpSocket({ port: REDIS_PORT, periodSeconds: Duration.seconds(10), failureThreshold: 6 }),
@@ -365,15 +370,19 @@ export class RedisQueue extends Construct implements LeasedList {
   private claimTemplate(): void {
     const p = this.persistence!;
     const sts = ApiObject.of(this.statefulSet);
-    sts.addJsonPatch(JsonPatch.add('/spec/volumeClaimTemplates', [{
-      metadata: { name: 'data' },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        ...(p.storageClassName ? { storageClassName: p.storageClassName } : {}),
-        // The patch passes through cdk8s-plus's typed serializer, which reads quantities from `.value`.
-        resources: { requests: { storage: kplus.k8s.Quantity.fromString(p.size.asString()) } },
-      },
-    }]));
+    sts.addJsonPatch(
+      JsonPatch.add('/spec/volumeClaimTemplates', [
+        {
+          metadata: { name: 'data' },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            ...(p.storageClassName ? { storageClassName: p.storageClassName } : {}),
+            // The patch passes through cdk8s-plus's typed serializer, which reads quantities from `.value`.
+            resources: { requests: { storage: kplus.k8s.Quantity.fromString(p.size.asString()) } },
+          },
+        },
+      ]),
+    );
     // The server is the first container (added first); the claim named `data` backs this mount.
     sts.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'data', mountPath: DATA_DIR }));
   }

@@ -1,7 +1,7 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { checkName, propError } from './validation';
+import { checkName, propError } from './private/validation';
 
 /** The Pod Security admission labels every RestrictedNamespace carries. */
 export const POD_SECURITY_LABELS: Readonly<Record<string, string>> = {

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { DEFAULT_RUNTIME_IMAGE, RUNTIME_IMAGE_CONTEXT_KEY, RUNTIME_IMAGE_ENV } from '../runtime/contract';
-import { checkImage } from './validation';
+import { checkImage } from './private/validation';
 
 /**
  * The image that runs `redis-keda <command>`: the construct's own prop, else the app-wide override

@@ -1,3 +1,6 @@
+import type { Construct } from 'constructs';
+import { propError } from './private/validation';
+
 /** How KEDA combines several triggers of a ScaledJob. */
 export enum MultipleScalersCalculation {
   /** The highest replica count any trigger asks for. */
@@ -90,22 +93,23 @@ export class ScalingStrategy {
     private readonly custom: Pick<ScalingStrategyJson, 'customScalingQueueLengthDeduction' | 'customScalingRunningJobPercentage'> = {},
   ) {}
 
-  /** Validation messages for this strategy, each naming the prop. */
-  public problems(): string[] {
-    const problems: string[] = [];
+  /**
+   * Throws the first invalid option, as every prop error reads: `<path of scope>: 'scalingStrategy.<option>' (value) ...`.
+   * @internal
+   */
+  public validate(scope: Construct): void {
     const c = this.options as CustomScalingStrategyOptions;
     if (c.runningJobPercentage !== undefined && !(c.runningJobPercentage >= 0 && c.runningJobPercentage <= 1)) {
-      problems.push(`'scalingStrategy.runningJobPercentage' (${c.runningJobPercentage}) must be between 0 and 1`);
+      throw propError(scope, 'scalingStrategy.runningJobPercentage', c.runningJobPercentage, 'must be between 0 and 1');
     }
     if (c.queueLengthDeduction !== undefined && !Number.isInteger(c.queueLengthDeduction)) {
-      problems.push(`'scalingStrategy.queueLengthDeduction' (${c.queueLengthDeduction}) must be an integer`);
+      throw propError(scope, 'scalingStrategy.queueLengthDeduction', c.queueLengthDeduction, 'must be an integer');
     }
     for (const condition of this.options.pendingPodConditions ?? []) {
       if (!/^[A-Za-z][A-Za-z0-9./-]*$/.test(condition)) {
-        problems.push(`'scalingStrategy.pendingPodConditions' (${JSON.stringify(condition)}) must be pod condition types such as "Ready"`);
+        throw propError(scope, 'scalingStrategy.pendingPodConditions', condition, 'must be pod condition types such as "Ready"');
       }
     }
-    return problems;
   }
 
   /** Renders the strategy, with extra pending-pod conditions merged in. */

@@ -14,17 +14,24 @@ const queue = new RedisQueue(chart, 'queue', {
 const worker = new kplus.Deployment(chart, 'worker', {
   securityContext: { user: 1000, group: 1000, ensureNonRoot: true },
   automountServiceAccountToken: false,
-  containers: [{
-    name: 'worker',
-    image: 'registry.example.com/my-worker:1.4.2',
-    envVariables: queue.envVariables(), // REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, LIST_NAME
-    resources: { cpu: { request: kplus.Cpu.millis(100) }, memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) } },
-    // What the Pod Security "restricted" profile asks of every container.
-    securityContext: {
-      user: 1000, group: 1000, ensureNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
-      capabilities: { drop: [kplus.Capability.ALL] }, seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+  containers: [
+    {
+      name: 'worker',
+      image: 'registry.example.com/my-worker:1.4.2',
+      envVariables: queue.envVariables(), // REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, LIST_NAME
+      resources: { cpu: { request: kplus.Cpu.millis(100) }, memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) } },
+      // What the Pod Security "restricted" profile asks of every container.
+      securityContext: {
+        user: 1000,
+        group: 1000,
+        ensureNonRoot: true,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: [kplus.Capability.ALL] },
+        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+      },
     },
-  }],
+  ],
 });
 new KedaScaledObject(chart, 'worker-scaler', {
   target: worker,

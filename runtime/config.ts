@@ -1,6 +1,6 @@
 /**
  * Every CLI option falls back to an environment variable (the name a construct sets, from
- * `contract.ts`), then to a built-in default. Options are declared once as {@link EnvOption}
+ * `contract/env.ts`), then to a built-in default. Options are declared once as {@link EnvOption}
  * specs; {@link addEnvOptions} turns them into yargs options whose help names the variable, and
  * validates the value wherever it came from, so a bad `PUBLISH_COUNT=abc` is a usage error
  * (exit 2) just like a bad `--count abc`.

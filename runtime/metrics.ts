@@ -3,7 +3,7 @@
  * registry, so programmatic users and tests can run several consumers in one process.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { Metrics } from './contract';
+import { MetricLabels, Metrics, QUEUE_STATES } from './contract';
 
 /** A registry with the Node process metrics (CPU, memory, event loop lag) already in it. */
 export function createRegistry(): Registry {
@@ -50,8 +50,6 @@ export interface ConsumerMetrics {
   watch(source: GaugeSource): void;
 }
 
-const STATES = ['ready', 'inflight', 'delayed', 'dead'] as const;
-
 export function createConsumerMetrics(registry: Registry = new Registry()): ConsumerMetrics {
   let source: GaugeSource | undefined;
   return {
@@ -61,7 +59,7 @@ export function createConsumerMetrics(registry: Registry = new Registry()): Cons
     deadLettered: new Counter({
       name: Metrics.DEAD_LETTERED,
       help: 'Events moved to the dead-letter list, by reason.',
-      labelNames: ['reason'],
+      labelNames: [MetricLabels.REASON],
       registers: [registry],
     }),
     redelivered: new Counter({ name: Metrics.REDELIVERED, help: 'Expired leases requeued by this process.', registers: [registry] }),
@@ -89,11 +87,11 @@ export function createConsumerMetrics(registry: Registry = new Registry()): Cons
     queueDepth: new Gauge({
       name: Metrics.QUEUE_DEPTH,
       help: 'Events in each part of the queue (one MULTI per scrape).',
-      labelNames: ['state'],
+      labelNames: [MetricLabels.STATE],
       registers: [registry],
       async collect() {
         const depth = await source?.depth().catch(() => undefined);
-        if (depth) for (const state of STATES) this.set({ state }, depth[state]);
+        if (depth) for (const state of QUEUE_STATES) this.set({ state }, depth[state]);
       },
     }),
     watch: (s) => (source = s),

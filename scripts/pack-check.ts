@@ -25,8 +25,19 @@ const EXAMPLE_SECRETS = ['redis-auth', 'redis-ca'];
 /** What the app installs beside the tarball, at the versions package-lock.json has. */
 const APP_PACKAGES = ['cdk8s', 'cdk8s-plus-27', 'cdk8s-plus-33', 'constructs', 'typescript', 'ts-node', '@types/node'];
 /** Files the tarball must hold. */
-const PACKED = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'lib/constructs/index.js', 'lib/constructs/index.d.ts',
-  'lib/runtime/index.js', 'lib/runtime/index.d.ts', 'lib/runtime/cli.js', 'lib/runtime/version.js', 'lib/imports/keda.sh.js'];
+const PACKED = [
+  'package.json',
+  'README.md',
+  'LICENSE',
+  'CHANGELOG.md',
+  'lib/constructs/index.js',
+  'lib/constructs/index.d.ts',
+  'lib/runtime/index.js',
+  'lib/runtime/index.d.ts',
+  'lib/runtime/cli.js',
+  'lib/runtime/contract/version.js',
+  'lib/imports/keda.sh.js',
+];
 
 const deadline = Date.now() + Number(process.env.PACK_CHECK_TIMEOUT_SECONDS ?? 900) * 1000;
 const failures: string[] = [];
@@ -92,18 +103,24 @@ function checkPackage(tmp: string): void {
   fs.copyFileSync(path.join(template, 'tsconfig.json'), path.join(app, 'tsconfig.json'));
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'pack-check-app', version: '1.0.0', private: true, license: 'Apache-2.0' }, null, 2));
   fs.writeFileSync(path.join(app, 'cdk8s.yaml'), 'language: typescript\napp: npx ts-node main.ts\n');
-  const examples = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.ts')).sort();
+  const examples = fs
+    .readdirSync(EXAMPLES)
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
   for (const f of examples) fs.copyFileSync(path.join(EXAMPLES, f), path.join(app, 'examples', f));
   // The runtime API and package.json, as a handler module in a user's repository imports them.
-  fs.writeFileSync(path.join(app, 'runtime-api.ts'), [
-    "import { defineTask, TaskError } from 'cdk8s-redis-keda/runtime';",
-    "import { DEFAULT_RUNTIME_IMAGE } from 'cdk8s-redis-keda';",
-    "import pkg = require('cdk8s-redis-keda/package.json');",
-    "export const tasks = [defineTask('demo.fail', ['why'], async (why: unknown) => { throw new TaskError('ValueError', [String(why)]); })];",
-    'export const image: string = DEFAULT_RUNTIME_IMAGE;',
-    'export const version: string = pkg.version;',
-    '',
-  ].join('\n'));
+  fs.writeFileSync(
+    path.join(app, 'runtime-api.ts'),
+    [
+      "import { defineTask, TaskError } from 'cdk8s-redis-keda/runtime';",
+      "import { DEFAULT_RUNTIME_IMAGE } from 'cdk8s-redis-keda';",
+      "import pkg = require('cdk8s-redis-keda/package.json');",
+      "export const tasks = [defineTask('demo.fail', ['why'], async (why: unknown) => { throw new TaskError('ValueError', [String(why)]); })];",
+      'export const image: string = DEFAULT_RUNTIME_IMAGE;',
+      'export const version: string = pkg.version;',
+      '',
+    ].join('\n'),
+  );
 
   const specs = APP_PACKAGES.map((name) => `${name}@${lockedVersion(name)}`);
   log(`npm install --prefer-offline ${packed.filename} ${specs.join(' ')}`);
@@ -115,8 +132,18 @@ function checkPackage(tmp: string): void {
 
   const cli = run(path.join(app, 'node_modules', '.bin', 'redis-keda'), ['--version'], app).trim();
   check('the installed redis-keda CLI runs', cli === version ? [] : [`--version printed ${JSON.stringify(cli)}, expected ${version}`]);
-  const entry = run('node', ['-e', "const p = require('cdk8s-redis-keda/package.json'); const r = require('cdk8s-redis-keda/runtime'); const l = require('cdk8s-redis-keda'); process.stdout.write(JSON.stringify([p.version, typeof r.defineTask, typeof l.GitOpsApp, l.DEFAULT_RUNTIME_IMAGE]))"], app);
-  check('the exports map resolves the library, the runtime API and package.json', entry === JSON.stringify([version, 'function', 'function', `ghcr.io/cdk8s-redis-keda/redis-keda:${version}`]) ? [] : [`got ${entry}`]);
+  const entry = run(
+    'node',
+    [
+      '-e',
+      "const p = require('cdk8s-redis-keda/package.json'); const r = require('cdk8s-redis-keda/runtime'); const l = require('cdk8s-redis-keda'); process.stdout.write(JSON.stringify([p.version, typeof r.defineTask, typeof l.GitOpsApp, l.DEFAULT_RUNTIME_IMAGE]))",
+    ],
+    app,
+  );
+  check(
+    'the exports map resolves the library, the runtime API and package.json',
+    entry === JSON.stringify([version, 'function', 'function', `ghcr.io/cdk8s-redis-keda/redis-keda:${version}`]) ? [] : [`got ${entry}`],
+  );
 
   const kubectl = findOnPath('kubectl');
   const cdk8s = path.join(ROOT, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s');
@@ -152,7 +179,9 @@ function findOnPath(program: string): string | undefined {
     try {
       fs.accessSync(candidate, fs.constants.X_OK);
       return candidate;
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return undefined;
 }

@@ -34,7 +34,10 @@ export function defaultReferenceDir(): string {
 /** The CRD YAML files of one subfolder, or what is wrong with it. */
 function yamlFiles(dir: string): string[] | string {
   if (!fs.existsSync(dir)) return `${dir} does not exist`;
-  const yamls = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const yamls = fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
   return yamls.length ? yamls.map((f) => path.join(dir, f)) : `${dir} holds no CRD YAML files`;
 }
 
@@ -57,7 +60,7 @@ export class MissingReferenceError extends Error {
       'To fetch them:',
       ...fetchCommands('ref').map((line) => `  ${line}`),
       '  SHARED_REFERENCE=$PWD/ref npm run validate:strict',
-      "Everything else (npm test, npm run synth) works without them.",
+      'Everything else (npm test, npm run synth) works without them.',
     ];
     super(lines.join('\n'));
     this.name = 'MissingReferenceError';

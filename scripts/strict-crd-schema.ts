@@ -128,19 +128,19 @@ const INT32 = { min: -2147483648, max: 2147483647 };
 
 /** Formats with a real check. Anything else a CRD names is registered as "accept anything". */
 const KNOWN_FORMATS: Record<string, { type: 'number' | 'string'; validate: (v: never) => boolean }> = {
-  'int32': { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= INT32.min && n <= INT32.max },
-  'int64': { type: 'number', validate: (n: number) => Number.isSafeInteger(n) },
-  'float': { type: 'number', validate: () => true },
-  'double': { type: 'number', validate: () => true },
-  'byte': { type: 'string', validate: (s: string) => /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s) },
+  int32: { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= INT32.min && n <= INT32.max },
+  int64: { type: 'number', validate: (n: number) => Number.isSafeInteger(n) },
+  float: { type: 'number', validate: () => true },
+  double: { type: 'number', validate: () => true },
+  byte: { type: 'string', validate: (s: string) => /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s) },
   'date-time': {
     type: 'string',
     validate: (s: string) => /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/.test(s),
   },
-  'date': { type: 'string', validate: (s: string) => /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/.test(s) },
-  'uuid': { type: 'string', validate: (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s) },
-  'ipv4': { type: 'string', validate: (s: string) => /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(s) },
-  'hostname': { type: 'string', validate: (s: string) => s.length <= 253 && DNS1123_SUBDOMAIN_RE.test(s) },
+  date: { type: 'string', validate: (s: string) => /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/.test(s) },
+  uuid: { type: 'string', validate: (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s) },
+  ipv4: { type: 'string', validate: (s: string) => /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(s) },
+  hostname: { type: 'string', validate: (s: string) => s.length <= 253 && DNS1123_SUBDOMAIN_RE.test(s) },
   'k8s-qualified-name': { type: 'string', validate: (s: string) => isQualifiedName(s) },
 };
 
@@ -148,12 +148,15 @@ const KNOWN_FORMATS: Record<string, { type: 'number' | 'string'; validate: (v: n
  * Kubernetes evaluates `pattern` with Go's RE2, which allows inline flags such as `(?i)` (here: at the start, after an optional `^`) that JavaScript
  * (Node 20) rejects; they are turned into RegExp flags. Other RE2 syntax used by CRDs is valid JavaScript.
  */
-export const goRegExp: RegExpEngine = Object.assign((source: string, flags: string): RegExp => {
-  const m = /^(\^?)\(\?([imsU]+)\)/.exec(source);
-  if (!m) return new RegExp(source, flags);
-  const extra = m[2].replace(/[^ims]/g, '');
-  return new RegExp(m[1] + source.slice(m[0].length), [...new Set((flags + extra).split(''))].join(''));
-}, { code: 'goRegExp' /* only used by Ajv's standalone code generation, which we do not use */ });
+export const goRegExp: RegExpEngine = Object.assign(
+  (source: string, flags: string): RegExp => {
+    const m = /^(\^?)\(\?([imsU]+)\)/.exec(source);
+    if (!m) return new RegExp(source, flags);
+    const extra = m[2].replace(/[^ims]/g, '');
+    return new RegExp(m[1] + source.slice(m[0].length), [...new Set((flags + extra).split(''))].join(''));
+  },
+  { code: 'goRegExp' /* only used by Ajv's standalone code generation, which we do not use */ },
+);
 
 /** Options of one strictification pass over a schema. */
 interface StrictifyContext {
@@ -163,9 +166,19 @@ interface StrictifyContext {
   readonly formats: Set<string>;
 }
 
-const DROPPED_KEYS = new Set(['description', 'example', 'externalDocs', 'x-kubernetes-map-type', 'x-kubernetes-list-type',
-  'x-kubernetes-list-map-keys', 'x-kubernetes-validations', 'x-kubernetes-int-or-string', 'x-kubernetes-preserve-unknown-fields',
-  'x-kubernetes-embedded-resource', 'nullable']);
+const DROPPED_KEYS = new Set([
+  'description',
+  'example',
+  'externalDocs',
+  'x-kubernetes-map-type',
+  'x-kubernetes-list-type',
+  'x-kubernetes-list-map-keys',
+  'x-kubernetes-validations',
+  'x-kubernetes-int-or-string',
+  'x-kubernetes-preserve-unknown-fields',
+  'x-kubernetes-embedded-resource',
+  'nullable',
+]);
 
 /**
  * Rewrites one CRD schema node (and its children) into a strict Ajv schema, following the rules in the file comment.
@@ -275,7 +288,11 @@ export class StrictCrdValidator {
 
   constructor(crds: ReadonlyArray<{ crd: unknown; source?: string }>) {
     const ajv = new Ajv({
-      allErrors: true, strict: true, strictTypes: false, strictTuples: false, allowUnionTypes: true,
+      allErrors: true,
+      strict: true,
+      strictTypes: false,
+      strictTuples: false,
+      allowUnionTypes: true,
       code: { regExp: goRegExp },
     });
     const celRules: UncheckedRule[] = [];
@@ -299,7 +316,8 @@ export class StrictCrdValidator {
           if (first !== undefined) {
             // instancePath and schemaPath are filled in by Ajv (the list's path).
             errors.push({
-              keyword: 'k8sListMapKeys', params: { keys, first, duplicate: i },
+              keyword: 'k8sListMapKeys',
+              params: { keys, first, duplicate: i },
               message: `[${i}] duplicates [${first}]: same key (${keys.join(', ')}) = ${id}`,
             } as unknown as ErrorObject);
           } else seen.set(id, i);
@@ -359,7 +377,10 @@ export class StrictCrdValidator {
 
   /** `group/version Kind` of every served kind, sorted. */
   kinds(): string[] {
-    return this.entries.filter((e) => e.served).map((e) => `${e.group}/${e.version} ${e.kind}`).sort();
+    return this.entries
+      .filter((e) => e.served)
+      .map((e) => `${e.group}/${e.version} ${e.kind}`)
+      .sort();
   }
 
   /** Whether the document's API group is one this validator has CRDs for. */
@@ -383,7 +404,10 @@ export class StrictCrdValidator {
     }
     const entry = ofKind.find((e) => e.version === version && e.served);
     if (!entry) {
-      const served = ofKind.filter((e) => e.served).map((e) => `${group}/${e.version}`).join(', ');
+      const served = ofKind
+        .filter((e) => e.served)
+        .map((e) => `${group}/${e.version}`)
+        .join(', ');
       return { handled: true, errors: [{ path: '.apiVersion', message: `${apiVersion} is not a served version of ${String(d.kind)} (served: ${served})` }], warnings: [] };
     }
     this.warnings = [];
@@ -397,12 +421,16 @@ export class StrictCrdValidator {
 /** `/spec/triggers/0/metadata` -> `.spec.triggers[0].metadata` (keys that are not identifiers in ["..."]). */
 export function pointerToPath(pointer: string): string {
   if (pointer === '') return '.';
-  return pointer.split('/').slice(1).map((raw) => {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (/^\d+$/.test(seg)) return `[${seg}]`;
-    if (/^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(seg)) return `.${seg}`;
-    return `[${JSON.stringify(seg)}]`;
-  }).join('');
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((raw) => {
+      const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+      if (/^\d+$/.test(seg)) return `[${seg}]`;
+      if (/^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(seg)) return `.${seg}`;
+      return `[${JSON.stringify(seg)}]`;
+    })
+    .join('');
 }
 
 function joinPath(base: string, key: string): string {
@@ -411,9 +439,9 @@ function joinPath(base: string, key: string): string {
 }
 
 const PATTERN_NAMES: Record<string, string> = {
-  [DNS1123_SUBDOMAIN]: 'must be a DNS-1123 subdomain (lowercase letters, digits, \'-\' and \'.\'; start and end with a letter or digit)',
-  [DNS1123_LABEL]: 'must be a DNS-1123 label (lowercase letters, digits and \'-\'; start and end with a letter or digit)',
-  '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$': 'must be a valid label value (letters, digits, \'-\', \'_\', \'.\'; start and end with a letter or digit)',
+  [DNS1123_SUBDOMAIN]: "must be a DNS-1123 subdomain (lowercase letters, digits, '-' and '.'; start and end with a letter or digit)",
+  [DNS1123_LABEL]: "must be a DNS-1123 label (lowercase letters, digits and '-'; start and end with a letter or digit)",
+  '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$': "must be a valid label value (letters, digits, '-', '_', '.'; start and end with a letter or digit)",
 };
 
 /** Ajv errors -> issues in kubectl's terms: one "unknown field" per extra field; int-or-string noise folded. */
@@ -436,7 +464,7 @@ export function formatErrors(errors: readonly ErrorObject[]): Issue[] {
         issue = { path: at, message: 'must be an integer or a string (or match one of the allowed shapes)' };
         break;
       case 'enum':
-        issue = { path: at, message: `must be one of: ${((e.params as { allowedValues: unknown[] }).allowedValues).map((x) => JSON.stringify(x)).join(', ')}` };
+        issue = { path: at, message: `must be one of: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((x) => JSON.stringify(x)).join(', ')}` };
         break;
       case 'required':
         issue = { path: joinPath(at, String((e.params as { missingProperty: string }).missingProperty)), message: 'required field is missing' };
@@ -482,15 +510,17 @@ function scaledJob(spec: Record<string, unknown> = {}, metadata: Record<string, 
           spec: {
             restartPolicy: 'Never',
             securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [{
-              name: 'consumer',
-              image: 'ghcr.io/example/redis-keda:0.1.0',
-              args: ['consume', '--once'],
-              ports: [{ containerPort: 9090, name: 'metrics' }],
-              resources: { requests: { cpu: 1, memory: '64Mi' }, limits: { memory: '128Mi' } },
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-              ...container,
-            }],
+            containers: [
+              {
+                name: 'consumer',
+                image: 'ghcr.io/example/redis-keda:0.1.0',
+                args: ['consume', '--once'],
+                ports: [{ containerPort: 9090, name: 'metrics' }],
+                resources: { requests: { cpu: 1, memory: '64Mi' }, limits: { memory: '128Mi' } },
+                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+                ...container,
+              },
+            ],
           },
         },
       },
@@ -522,45 +552,102 @@ export const SELF_CHECK_CASES: readonly SelfCheckCase[] = [
   { name: 'good ScaledObject', doc: scaledObject(), expect: 'ok' },
   {
     name: 'good TriggerAuthentication',
-    doc: { apiVersion: 'keda.sh/v1alpha1', kind: 'TriggerAuthentication', metadata: { name: 'redis-auth' }, spec: { secretTargetRef: [{ parameter: 'password', name: 'redis', key: 'password' }] } },
+    doc: {
+      apiVersion: 'keda.sh/v1alpha1',
+      kind: 'TriggerAuthentication',
+      metadata: { name: 'redis-auth' },
+      spec: { secretTargetRef: [{ parameter: 'password', name: 'redis', key: 'password' }] },
+    },
     expect: 'ok',
   },
   {
     name: 'good ClusterTriggerAuthentication',
-    doc: { apiVersion: 'keda.sh/v1alpha1', kind: 'ClusterTriggerAuthentication', metadata: { name: 'redis-auth' }, spec: { secretTargetRef: [{ parameter: 'password', name: 'redis', key: 'password' }] } },
+    doc: {
+      apiVersion: 'keda.sh/v1alpha1',
+      kind: 'ClusterTriggerAuthentication',
+      metadata: { name: 'redis-auth' },
+      spec: { secretTargetRef: [{ parameter: 'password', name: 'redis', key: 'password' }] },
+    },
     expect: 'ok',
   },
   {
     name: 'good PodMonitor',
-    doc: { apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { name: 'worker', labels: { 'app.kubernetes.io/name': 'worker' } }, spec: { selector: { matchLabels: { app: 'worker' } }, podMetricsEndpoints: [{ port: 'metrics', path: '/metrics', interval: '15s' }] } },
+    doc: {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PodMonitor',
+      metadata: { name: 'worker', labels: { 'app.kubernetes.io/name': 'worker' } },
+      spec: { selector: { matchLabels: { app: 'worker' } }, podMetricsEndpoints: [{ port: 'metrics', path: '/metrics', interval: '15s' }] },
+    },
     expect: 'ok',
   },
   {
     name: 'good ServiceMonitor',
-    doc: { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'redis' }, spec: { selector: { matchLabels: { app: 'redis' } }, endpoints: [{ port: 'metrics' }] } },
+    doc: {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: { name: 'redis' },
+      spec: { selector: { matchLabels: { app: 'redis' } }, endpoints: [{ port: 'metrics' }] },
+    },
     expect: 'ok',
   },
   {
     name: 'good PrometheusRule',
-    doc: { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'redis' }, spec: { groups: [{ name: 'redis', rules: [{ alert: 'Backlog', expr: 'redis_list_length > 100', for: '10m', labels: { severity: 'warning' } }] }] } },
+    doc: {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PrometheusRule',
+      metadata: { name: 'redis' },
+      spec: { groups: [{ name: 'redis', rules: [{ alert: 'Backlog', expr: 'redis_list_length > 100', for: '10m', labels: { severity: 'warning' } }] }] },
+    },
     expect: 'ok',
   },
   // The deprecated spec.rolloutStrategy is still in KEDA's schema: kubectl accepts it; we warn.
   { name: 'deprecated spec.rolloutStrategy', doc: scaledJob({ rolloutStrategy: 'gradual' }), expect: { path: '.spec.rolloutStrategy', message: 'deprecated', warning: true } },
-  { name: 'unknown field: pendingPodConditions outside scalingStrategy', doc: scaledJob({ pendingPodConditions: ['Ready'] }), expect: { path: '.spec.pendingPodConditions', message: 'unknown field' } },
-  { name: 'unknown field: rolloutStrategy in the Job spec', doc: scaledJob({ jobTargetRef: { rolloutStrategy: 'gradual', template: { spec: { containers: [{ name: 'c', image: 'i:1' }] } } } }), expect: { path: '.spec.jobTargetRef.rolloutStrategy', message: 'unknown field' } },
+  {
+    name: 'unknown field: pendingPodConditions outside scalingStrategy',
+    doc: scaledJob({ pendingPodConditions: ['Ready'] }),
+    expect: { path: '.spec.pendingPodConditions', message: 'unknown field' },
+  },
+  {
+    name: 'unknown field: rolloutStrategy in the Job spec',
+    doc: scaledJob({ jobTargetRef: { rolloutStrategy: 'gradual', template: { spec: { containers: [{ name: 'c', image: 'i:1' }] } } } }),
+    expect: { path: '.spec.jobTargetRef.rolloutStrategy', message: 'unknown field' },
+  },
   { name: 'wrong type: rollout as a string', doc: scaledJob({ rollout: 'gradual' }), expect: { path: '.spec.rollout', message: 'must be object' } },
-  { name: 'unknown trigger field (listLength outside metadata)', doc: scaledJob({ triggers: [{ type: 'redis', listLength: '5', metadata: { listName: 'events' } }] }), expect: { path: '.spec.triggers[0].listLength', message: 'unknown field' } },
-  { name: 'trigger metadata value not a string', doc: scaledJob({ triggers: [{ type: 'redis', metadata: { listName: 'events', listLength: 5 } }] }), expect: { path: '.spec.triggers[0].metadata.listLength', message: 'must be string' } },
+  {
+    name: 'unknown trigger field (listLength outside metadata)',
+    doc: scaledJob({ triggers: [{ type: 'redis', listLength: '5', metadata: { listName: 'events' } }] }),
+    expect: { path: '.spec.triggers[0].listLength', message: 'unknown field' },
+  },
+  {
+    name: 'trigger metadata value not a string',
+    doc: scaledJob({ triggers: [{ type: 'redis', metadata: { listName: 'events', listLength: 5 } }] }),
+    expect: { path: '.spec.triggers[0].metadata.listLength', message: 'must be string' },
+  },
   { name: 'empty trigger type', doc: scaledJob({ triggers: [{ type: '', metadata: {} }] }), expect: { path: '.spec.triggers[0].type', message: 'fewer than 1' } },
   { name: 'no triggers', doc: scaledJob({ triggers: [] }), expect: { path: '.spec.triggers', message: 'fewer than 1' } },
-  { name: 'unknown field deep in the pod template', doc: scaledJob({}, undefined, { securityContext: { runAsNonroot: true } }), expect: { path: '.spec.jobTargetRef.template.spec.containers[0].securityContext.runAsNonroot', message: 'unknown field' } },
-  { name: 'int-or-string given a boolean', doc: scaledJob({}, undefined, { resources: { requests: { cpu: true } } }), expect: { path: '.spec.jobTargetRef.template.spec.containers[0].resources.requests.cpu', message: 'integer or a string' } },
-  { name: 'duplicate list-map key (ports, protocol defaulted)', doc: scaledJob({}, undefined, { ports: [{ containerPort: 9090 }, { containerPort: 9090, protocol: 'TCP' }] }), expect: { path: '.spec.jobTargetRef.template.spec.containers[0].ports', message: 'duplicates' } },
+  {
+    name: 'unknown field deep in the pod template',
+    doc: scaledJob({}, undefined, { securityContext: { runAsNonroot: true } }),
+    expect: { path: '.spec.jobTargetRef.template.spec.containers[0].securityContext.runAsNonroot', message: 'unknown field' },
+  },
+  {
+    name: 'int-or-string given a boolean',
+    doc: scaledJob({}, undefined, { resources: { requests: { cpu: true } } }),
+    expect: { path: '.spec.jobTargetRef.template.spec.containers[0].resources.requests.cpu', message: 'integer or a string' },
+  },
+  {
+    name: 'duplicate list-map key (ports, protocol defaulted)',
+    doc: scaledJob({}, undefined, { ports: [{ containerPort: 9090 }, { containerPort: 9090, protocol: 'TCP' }] }),
+    expect: { path: '.spec.jobTargetRef.template.spec.containers[0].ports', message: 'duplicates' },
+  },
   { name: 'name not a DNS-1123 subdomain', doc: scaledJob({}, { name: 'Redis_Consumer' }), expect: { path: '.metadata.name', message: 'DNS-1123' } },
   { name: 'label value not a string', doc: scaledJob({}, { name: 'consumer', labels: { replicas: 3 } }), expect: { path: '.metadata.labels.replicas', message: 'must be string' } },
   { name: 'unknown metadata field', doc: scaledJob({}, { name: 'consumer', label: { a: 'b' } }), expect: { path: '.metadata.label', message: 'unknown field' } },
-  { name: 'unknown trigger field on a ScaledObject', doc: scaledObject({ triggers: [{ type: 'redis', metadata: {}, fallback: { replicas: 1 } }] }), expect: { path: '.spec.triggers[0].fallback', message: 'unknown field' } },
+  {
+    name: 'unknown trigger field on a ScaledObject',
+    doc: scaledObject({ triggers: [{ type: 'redis', metadata: {}, fallback: { replicas: 1 } }] }),
+    expect: { path: '.spec.triggers[0].fallback', message: 'unknown field' },
+  },
   { name: 'scaleTargetRef without name', doc: scaledObject({ scaleTargetRef: { kind: 'Deployment' } }), expect: { path: '.spec.scaleTargetRef.name', message: 'required' } },
   {
     name: 'PodMonitor with a ServiceMonitor field',

@@ -1,5 +1,5 @@
 /**
- * Writes runtime/version.ts from package.json's `version`, the one place the version is set.
+ * Writes runtime/contract/version.ts from package.json's `version`, the one place the version is set.
  * The result is committed; `npm version` and `prepack` regenerate it and a test keeps it fresh, so the sources,
  * lib/ and the image read the same value without reading package.json at run time (whose path differs between
  * the sources and lib/).
@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-export const VERSION_MODULE = path.join(__dirname, '..', 'runtime', 'version.ts');
+export const VERSION_MODULE = path.join(__dirname, '..', 'runtime', 'contract', 'version.ts');
 
 /** The module's text for a version. */
 export function renderVersionModule(version: string): string {

@@ -15,10 +15,17 @@ const root = path.join(__dirname, '..');
 /** `<Export>[.<member>]` of every public declaration whose TSDoc has no summary sentence. */
 function undocumented(): string[] {
   const entry = path.join(root, 'constructs', 'index.ts');
-  const program = ts.createProgram([entry], { strict: true, skipLibCheck: true, noEmit: true, types: [], module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10 });
+  const program = ts.createProgram([entry], {
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true,
+    types: [],
+    module: ts.ModuleKind.CommonJS,
+    moduleResolution: ts.ModuleResolutionKind.Node10,
+  });
   const checker = program.getTypeChecker();
-  const ours = (d: ts.Declaration) => !path.relative(root, d.getSourceFile().fileName).startsWith('node_modules')
-    && !path.relative(root, d.getSourceFile().fileName).startsWith('imports');
+  const ours = (d: ts.Declaration) =>
+    !path.relative(root, d.getSourceFile().fileName).startsWith('node_modules') && !path.relative(root, d.getSourceFile().fileName).startsWith('imports');
   const summary = (s: ts.Symbol) => ts.displayPartsToString(s.getDocumentationComment(checker)).trim();
   const missing: string[] = [];
   const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!);
@@ -31,7 +38,7 @@ function undocumented(): string[] {
       if (!ts.isClassDeclaration(decl) && !ts.isInterfaceDeclaration(decl) && !ts.isEnumDeclaration(decl)) continue;
       for (const member of decl.members as ts.NodeArray<ts.ClassElement | ts.TypeElement | ts.EnumMember>) {
         if (ts.isConstructorDeclaration(member) || ts.isIndexSignatureDeclaration(member)) continue;
-        const modifiers = ts.canHaveModifiers(member) ? ts.getModifiers(member) ?? [] : [];
+        const modifiers = ts.canHaveModifiers(member) ? (ts.getModifiers(member) ?? []) : [];
         if (modifiers.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword || m.kind === ts.SyntaxKind.ProtectedKeyword)) continue;
         if (member.name && ts.isPrivateIdentifier(member.name)) continue;
         const memberSymbol = (member as { symbol?: ts.Symbol }).symbol;
@@ -58,8 +65,9 @@ describe('docs/api', () => {
     const out = path.join(tmp, 'api');
     const typedoc = path.join(root, 'node_modules', 'typedoc', 'bin', 'typedoc');
     const result = await new Promise<{ code: number; output: string }>((resolve) => {
-      execFile(process.execPath, [typedoc, '--out', out], { cwd: root, timeout: 110_000, maxBuffer: 64 * 1024 * 1024 },
-        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }));
+      execFile(process.execPath, [typedoc, '--out', out], { cwd: root, timeout: 110_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+      );
     });
     if (result.code !== 0) throw new Error(`typedoc failed (exit ${result.code}):\n${result.output}`);
     const diff = describeTreeDifference(compareTrees(path.join(root, 'docs', 'api'), out), path.join(root, 'docs', 'api'), out, 'docs/api', 'fresh typedoc');

@@ -23,12 +23,18 @@ function triggerKeys(chartId: string): Record<string, string> {
 /** What KEDA's redis scaler reads for a key (its Lua counts a list, zset, set or hash; else 0). */
 async function kedaCount(redis: Redis, key: string): Promise<number> {
   switch (await redis.type(key)) {
-    case 'list': return redis.llen(key);
-    case 'zset': return redis.zcard(key);
-    case 'set': return redis.scard(key);
-    case 'hash': return redis.hlen(key);
-    case 'none': return 0;
-    default: throw new Error(`KEDA cannot count key ${key}`);
+    case 'list':
+      return redis.llen(key);
+    case 'zset':
+      return redis.zcard(key);
+    case 'set':
+      return redis.scard(key);
+    case 'hash':
+      return redis.hlen(key);
+    case 'none':
+      return 0;
+    default:
+      throw new Error(`KEDA cannot count key ${key}`);
   }
 }
 
@@ -48,7 +54,10 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
 
 let server: RedisServer;
 let redis: Redis;
-withRedis((s, client) => { server = s; redis = client; });
+withRedis((s, client) => {
+  server = s;
+  redis = client;
+});
 
 describe('worker-fleet triggers against the runtime', () => {
   test('ready, in-flight and delayed work each show up in exactly one trigger', async () => {
@@ -64,18 +73,30 @@ describe('worker-fleet triggers against the runtime', () => {
     ];
     await redis.lpush(list, ...events);
     let release!: () => void;
-    const held = new Promise<void>((r) => { release = r; });
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
     const stop = new AbortController();
     const client = redis.duplicate();
     const consumer = runConsumer({
-      redis: client, list, concurrency: 4, backoffSeconds: 60, graceSeconds: 5, signal: stop.signal, blockingWait: false,
+      redis: client,
+      list,
+      concurrency: 4,
+      backoffSeconds: 60,
+      graceSeconds: 5,
+      signal: stop.signal,
+      blockingWait: false,
       handler: async (event) => {
         if (event.id === 'fail') throw new Error('try again later');
         await held;
       },
     });
     try {
-      const counts = await eventually(() => countAll(redis, keyOf), (c) => c.inflight === 4 && c.delayed === 1, 5_000);
+      const counts = await eventually(
+        () => countAll(redis, keyOf),
+        (c) => c.inflight === 4 && c.delayed === 1,
+        5_000,
+      );
       // The fourth slot freed by the failure takes one more event: 4 held, 1 delayed, 4 ready.
       expect(counts).toEqual({ ready: 4, inflight: 4, delayed: 1 });
     } finally {
@@ -96,20 +117,33 @@ describe('celery-worker triggers against the real Python Celery', () => {
     const celery: PythonCeleryOptions = { redisUrl: server.url, acksLate: true };
 
     // No worker yet: Python's send_task with a priority lands in kombu's priority lists, which LLEN celery never sees.
-    await promisify(execFile)(PYTHON, ['-c', [
-      'from app import app',
-      "app.send_task('tasks.noop', queue='celery')",
-      "app.send_task('tasks.noop', queue='celery', priority=3)",
-      "for _ in range(2): app.send_task('tasks.noop', queue='celery', priority=9)",
-    ].join('\n')], { cwd: CELERY_APP_DIR, env: pythonCeleryEnv(celery) });
+    await promisify(execFile)(
+      PYTHON,
+      [
+        '-c',
+        [
+          'from app import app',
+          "app.send_task('tasks.noop', queue='celery')",
+          "app.send_task('tasks.noop', queue='celery', priority=3)",
+          "for _ in range(2): app.send_task('tasks.noop', queue='celery', priority=9)",
+        ].join('\n'),
+      ],
+      { cwd: CELERY_APP_DIR, env: pythonCeleryEnv(celery) },
+    );
     expect(await countAll(redis, keyOf)).toEqual({ celery: 1, 'celery-priority-3': 1, 'celery-priority-6': 0, 'celery-priority-9': 2, unacked: 0 });
 
     // A worker drains them all, then holds a countdown task until its eta and runs a long one (acks_late).
     const worker = await startPythonWorker({ ...celery, concurrency: 2 });
-    await eventually(() => executions(redis), (runs) => runs.length === 4);
+    await eventually(
+      () => executions(redis),
+      (runs) => runs.length === 4,
+    );
     const [held] = await pythonSend(celery, 'tasks.noop', { countdown: 120 });
     const [long] = await pythonSend(celery, 'tasks.sleep', { args: [120] });
-    await eventually(() => executions(redis), (runs) => runs.some((r) => r.id === long.id));
+    await eventually(
+      () => executions(redis),
+      (runs) => runs.some((r) => r.id === long.id),
+    );
     const busy = { celery: 0, 'celery-priority-3': 0, 'celery-priority-6': 0, 'celery-priority-9': 0, unacked: 2 };
     expect(await countAll(redis, keyOf)).toEqual(busy);
 

@@ -1,8 +1,6 @@
 import { Testing } from 'cdk8s';
-import {
-  buildApp, CELERY_REDIS_CA_SECRET_CONTEXT_KEY, CELERY_REDIS_HOST_CONTEXT_KEY, CELERY_REDIS_HOST_PLACEHOLDER,
-} from '../main';
-import { CeleryKeys, celeryPriorityList, DEMO_CELERY_TASK, Env } from '../runtime/contract';
+import { buildApp, CELERY_REDIS_CA_SECRET_CONTEXT_KEY, CELERY_REDIS_HOST_CONTEXT_KEY, CELERY_REDIS_HOST_PLACEHOLDER } from '../main';
+import { CeleryKeys, celeryPriorityList, DEMO_CELERY_TASK, Env, TERMINATION_MARGIN_SECONDS } from '../runtime/contract';
 
 describe('the app', () => {
   const app = buildApp(Testing.app());
@@ -28,11 +26,12 @@ describe('chart worker-fleet', () => {
     const so = docs.find((d) => d.kind === 'ScaledObject');
     expect(so.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 20 });
     expect(so.spec.triggers.map((t: any) => t.metadata.listName)).toEqual(['events', 'events:inflight', 'events:delayed']);
-    expect(so.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThanOrEqual(60);
+    expect(so.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds).toBe(300);
     const worker = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === so.spec.scaleTargetRef.name);
     expect(worker.spec.replicas).toBeUndefined();
     const grace = Number(worker.spec.template.spec.containers[0].env.find((e: any) => e.name === 'GRACE_SECONDS').value);
-    expect(worker.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(grace);
+    expect(grace).toBe(30);
+    expect(worker.spec.template.spec.terminationGracePeriodSeconds).toBe(grace + TERMINATION_MARGIN_SECONDS);
     expect(docs.filter((d) => d.kind === 'PodMonitor')).toHaveLength(1);
     const sts = docs.find((d) => d.kind === 'StatefulSet');
     expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
@@ -59,17 +58,18 @@ describe('chart celery-worker', () => {
   });
 
   test('scale-in does not strand tasks: priority lists and unacked counted, scale-down stabilized, grace covering hand-back', () => {
-    expect(so.spec.triggers.map((t: any) => t.metadata.listName)).toEqual([
-      'celery', ...[3, 6, 9].map((p) => celeryPriorityList('celery', p)), CeleryKeys.UNACKED,
-    ]);
-    expect(so.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThanOrEqual(60);
+    expect(so.spec.triggers.map((t: any) => t.metadata.listName)).toEqual(['celery', ...[3, 6, 9].map((p) => celeryPriorityList('celery', p)), CeleryKeys.UNACKED]);
+    expect(so.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds).toBe(300);
     const grace = Number(envOf(worker)[Env.GRACE_SECONDS]);
-    expect(worker.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(grace);
+    expect(grace).toBe(30);
+    expect(worker.spec.template.spec.terminationGracePeriodSeconds).toBe(grace + TERMINATION_MARGIN_SECONDS);
   });
 
   test('external Redis over TLS on 6380 with the password from Secret redis-auth; the host a placeholder until set', () => {
     expect(envOf(worker)).toMatchObject({
-      [Env.REDIS_HOST]: CELERY_REDIS_HOST_PLACEHOLDER, [Env.REDIS_PORT]: '6380', [Env.REDIS_TLS]: 'true',
+      [Env.REDIS_HOST]: CELERY_REDIS_HOST_PLACEHOLDER,
+      [Env.REDIS_PORT]: '6380',
+      [Env.REDIS_TLS]: 'true',
       [Env.REDIS_PASSWORD]: { secretKeyRef: { name: 'redis-auth', key: 'password' } },
     });
     for (const t of so.spec.triggers) expect(t.metadata).toMatchObject({ address: `${CELERY_REDIS_HOST_PLACEHOLDER}:6380`, enableTLS: 'true' });

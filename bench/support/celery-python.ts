@@ -28,15 +28,13 @@ export interface PythonVersions {
 
 /** Versions of Python, Celery, kombu and redis-py; throws {@link BenchmarkBroken} saying what to install when Celery is missing. */
 export function pythonCeleryVersions(): PythonVersions {
-  const script = "import sys, celery, kombu, redis; print(sys.version.split()[0], celery.__version__, kombu.__version__, redis.__version__)";
+  const script = 'import sys, celery, kombu, redis; print(sys.version.split()[0], celery.__version__, kombu.__version__, redis.__version__)';
   let out: string;
   try {
     out = execFileSync(PYTHON, ['-c', script], { encoding: 'utf8', env: pythonEnv(''), stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? String(error);
-    throw new BenchmarkBroken(
-      `Python Celery is missing: '${PYTHON} -c "import celery, kombu, redis"' failed (apt-get install python3-celery python3-redis):\n${stderr.trim()}`,
-    );
+    throw new BenchmarkBroken(`Python Celery is missing: '${PYTHON} -c "import celery, kombu, redis"' failed (apt-get install python3-celery python3-redis):\n${stderr.trim()}`);
   }
   const [python, celery, kombu, redisPy] = out.trim().split(' ');
   return { python, celery, kombu, redis_py: redisPy };
@@ -99,12 +97,24 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
 
 export function startPythonWorker(options: PythonWorkerOptions): PythonWorker {
   const args = [
-    '-m', 'celery', '-A', 'tasks', 'worker',
-    '--pool', 'prefork', '--concurrency', String(options.concurrency),
-    '--queues', options.queue,
-    '--without-gossip', '--without-mingle', '--without-heartbeat',
-    '--loglevel', 'WARNING',
-    '--hostname', 'bench-python@%h',
+    '-m',
+    'celery',
+    '-A',
+    'tasks',
+    'worker',
+    '--pool',
+    'prefork',
+    '--concurrency',
+    String(options.concurrency),
+    '--queues',
+    options.queue,
+    '--without-gossip',
+    '--without-mingle',
+    '--without-heartbeat',
+    '--loglevel',
+    'WARNING',
+    '--hostname',
+    'bench-python@%h',
   ];
   const fd = openSync(options.logFile, 'w');
   let child: ChildProcess;

@@ -51,10 +51,7 @@ export async function watchResults(port: number, ids: readonly string[]): Promis
   const allPublished = (timeoutMs: number) =>
     new Promise<number>((resolve, reject) => {
       if (doneAt !== undefined) return resolve(doneAt);
-      const timer = setTimeout(
-        () => reject(new BenchmarkBroken(`only ${seen.size} of ${expected.size} results were published within ${timeoutMs / 1000} s`)),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => reject(new BenchmarkBroken(`only ${seen.size} of ${expected.size} results were published within ${timeoutMs / 1000} s`)), timeoutMs);
       onDone = () => {
         clearTimeout(timer);
         resolve(doneAt!);

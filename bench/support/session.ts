@@ -24,11 +24,7 @@ export interface BenchSession {
  * Runs `body` in a session and prints `{...its result, machine, seconds}` as JSON. `stopChildren`
  * kills what the body started besides the CLI children (those are always killed).
  */
-export async function runBenchSession(
-  name: string,
-  body: (session: BenchSession) => Promise<Record<string, unknown>>,
-  stopChildren: () => void = () => undefined,
-): Promise<void> {
+export async function runBenchSession(name: string, body: (session: BenchSession) => Promise<Record<string, unknown>>, stopChildren: () => void = () => undefined): Promise<void> {
   const startedAt = performance.now();
   const loadAtStart = loadavg()[0];
   const cpuAtStart = cpuSnapshot();

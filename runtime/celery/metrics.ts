@@ -1,6 +1,6 @@
 /** Prometheus metrics of `redis-keda celery-worker`, named in contract.ts (CeleryMetrics). */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { CeleryMetrics } from '../contract';
+import { CeleryMetrics, MetricLabels } from '../contract';
 
 export interface CeleryWorkerMetrics {
   /** Tasks finished, by `task` and `state` (SUCCESS, FAILURE, REVOKED, REQUEUED). */
@@ -16,11 +16,11 @@ export interface CeleryWorkerMetrics {
 export function createCeleryWorkerMetrics(registry: Registry = new Registry()): CeleryWorkerMetrics {
   let source: (() => number) | undefined;
   return {
-    tasks: new Counter({ name: CeleryMetrics.TASKS, help: 'Tasks finished, by task name and state.', labelNames: ['task', 'state'], registers: [registry] }),
+    tasks: new Counter({ name: CeleryMetrics.TASKS, help: 'Tasks finished, by task name and state.', labelNames: [MetricLabels.TASK, MetricLabels.STATE], registers: [registry] }),
     taskSeconds: new Histogram({
       name: CeleryMetrics.TASK_SECONDS,
       help: 'Run time of task handlers, by task name.',
-      labelNames: ['task'],
+      labelNames: [MetricLabels.TASK],
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],
     }),

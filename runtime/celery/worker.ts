@@ -8,7 +8,7 @@
 import { performance } from 'perf_hooks';
 import { setImmediate as nextTick } from 'timers/promises';
 import type Redis from 'ioredis';
-import { CeleryKeys, DEFAULT_CELERY_MAX_ETA_HELD } from '../contract';
+import { CeleryKeys, DEFAULT_CELERY_MAX_ETA_HELD, type UnknownTaskPolicy } from '../contract';
 import { runClaimLanes } from '../claim-lanes';
 import { errorMessage, Logger } from '../log';
 import { redisRetryDelay, untilLanded } from '../redis/retry';
@@ -24,7 +24,8 @@ import { Task, TaskContext, TaskRegistry } from './tasks';
 import { canvasSupported, checkCanvas, failureFollowUps, successFollowUps, UnsupportedCanvas } from './canvas';
 import type { TaskMessage } from './producer';
 
-export type UnknownTaskPolicy = 'fail' | 'requeue';
+/** The policy's one spelling is the contract's; re-exported for the runtime API. */
+export type { UnknownTaskPolicy };
 
 export interface CeleryWorkerOptions {
   /** The broker and result backend connection; the caller owns it. */

@@ -8,7 +8,7 @@
  */
 import type Redis from 'ioredis';
 import type { CommandModule } from 'yargs';
-import { DEFAULT_CELERY_QUEUE, DEFAULT_CELERY_SEND_INTERVAL_SECONDS, DEMO_CELERY_TASK, Env } from '../contract';
+import { Commands, DEFAULT_CELERY_QUEUE, DEFAULT_CELERY_SEND_INTERVAL_SECONDS, DEMO_CELERY_TASK, Env, Options } from '../contract';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues, UsageError } from '../config';
 import { startHealthServer } from '../http/health-server';
 import { errorMessage, Logger } from '../log';
@@ -26,7 +26,7 @@ const OPTIONS = {
   kwargs: { env: Env.CELERY_KWARGS, type: 'string', describe: 'Keyword arguments, a JSON object' },
   queue: { env: Env.CELERY_QUEUE, type: 'string', default: DEFAULT_CELERY_QUEUE, describe: 'Queue (Redis list) to send to' },
   count: { env: Env.CELERY_SEND_COUNT, type: 'number', integer: true, min: 0, default: 1, describe: 'Tasks to send (unless --forever)' },
-  forever: { env: Env.CELERY_SEND_FOREVER, type: 'boolean', default: false, describe: 'Send until SIGTERM, serving /healthz and /metrics' },
+  [Options.FOREVER]: { env: Env.CELERY_SEND_FOREVER, type: 'boolean', default: false, describe: 'Send until SIGTERM, serving /healthz and /metrics' },
   interval: { env: Env.CELERY_SEND_INTERVAL, type: 'number', max: MAX_DURATION_SECONDS, min: 0, defaultDescription: `0 (${DEFAULT_CELERY_SEND_INTERVAL_SECONDS} with --forever)`, describe: 'Seconds between tasks' },
   countdown: { env: Env.CELERY_COUNTDOWN, type: 'number', max: MAX_DURATION_SECONDS, min: 0, describe: 'Run each task no earlier than this many seconds after sending (sets headers.eta)' },
   eta: { env: Env.CELERY_ETA, type: 'string', describe: 'Run no earlier than this ISO 8601 time' },
@@ -43,7 +43,7 @@ const OPTIONS = {
 type Args = OptionValues<typeof OPTIONS>;
 
 export const celerySendCommand: CommandModule = {
-  command: 'celery-send',
+  command: Commands.CELERY_SEND,
   describe: 'Send Celery protocol 2 tasks to a Redis broker, exactly as Python apply_async does; one JSON line per task on stdout',
   builder: (yargs) =>
     addEnvOptions(yargs, OPTIONS)

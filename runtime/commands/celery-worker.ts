@@ -22,14 +22,18 @@ import { hostname as osHostname } from 'os';
 import type Redis from 'ioredis';
 import type { CommandModule } from 'yargs';
 import {
+  Commands,
   DEFAULT_CELERY_CONCURRENCY,
   DEFAULT_CELERY_MAX_ETA_HELD,
   DEFAULT_CELERY_QUEUE,
   DEFAULT_CELERY_RESULT_EXPIRES_SECONDS,
   DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS,
   DEFAULT_GRACE_SECONDS,
+  DEFAULT_UNKNOWN_TASK_POLICY,
   Env,
   READY_PATH,
+  UNKNOWN_TASK_POLICIES,
+  UnknownTaskPolicy,
 } from '../contract';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues, UsageError } from '../config';
 import { startHealthServer } from '../http/health-server';
@@ -38,7 +42,7 @@ import { createRegistry } from '../metrics';
 import { BUILTIN_TASKS } from '../celery/builtin-tasks';
 import { createCeleryWorkerMetrics } from '../celery/metrics';
 import { loadTasks, TaskRegistry } from '../celery/tasks';
-import { runCeleryWorker, UnknownTaskPolicy } from '../celery/worker';
+import { runCeleryWorker } from '../celery/worker';
 import { closeRedis, connectRedis, disconnectRedis } from '../redis/connection';
 import { connectionOptions, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand, stopSignal } from './common';
 
@@ -53,8 +57,8 @@ const OPTIONS = {
   'unknown-task': {
     env: Env.CELERY_UNKNOWN_TASK,
     type: 'string',
-    choices: ['fail', 'requeue'],
-    default: 'fail',
+    choices: UNKNOWN_TASK_POLICIES,
+    default: DEFAULT_UNKNOWN_TASK_POLICY,
     describe: 'A task no handler knows: fail (store FAILURE NotRegistered, so the caller does not hang) or requeue (hand it back for Python workers that know it)',
   },
   'visibility-timeout': {
@@ -75,7 +79,7 @@ const OPTIONS = {
 type Args = OptionValues<typeof OPTIONS>;
 
 export const celeryWorkerCommand: CommandModule = {
-  command: 'celery-worker',
+  command: Commands.CELERY_WORKER,
   describe: 'Run Celery tasks (protocol 1 and 2) from a Redis broker and store their results in the Redis result backend, like a Python Celery worker',
   builder: (yargs) =>
     addEnvOptions(yargs, OPTIONS)

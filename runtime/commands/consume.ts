@@ -5,13 +5,16 @@ import type Redis from 'ioredis';
 import type { CommandModule } from 'yargs';
 import {
   CLAIM_FILE,
+  Commands,
   DEFAULT_BACKOFF_MAX_SECONDS,
   DEFAULT_BACKOFF_SECONDS,
+  DEFAULT_CONSUME_CONCURRENCY,
   DEFAULT_GRACE_SECONDS,
   DEFAULT_LEASE_SECONDS,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_MAX_DELIVERIES,
   Env,
+  Options,
   READY_PATH,
 } from '../contract';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues } from '../config';
@@ -26,13 +29,13 @@ import { connectionOptions, LIST_OPTIONS, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS
 const DELIVERY = 'Retries and delivery limits:';
 
 const OPTIONS = {
-  once: { env: Env.CONSUME_ONCE, type: 'boolean', default: false, describe: 'Job mode: take one event, handle it, exit 0 (also when the list is empty)' },
+  [Options.ONCE]: { env: Env.CONSUME_ONCE, type: 'boolean', default: false, describe: 'Job mode: take one event, handle it, exit 0 (also when the list is empty)' },
   concurrency: {
     env: Env.CONSUME_CONCURRENCY,
     type: 'number',
     integer: true,
     min: 1,
-    default: 1,
+    default: DEFAULT_CONSUME_CONCURRENCY,
     describe: 'Loop mode: events handled at the same time (each claim takes as many as there are free slots)',
   },
   lease: {
@@ -51,7 +54,7 @@ const OPTIONS = {
     default: DEFAULT_GRACE_SECONDS,
     describe: 'On SIGTERM: seconds handlers in hand may still run; events not finished by then go back to the list',
   },
-  handler: {
+  [Options.HANDLER]: {
     env: Env.HANDLER,
     type: 'string',
     defaultDescription: 'the demo handler',
@@ -100,7 +103,7 @@ const OPTIONS = {
 type Args = OptionValues<typeof OPTIONS>;
 
 export const consumeCommand: CommandModule = {
-  command: 'consume',
+  command: Commands.CONSUME,
   describe: 'Take events from the list under a lease and handle them; failures are retried with backoff, then go to <list>:dead',
   builder: (yargs) =>
     addEnvOptions(yargs, OPTIONS)

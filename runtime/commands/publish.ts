@@ -1,6 +1,6 @@
 /** `redis-keda publish`: push demo events onto the list, a fixed number or until SIGTERM. */
 import type { CommandModule } from 'yargs';
-import { Env } from '../contract';
+import { Commands, Env, Options } from '../contract';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues } from '../config';
 import { startHealthServer } from '../http/health-server';
 import type { Logger } from '../log';
@@ -11,7 +11,7 @@ import { connectionOptions, LIST_OPTIONS, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS
 
 const OPTIONS = {
   count: { env: Env.PUBLISH_COUNT, type: 'number', integer: true, min: 0, describe: 'Publish this many events, then exit 0 (give this or --forever)' },
-  forever: { env: Env.PUBLISH_FOREVER, type: 'boolean', default: false, describe: 'Publish until SIGTERM, serving /healthz and /metrics' },
+  [Options.FOREVER]: { env: Env.PUBLISH_FOREVER, type: 'boolean', default: false, describe: 'Publish until SIGTERM, serving /healthz and /metrics' },
   batch: { env: Env.PUBLISH_BATCH, type: 'number', integer: true, min: 1, default: PUBLISH_DEFAULTS.batch, describe: 'Events per batch (one LPUSH each)' },
   interval: { env: Env.PUBLISH_INTERVAL, type: 'number', max: MAX_DURATION_SECONDS, min: 0, default: PUBLISH_DEFAULTS.intervalSeconds, describe: 'Seconds between batches' },
   'wait-min': { env: Env.WAIT_MIN, type: 'number', max: MAX_DURATION_SECONDS, integer: true, min: 0, default: PUBLISH_DEFAULTS.waitMin, describe: "Smallest 'wait' (seconds) of an event" },
@@ -24,7 +24,7 @@ const OPTIONS = {
 type Args = OptionValues<typeof OPTIONS>;
 
 export const publishCommand: CommandModule = {
-  command: 'publish',
+  command: Commands.PUBLISH,
   describe: 'Push events {"id", "enqueuedAt", "wait"} onto the list in batches',
   builder: (yargs) =>
     addEnvOptions(yargs, OPTIONS)

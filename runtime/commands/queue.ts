@@ -7,7 +7,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { addEnvOptions, asTyped, EnvOption, OptionValues, UsageError } from '../config';
 import type { Logger } from '../log';
-import { DEAD_LETTER_REASONS, DeadLetterReason } from '../contract';
+import { Commands, DEAD_LETTER_REASONS, DeadLetterReason, QueueCommands } from '../contract';
 import { Queue } from '../queue/queue';
 import { closeRedis, connectRedis } from '../redis/connection';
 import { connectionOptions, helpSections, LIST_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand } from './common';
@@ -55,7 +55,7 @@ function requireYes(command: string, what: string): (args: Args) => void {
 }
 
 const reap: CommandModule = {
-  command: 'reap',
+  command: QueueCommands.REAP,
   builder: helpSections,
   describe: 'Requeue events whose lease ran out (their consumer died) and move due retries to the list; prints {"list", "requeued", "promoted"}',
   handler: withQueue(async (queue, _args, log) => {
@@ -67,14 +67,14 @@ const reap: CommandModule = {
 };
 
 const stats: CommandModule = {
-  command: 'stats',
+  command: QueueCommands.STATS,
   builder: helpSections,
   describe: 'Print the counts {"list", "ready", "inflight", "delayed", "dead"}',
   handler: withQueue((queue) => queue.stats()),
 };
 
 const peekDead: CommandModule = {
-  command: 'peek-dead',
+  command: QueueCommands.PEEK_DEAD,
   describe: 'Print the newest dead-letter entries, one JSON line each: {"event", "reason", "error", "attempts", "deliveries", "firstFailedAt", "failedAt"} (times in ISO 8601, as in the logs)',
   builder: (yargs) => helpSections(countOption(yargs, 'Entries to print, newest first', 10)),
   handler: withQueue(async (queue, args) => {
@@ -97,7 +97,7 @@ export function isoTimes(entry: Buffer): Buffer {
 }
 
 const redrive: CommandModule = {
-  command: 'redrive',
+  command: QueueCommands.REDRIVE,
   describe: 'Put dead-lettered events back on the list exactly as published, oldest first, with fresh retry and delivery counts; prints {"list", "redriven", "skipped"}',
   builder: (yargs) =>
     helpSections(confirmOption(countOption(yargs, 'Redrive at most this many (the oldest) [default: all]'), 'move dead-lettered events back to the list')).option('reason', {
@@ -118,7 +118,7 @@ const redrive: CommandModule = {
 };
 
 const purge: CommandModule = {
-  command: 'purge',
+  command: QueueCommands.PURGE,
   describe: 'Delete the dead-letter list (--dead) or every key of the queue (--all); prints {"list", "purged", "removed": {ready, inflight, delayed, dead}}',
   builder: (yargs) =>
     helpSections(confirmOption(yargs, 'delete'))
@@ -141,7 +141,7 @@ const purge: CommandModule = {
 };
 
 export const queueCommand: CommandModule = {
-  command: 'queue',
+  command: Commands.QUEUE,
   describe: 'Queue operations: stats, reap, peek-dead, redrive, purge',
   builder: (yargs) =>
     addEnvOptions(yargs, OPTIONS)

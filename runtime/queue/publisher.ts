@@ -1,6 +1,6 @@
 /** The demo publisher: batches of new events, one LPUSH per batch, a pause between batches. */
 import type Redis from 'ioredis';
-import { DEFAULT_LIST_NAME } from '../contract';
+import { DEFAULT_LIST_NAME, PUBLISH_DEFAULTS } from '../contract';
 import { errorMessage, Logger, silentLogger } from '../log';
 import { createPublisherMetrics, PublisherMetrics } from '../metrics';
 import { QueueFullError } from '../redis/queue-full';
@@ -29,7 +29,7 @@ export interface PublishOptions {
   readonly metrics?: PublisherMetrics;
 }
 
-export const PUBLISH_DEFAULTS = { batch: 10, intervalSeconds: 10, waitMin: 10, waitMax: 20 } as const;
+export { PUBLISH_DEFAULTS };
 
 /** Batches under way at once when a bounded run has no pause between batches (`--interval 0`). */
 export const PIPELINE_DEPTH = 16;

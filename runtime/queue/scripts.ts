@@ -4,7 +4,7 @@
  * clocks agree on lease deadlines and retry times. The raw event never travels back from the
  * client: scripts read it from Redis, so what is requeued or dead-lettered is the stored bytes.
  *
- * Keys of one queue (see `queueKeys` in contract.ts):
+ * Keys of one queue (see `queueKeys` in contract/queue.ts):
  *   ready          list   LPUSH by publishers, RPOP by consumers (the right end is taken next)
  *   inflight       zset   claim token -> lease deadline (ms)
  *   inflightEvents hash   claim token -> raw event

@@ -32,7 +32,11 @@ function renderPods(connection: Omit<RedisConnectionProps, 'password' | 'tlsCa'>
   });
   new CeleryWorker(chart, 'worker', { name: 'celery-worker', connection: conn, concurrency: 2, grace: Duration.seconds(5) });
   new CeleryProducer(chart, 'producer', { name: 'producer', connection: conn, interval: Duration.millis(100) });
-  const container = (name: string): Doc => only(synth(chart).filter((d) => d.metadata.name === name), 'Deployment').spec.template.spec.containers[0];
+  const container = (name: string): Doc =>
+    only(
+      synth(chart).filter((d) => d.metadata.name === name),
+      'Deployment',
+    ).spec.template.spec.containers[0];
   return { worker: container('celery-worker'), producer: container('producer') };
 }
 
@@ -50,14 +54,20 @@ function startPod(container: Doc, secrets: Record<string, string>): RunningProce
 function sentIds(producer: RunningProcess): () => string[] {
   let out = '';
   producer.child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  return () => out.split('\n').filter((l) => l.trim()).map((l) => (JSON.parse(l) as { id: string }).id);
+  return () =>
+    out
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => (JSON.parse(l) as { id: string }).id);
 }
 
 async function stopAll(): Promise<void> {
-  await Promise.all(running.splice(0).map(async (p) => {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
-    return p.done;
-  }));
+  await Promise.all(
+    running.splice(0).map(async (p) => {
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+      return p.done;
+    }),
+  );
 }
 
 afterEach(stopAll);
@@ -108,10 +118,34 @@ describe('the rendered pods over TLS, verifying the server with the CA from a Se
     ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', 'server.crt');
     ca = fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8');
     port = await freePort();
-    server = spawn('redis-server', [
-      '--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', 'server.crt', '--tls-key-file', 'server.key',
-      '--tls-ca-cert-file', 'ca.crt', '--tls-auth-clients', 'no', '--requirepass', PASSWORD, '--save', '', '--appendonly', 'no', '--dir', dir,
-    ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(
+      'redis-server',
+      [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--tls-cert-file',
+        'server.crt',
+        '--tls-key-file',
+        'server.key',
+        '--tls-ca-cert-file',
+        'ca.crt',
+        '--tls-auth-clients',
+        'no',
+        '--requirepass',
+        PASSWORD,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let log = '';
     server.stdout?.on('data', (c: Buffer) => (log += c.toString()));
     await waitFor(() => /Ready to accept connections/.test(log), `TLS redis-server ready:\n${log}`, 5_000);
@@ -134,10 +168,14 @@ describe('the rendered pods over TLS, verifying the server with the CA from a Se
     const client = new Redis({ host: 'localhost', port, password: PASSWORD, tls: { ca }, lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
       await client.connect();
-      const metas = await Promise.all(ids().slice(0, 3).map(async (id) => {
-        await waitFor(async () => (await client.exists(`celery-task-meta-${id}`)) === 1, `result of ${id}`, 10_000);
-        return JSON.parse((await client.get(`celery-task-meta-${id}`))!);
-      }));
+      const metas = await Promise.all(
+        ids()
+          .slice(0, 3)
+          .map(async (id) => {
+            await waitFor(async () => (await client.exists(`celery-task-meta-${id}`)) === 1, `result of ${id}`, 10_000);
+            return JSON.parse((await client.get(`celery-task-meta-${id}`))!);
+          }),
+      );
       expect(metas.map((m) => m.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
     } finally {
       client.disconnect();

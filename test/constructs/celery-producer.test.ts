@@ -7,7 +7,9 @@ import { envOf, only, synth, testChart } from './helpers';
 function setup(props: Partial<CeleryProducerProps> = {}) {
   const chart = testChart();
   const connection = RedisConnection.external(chart, {
-    host: 'cache.example.net', port: 6380, tls: true,
+    host: 'cache.example.net',
+    port: 6380,
+    tls: true,
     password: { secret: kplus.Secret.fromSecretName(chart, 'pw', 'redis-auth'), key: 'password' },
   });
   new CeleryProducer(chart, 'producer', { connection, ...props });
@@ -21,9 +23,14 @@ describe('CeleryProducer', () => {
     const c = d.spec.template.spec.containers[0];
     expect(c.args).toEqual(['celery-send', '--forever']);
     expect(envOf(c)).toMatchObject({
-      [Env.REDIS_HOST]: 'cache.example.net', [Env.REDIS_PORT]: '6380', [Env.REDIS_TLS]: 'true',
+      [Env.REDIS_HOST]: 'cache.example.net',
+      [Env.REDIS_PORT]: '6380',
+      [Env.REDIS_TLS]: 'true',
       [Env.REDIS_PASSWORD]: { secretKeyRef: { name: 'redis-auth', key: 'password' } },
-      [Env.CELERY_QUEUE]: 'mail', [Env.CELERY_TASK]: 'mail.send', [Env.CELERY_SEND_INTERVAL]: '0.25', [Env.METRICS_PORT]: String(METRICS_PORT),
+      [Env.CELERY_QUEUE]: 'mail',
+      [Env.CELERY_TASK]: 'mail.send',
+      [Env.CELERY_SEND_INTERVAL]: '0.25',
+      [Env.METRICS_PORT]: String(METRICS_PORT),
     });
     expect(c.resources.requests).toEqual({ cpu: '50m', memory: '64Mi' });
     expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true });

@@ -63,6 +63,6 @@ describe('RestrictedNamespace', () => {
   });
 
   test('rejects a name Kubernetes would', () => {
-    expect(() => new RestrictedNamespace(new Chart(Testing.app(), 'c'), 'ns', { name: 'Team_A' })).toThrow("c/ns: 'name' (\"Team_A\") must be a DNS-1123 label");
+    expect(() => new RestrictedNamespace(new Chart(Testing.app(), 'c'), 'ns', { name: 'Team_A' })).toThrow('c/ns: \'name\' ("Team_A") must be a DNS-1123 label');
   });
 });

@@ -1,4 +1,4 @@
-import { Cron, Duration } from 'cdk8s';
+import { Cron, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { CustomTrigger, KedaScaledJob, KedaScaledJobProps, MultipleScalersCalculation, RedisQueue, RolloutStrategy, ScalingStrategy } from '../../constructs';
 import { CLAIM_DIR, CLAIM_FILE, DEFAULT_RUNTIME_IMAGE, Env } from '../../runtime/contract';
@@ -38,7 +38,7 @@ describe('KedaScaledJob', () => {
     expect(c.readinessProbe.exec.command).toEqual(['cat', CLAIM_FILE]);
     expect(envOf(c)[Env.READY_FILE]).toBe(CLAIM_FILE);
     const mount = c.volumeMounts.find((m: any) => m.mountPath === CLAIM_DIR);
-    expect(template.spec.volumes.find((v: any) => v.name === mount.name).emptyDir).toBeDefined();
+    expect(template.spec.volumes.find((v: any) => v.name === mount.name)).toEqual({ name: mount.name, emptyDir: {} });
     expect(c.securityContext).toMatchObject({ runAsUser: 1000, runAsNonRoot: true, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect(c.resources.requests).toEqual({ cpu: '50m', memory: '64Mi' });
     expect(template.spec.restartPolicy).toBe('Never');
@@ -81,7 +81,11 @@ describe('KedaScaledJob', () => {
     expect(cron.spec.concurrencyPolicy).toBe('Forbid');
     const c = cron.spec.jobTemplate.spec.template.spec.containers[0];
     expect(c.args).toEqual(['queue', 'reap']);
-    expect(envOf(c)).toMatchObject({ [Env.LIST_NAME]: 'events', [Env.REDIS_HOST]: 'redis.test-ns.svc', [Env.REDIS_PASSWORD]: { secretKeyRef: { name: 'redis-auth', key: 'password' } } });
+    expect(envOf(c)).toMatchObject({
+      [Env.LIST_NAME]: 'events',
+      [Env.REDIS_HOST]: 'redis.test-ns.svc',
+      [Env.REDIS_PASSWORD]: { secretKeyRef: { name: 'redis-auth', key: 'password' } },
+    });
     expect(cron.spec.jobTemplate.spec.template.spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
   });
 
@@ -92,8 +96,14 @@ describe('KedaScaledJob', () => {
 
   test('job options render into jobTargetRef', () => {
     const { docs } = setup({
-      activeDeadline: Duration.minutes(2), backoffLimit: 0, maxReplicas: 30, pollingInterval: Duration.seconds(5),
-      successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 4, rollout: RolloutStrategy.IMMEDIATE, imagePullSecrets: ['regcred'],
+      activeDeadline: Duration.minutes(2),
+      backoffLimit: 0,
+      maxReplicas: 30,
+      pollingInterval: Duration.seconds(5),
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 4,
+      rollout: RolloutStrategy.IMMEDIATE,
+      imagePullSecrets: ['regcred'],
       restartPolicy: kplus.RestartPolicy.ON_FAILURE,
     });
     const sj = only(docs, 'ScaledJob');
@@ -107,7 +117,7 @@ describe('KedaScaledJob', () => {
   test('container quantities and probes with int-or-string ports survive rendering', () => {
     const { docs } = setup({
       container: {
-        resources: { cpu: { request: kplus.Cpu.millis(250) }, memory: { request: require('cdk8s').Size.mebibytes(100) } },
+        resources: { cpu: { request: kplus.Cpu.millis(250) }, memory: { request: Size.mebibytes(100) } },
         liveness: kplus.Probe.fromHttpGet('/healthz', { port: 8080 }),
       },
     });
@@ -118,9 +128,16 @@ describe('KedaScaledJob', () => {
 
   test.each([
     ['default', ScalingStrategy.default(), { pendingPodConditions: ['Ready'] }],
-    ['eager', ScalingStrategy.eager({ multipleScalersCalculation: MultipleScalersCalculation.SUM }), { strategy: 'eager', multipleScalersCalculation: 'sum', pendingPodConditions: ['Ready'] }],
-    ['custom', ScalingStrategy.custom({ queueLengthDeduction: 1, runningJobPercentage: 0.5, pendingPodConditions: ['PodScheduled'] }),
-      { strategy: 'custom', customScalingQueueLengthDeduction: 1, customScalingRunningJobPercentage: '0.5', pendingPodConditions: ['PodScheduled', 'Ready'] }],
+    [
+      'eager',
+      ScalingStrategy.eager({ multipleScalersCalculation: MultipleScalersCalculation.SUM }),
+      { strategy: 'eager', multipleScalersCalculation: 'sum', pendingPodConditions: ['Ready'] },
+    ],
+    [
+      'custom',
+      ScalingStrategy.custom({ queueLengthDeduction: 1, runningJobPercentage: 0.5, pendingPodConditions: ['PodScheduled'] }),
+      { strategy: 'custom', customScalingQueueLengthDeduction: 1, customScalingRunningJobPercentage: '0.5', pendingPodConditions: ['PodScheduled', 'Ready'] },
+    ],
   ])('scaling strategy %s', (_n, strategy, expected) => {
     expect(only(setup({ scalingStrategy: strategy }).docs, 'ScaledJob').spec.scalingStrategy).toEqual(expected);
   });
@@ -129,7 +146,8 @@ describe('KedaScaledJob', () => {
     const trigger = new CustomTrigger('redis', { addressFromEnv: 'REDIS_ADDRESS', listName: 'x' });
     const chart = testChart();
     expect(() => new KedaScaledJob(chart, 'j', { triggers: [trigger], container: {} })).toThrow(
-      /test\/j: 'container.envVariables' \(""\) must define REDIS_ADDRESS: KEDA reads the redis trigger's \.\.\.FromEnv keys/);
+      /test\/j: 'container.envVariables' \(""\) must define REDIS_ADDRESS: KEDA reads the redis trigger's \.\.\.FromEnv keys/,
+    );
     expect(() => new KedaScaledJob(chart, 'k', { triggers: [trigger], container: { envVariables: { REDIS_ADDRESS: kplus.EnvValue.fromValue('a:1') } } })).not.toThrow();
   });
 
@@ -145,9 +163,9 @@ describe('KedaScaledJob', () => {
   });
 
   const invalid: Array<[string, () => unknown, RegExp]> = [
-    ['listLength 0', () => setupTrigger({ listLength: 0 }), /'listLength' \(0\) must be an integer of at least 1/],
-    ['listLength -1', () => setupTrigger({ listLength: -1 }), /'listLength' \(-1\) must be an integer of at least 1/],
-    ['listLength 1.5', () => setupTrigger({ listLength: 1.5 }), /'listLength' \(1.5\) must be an integer of at least 1/],
+    ['listLength 0', () => setupTrigger({ listLength: 0 }), /'listLength' \(0\) must be at least 1/],
+    ['listLength -1', () => setupTrigger({ listLength: -1 }), /'listLength' \(-1\) must be at least 1/],
+    ['listLength 1.5', () => setupTrigger({ listLength: 1.5 }), /'listLength' \(1.5\) must be an integer$/],
     ['activationListLength -1', () => setupTrigger({ activationListLength: -1 }), /'activationListLength' \(-1\) must be at least 0/],
     ['maxReplicas 0', () => setup({ maxReplicas: 0 }), /test\/consumer: 'maxReplicas' \(0\) must be at least 1/],
     ['minReplicas > maxReplicas', () => setup({ minReplicas: 5, maxReplicas: 2 }), /'minReplicas' \(5\) must be at most 'maxReplicas' \(2\)/],
@@ -156,8 +174,22 @@ describe('KedaScaledJob', () => {
     ['backoffLimit -1', () => setup({ backoffLimit: -1 }), /'backoffLimit' \(-1\) must be at least 0/],
     ['triggers []', () => setup({ triggers: [] }), /'triggers' \("\[\]"\) must hold at least one trigger/],
     ['image without tag', () => setup({ container: { image: 'busybox' } }), /'container.image' \("busybox"\) must name a pinned tag or digest/],
-    ['runningJobPercentage 2', () => setup({ scalingStrategy: ScalingStrategy.custom({ runningJobPercentage: 2 }) }), /'scalingStrategy.runningJobPercentage' \(2\) must be between 0 and 1/],
+    [
+      'runningJobPercentage 2',
+      () => setup({ scalingStrategy: ScalingStrategy.custom({ runningJobPercentage: 2 }) }),
+      /'scalingStrategy.runningJobPercentage' \(2\) must be between 0 and 1/,
+    ],
     ['name', () => setup({ name: 'Consumer' }), /'name' \("Consumer"\) must be a DNS-1123 label/],
+    [
+      'queueLengthDeduction 1.5',
+      () => setup({ scalingStrategy: ScalingStrategy.custom({ queueLengthDeduction: 1.5 }) }),
+      /^test\/consumer: 'scalingStrategy.queueLengthDeduction' \(1.5\) must be an integer$/,
+    ],
+    [
+      'pendingPodConditions',
+      () => setup({ scalingStrategy: ScalingStrategy.accurate({ pendingPodConditions: ['not ready'] }) }),
+      /^test\/consumer: 'scalingStrategy.pendingPodConditions' \("not ready"\) must be pod condition types such as "Ready"$/,
+    ],
   ];
   test.each(invalid)('rejects %s', (_n, make, message) => {
     expect(make).toThrow(message);

@@ -1,7 +1,8 @@
 import { ApiObject, App, Chart, Testing } from 'cdk8s';
 import * as plus27 from 'cdk8s-plus-27';
 import * as plus33 from 'cdk8s-plus-33';
-import { CustomTrigger, IScalableWorkload, isScalableWorkload, KedaScaledObject, RedisQueue } from '../../constructs';
+import { CustomTrigger, IScalableWorkload, KedaScaledObject, RedisQueue } from '../../constructs';
+import { isScalableWorkload } from '../../constructs/private/scalable-workload';
 import { referenceViolations } from '../manifests/references';
 import { only, synth, testChart } from './helpers';
 
@@ -33,16 +34,18 @@ describe('KedaScaledObject with a cdk8s-plus-33 target', () => {
   test('a plus-33 Deployment with explicit replicas is rejected', () => {
     const chart = testChart();
     const worker = new plus33.Deployment(chart, 'worker', { replicas: 2, containers: [{ image: 'example/worker:1.0' }] });
-    expect(() => new KedaScaledObject(chart, 'scaler', { target: worker, triggers: [new CustomTrigger('cron', {})] }))
-      .toThrow("test/scaler: 'target' (\"test/worker\") sets 'replicas' (2); an autoscaled workload must not, or GitOps and the HPA fight over it");
+    expect(() => new KedaScaledObject(chart, 'scaler', { target: worker, triggers: [new CustomTrigger('cron', {})] })).toThrow(
+      "test/scaler: 'target' (\"test/worker\") sets 'replicas' (2); an autoscaled workload must not, or GitOps and the HPA fight over it",
+    );
   });
 
   test('the env check reads a plus-33 container', () => {
     const chart = testChart();
     const queue = new RedisQueue(chart, 'queue');
     const worker = new plus33.Deployment(chart, 'worker', { containers: [{ image: 'example/worker:1.0' }] });
-    expect(() => new KedaScaledObject(chart, 'scaler', { target: worker, triggers: [queue.listTrigger({ addressFromEnv: true })] }))
-      .toThrow(/'target' \(""\) must define REDIS_HOST in its container env/);
+    expect(() => new KedaScaledObject(chart, 'scaler', { target: worker, triggers: [queue.listTrigger({ addressFromEnv: true })] })).toThrow(
+      /'target' \(""\) must define REDIS_HOST in its container env/,
+    );
   });
 });
 
@@ -64,8 +67,9 @@ describe('a workload that would still write `replicas`', () => {
     const chart = new Chart(new App(), 'test', { namespace: 'ns' });
     const inner = new plus27.Deployment(chart, 'd', { containers: [{ image: 'example/worker:1.0' }] });
     const job = Object.assign(Object.create(inner), { toScalingTarget: () => ({ kind: 'Job', apiVersion: 'batch/v1', name: 'j', containers: [] }) });
-    expect(() => new KedaScaledObject(chart, 'scaler', { target: job, triggers: [new CustomTrigger('cron', {})] }))
-      .toThrow("test/scaler: 'target' (\"Job test/d\") must be a Deployment or StatefulSet");
+    expect(() => new KedaScaledObject(chart, 'scaler', { target: job, triggers: [new CustomTrigger('cron', {})] })).toThrow(
+      'test/scaler: \'target\' ("Job test/d") must be a Deployment or StatefulSet',
+    );
   });
 });
 

@@ -1,16 +1,15 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import {
-  CustomTrigger, FallbackBehavior, KedaScaledObject, KedaScaledObjectProps, RedisQueue, ScalingPolicyType, SelectPolicy,
-} from '../../constructs';
+import { CustomTrigger, FallbackBehavior, KedaScaledObject, KedaScaledObjectProps, RedisQueue, ScalingPolicyType, SelectPolicy } from '../../constructs';
 import { all, only, synth, testChart } from './helpers';
 
 function setup(props: Partial<KedaScaledObjectProps> = {}, workload: 'deployment' | 'statefulset' = 'deployment') {
   const chart = testChart();
   const queue = new RedisQueue(chart, 'queue', { name: 'redis', password: { secret: kplus.Secret.fromSecretName(chart, 'pw', 'redis-auth'), key: 'password' } });
-  const target = workload === 'deployment'
-    ? new kplus.Deployment(chart, 'worker', { containers: [{ image: 'w:1', envVariables: queue.connection.envVariables() }] })
-    : new kplus.StatefulSet(chart, 'worker', { containers: [{ image: 'w:1', portNumber: 8080, envVariables: queue.connection.envVariables() }] });
+  const target =
+    workload === 'deployment'
+      ? new kplus.Deployment(chart, 'worker', { containers: [{ image: 'w:1', envVariables: queue.connection.envVariables() }] })
+      : new kplus.StatefulSet(chart, 'worker', { containers: [{ image: 'w:1', portNumber: 8080, envVariables: queue.connection.envVariables() }] });
   new KedaScaledObject(chart, 'scaler', { target, triggers: [queue.listTrigger({ listLength: 10 })], ...props });
   return synth(chart);
 }
@@ -35,27 +34,51 @@ describe('KedaScaledObject', () => {
   });
 
   test('all options render', () => {
-    const so = only(setup({
-      name: 'fleet', minReplicas: 2, maxReplicas: 20, idleReplicaCount: 0, pollingInterval: Duration.seconds(5), cooldown: Duration.seconds(0),
-      fallback: { failureThreshold: 3, replicas: 4, behavior: FallbackBehavior.CURRENT_REPLICAS_IF_HIGHER },
-      scaleUp: { stabilizationWindow: Duration.seconds(0), policies: [{ type: ScalingPolicyType.PERCENT, value: 100, period: Duration.seconds(15) }] },
-      scaleDown: { stabilizationWindow: Duration.minutes(5), selectPolicy: SelectPolicy.MIN, policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.minutes(1) }] },
-      paused: true, pausedReplicas: 3,
-    }), 'ScaledObject');
+    const so = only(
+      setup({
+        name: 'fleet',
+        minReplicas: 2,
+        maxReplicas: 20,
+        idleReplicaCount: 0,
+        pollingInterval: Duration.seconds(5),
+        cooldown: Duration.seconds(0),
+        fallback: { failureThreshold: 3, replicas: 4, behavior: FallbackBehavior.CURRENT_REPLICAS_IF_HIGHER },
+        scaleUp: { stabilizationWindow: Duration.seconds(0), policies: [{ type: ScalingPolicyType.PERCENT, value: 100, period: Duration.seconds(15) }] },
+        scaleDown: {
+          stabilizationWindow: Duration.minutes(5),
+          selectPolicy: SelectPolicy.MIN,
+          policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.minutes(1) }],
+        },
+        paused: true,
+        pausedReplicas: 3,
+      }),
+      'ScaledObject',
+    );
     expect(so.metadata).toMatchObject({ name: 'fleet', annotations: { 'autoscaling.keda.sh/paused': 'true', 'autoscaling.keda.sh/paused-replicas': '3' } });
     expect(so.spec).toMatchObject({
-      minReplicaCount: 2, maxReplicaCount: 20, idleReplicaCount: 0, pollingInterval: 5, cooldownPeriod: 0,
+      minReplicaCount: 2,
+      maxReplicaCount: 20,
+      idleReplicaCount: 0,
+      pollingInterval: 5,
+      cooldownPeriod: 0,
       fallback: { failureThreshold: 3, replicas: 4, behavior: 'currentReplicasIfHigher' },
-      advanced: { horizontalPodAutoscalerConfig: { behavior: {
-        scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] },
-        scaleDown: { stabilizationWindowSeconds: 300, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] },
-      } } },
+      advanced: {
+        horizontalPodAutoscalerConfig: {
+          behavior: {
+            scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] },
+            scaleDown: { stabilizationWindowSeconds: 300, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] },
+          },
+        },
+      },
     });
   });
 
   test('a target by reference', () => {
     const chart = testChart();
-    new KedaScaledObject(chart, 's', { target: { kind: 'Rollout', apiVersion: 'argoproj.io/v1alpha1', name: 'app' }, triggers: [new CustomTrigger('cron', { timezone: 'UTC', start: '0 8 * * *', end: '0 18 * * *', desiredReplicas: '3' })] });
+    new KedaScaledObject(chart, 's', {
+      target: { kind: 'Rollout', apiVersion: 'argoproj.io/v1alpha1', name: 'app' },
+      triggers: [new CustomTrigger('cron', { timezone: 'UTC', start: '0 8 * * *', end: '0 18 * * *', desiredReplicas: '3' })],
+    });
     expect(only(synth(chart), 'ScaledObject').spec.scaleTargetRef).toEqual({ kind: 'Rollout', apiVersion: 'argoproj.io/v1alpha1', name: 'app' });
   });
 
@@ -63,8 +86,9 @@ describe('KedaScaledObject', () => {
     const chart = testChart();
     const queue = new RedisQueue(chart, 'queue');
     const bare = new kplus.Deployment(chart, 'bare', { containers: [{ image: 'w:1' }] });
-    expect(() => new KedaScaledObject(chart, 'a', { target: bare, triggers: [queue.listTrigger({ addressFromEnv: true })] }))
-      .toThrow(/test\/a: 'target' \(""\) must define REDIS_HOST in its container env/);
+    expect(() => new KedaScaledObject(chart, 'a', { target: bare, triggers: [queue.listTrigger({ addressFromEnv: true })] })).toThrow(
+      /test\/a: 'target' \(""\) must define REDIS_HOST in its container env/,
+    );
     const wired = new kplus.Deployment(chart, 'wired', { containers: [{ image: 'w:1', envVariables: queue.connection.envVariables() }] });
     new KedaScaledObject(chart, 'b', { target: wired, triggers: [queue.listTrigger({ addressFromEnv: true })] });
     const so = all(synth(chart), 'ScaledObject')[0];
@@ -80,10 +104,18 @@ describe('KedaScaledObject', () => {
     ['idle with min 0', { idleReplicaCount: 0 }, /'idleReplicaCount' \(0\) must be less than 'minReplicas' \(0\)/],
     ['fallback threshold 0', { fallback: { failureThreshold: 0, replicas: 1 } }, /'fallback.failureThreshold' \(0\) must be at least 1/],
     ['fallback replicas -1', { fallback: { failureThreshold: 1, replicas: -1 } }, /'fallback.replicas' \(-1\) must be at least 0/],
-    ['fallback with only cpu', { fallback: { failureThreshold: 3, replicas: 1 }, triggers: [new CustomTrigger('cpu', { value: '50' })] }, /'fallback' \("cpu triggers"\) needs at least one trigger other than cpu \/ memory/],
+    [
+      'fallback with only cpu',
+      { fallback: { failureThreshold: 3, replicas: 1 }, triggers: [new CustomTrigger('cpu', { value: '50' })] },
+      /'fallback' \("cpu triggers"\) needs at least one trigger other than cpu \/ memory/,
+    ],
     ['polling 0', { pollingInterval: Duration.seconds(0) }, /'pollingInterval' \("0s"\) must be a whole number of seconds, at least 1/],
     ['cooldown 1.5 s', { cooldown: Duration.millis(1500) }, /'cooldown' \("1.5s"\) must be a whole number of seconds, at least 0/],
-    ['policy value 0', { scaleDown: { policies: [{ type: ScalingPolicyType.PODS, value: 0, period: Duration.minutes(1) }] } }, /'scaleDown.policies.value' \(0\) must be at least 1/],
+    [
+      'policy value 0',
+      { scaleDown: { policies: [{ type: ScalingPolicyType.PODS, value: 0, period: Duration.minutes(1) }] } },
+      /'scaleDown.policies.value' \(0\) must be at least 1/,
+    ],
     ['stabilization 2 h', { scaleDown: { stabilizationWindow: Duration.hours(2) } }, /'scaleDown.stabilizationWindow' \("7200s"\) must be at most 3600 seconds/],
     ['paused false with replicas', { paused: false, pausedReplicas: 1 }, /'pausedReplicas' \(1\) needs 'paused' \(false\) unset or true/],
     ['triggers []', { triggers: [] }, /'triggers' \("\[\]"\) must hold at least one trigger/],
@@ -96,7 +128,6 @@ describe('KedaScaledObject', () => {
   test('rejects a target with explicit replicas', () => {
     const chart = testChart();
     const d = new kplus.Deployment(chart, 'd', { replicas: 3, containers: [{ image: 'w:1' }] });
-    expect(() => new KedaScaledObject(chart, 's', { target: d, triggers: [new CustomTrigger('cron', {})] }))
-      .toThrow(/'target' \("test\/d"\) sets 'replicas' \(3\)/);
+    expect(() => new KedaScaledObject(chart, 's', { target: d, triggers: [new CustomTrigger('cron', {})] })).toThrow(/'target' \("test\/d"\) sets 'replicas' \(3\)/);
   });
 });

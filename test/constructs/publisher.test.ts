@@ -17,8 +17,14 @@ describe('Publisher', () => {
     const c = deployment.spec.template.spec.containers[0];
     expect(c.args).toEqual(['publish', '--forever']);
     expect(envOf(c)).toMatchObject({
-      [Env.REDIS_HOST]: 'redis.test-ns.svc', [Env.REDIS_PORT]: '6379', [Env.LIST_NAME]: 'jobs',
-      [Env.PUBLISH_BATCH]: '7', [Env.PUBLISH_INTERVAL]: '2.5', [Env.WAIT_MIN]: '1', [Env.WAIT_MAX]: '3', [Env.METRICS_PORT]: String(METRICS_PORT),
+      [Env.REDIS_HOST]: 'redis.test-ns.svc',
+      [Env.REDIS_PORT]: '6379',
+      [Env.LIST_NAME]: 'jobs',
+      [Env.PUBLISH_BATCH]: '7',
+      [Env.PUBLISH_INTERVAL]: '2.5',
+      [Env.WAIT_MIN]: '1',
+      [Env.WAIT_MAX]: '3',
+      [Env.METRICS_PORT]: String(METRICS_PORT),
     });
   });
 

@@ -21,8 +21,13 @@ describe('QueueWorker', () => {
     const c = pod.containers[0];
     expect(c.args).toEqual(['consume', '--handler', '/app/h.js']);
     expect(envOf(c)).toMatchObject({
-      [Env.LIST_NAME]: 'jobs', [Env.CONSUME_CONCURRENCY]: '8', [Env.GRACE_SECONDS]: '45', [Env.LEASE_SECONDS]: '20',
-      [Env.MAX_ATTEMPTS]: '3', [Env.MAX_DELIVERIES]: '4', [Env.METRICS_PORT]: String(METRICS_PORT),
+      [Env.LIST_NAME]: 'jobs',
+      [Env.CONSUME_CONCURRENCY]: '8',
+      [Env.GRACE_SECONDS]: '45',
+      [Env.LEASE_SECONDS]: '20',
+      [Env.MAX_ATTEMPTS]: '3',
+      [Env.MAX_DELIVERIES]: '4',
+      [Env.METRICS_PORT]: String(METRICS_PORT),
     });
     expect(c.readinessProbe.httpGet).toMatchObject({ path: READY_PATH, port: METRICS_PORT });
     expect(c.livenessProbe.httpGet).toMatchObject({ path: HEALTH_PATH, port: METRICS_PORT });
@@ -31,7 +36,9 @@ describe('QueueWorker', () => {
   test('scaling triggers see ready, in-flight and delayed work', () => {
     const so = only(setup({ concurrency: 4 }).docs, 'ScaledObject');
     expect(so.spec.triggers.map((t: any) => [t.name, t.metadata.listName, t.metadata.listLength])).toEqual([
-      ['ready', 'jobs', '5'], ['inflight', 'jobs:inflight', '4'], ['delayed', 'jobs:delayed', '100'],
+      ['ready', 'jobs', '5'],
+      ['inflight', 'jobs:inflight', '4'],
+      ['delayed', 'jobs:delayed', '100'],
     ]);
   });
 

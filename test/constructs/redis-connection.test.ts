@@ -10,12 +10,18 @@ describe('RedisConnection', () => {
   test('an external TLS connection renders env and trigger metadata from one object', () => {
     const chart = testChart();
     const conn = RedisConnection.external(chart, {
-      host: 'cache.example.net', port: 6380, tls: true, database: 2,
+      host: 'cache.example.net',
+      port: 6380,
+      tls: true,
+      database: 2,
       password: { secret: kplus.Secret.fromSecretName(chart, 's', 'cache-auth'), key: 'token' },
     });
     const env = Object.fromEntries(Object.entries(conn.envVariables()).map(([k, v]) => [k, v.value ?? v.valueFrom]));
     expect(env).toEqual({
-      [Env.REDIS_HOST]: 'cache.example.net', [Env.REDIS_PORT]: '6380', [Env.REDIS_TLS]: 'true', [Env.REDIS_DB]: '2',
+      [Env.REDIS_HOST]: 'cache.example.net',
+      [Env.REDIS_PORT]: '6380',
+      [Env.REDIS_TLS]: 'true',
+      [Env.REDIS_DB]: '2',
       [Env.REDIS_PASSWORD]: { secretKeyRef: { name: 'cache-auth', key: 'token' } },
     });
     expect(conn.triggerMetadata()).toEqual({ address: 'cache.example.net:6380', enableTLS: 'true', databaseIndex: '2' });
@@ -31,7 +37,8 @@ describe('RedisConnection', () => {
   test('a CA from a Secret implies TLS: the workers get it as REDIS_TLS_CA, KEDA as `ca` beside the password', () => {
     const chart = testChart();
     const conn = RedisConnection.external(chart, {
-      host: 'cache.example.net', port: 6380,
+      host: 'cache.example.net',
+      port: 6380,
       password: { secret: secret(chart, 'cache-auth'), key: 'password' },
       tlsCa: { secret: secret(chart, 'cache-ca'), key: 'ca.crt' },
     });
@@ -69,12 +76,15 @@ describe('RedisConnection', () => {
 
   test('rejects a CA with tls: false, and a CA or password without a key, naming prop and value', () => {
     const chart = testChart();
-    expect(() => RedisConnection.external(chart, { host: 'r', tls: false, tlsCa: { secret: secret(chart, 'ca'), key: 'ca.crt' } }))
-      .toThrow("test: 'tls' (false) must not be false when 'tlsCa' is set: a CA is only used over TLS");
-    expect(() => RedisConnection.external(chart, { host: 'r', tlsCa: { secret: secret(chart, 'ca2'), key: '' } }))
-      .toThrow(/'tlsCa.key' \(""\) must name the key of Secret "ca2" that holds the PEM CA bundle/);
-    expect(() => RedisConnection.external(chart, { host: 'r', password: { secret: secret(chart, 'pw'), key: '' } }))
-      .toThrow(/'password.key' \(""\) must name the key of Secret "pw"/);
+    expect(() => RedisConnection.external(chart, { host: 'r', tls: false, tlsCa: { secret: secret(chart, 'ca'), key: 'ca.crt' } })).toThrow(
+      "test: 'tls' (false) must not be false when 'tlsCa' is set: a CA is only used over TLS",
+    );
+    expect(() => RedisConnection.external(chart, { host: 'r', tlsCa: { secret: secret(chart, 'ca2'), key: '' } })).toThrow(
+      /'tlsCa.key' \(""\) must name the key of Secret "ca2" that holds the PEM CA bundle/,
+    );
+    expect(() => RedisConnection.external(chart, { host: 'r', password: { secret: secret(chart, 'pw'), key: '' } })).toThrow(
+      /'password.key' \(""\) must name the key of Secret "pw"/,
+    );
   });
 
   test.each([

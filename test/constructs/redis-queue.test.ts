@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Cron, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { AppendFsync, KedaScaledJob, KedaScaledObject, Publisher, QueueWorker, RedisQueue } from '../../constructs';
+import { AppendFsync, KedaScaledJob, KedaScaledObject, Publisher, QueueWorker, REDIS_EXPORTER_UID, RedisQueue } from '../../constructs';
 import { networkPolicyViolations } from '../manifests/house-rules';
 import { all, Doc, envOf, only, synth, testChart } from './helpers';
 
@@ -27,7 +27,7 @@ describe('RedisQueue', () => {
     expect(pod.securityContext).toMatchObject({ fsGroup: 999, seccompProfile: { type: 'RuntimeDefault' } });
     const dataMount = redis.volumeMounts.find((m: any) => m.mountPath === '/data');
     const dataVolume = pod.volumes.find((v: any) => v.name === dataMount.name);
-    expect(dataVolume.emptyDir).toBeDefined();
+    expect(dataVolume).toEqual({ name: dataMount.name, emptyDir: {} });
     expect(sts.spec.volumeClaimTemplates).toBeUndefined();
     expect(only(docs, 'ConfigMap').data['redis.conf']).toContain('appendonly no');
     expect(queue.listName).toBe('events');
@@ -40,10 +40,12 @@ describe('RedisQueue', () => {
     new RedisQueue(chart, 'queue', { persistence: { size: Size.gibibytes(5), storageClassName: 'fast', appendFsync: AppendFsync.ALWAYS } });
     const docs = synth(chart);
     const sts = only(docs, 'StatefulSet');
-    expect(sts.spec.volumeClaimTemplates).toEqual([{
-      metadata: { name: 'data' },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } },
-    }]);
+    expect(sts.spec.volumeClaimTemplates).toEqual([
+      {
+        metadata: { name: 'data' },
+        spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } },
+      },
+    ]);
     const redis = sts.spec.template.spec.containers[0];
     expect(redis.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
     expect((sts.spec.template.spec.volumes ?? []).map((v: any) => v.name)).not.toContain('data');
@@ -70,7 +72,7 @@ describe('RedisQueue', () => {
     const exporter = containers.find((c: any) => c.name === 'exporter');
     expect(exporter.ports).toEqual([{ containerPort: 9121, name: 'metrics' }]);
     expect(envOf(exporter).REDIS_PASSWORD).toEqual({ secretKeyRef: { name: 'redis-auth', key: 'password' } });
-    expect(exporter.securityContext.runAsUser).toBeGreaterThan(0);
+    expect(exporter.securityContext.runAsUser).toBe(REDIS_EXPORTER_UID);
     expect(exporter.readinessProbe.httpGet).toMatchObject({ path: '/health', port: 9121 });
   });
 
@@ -97,8 +99,7 @@ describe('RedisQueue', () => {
 
   test('rejects a password Secret without a key', () => {
     const chart = testChart();
-    expect(() => new RedisQueue(chart, 'queue', { password: secretRef(chart, '') })).toThrow(
-      /test\/queue: 'password.key' \(""\) must name the key of Secret "redis-auth"/);
+    expect(() => new RedisQueue(chart, 'queue', { password: secretRef(chart, '') })).toThrow(/test\/queue: 'password.key' \(""\) must name the key of Secret "redis-auth"/);
   });
 
   test('a chart without namespace fails validation: KEDA could not resolve the host', () => {
@@ -125,26 +126,32 @@ describe('RedisQueue', () => {
 
   test('rejects a maxmemory at or above the limit, below 1Mi, or no ceiling at all', () => {
     const queue = (props: ConstructorParameters<typeof RedisQueue>[2]) => () => new RedisQueue(testChart(), 'queue', props);
-    expect(queue({ maxMemory: Size.mebibytes(512) })).toThrow("test/queue: 'maxMemory' (\"512Mi\") must be below the memory limit (512Mi): Redis needs room beside its data");
-    expect(queue({ maxMemory: Size.kibibytes(512) })).toThrow("test/queue: 'maxMemory' (\"512Ki\") must be a whole number of KiB, at least 1Mi");
+    expect(queue({ maxMemory: Size.mebibytes(512) })).toThrow('test/queue: \'maxMemory\' ("512Mi") must be below the memory limit (512Mi): Redis needs room beside its data');
+    expect(queue({ maxMemory: Size.kibibytes(512) })).toThrow('test/queue: \'maxMemory\' ("512Ki") must be a whole number of KiB, at least 1Mi');
     expect(queue({ resources: { cpu: { request: kplus.Cpu.millis(100) } } })).toThrow(
-      "test/queue: 'resources.memory.limit' (undefined) must be set, or 'maxMemory' given: Redis needs a memory ceiling below the container's limit");
+      "test/queue: 'resources.memory.limit' (undefined) must be set, or 'maxMemory' given: Redis needs a memory ceiling below the container's limit",
+    );
   });
 
   describe('networkPolicy', () => {
     /** A chart using the queue the ways the library offers: publisher, worker fleet, ScaledJob with its reaper, a workload of the user's. */
-    function clientsChart(networkPolicy: ConstructorParameters<typeof RedisQueue>[2] extends infer P ? P extends { networkPolicy?: infer N } ? N : never : never = {}) {
+    function clientsChart(networkPolicy: ConstructorParameters<typeof RedisQueue>[2] extends infer P ? (P extends { networkPolicy?: infer N } ? N : never) : never = {}) {
       const chart = testChart();
       // Named: the check below finds clients by the Service name in their REDIS_HOST.
       const queue = new RedisQueue(chart, 'queue', { name: 'redis', exporter: {}, networkPolicy });
       new Publisher(chart, 'publisher', { queue });
       new QueueWorker(chart, 'worker', { queue });
-      new KedaScaledJob(chart, 'consumer', { triggers: [queue.listTrigger()], container: { args: ['consume', '--once'], envVariables: queue.envVariables() }, reaper: { schedule: Cron.everyMinute() } });
+      new KedaScaledJob(chart, 'consumer', {
+        triggers: [queue.listTrigger()],
+        container: { args: ['consume', '--once'], envVariables: queue.envVariables() },
+        reaper: { schedule: Cron.everyMinute() },
+      });
       const own = new kplus.Deployment(chart, 'own', { containers: [{ image: 'example/own:1.0.0', envVariables: queue.connection.envVariables() }] });
       queue.allowFrom(own);
       return { chart, queue, docs: synth(chart) };
     }
-    const podLabels = (doc: Doc) => (doc.kind === 'CronJob' ? doc.spec.jobTemplate.spec.template : doc.kind === 'ScaledJob' ? doc.spec.jobTargetRef.template : doc.spec.template).metadata.labels;
+    const podLabels = (doc: Doc) =>
+      (doc.kind === 'CronJob' ? doc.spec.jobTemplate.spec.template : doc.kind === 'ScaledJob' ? doc.spec.jobTargetRef.template : doc.spec.template).metadata.labels;
     const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
     test('the Redis port is open to exactly the pods of the workloads that use the queue, and to KEDA; the exporter to monitoring', () => {
@@ -159,8 +166,9 @@ describe('RedisQueue', () => {
       expect(redisRule.from).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } } });
       // Each pod selector matches the pods of one client workload, and every client is matched.
       const workloads = [...all(docs, 'Deployment'), ...all(docs, 'CronJob'), ...all(docs, 'ScaledJob')];
-      const selected = redisRule.from.filter((p: Doc) => p.podSelector).map((p: Doc) =>
-        workloads.filter((w) => matches(p.podSelector.matchLabels, podLabels(w))).map((w) => `${w.kind}/${w.metadata.name}`));
+      const selected = redisRule.from
+        .filter((p: Doc) => p.podSelector)
+        .map((p: Doc) => workloads.filter((w) => matches(p.podSelector.matchLabels, podLabels(w))).map((w) => `${w.kind}/${w.metadata.name}`));
       expect(selected.map((names: string[]) => names.length)).toEqual([1, 1, 1, 1, 1]);
       expect(selected.flat().sort()).toEqual(workloads.map((w) => `${w.kind}/${w.metadata.name}`).sort());
       expect(workloads.map((w) => w.kind).sort()).toEqual(['CronJob', 'Deployment', 'Deployment', 'Deployment', 'ScaledJob']);
@@ -172,7 +180,9 @@ describe('RedisQueue', () => {
     test('a workload that connects without being registered is caught by the check over the synthesized objects', () => {
       const { chart, queue } = clientsChart();
       new kplus.Deployment(chart, 'stranger', { metadata: { name: 'stranger' }, containers: [{ image: 'example/s:1.0.0', envVariables: queue.connection.envVariables() }] });
-      expect(networkPolicyViolations(synth(chart))).toEqual([`NetworkPolicy/${queue.statefulSet.name}: Deployment/stranger connects to Service/${queue.service.name} but no ingress rule lets its pods in`]);
+      expect(networkPolicyViolations(synth(chart))).toEqual([
+        `NetworkPolicy/${queue.statefulSet.name}: Deployment/stranger connects to Service/${queue.service.name} but no ingress rule lets its pods in`,
+      ]);
     });
 
     test('the target of a KedaScaledObject on the queue is admitted; a trigger on another Redis admits nothing here', () => {
@@ -193,11 +203,16 @@ describe('RedisQueue', () => {
 
     test('KEDA and monitoring namespaces are props; a client in another chart is admitted from its namespace', () => {
       const { chart, queue } = clientsChart({ kedaNamespace: 'keda-system', monitoringNamespace: 'observability' });
-      const other = new kplus.Deployment(new (chart.constructor as any)(chart.node.scope, 'other', { namespace: 'elsewhere' }), 'remote', { containers: [{ image: 'example/r:1.0.0' }] });
+      const other = new kplus.Deployment(new (chart.constructor as any)(chart.node.scope, 'other', { namespace: 'elsewhere' }), 'remote', {
+        containers: [{ image: 'example/r:1.0.0' }],
+      });
       queue.allowFrom(other);
       const policy = only(synth(chart), 'NetworkPolicy');
       expect(policy.spec.ingress[0].from).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda-system' } } });
-      expect(policy.spec.ingress[0].from).toContainEqual({ podSelector: { matchLabels: other.matchLabels }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'elsewhere' } } });
+      expect(policy.spec.ingress[0].from).toContainEqual({
+        podSelector: { matchLabels: other.matchLabels },
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'elsewhere' } },
+      });
       expect(policy.spec.ingress[1].from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } } }]);
     });
 
@@ -208,8 +223,9 @@ describe('RedisQueue', () => {
       expect(all(synth(chart), 'NetworkPolicy')).toEqual([]);
       expect(queue.networkPolicy).toBeUndefined();
       expect(() => new RedisQueue(testChart(), 'queue', { networkPolicy: { kedaNamespace: 'KEDA' } })).toThrow(
-        "test/queue: 'networkPolicy.kedaNamespace' (\"KEDA\") must be a DNS-1123 label");
-      expect(() => queue.allowFrom({ matchLabels: {} })).toThrow("test/queue: 'allowFrom' (\"{}\") must select the client pods by at least one label");
+        'test/queue: \'networkPolicy.kedaNamespace\' ("KEDA") must be a DNS-1123 label',
+      );
+      expect(() => queue.allowFrom({ matchLabels: {} })).toThrow('test/queue: \'allowFrom\' ("{}") must select the client pods by at least one label');
     });
   });
 

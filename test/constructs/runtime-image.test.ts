@@ -1,12 +1,16 @@
+import * as fs from 'fs';
 import { Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import { resolveRuntimeImage } from '../../constructs';
+import { version } from '../../package.json';
 import { DEFAULT_RUNTIME_IMAGE, RUNTIME_IMAGE_ENV, RUNTIME_IMAGE_REPOSITORY, VERSION } from '../../runtime/contract';
+import { renderVersionModule, VERSION_MODULE } from '../../scripts/write-version';
 
 describe('runtime image', () => {
   const saved = process.env[RUNTIME_IMAGE_ENV];
   afterEach(() => {
-    if (saved === undefined) delete process.env[RUNTIME_IMAGE_ENV]; else process.env[RUNTIME_IMAGE_ENV] = saved;
+    if (saved === undefined) delete process.env[RUNTIME_IMAGE_ENV];
+    else process.env[RUNTIME_IMAGE_ENV] = saved;
   });
 
   test('the default is the published repository tagged with the package version', () => {
@@ -36,7 +40,6 @@ describe('runtime image', () => {
   });
 });
 
-test('runtime/version.ts is what scripts/write-version.ts generates from package.json', () => {
-  const { renderVersionModule, VERSION_MODULE } = require('../../scripts/write-version');
-  expect(require('fs').readFileSync(VERSION_MODULE, 'utf8')).toBe(renderVersionModule(require('../../package.json').version));
+test('runtime/contract/version.ts is what scripts/write-version.ts generates from package.json', () => {
+  expect(fs.readFileSync(VERSION_MODULE, 'utf8')).toBe(renderVersionModule(version));
 });

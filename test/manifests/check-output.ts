@@ -37,13 +37,15 @@ export function checkOutput(dir: string, options: ReferenceOptions = {}): Output
     problems.push(...found.map((p) => `${where}: ${p}`));
   }
   for (const c of tree.charts) problems.push(...chartRuleViolations(c.docs.map((d) => d.doc)).map((p) => `${c.name}: ${p}`));
-  problems.push(...referenceViolations(docs.map((d) => d.doc), options));
+  problems.push(
+    ...referenceViolations(
+      docs.map((d) => d.doc),
+      options,
+    ),
+  );
   return {
     charts: tree.charts.map((c) => c.name),
     objects: Object.fromEntries(tree.charts.map((c) => [c.name, c.docs.length])),
     problems,
   };
 }
-
-
-

@@ -1,9 +1,12 @@
 import { chartRuleViolations, containerRuleViolations, imageProblem, isWorkload, looksSecret, networkPolicyViolations, objectMetaViolations, podTemplatesOf } from './house-rules';
 
 describe('imageProblem', () => {
-  test.each(['redis:7.4.2', 'ghcr.io/org/app:0.1.0', 'localhost:5000/app:1', `ghcr.io/org/app@sha256:${'a'.repeat(64)}`, `app:1@sha256:${'b'.repeat(64)}`])('%s is pinned', (image) => {
-    expect(imageProblem(image)).toBeUndefined();
-  });
+  test.each(['redis:7.4.2', 'ghcr.io/org/app:0.1.0', 'localhost:5000/app:1', `ghcr.io/org/app@sha256:${'a'.repeat(64)}`, `app:1@sha256:${'b'.repeat(64)}`])(
+    '%s is pinned',
+    (image) => {
+      expect(imageProblem(image)).toBeUndefined();
+    },
+  );
   test.each<[unknown, string]>([
     ['redis', 'no tag or digest'],
     ['localhost:5000/app', 'no tag or digest'],
@@ -19,9 +22,12 @@ describe('imageProblem', () => {
 });
 
 describe('looksSecret', () => {
-  test.each(['REDIS_PASSWORD', 'redis_password', 'API_TOKEN', 'CLIENT_SECRET', 'TLS_KEY', 'KEY', 'APIKEY', 'AWS_ACCESS_KEY_ID', 'GCP_CREDENTIALS', 'PASSWD'])('%s looks secret', (n) => {
-    expect(looksSecret(n)).toBe(true);
-  });
+  test.each(['REDIS_PASSWORD', 'redis_password', 'API_TOKEN', 'CLIENT_SECRET', 'TLS_KEY', 'KEY', 'APIKEY', 'AWS_ACCESS_KEY_ID', 'GCP_CREDENTIALS', 'PASSWD'])(
+    '%s looks secret',
+    (n) => {
+      expect(looksSecret(n)).toBe(true);
+    },
+  );
   test.each(['REDIS_HOST', 'LIST_NAME', 'KEYSPACE_EVENTS', 'MONKEY', 'REDIS_TLS_CA_FILE', 'PASSWORD_FILE', 'TOKEN_PATH', 'REDISCLI_AUTH'])('%s does not', (n) => {
     expect(looksSecret(n)).toBe(false);
   });
@@ -36,13 +42,17 @@ function pod(container: Record<string, unknown>, init: Record<string, unknown>[]
 
 describe('containerRuleViolations', () => {
   test('a conforming pod has none', () => {
-    expect(containerRuleViolations(pod({
-      env: [
-        { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 's', key: 'password' } } },
-        { name: 'REDIS_HOST', value: 'redis' },
-        { name: 'REDIS_TLS_CA_FILE', value: '/etc/ca.pem' },
-      ],
-    }))).toEqual([]);
+    expect(
+      containerRuleViolations(
+        pod({
+          env: [
+            { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 's', key: 'password' } } },
+            { name: 'REDIS_HOST', value: 'redis' },
+            { name: 'REDIS_TLS_CA_FILE', value: '/etc/ca.pem' },
+          ],
+        }),
+      ),
+    ).toEqual([]);
   });
 
   test('requests must name cpu and memory, init containers included', () => {
@@ -95,15 +105,25 @@ describe('podTemplatesOf', () => {
 });
 
 describe('chartRuleViolations', () => {
-  const deployment = (name: string, replicas?: number) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name }, spec: { ...(replicas === undefined ? {} : { replicas }) } });
+  const deployment = (name: string, replicas?: number) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: { ...(replicas === undefined ? {} : { replicas }) },
+  });
   const statefulSet = (name: string, replicas?: number) => ({ ...deployment(name, replicas), kind: 'StatefulSet' });
   const scaledObject = (target: Record<string, unknown>, triggers: unknown[] = [], extra: Record<string, unknown> = {}) => ({
-    apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'so' }, spec: { scaleTargetRef: target, triggers, ...extra },
+    apiVersion: 'keda.sh/v1alpha1',
+    kind: 'ScaledObject',
+    metadata: { name: 'so' },
+    spec: { scaleTargetRef: target, triggers, ...extra },
   });
   const triggerAuth = { apiVersion: 'keda.sh/v1alpha1', kind: 'TriggerAuthentication', metadata: { name: 'auth' }, spec: {} };
 
   test('a scaled Deployment without replicas, with its TriggerAuthentication, is fine', () => {
-    expect(chartRuleViolations([deployment('worker'), triggerAuth, scaledObject({ name: 'worker' }, [{ type: 'redis', metadata: {}, authenticationRef: { name: 'auth' } }])])).toEqual([]);
+    expect(
+      chartRuleViolations([deployment('worker'), triggerAuth, scaledObject({ name: 'worker' }, [{ type: 'redis', metadata: {}, authenticationRef: { name: 'auth' } }])]),
+    ).toEqual([]);
   });
 
   test('the target of a ScaledObject (kind defaults to Deployment) must not set replicas', () => {
@@ -123,9 +143,7 @@ describe('chartRuleViolations', () => {
   });
 
   test('a target missing from the chart is reported', () => {
-    expect(chartRuleViolations([deployment('other'), scaledObject({ name: 'worker' })])).toEqual([
-      'ScaledObject/so: target Deployment/worker (apps/v1) is not in this chart',
-    ]);
+    expect(chartRuleViolations([deployment('other'), scaledObject({ name: 'worker' })])).toEqual(['ScaledObject/so: target Deployment/worker (apps/v1) is not in this chart']);
   });
 
   test('minReplicaCount above maxReplicaCount (defaults: 0 and 100) is reported', () => {
@@ -146,14 +164,23 @@ describe('networkPolicyViolations', () => {
   const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'redis' }, spec: { selector: { app: 'redis' }, ports: [{ port: 6379, targetPort: 6379 }] } };
   const client = (name: string, kind = 'Deployment') => workload(kind, name, { app: name }, [{ name: 'REDIS_HOST', value: 'redis' }]);
   const policy = (from: unknown[], target: Record<string, string> = { app: 'redis' }) => ({
-    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'redis' },
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'redis' },
     spec: { podSelector: { matchLabels: target }, ingress: [{ from, ports: [{ port: 6379, protocol: 'TCP' }] }] },
   });
   const keda = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } } };
 
   test('clients admitted by their pod labels (a CronJob too) pass', () => {
-    expect(networkPolicyViolations([redis, service, client('worker'), client('reaper', 'CronJob'),
-      policy([{ podSelector: { matchLabels: { app: 'worker' } } }, { podSelector: { matchLabels: { app: 'reaper' } } }, keda])])).toEqual([]);
+    expect(
+      networkPolicyViolations([
+        redis,
+        service,
+        client('worker'),
+        client('reaper', 'CronJob'),
+        policy([{ podSelector: { matchLabels: { app: 'worker' } } }, { podSelector: { matchLabels: { app: 'reaper' } } }, keda]),
+      ]),
+    ).toEqual([]);
   });
 
   test('a policy on no pods, a selector of no pods and a client left out are reported', () => {
@@ -167,7 +194,12 @@ describe('networkPolicyViolations', () => {
 
 describe('objectMetaViolations', () => {
   test('valid metadata passes', () => {
-    expect(objectMetaViolations({ kind: 'Deployment', metadata: { name: 'redis.cache-1', namespace: 'demo', labels: { 'app.kubernetes.io/name': 'x' }, annotations: { a: 'any text' } } })).toEqual([]);
+    expect(
+      objectMetaViolations({
+        kind: 'Deployment',
+        metadata: { name: 'redis.cache-1', namespace: 'demo', labels: { 'app.kubernetes.io/name': 'x' }, annotations: { a: 'any text' } },
+      }),
+    ).toEqual([]);
   });
   test.each<[Record<string, unknown>, string]>([
     [{ kind: 'Deployment', metadata: {} }, 'metadata.name is missing'],

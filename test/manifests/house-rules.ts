@@ -109,7 +109,6 @@ export function containerRuleViolations(podSpec: unknown): string[] {
   return v;
 }
 
-
 function nameOf(d: Doc): string {
   return String(d.metadata?.name);
 }
@@ -208,12 +207,19 @@ export function networkPolicyViolations(docs: readonly Doc[]): string[] {
       const hosts = new Set([nameOf(service), `${nameOf(service)}.${ns}`, `${nameOf(service)}.${ns}.svc`, `${nameOf(service)}.${ns}.svc.cluster.local`]);
       const ports = (Array.isArray(serviceSpec.ports) ? serviceSpec.ports : []).filter(isRecord).map((p) => p.targetPort ?? p.port);
       for (const client of workloads.filter((w) => sameNamespace(w.doc, policy))) {
-        const connects = podTemplatesOf(client.doc).some((t) => allContainers(t.podSpec).some(({ container: c }) =>
-          (Array.isArray(c.env) ? c.env : []).some((e: unknown) => isRecord(e) && e.name === 'REDIS_HOST' && hosts.has(String(e.value)))));
+        const connects = podTemplatesOf(client.doc).some((t) =>
+          allContainers(t.podSpec).some(({ container: c }) =>
+            (Array.isArray(c.env) ? c.env : []).some((e: unknown) => isRecord(e) && e.name === 'REDIS_HOST' && hosts.has(String(e.value))),
+          ),
+        );
         if (!connects) continue;
-        const admitted = rules.some((rule) =>
-          (Array.isArray(rule.ports) ? rule.ports : []).filter(isRecord).some((p) => ports.includes(p.port)) &&
-          (Array.isArray(rule.from) ? rule.from : []).filter(isRecord).some((peer) => peer.namespaceSelector === undefined && isRecord(peer.podSelector) && selects(peer.podSelector.matchLabels, client.labels)));
+        const admitted = rules.some(
+          (rule) =>
+            (Array.isArray(rule.ports) ? rule.ports : []).filter(isRecord).some((p) => ports.includes(p.port)) &&
+            (Array.isArray(rule.from) ? rule.from : [])
+              .filter(isRecord)
+              .some((peer) => peer.namespaceSelector === undefined && isRecord(peer.podSelector) && selects(peer.podSelector.matchLabels, client.labels)),
+        );
         if (!admitted) v.push(`NetworkPolicy/${nameOf(policy)}: ${describe(client.doc)} connects to Service/${nameOf(service)} but no ingress rule lets its pods in`);
       }
     }
@@ -246,7 +252,8 @@ export function objectMetaViolations(doc: Doc): string[] {
   if (typeof name !== 'string' || name === '') {
     v.push('metadata.name is missing');
   } else if (kind === 'Service') {
-    if (name.length > 63 || !DNS1035_LABEL.test(name)) v.push(`metadata.name "${name}" must be a DNS-1035 label (a Service name: lowercase, starts with a letter, at most 63 characters)`);
+    if (name.length > 63 || !DNS1035_LABEL.test(name))
+      v.push(`metadata.name "${name}" must be a DNS-1035 label (a Service name: lowercase, starts with a letter, at most 63 characters)`);
   } else if (!FREE_NAME_KINDS.has(kind)) {
     if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) v.push(`metadata.name "${name}" must be a DNS-1123 subdomain`);
     if (kind === 'CronJob' && name.length > 52) v.push(`metadata.name "${name}" is longer than 52 characters (CronJob)`);

@@ -61,13 +61,15 @@ describe('loadDist', () => {
     write('app/sub/x.yaml', CM('x'));
     write('app/kustomization.yaml', KUST('Broken.k8s.yaml', 'ConfigMap.a.k8s.yaml'));
     const problems = loadDist(root).charts[0].problems;
-    expect(problems).toEqual(expect.arrayContaining([
-      'app/sub: unexpected sub-folder (a chart folder holds only YAML files)',
-      'app/notes.txt: not a YAML file',
-      'app/ConfigMap.a.k8s.yaml: holds 2 documents; expected exactly one resource per file',
-      expect.stringContaining('app/Broken.k8s.yaml: YAML does not parse'),
-      expect.stringContaining('ConfigMap/a is defined twice'),
-    ]));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'app/sub: unexpected sub-folder (a chart folder holds only YAML files)',
+        'app/notes.txt: not a YAML file',
+        'app/ConfigMap.a.k8s.yaml: holds 2 documents; expected exactly one resource per file',
+        expect.stringContaining('app/Broken.k8s.yaml: YAML does not parse'),
+        expect.stringContaining('ConfigMap/a is defined twice'),
+      ]),
+    );
   });
 
   test('YAML duplicate keys are rejected (the API server rejects them under strict validation)', () => {

@@ -94,9 +94,7 @@ export function loadChartFolder(dir: string): ChartFolder {
 
   let kustomization: Record<string, unknown> | undefined;
   if (kustomizationFile !== 'kustomization.yaml') {
-    problems.push(kustomizationFile
-      ? `${name}/${kustomizationFile}: name it kustomization.yaml`
-      : `${name}/kustomization.yaml is missing`);
+    problems.push(kustomizationFile ? `${name}/${kustomizationFile}: name it kustomization.yaml` : `${name}/kustomization.yaml is missing`);
   }
   if (kustomizationFile) {
     try {

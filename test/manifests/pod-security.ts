@@ -45,9 +45,7 @@ export function allContainers(podSpec: unknown): NamedContainer[] {
 }
 
 /** Volume sources allowed by "restricted". */
-export const RESTRICTED_VOLUME_TYPES: ReadonlySet<string> = new Set([
-  'configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret',
-]);
+export const RESTRICTED_VOLUME_TYPES: ReadonlySet<string> = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
 
 /** Sysctls allowed by "baseline". */
 export const SAFE_SYSCTLS: ReadonlySet<string> = new Set([

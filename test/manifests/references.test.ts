@@ -3,8 +3,12 @@ import { inClusterService, referenceViolations, unnamedObjects } from './referen
 const ns = 'app';
 const meta = (name?: string) => ({ ...(name ? { name } : {}), namespace: ns });
 const service = (name: string, port = 6379) => ({ apiVersion: 'v1', kind: 'Service', metadata: meta(name), spec: { ports: [{ port }], selector: { app: 'redis' } } });
-const deployment = (name: string, pod: Record<string, unknown>, labels: Record<string, string> = { app: 'redis' }) =>
-  ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(name), spec: { template: { metadata: { labels }, spec: pod } } });
+const deployment = (name: string, pod: Record<string, unknown>, labels: Record<string, string> = { app: 'redis' }) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: meta(name),
+  spec: { template: { metadata: { labels }, spec: pod } },
+});
 const container = (extra: Record<string, unknown> = {}) => ({ name: 'c', image: 'x:1', ...extra });
 
 describe('referenceViolations', () => {
@@ -14,11 +18,27 @@ describe('referenceViolations', () => {
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('conf') },
       deployment('worker', {
         volumes: [{ name: 'conf', configMap: { name: 'conf' } }],
-        containers: [container({ volumeMounts: [{ name: 'conf', mountPath: '/c' }], env: [{ name: 'REDIS_HOST', value: `redis.${ns}.svc` }], ports: [{ name: 'metrics', containerPort: 9090 }] })],
+        containers: [
+          container({
+            volumeMounts: [{ name: 'conf', mountPath: '/c' }],
+            env: [{ name: 'REDIS_HOST', value: `redis.${ns}.svc` }],
+            ports: [{ name: 'metrics', containerPort: 9090 }],
+          }),
+        ],
       }),
       { apiVersion: 'keda.sh/v1alpha1', kind: 'TriggerAuthentication', metadata: meta('auth'), spec: { secretTargetRef: [{ parameter: 'password', name: 'pw', key: 'k' }] } },
-      { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: meta('so'), spec: { scaleTargetRef: { name: 'worker' }, triggers: [{ type: 'redis', metadata: { address: `redis.${ns}.svc:6379` }, authenticationRef: { name: 'auth' } }] } },
-      { apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: meta('pm'), spec: { selector: { matchLabels: { app: 'redis' } }, podMetricsEndpoints: [{ port: 'metrics' }] } },
+      {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: meta('so'),
+        spec: { scaleTargetRef: { name: 'worker' }, triggers: [{ type: 'redis', metadata: { address: `redis.${ns}.svc:6379` }, authenticationRef: { name: 'auth' } }] },
+      },
+      {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'PodMonitor',
+        metadata: meta('pm'),
+        spec: { selector: { matchLabels: { app: 'redis' } }, podMetricsEndpoints: [{ port: 'metrics' }] },
+      },
     ];
     expect(referenceViolations(docs, { externalSecrets: ['pw'] })).toEqual([]);
   });
@@ -27,11 +47,31 @@ describe('referenceViolations', () => {
     const docs = [
       service('redis'),
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta() },
-      deployment('worker', {
-        volumes: [{ name: 'conf', configMap: { name: 'conf-c8d039ba' } }],
-        containers: [container({ volumeMounts: [{ name: 'data', mountPath: '/d' }], env: [{ name: 'REDIS_HOST', value: `redis-c835ee85.${ns}.svc` }, { name: 'P', valueFrom: { secretKeyRef: { name: 'other', key: 'k' } } }] })],
-      }, { app: 'worker' }),
-      { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: meta('so'), spec: { scaleTargetRef: { kind: 'StatefulSet', name: 'worker' }, triggers: [{ type: 'redis', metadata: { address: `redis.${ns}.svc:6380` }, authenticationRef: { name: 'auth' } }] } },
+      deployment(
+        'worker',
+        {
+          volumes: [{ name: 'conf', configMap: { name: 'conf-c8d039ba' } }],
+          containers: [
+            container({
+              volumeMounts: [{ name: 'data', mountPath: '/d' }],
+              env: [
+                { name: 'REDIS_HOST', value: `redis-c835ee85.${ns}.svc` },
+                { name: 'P', valueFrom: { secretKeyRef: { name: 'other', key: 'k' } } },
+              ],
+            }),
+          ],
+        },
+        { app: 'worker' },
+      ),
+      {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: meta('so'),
+        spec: {
+          scaleTargetRef: { kind: 'StatefulSet', name: 'worker' },
+          triggers: [{ type: 'redis', metadata: { address: `redis.${ns}.svc:6380` }, authenticationRef: { name: 'auth' } }],
+        },
+      },
       { apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: meta('pm'), spec: { selector: { matchLabels: { app: 'nope' } } } },
     ];
     expect(referenceViolations(docs, { externalSecrets: ['pw'] })).toEqual([
@@ -56,17 +96,30 @@ describe('referenceViolations', () => {
 });
 
 test('an authenticationRef to a ClusterTriggerAuthentication is not looked for in the set', () => {
-  const so = { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: meta('so'), spec: { scaleTargetRef: { name: 'w' }, triggers: [
-    { type: 'redis', metadata: {}, authenticationRef: { name: 'global', kind: 'ClusterTriggerAuthentication' } },
-    { type: 'redis', metadata: {}, authenticationRef: { name: 'nope' } },
-  ] } };
+  const so = {
+    apiVersion: 'keda.sh/v1alpha1',
+    kind: 'ScaledObject',
+    metadata: meta('so'),
+    spec: {
+      scaleTargetRef: { name: 'w' },
+      triggers: [
+        { type: 'redis', metadata: {}, authenticationRef: { name: 'global', kind: 'ClusterTriggerAuthentication' } },
+        { type: 'redis', metadata: {}, authenticationRef: { name: 'nope' } },
+      ],
+    },
+  };
   expect(referenceViolations([deployment('w', { containers: [container()] }), so])).toEqual([
     'ScaledObject/so: triggers[1].authenticationRef names TriggerAuthentication/nope, which is not in the output',
   ]);
 });
 
 test('unnamedObjects', () => {
-  expect(unnamedObjects([{ kind: 'Service', metadata: { name: '' } }, { kind: 'Service', metadata: { name: 'a' } }])).toEqual(['Service #0 (namespace null): metadata.name is missing']);
+  expect(
+    unnamedObjects([
+      { kind: 'Service', metadata: { name: '' } },
+      { kind: 'Service', metadata: { name: 'a' } },
+    ]),
+  ).toEqual(['Service #0 (namespace null): metadata.name is missing']);
 });
 
 test.each([

@@ -24,8 +24,11 @@ export interface ReferenceOptions {
 
 /** `metadata.name` missing or empty, one line per object. */
 export function unnamedObjects(docs: readonly Doc[]): string[] {
-  return docs.flatMap((d, i) => (typeof d.metadata?.name === 'string' && d.metadata.name !== '' ? []
-    : [`${String(d.kind)} #${i} (namespace ${JSON.stringify(d.metadata?.namespace ?? null)}): metadata.name is missing`]));
+  return docs.flatMap((d, i) =>
+    typeof d.metadata?.name === 'string' && d.metadata.name !== ''
+      ? []
+      : [`${String(d.kind)} #${i} (namespace ${JSON.stringify(d.metadata?.namespace ?? null)}): metadata.name is missing`],
+  );
 }
 
 /** Every reference that does not resolve, one line each; empty when all do. Unnamed objects are reported too. */
@@ -51,9 +54,11 @@ export function referenceViolations(docs: readonly Doc[], options: ReferenceOpti
     }
     for (const vol of volumes) {
       const cm = record(vol.configMap);
-      if (vol.configMap && !cm.optional && !find('ConfigMap', cm.name, ns, '')) v.push(`${at}: volume "${String(vol.name)}" names ConfigMap/${String(cm.name)}, which is not in the output`);
+      if (vol.configMap && !cm.optional && !find('ConfigMap', cm.name, ns, ''))
+        v.push(`${at}: volume "${String(vol.name)}" names ConfigMap/${String(cm.name)}, which is not in the output`);
       const secret = record(vol.secret);
-      if (vol.secret && !secret.optional && !secretKnown(secret.secretName, ns)) v.push(`${at}: volume "${String(vol.name)}" names Secret/${String(secret.secretName)}, which is not in the output nor expected`);
+      if (vol.secret && !secret.optional && !secretKnown(secret.secretName, ns))
+        v.push(`${at}: volume "${String(vol.name)}" names Secret/${String(secret.secretName)}, which is not in the output nor expected`);
     }
     for (const s of list(spec.imagePullSecrets)) {
       if (!secretKnown(record(s).name, ns)) v.push(`${at}: imagePullSecrets names Secret/${String(record(s).name)}, which is not in the output nor expected`);
@@ -70,19 +75,24 @@ export function referenceViolations(docs: readonly Doc[], options: ReferenceOpti
       for (const e of list(c.env).map(record)) {
         const from = record(e.valueFrom);
         const cmRef = record(from.configMapKeyRef);
-        if (from.configMapKeyRef && !cmRef.optional && !find('ConfigMap', cmRef.name, ns, '')) v.push(`${cat}: env ${String(e.name)} names ConfigMap/${String(cmRef.name)}, which is not in the output`);
+        if (from.configMapKeyRef && !cmRef.optional && !find('ConfigMap', cmRef.name, ns, ''))
+          v.push(`${cat}: env ${String(e.name)} names ConfigMap/${String(cmRef.name)}, which is not in the output`);
         const secretRef = record(from.secretKeyRef);
-        if (from.secretKeyRef && !secretRef.optional && !secretKnown(secretRef.name, ns)) v.push(`${cat}: env ${String(e.name)} names Secret/${String(secretRef.name)}, which is not in the output nor expected`);
+        if (from.secretKeyRef && !secretRef.optional && !secretKnown(secretRef.name, ns))
+          v.push(`${cat}: env ${String(e.name)} names Secret/${String(secretRef.name)}, which is not in the output nor expected`);
         if (typeof e.name === 'string' && e.name.endsWith('_HOST') && typeof e.value === 'string') {
           const svc = inClusterService(e.value, ns);
-          if (svc && !find('Service', svc.name, svc.namespace, '')) v.push(`${cat}: env ${e.name} "${e.value}" names Service/${svc.name} in namespace "${svc.namespace}", which is not in the output`);
+          if (svc && !find('Service', svc.name, svc.namespace, ''))
+            v.push(`${cat}: env ${e.name} "${e.value}" names Service/${svc.name} in namespace "${svc.namespace}", which is not in the output`);
         }
       }
       for (const e of list(c.envFrom).map(record)) {
         const cmRef = record(e.configMapRef);
-        if (e.configMapRef && !cmRef.optional && !find('ConfigMap', cmRef.name, ns, '')) v.push(`${cat}: envFrom names ConfigMap/${String(cmRef.name)}, which is not in the output`);
+        if (e.configMapRef && !cmRef.optional && !find('ConfigMap', cmRef.name, ns, ''))
+          v.push(`${cat}: envFrom names ConfigMap/${String(cmRef.name)}, which is not in the output`);
         const secretRef = record(e.secretRef);
-        if (e.secretRef && !secretRef.optional && !secretKnown(secretRef.name, ns)) v.push(`${cat}: envFrom names Secret/${String(secretRef.name)}, which is not in the output nor expected`);
+        if (e.secretRef && !secretRef.optional && !secretKnown(secretRef.name, ns))
+          v.push(`${cat}: envFrom names Secret/${String(secretRef.name)}, which is not in the output nor expected`);
       }
     }
   }
@@ -101,7 +111,8 @@ export function referenceViolations(docs: readonly Doc[], options: ReferenceOpti
     }
     if (d.kind === 'PodMonitor' && groupOf(d.apiVersion) === 'monitoring.coreos.com') {
       const selected = podsSelected(record(record(spec.selector).matchLabels), ns);
-      if (selected.length === 0) v.push(`${describe(d)}: spec.selector.matchLabels ${JSON.stringify(record(spec.selector).matchLabels)} selects the pods of no workload in the output`);
+      if (selected.length === 0)
+        v.push(`${describe(d)}: spec.selector.matchLabels ${JSON.stringify(record(spec.selector).matchLabels)} selects the pods of no workload in the output`);
       for (const ep of list(spec.podMetricsEndpoints).map(record)) {
         if (ep.port === undefined) continue;
         const missing = selected.filter((w) => !list(record(w.podSpec).containers).some((c) => list(record(c).ports).some((p) => record(p).name === ep.port)));
@@ -116,22 +127,24 @@ export function referenceViolations(docs: readonly Doc[], options: ReferenceOpti
       if (!find(kind, ref.name, ns, group)) v.push(`${describe(d)}: spec.scaleTargetRef names ${kind}/${String(ref.name)}, which is not in the output`);
     }
     if (d.kind === 'ScaledObject' || d.kind === 'ScaledJob') {
-      list(spec.triggers).map(record).forEach((t, i) => {
-        const auth = record(t.authenticationRef);
-        const authKind = typeof auth.kind === 'string' ? auth.kind : 'TriggerAuthentication';
-        // ClusterTriggerAuthentications are cluster-wide and usually managed apart from an app.
-        if (t.authenticationRef && authKind === 'TriggerAuthentication' && !find('TriggerAuthentication', auth.name, ns, 'keda.sh')) {
-          v.push(`${describe(d)}: triggers[${i}].authenticationRef names TriggerAuthentication/${String(auth.name)}, which is not in the output`);
-        }
-        const meta = record(t.metadata);
-        const address = typeof meta.address === 'string' ? splitAddress(meta.address)
-          : typeof meta.host === 'string' ? { host: meta.host, port: Number(meta.port) } : undefined;
-        const svc = address && inClusterService(address.host, ns);
-        if (!svc) return;
-        const service = find('Service', svc.name, svc.namespace, '');
-        if (!service) v.push(`${describe(d)}: triggers[${i}] address "${address.host}" names Service/${svc.name} in namespace "${svc.namespace}", which is not in the output`);
-        else if (!list(record(service.spec).ports).some((p) => record(p).port === address.port)) v.push(`${describe(d)}: triggers[${i}] port ${address.port} is no port of ${describe(service)}`);
-      });
+      list(spec.triggers)
+        .map(record)
+        .forEach((t, i) => {
+          const auth = record(t.authenticationRef);
+          const authKind = typeof auth.kind === 'string' ? auth.kind : 'TriggerAuthentication';
+          // ClusterTriggerAuthentications are cluster-wide and usually managed apart from an app.
+          if (t.authenticationRef && authKind === 'TriggerAuthentication' && !find('TriggerAuthentication', auth.name, ns, 'keda.sh')) {
+            v.push(`${describe(d)}: triggers[${i}].authenticationRef names TriggerAuthentication/${String(auth.name)}, which is not in the output`);
+          }
+          const meta = record(t.metadata);
+          const address = typeof meta.address === 'string' ? splitAddress(meta.address) : typeof meta.host === 'string' ? { host: meta.host, port: Number(meta.port) } : undefined;
+          const svc = address && inClusterService(address.host, ns);
+          if (!svc) return;
+          const service = find('Service', svc.name, svc.namespace, '');
+          if (!service) v.push(`${describe(d)}: triggers[${i}] address "${address.host}" names Service/${svc.name} in namespace "${svc.namespace}", which is not in the output`);
+          else if (!list(record(service.spec).ports).some((p) => record(p).port === address.port))
+            v.push(`${describe(d)}: triggers[${i}] port ${address.port} is no port of ${describe(service)}`);
+        });
     }
     if (d.kind === 'TriggerAuthentication') {
       for (const r of list(spec.secretTargetRef).map(record)) {
@@ -179,7 +192,7 @@ function groupOf(apiVersion: unknown): string {
 }
 
 function record(v: unknown): Record<string, any> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? v as Record<string, any> : {};
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, any>) : {};
 }
 
 function list(v: unknown): unknown[] {

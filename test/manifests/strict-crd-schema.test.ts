@@ -112,23 +112,30 @@ const errorsOf = (doc: unknown) => validator.validate(doc).errors.map((e) => `${
 
 describe('StrictCrdValidator on an in-memory CRD', () => {
   test('a valid document passes', () => {
-    expect(validator.validate(widget({
-      rollout: { strategy: 'gradual' },
-      minReplicaCount: 0,
-      maxReplicaCount: 10,
-      cpu: '100m',
-      port: 'http',
-      since: '2026-08-20T10:00:00Z',
-      caBundle: 'aGVsbG8=',
-      onError: 'WARN',
-      note: null,
-      extra: { known: 'x', anything: { goes: [1, 2] } },
-      template: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { whatever: true } },
-      labels: { a: 'b' },
-      empty: {},
-      tags: ['a', 'b'],
-      ports: [{ containerPort: 80 }, { containerPort: 80, protocol: 'UDP' }],
-    }, { name: 'w.example', namespace: 'demo', labels: { 'app.kubernetes.io/name': 'w' }, annotations: { note: 'free text: ok' } }))).toEqual({ handled: true, errors: [], warnings: [] });
+    expect(
+      validator.validate(
+        widget(
+          {
+            rollout: { strategy: 'gradual' },
+            minReplicaCount: 0,
+            maxReplicaCount: 10,
+            cpu: '100m',
+            port: 'http',
+            since: '2026-08-20T10:00:00Z',
+            caBundle: 'aGVsbG8=',
+            onError: 'WARN',
+            note: null,
+            extra: { known: 'x', anything: { goes: [1, 2] } },
+            template: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { whatever: true } },
+            labels: { a: 'b' },
+            empty: {},
+            tags: ['a', 'b'],
+            ports: [{ containerPort: 80 }, { containerPort: 80, protocol: 'UDP' }],
+          },
+          { name: 'w.example', namespace: 'demo', labels: { 'app.kubernetes.io/name': 'w' }, annotations: { note: 'free text: ok' } },
+        ),
+      ),
+    ).toEqual({ handled: true, errors: [], warnings: [] });
   });
 
   test('an unknown field in the spec is reported (objects with properties are closed)', () => {
@@ -228,12 +235,16 @@ describe('StrictCrdValidator on an in-memory CRD', () => {
   });
 
   test('CEL rules are listed as not evaluated', () => {
-    expect(validator.uncheckedRules).toEqual([expect.objectContaining({ crd: 'scaledwidgets.example.com', version: 'v1', path: '.spec', message: 'minReplicaCount must be less than or equal to maxReplicaCount' })]);
+    expect(validator.uncheckedRules).toEqual([
+      expect.objectContaining({ crd: 'scaledwidgets.example.com', version: 'v1', path: '.spec', message: 'minReplicaCount must be less than or equal to maxReplicaCount' }),
+    ]);
   });
 
   test('versions, kinds and groups', () => {
     expect(validator.kinds()).toEqual(['example.com/v1 ScaledWidget']);
-    expect(errorsOf({ ...widget(), apiVersion: 'example.com/v1beta1' })).toEqual(['.apiVersion: example.com/v1beta1 is not a served version of ScaledWidget (served: example.com/v1)']);
+    expect(errorsOf({ ...widget(), apiVersion: 'example.com/v1beta1' })).toEqual([
+      '.apiVersion: example.com/v1beta1 is not a served version of ScaledWidget (served: example.com/v1)',
+    ]);
     expect(errorsOf({ ...widget(), kind: 'Gadget' })).toEqual(['.kind: no CRD for kind "Gadget" in group example.com (known: ScaledWidget)']);
     expect(validator.validate({ apiVersion: 'apps/v1', kind: 'Deployment' })).toEqual({ handled: false, errors: [], warnings: [] });
     expect(validator.validate({ apiVersion: 'v1', kind: 'Service' }).handled).toBe(false);
@@ -241,7 +252,9 @@ describe('StrictCrdValidator on an in-memory CRD', () => {
   });
 
   test('a CRD without a schema is refused', () => {
-    expect(() => new StrictCrdValidator([{ crd: { metadata: { name: 'x' }, spec: { group: 'g', names: { kind: 'K' }, versions: [{ name: 'v1', served: true }] } } }])).toThrow('no schema.openAPIV3Schema');
+    expect(() => new StrictCrdValidator([{ crd: { metadata: { name: 'x' }, spec: { group: 'g', names: { kind: 'K' }, versions: [{ name: 'v1', served: true }] } } }])).toThrow(
+      'no schema.openAPIV3Schema',
+    );
   });
 });
 
@@ -252,7 +265,15 @@ describe('helpers', () => {
     expect(pointerToPath('/metadata/labels/app.kubernetes.io~1name')).toBe('.metadata.labels["app.kubernetes.io/name"]');
   });
 
-  test.each([['app', true], ['app.kubernetes.io/name', true], ['a/b/c', false], ['/name', false], ['Prefix.io/x', false], ['-x', false], ['x'.repeat(64), false]])('isQualifiedName(%s) = %s', (k, ok) => {
+  test.each([
+    ['app', true],
+    ['app.kubernetes.io/name', true],
+    ['a/b/c', false],
+    ['/name', false],
+    ['Prefix.io/x', false],
+    ['-x', false],
+    ['x'.repeat(64), false],
+  ])('isQualifiedName(%s) = %s', (k, ok) => {
     expect(isQualifiedName(k as string)).toBe(ok);
   });
 });

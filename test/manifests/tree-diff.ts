@@ -28,8 +28,7 @@ export function compareTrees(expectedDir: string, actualDir: string): TreeCompar
   const actual = listFiles(actualDir);
   const inActual = new Set(actual);
   const inExpected = new Set(expected);
-  const differing = expected.filter((f) => inActual.has(f)
-    && !fs.readFileSync(path.join(expectedDir, f)).equals(fs.readFileSync(path.join(actualDir, f))));
+  const differing = expected.filter((f) => inActual.has(f) && !fs.readFileSync(path.join(expectedDir, f)).equals(fs.readFileSync(path.join(actualDir, f))));
   return {
     onlyInExpected: expected.filter((f) => !inActual.has(f)),
     onlyInActual: actual.filter((f) => !inExpected.has(f)),
@@ -107,12 +106,7 @@ export function describeTreeDifference(c: TreeComparison, expectedDir: string, a
   if (c.differing.length) {
     lines.push(`differing: ${list(c.differing)}`);
     const f = c.differing[0];
-    lines.push(unifiedDiff(
-      fs.readFileSync(path.join(expectedDir, f), 'utf8'),
-      fs.readFileSync(path.join(actualDir, f), 'utf8'),
-      `${expectedLabel}/${f}`,
-      `${actualLabel}/${f}`,
-    ));
+    lines.push(unifiedDiff(fs.readFileSync(path.join(expectedDir, f), 'utf8'), fs.readFileSync(path.join(actualDir, f), 'utf8'), `${expectedLabel}/${f}`, `${actualLabel}/${f}`));
   }
   return lines.join('\n');
 }

@@ -11,13 +11,15 @@ const deployment = (spec: Record<string, unknown> = {}): Record<string, unknown>
     template: {
       metadata: { labels: { app: 'worker' } },
       spec: {
-        containers: [{
-          name: 'worker',
-          image: 'app:1',
-          ports: [{ containerPort: 8080, name: 'http' }],
-          resources: { requests: { cpu: '10m', memory: 64, 'nvidia.com/gpu': '1' } },
-          securityContext: { runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
-        }],
+        containers: [
+          {
+            name: 'worker',
+            image: 'app:1',
+            ports: [{ containerPort: 8080, name: 'http' }],
+            resources: { requests: { cpu: '10m', memory: 64, 'nvidia.com/gpu': '1' } },
+            securityContext: { runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+          },
+        ],
       },
     },
     ...spec,
@@ -97,7 +99,9 @@ describe('upstreamErrors', () => {
   });
 
   test('a wrong type in a PodMonitor fails', () => {
-    expect(upstreamErrors({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { name: 'm' }, spec: { selector: {}, podMetricsEndpoints: 'metrics' } })).not.toEqual([]);
+    expect(
+      upstreamErrors({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { name: 'm' }, spec: { selector: {}, podMetricsEndpoints: 'metrics' } }),
+    ).not.toEqual([]);
   });
 });
 

@@ -66,8 +66,10 @@ export function upstreamErrors(doc: KubeObject): string[] {
   }
   const cls = modelFor(doc.apiVersion, doc.kind);
   if (!cls) {
-    return [`no upstream schema for ${doc.apiVersion} ${doc.kind} (module ${modelModuleFor(doc.apiVersion, doc.kind) ?? '-'} not found); `
-      + 'add its model package or do not emit this kind'];
+    return [
+      `no upstream schema for ${doc.apiVersion} ${doc.kind} (module ${modelModuleFor(doc.apiVersion, doc.kind) ?? '-'} not found); ` +
+        'add its model package or do not emit this kind',
+    ];
   }
   try {
     new cls(doc).validate();

@@ -164,6 +164,7 @@ test(
       // Workers log each processed event's id (a killed worker may lose its last tick of lines).
       const logged = new Set(fleet.all.flatMap((w) => w.logs.filter((l) => l.msg === 'event processed').map((l) => l.eventId as string)));
       expect([...logged].filter((id) => !(id in counts))).toEqual([]);
+      // A lower bound: how many lines the killed workers lost depends on when they were killed.
       expect(logged.size).toBeGreaterThanOrEqual(GOOD * 0.95);
 
       const runs = Object.values(counts);

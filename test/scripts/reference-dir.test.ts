@@ -35,5 +35,8 @@ test('a folder with one subfolder empty is named as such; a complete one lists i
   expect(() => referenceCrdFiles(empty)).toThrow(MissingReferenceError);
   expect(() => referenceCrdFiles(empty)).toThrow(`the upstream CRD files are missing: ${path.join(empty, 'prometheus-operator')} holds no CRD YAML files.`);
   fs.writeFileSync(path.join(empty, 'prometheus-operator', 'monitoring.coreos.com_podmonitors.yaml'), 'kind: CustomResourceDefinition\n');
-  expect(referenceCrdFiles(empty)).toEqual([path.join(empty, 'keda', 'keda.sh_scaledjobs.yaml'), path.join(empty, 'prometheus-operator', 'monitoring.coreos.com_podmonitors.yaml')]);
+  expect(referenceCrdFiles(empty)).toEqual([
+    path.join(empty, 'keda', 'keda.sh_scaledjobs.yaml'),
+    path.join(empty, 'prometheus-operator', 'monitoring.coreos.com_podmonitors.yaml'),
+  ]);
 });

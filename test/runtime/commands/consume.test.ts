@@ -195,6 +195,7 @@ test('Job mode: a failing handler schedules a retry (exit 0); `queue reap` puts 
   // THEN it is dead-lettered with both attempts, its first and last failure time, and no counters remain
   state = await queueState(redis, list);
   expect(state).toEqual({ ...EMPTY_QUEUE, dead: [expect.objectContaining({ event: raw, reason: 'handler-failed', error: 'asked to fail: f1', attempts: 2, deliveries: 2 })] });
+  // At least the retry delay between the two failures; how much more depends on the machine's load.
   expect(state.dead[0].failedAt - (state.dead[0].firstFailedAt as number)).toBeGreaterThanOrEqual(1800);
 });
 

@@ -27,6 +27,7 @@ test('--interval spaces the batches', async () => {
   const started = Date.now();
   const result = await runCli(['publish', '--count', '3', '--batch', '1', '--interval', '0.3', '--list', list, '--redis', server.url]);
   expect(result.code).toBe(0);
+  // Two 0.3 s pauses at least; more under load.
   expect(Date.now() - started).toBeGreaterThanOrEqual(600);
   expect(await redis.llen(list)).toBe(3);
 });
@@ -39,6 +40,7 @@ test('--forever serves /healthz and /metrics, and SIGTERM stops it cleanly (exit
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     await waitFor(async () => (await redis.llen(list)) >= 6, 'three batches');
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    // The publisher goes on between the wait and the scrape: at least the three batches seen.
     expect(Number(new RegExp(`^${Metrics.PUBLISHED} (\\d+)$`, 'm').exec(metrics)?.[1])).toBeGreaterThanOrEqual(6);
   } finally {
     publisher.child.kill('SIGTERM');

@@ -9,7 +9,7 @@ Configured only from the environment (see ../python-celery.ts):
   CELERY_TEST_TASK_PROTOCOL   the message protocol the client sends, 1 or 2 (default 2, Celery's)
   CELERY_TEST_TASK_SERIALIZER the client's task_serializer (default json; pickle: what no JSON worker takes)
   CELERY_TEST_USERS_COUNTER   users.register's counter key, CELERY_TEST_USER_PREFIX its hash prefix
-                              (runtime/contract.ts CeleryDemoKeys, so Python and ours never collide)
+                              (runtime/contract/celery.ts CeleryDemoKeys, so Python and ours never collide)
 
 It defines the same task names as `redis-keda celery-worker`, so our producer's tasks run here and
 a mixed fleet shares one task set. Every task run appends a JSON record

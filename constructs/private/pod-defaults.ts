@@ -1,6 +1,6 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { Env, HEALTH_PATH, METRICS_PORT, READY_PATH, RUNTIME_GID, RUNTIME_UID } from '../runtime/contract';
+import { Env, HEALTH_PATH, METRICS_PORT, READY_PATH, RUNTIME_GID, RUNTIME_UID } from '../../runtime/contract';
 
 /**
  * Container security that meets the Pod Security "restricted" profile: a numeric non-root user
@@ -28,9 +28,12 @@ export function restrictedPod(user: number = RUNTIME_UID, group: number = RUNTIM
 /** Where the pod spec sits in a rendered object of each kind. */
 function podSpecPath(kind: string): string {
   switch (kind) {
-    case 'CronJob': return '/spec/jobTemplate/spec/template/spec';
-    case 'Pod': return '/spec';
-    default: return '/spec/template/spec';
+    case 'CronJob':
+      return '/spec/jobTemplate/spec/template/spec';
+    case 'Pod':
+      return '/spec';
+    default:
+      return '/spec/template/spec';
   }
 }
 
@@ -48,7 +51,12 @@ export function patchPodSpec(workload: kplus.AbstractPod | kplus.CronJob | ApiOb
   const spec = podSpecPath(obj.kind);
   obj.addJsonPatch(JsonPatch.add(`${spec}/securityContext/seccompProfile`, { type: 'RuntimeDefault' }));
   if (extras.imagePullSecrets?.length) {
-    obj.addJsonPatch(JsonPatch.add(`${spec}/imagePullSecrets`, extras.imagePullSecrets.map((name) => ({ name }))));
+    obj.addJsonPatch(
+      JsonPatch.add(
+        `${spec}/imagePullSecrets`,
+        extras.imagePullSecrets.map((name) => ({ name })),
+      ),
+    );
   }
 }
 

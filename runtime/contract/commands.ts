@@ -1,0 +1,39 @@
+/**
+ * The command line of `redis-keda`: the subcommands and the few options the constructs write into containers'
+ * args (everything else they set through {@link Env}). The runtime's command modules are named by these, so a
+ * renamed command or option changes both halves at once.
+ */
+
+/** The subcommands of `redis-keda`. */
+export const Commands = {
+  PUBLISH: 'publish',
+  CONSUME: 'consume',
+  QUEUE: 'queue',
+  CELERY_WORKER: 'celery-worker',
+  CELERY_SEND: 'celery-send',
+} as const;
+
+/** The subcommands of `redis-keda queue`. */
+export const QueueCommands = {
+  STATS: 'stats',
+  /** Requeues expired leases and due retries (the reaper CronJob). */
+  REAP: 'reap',
+  PEEK_DEAD: 'peek-dead',
+  REDRIVE: 'redrive',
+  PURGE: 'purge',
+} as const;
+
+/** Options the constructs pass as flags. */
+export const Options = {
+  /** `consume --once`: Job mode. */
+  ONCE: 'once',
+  /** `publish --forever`, `celery-send --forever`: run until SIGTERM. */
+  FOREVER: 'forever',
+  /** `consume --handler <module>`. */
+  HANDLER: 'handler',
+} as const;
+
+/** The command-line spelling of an option: `--forever`. */
+export function flag(option: (typeof Options)[keyof typeof Options]): string {
+  return `--${option}`;
+}

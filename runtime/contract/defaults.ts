@@ -1,0 +1,25 @@
+/**
+ * Defaults of the queue programs that the constructs repeat in their props (a construct's default must be the
+ * program's, so a prop left out and a flag left out mean the same).
+ */
+
+/** Default lease: long enough for the demo's 20 s events; renewed every third of it. */
+export const DEFAULT_LEASE_SECONDS = 60;
+
+/** Seconds a consumer finishes in-flight events after SIGTERM; pods get this plus {@link TERMINATION_MARGIN_SECONDS}. */
+export const DEFAULT_GRACE_SECONDS = 30;
+/** What a pod's terminationGracePeriodSeconds adds to the consumer's grace: time to hand work back and exit. */
+export const TERMINATION_MARGIN_SECONDS = 10;
+/** Handler failures before an event is dead-lettered. */
+export const DEFAULT_MAX_ATTEMPTS = 5;
+/** Deliveries (crash redeliveries included) before an event is dead-lettered. */
+export const DEFAULT_MAX_DELIVERIES = 10;
+/** First retry delay; doubles per failure up to {@link DEFAULT_BACKOFF_MAX_SECONDS}. */
+export const DEFAULT_BACKOFF_SECONDS = 1;
+/** The longest retry delay. */
+export const DEFAULT_BACKOFF_MAX_SECONDS = 300;
+/** Events a loop-mode consumer handles at the same time. */
+export const DEFAULT_CONSUME_CONCURRENCY = 1;
+
+/** The demo publisher's batches: events per LPUSH, seconds between batches, the range of each event's `wait`. */
+export const PUBLISH_DEFAULTS = { batch: 10, intervalSeconds: 10, waitMin: 10, waitMax: 20 } as const;

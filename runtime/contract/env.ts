@@ -1,0 +1,100 @@
+/** Names of the environment variables the runtime reads; each CLI option falls back to one of these. */
+export const Env = {
+  /** A full `redis://` or `rediss://` URL; wins over the host / port variables. */
+  REDIS_URL: 'REDIS_URL',
+  REDIS_HOST: 'REDIS_HOST',
+  REDIS_PORT: 'REDIS_PORT',
+  REDIS_USERNAME: 'REDIS_USERNAME',
+  REDIS_PASSWORD: 'REDIS_PASSWORD',
+  /** `true` to connect with TLS. */
+  REDIS_TLS: 'REDIS_TLS',
+  /** Path of a PEM CA bundle to verify the server with (TLS only). */
+  REDIS_TLS_CA_FILE: 'REDIS_TLS_CA_FILE',
+  /** A PEM CA bundle itself (e.g. from a Secret key); implies TLS. REDIS_TLS_CA_FILE wins when both are set. */
+  REDIS_TLS_CA: 'REDIS_TLS_CA',
+  REDIS_DB: 'REDIS_DB',
+  /** Seconds a command waits for Redis at start before it gives up (exit 1). */
+  REDIS_CONNECT_TIMEOUT: 'REDIS_CONNECT_TIMEOUT',
+  LIST_NAME: 'LIST_NAME',
+  // publish
+  PUBLISH_COUNT: 'PUBLISH_COUNT',
+  PUBLISH_FOREVER: 'PUBLISH_FOREVER',
+  PUBLISH_BATCH: 'PUBLISH_BATCH',
+  /** Seconds between batches. */
+  PUBLISH_INTERVAL: 'PUBLISH_INTERVAL',
+  WAIT_MIN: 'WAIT_MIN',
+  WAIT_MAX: 'WAIT_MAX',
+  // consume
+  /** `true` for Job mode: take one event, handle it, exit. */
+  CONSUME_ONCE: 'CONSUME_ONCE',
+  /** Events a loop-mode consumer handles at the same time. */
+  CONSUME_CONCURRENCY: 'CONSUME_CONCURRENCY',
+  /** Lease length in seconds; the consumer renews it while it works. */
+  LEASE_SECONDS: 'LEASE_SECONDS',
+  SLEEP_SCALE: 'SLEEP_SCALE',
+  HANDLER: 'HANDLER',
+  /** File the Job-mode consumer writes once it holds its event (the readiness signal). */
+  READY_FILE: 'READY_FILE',
+  /** Handler failures before an event is dead-lettered (retries back off exponentially). */
+  MAX_ATTEMPTS: 'MAX_ATTEMPTS',
+  /** Deliveries (claims, including redeliveries after crashed consumers) before an event is dead-lettered. */
+  MAX_DELIVERIES: 'MAX_DELIVERIES',
+  /** First retry delay in seconds; doubles per attempt up to BACKOFF_MAX_SECONDS. */
+  BACKOFF_SECONDS: 'BACKOFF_SECONDS',
+  BACKOFF_MAX_SECONDS: 'BACKOFF_MAX_SECONDS',
+  /** Seconds a consumer keeps working on events in hand after SIGTERM before handing them back. */
+  GRACE_SECONDS: 'GRACE_SECONDS',
+  // celery-worker
+  /** Comma-separated Celery queues (Redis lists) to consume, e.g. `celery`. */
+  CELERY_QUEUES: 'CELERY_QUEUES',
+  /** Tasks run at the same time by one worker process. */
+  CELERY_CONCURRENCY: 'CELERY_CONCURRENCY',
+  /** Path of a user module registering more task handlers (`--tasks`). */
+  CELERY_TASKS: 'CELERY_TASKS',
+  /** What to do with a task no handler knows: `fail` (store FAILURE) or `requeue` (for a mixed fleet). */
+  CELERY_UNKNOWN_TASK: 'CELERY_UNKNOWN_TASK',
+  /** Seconds after which an unacknowledged task is restored to its queue (kombu's `visibility_timeout`). */
+  CELERY_VISIBILITY_TIMEOUT: 'CELERY_VISIBILITY_TIMEOUT',
+  /** Seconds a stored result lives (Celery's `result_expires`). */
+  CELERY_RESULT_EXPIRES: 'CELERY_RESULT_EXPIRES',
+  /** The worker's name in results and logs (Celery's `hostname`, e.g. `redis-keda@<pod>`). */
+  CELERY_HOSTNAME: 'CELERY_HOSTNAME',
+  // celery-send
+  /** Queue (Redis list) celery-send pushes to. */
+  CELERY_QUEUE: 'CELERY_QUEUE',
+  /** Task name celery-send sends. */
+  CELERY_TASK: 'CELERY_TASK',
+  /** Seconds between tasks sent by `celery-send --forever`. */
+  CELERY_SEND_INTERVAL: 'CELERY_SEND_INTERVAL',
+  /** Tasks celery-send sends (unless forever). */
+  CELERY_SEND_COUNT: 'CELERY_SEND_COUNT',
+  /** `true`: celery-send sends until stopped. */
+  CELERY_SEND_FOREVER: 'CELERY_SEND_FOREVER',
+  /** Positional arguments, a JSON array. */
+  CELERY_ARGS: 'CELERY_ARGS',
+  /** Keyword arguments, a JSON object. */
+  CELERY_KWARGS: 'CELERY_KWARGS',
+  /** Seconds from sending to the task's eta. */
+  CELERY_COUNTDOWN: 'CELERY_COUNTDOWN',
+  /** The task's eta, ISO 8601. */
+  CELERY_ETA: 'CELERY_ETA',
+  /** Seconds from sending until the task expires. */
+  CELERY_EXPIRES: 'CELERY_EXPIRES',
+  /** kombu priority 0..9. */
+  CELERY_PRIORITY: 'CELERY_PRIORITY',
+  /** `true`: wait for each result and print it. */
+  CELERY_WAIT: 'CELERY_WAIT',
+  /** Seconds to wait for each result. */
+  CELERY_WAIT_TIMEOUT: 'CELERY_WAIT_TIMEOUT',
+  /** The task's hard time limit in seconds (Celery's time_limit). */
+  CELERY_TIME_LIMIT: 'CELERY_TIME_LIMIT',
+  /** The task's soft time limit in seconds (Celery's soft_time_limit). */
+  CELERY_SOFT_TIME_LIMIT: 'CELERY_SOFT_TIME_LIMIT',
+  /** The pod's name (downward API); used in worker names. */
+  POD_NAME: 'POD_NAME',
+  // long-running commands
+  METRICS_PORT: 'METRICS_PORT',
+  LOG_LEVEL: 'LOG_LEVEL',
+  /** `json` (pods, pipes) or `text` (a person at a terminal); default: text when stderr is a terminal. */
+  LOG_FORMAT: 'LOG_FORMAT',
+} as const;

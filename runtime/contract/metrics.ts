@@ -1,0 +1,43 @@
+/** Metric and label names served on `/metrics` (dashboards and alerts read the same names). */
+
+/** Metric names served on `/metrics`. */
+export const Metrics = {
+  PUBLISHED: 'redis_keda_events_published_total',
+  /** Events (publish) or tasks (celery-send) Redis refused at `maxmemory`: the queue was full. */
+  PUBLISH_REJECTED: 'redis_keda_publish_rejected_total',
+  PROCESSED: 'redis_keda_events_processed_total',
+  FAILED: 'redis_keda_events_failed_total',
+  DEAD_LETTERED: 'redis_keda_events_dead_lettered_total',
+  REDELIVERED: 'redis_keda_events_redelivered_total',
+  RETRIED: 'redis_keda_events_retried_total',
+  PROCESSING_SECONDS: 'redis_keda_event_processing_seconds',
+  /** enqueuedAt to acknowledgement. */
+  LATENCY_SECONDS: 'redis_keda_event_latency_seconds',
+  /** Events this process holds right now. */
+  IN_FLIGHT: 'redis_keda_events_in_flight',
+  /** Queue depth by `state`: ready, inflight, delayed, dead. */
+  QUEUE_DEPTH: 'redis_keda_queue_depth',
+} as const;
+
+/** Celery metric names served on `/metrics`. */
+export const CeleryMetrics = {
+  /** Tasks finished, by `task` and `state` (SUCCESS, FAILURE, REVOKED, REQUEUED). */
+  TASKS: 'redis_keda_celery_tasks_total',
+  TASK_SECONDS: 'redis_keda_celery_task_seconds',
+  /** Tasks held by this process (running or waiting for their eta). */
+  TASKS_ACTIVE: 'redis_keda_celery_tasks_active',
+  /** Unacknowledged messages this worker put back after their visibility timeout. */
+  RESTORED: 'redis_keda_celery_restored_total',
+  /** Messages moved to the dead-letter list. */
+  DEAD_LETTERED: 'redis_keda_celery_dead_lettered_total',
+} as const;
+
+/** Label names of the metrics above. */
+export const MetricLabels = {
+  /** Of DEAD_LETTERED: why the event was dead-lettered ({@link DeadLetterReason}). */
+  REASON: 'reason',
+  /** Of QUEUE_DEPTH: one of {@link QUEUE_STATES}. */
+  STATE: 'state',
+  /** Of the Celery TASKS and TASK_SECONDS: the task name. */
+  TASK: 'task',
+} as const;

@@ -1,0 +1,19 @@
+/** Where the programs listen and what they serve: Redis and exporter ports, the health and metrics endpoints, the Job-mode readiness file. */
+
+/** Default Redis port. */
+export const REDIS_PORT = 6379;
+
+/** Port of the redis_exporter sidecar. */
+export const REDIS_EXPORTER_PORT = 9121;
+
+/** Port on which long-running commands serve `/healthz` and `/metrics`. */
+export const METRICS_PORT = 9090;
+/** Liveness: the process works (200), or is stopping (503). */
+export const HEALTH_PATH = '/healthz';
+/** Readiness: Redis is reachable (200), or not (503). */
+export const READY_PATH = '/readyz';
+export const METRICS_PATH = '/metrics';
+
+/** The emptyDir mount of a Job-mode consumer, and the marker file in it. */
+export const CLAIM_DIR = '/run/redis-keda';
+export const CLAIM_FILE = `${CLAIM_DIR}/claimed`;
