@@ -38,7 +38,7 @@ import { createRegistry } from '../metrics';
 import { BUILTIN_TASKS } from '../celery/builtin-tasks';
 import { createCeleryWorkerMetrics } from '../celery/metrics';
 import { loadTasks, TaskRegistry } from '../celery/tasks';
-import { runCeleryWorker, UnknownTaskPolicy } from '../celery/worker';
+import { runCeleryConsumer, UnknownTaskPolicy } from '../celery/consumer';
 import { closeRedis, connectRedis, disconnectRedis } from '../redis/connection';
 import { connectionOptions, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand, stopSignal } from './common';
 
@@ -136,7 +136,7 @@ async function celeryWorker(args: Args, log: Logger): Promise<number> {
     // Celery's remote control (revoke) arrives by pub/sub: a connection in subscribe mode.
     control = redis.duplicate({ connectionName: 'redis-keda-celery-control' });
     control.on('error', (error: Error) => log.debug('control connection error', { error: error.message }));
-    await runCeleryWorker({
+    await runCeleryConsumer({
       redis,
       blocking,
       control,

@@ -1,4 +1,4 @@
-import { runClaimLanes } from '../../runtime/claim-lanes';
+import { runClaimLanes } from '../../../runtime/claim/engine';
 
 async function limits(lanes: number, concurrency: number, maxBatch: number): Promise<number[]> {
   const seen: number[] = [];
