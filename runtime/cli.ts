@@ -9,7 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { celerySendCommand } from './commands/celery-send';
 import { celeryWorkerCommand } from './commands/celery-worker';
 import { consumeCommand } from './commands/consume';
-import { LOG_OPTIONS } from './commands/common';
+import { LOG_OPTIONS } from './commands/options';
 import { publishCommand } from './commands/publish';
 import { queueCommand } from './commands/queue';
 import { Env, VERSION } from './contract';

@@ -17,8 +17,9 @@ export { connectRedis, closeRedis, resolveRedisOptions } from './redis/connectio
 export type { RedisConnectionOptions } from './redis/connection';
 export { createLogger } from './log';
 export type { Logger, LogLevel } from './log';
-export { createConsumerMetrics, createPublisherMetrics, createRegistry } from './metrics';
-export type { ConsumerMetrics, GaugeSource, PublisherMetrics, QueueDepth } from './metrics';
+export { createConsumerMetrics, createPublisherMetrics } from './queue/metrics';
+export type { ConsumerMetrics, GaugeSource, PublisherMetrics, QueueDepth } from './queue/metrics';
+export { createRegistry } from './http/registry';
 export { startHealthServer } from './http/health-server';
 export type { HealthServer } from './http/health-server';
 export { defineTask, loadTasks, TaskRegistry } from './celery/tasks';

@@ -18,7 +18,7 @@ import {
   DEFAULT_MAX_DELIVERIES,
 } from '../contract';
 import { errorMessage, Logger, silentLogger } from '../log';
-import { ConsumerMetrics, createConsumerMetrics } from '../metrics';
+import { ConsumerMetrics, createConsumerMetrics } from './metrics';
 import { demoHandler, EventHandler } from './handler';
 import { ClaimEngine } from '../claim/engine';
 import { QUEUE_CLAIMING } from '../claim/tuning';

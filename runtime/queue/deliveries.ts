@@ -8,7 +8,7 @@ import { performance } from 'perf_hooks';
 import type { QueueEvent } from '../contract';
 import { errorMessage, Logger } from '../log';
 import { untilLanded } from '../redis/retry';
-import type { ConsumerMetrics } from '../metrics';
+import type { ConsumerMetrics } from './metrics';
 import { StopClock } from '../claim/stop';
 import { Acker, createAcker } from './acks';
 import { parseEvent } from './event';

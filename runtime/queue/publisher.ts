@@ -2,10 +2,11 @@
 import type Redis from 'ioredis';
 import { DEFAULT_LIST_NAME } from '../contract';
 import { errorMessage, Logger, silentLogger } from '../log';
-import { createPublisherMetrics, PublisherMetrics } from '../metrics';
+import { createPublisherMetrics, PublisherMetrics } from './metrics';
 import { QueueFullError } from '../redis/queue-full';
 import { sleep } from '../sleep';
 import { createEventJson } from './event';
+import { PUBLISH_DEFAULTS } from './publish-defaults';
 import { Queue } from './queue';
 
 export interface PublishOptions {
@@ -29,7 +30,7 @@ export interface PublishOptions {
   readonly metrics?: PublisherMetrics;
 }
 
-export const PUBLISH_DEFAULTS = { batch: 10, intervalSeconds: 10, waitMin: 10, waitMax: 20 } as const;
+export { PUBLISH_DEFAULTS };
 
 /** Batches under way at once when a bounded run has no pause between batches (`--interval 0`). */
 export const PIPELINE_DEPTH = 16;
