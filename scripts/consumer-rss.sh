@@ -2,7 +2,8 @@
 # Idle and peak RSS of a loop consumer (`redis-keda consume --concurrency 100`, no-op handler):
 # idle = VmRSS after 3 s with no events; peak = VmHWM (the kernel's high-water mark) after a
 # burst of N events (default 50000) pushed at once, once the list is drained.
-# Usage: scripts/consumer-rss.sh <compiled cli.js> [events]   (needs redis-server, redis-cli)
+# Usage: scripts/consumer-rss.sh <compiled cli.js> [events]   (needs redis-server, redis-cli, bc;
+# NODE_FLAGS="--max-semi-space-size=2" passes flags to node)
 set -euo pipefail
 CLI=$1; EVENTS=${2:-50000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +13,7 @@ redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$D
 REDIS=$!
 trap 'kill $CONSUMER 2>/dev/null || true; kill $REDIS 2>/dev/null || true; rm -rf "$DIR"' EXIT
 until redis-cli -p "$PORT" ping >/dev/null 2>&1; do sleep 0.05; done
-LIST_NAME=rss REDIS_URL=redis://127.0.0.1:$PORT LOG_LEVEL=warn node "$CLI" consume --concurrency 100 --handler "$ROOT/bench/handlers/noop.js" --metrics-port 0 2>"$DIR/consumer.log" &
+LIST_NAME=rss REDIS_URL=redis://127.0.0.1:$PORT LOG_LEVEL=warn node $NODE_FLAGS "$CLI" consume --concurrency 100 --handler "$ROOT/bench/handlers/noop.js" --metrics-port 0 2>"$DIR/consumer.log" &
 CONSUMER=$!
 sleep 3
 IDLE=$(awk '/VmRSS/ {print $2}' /proc/$CONSUMER/status)

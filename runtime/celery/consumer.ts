@@ -5,56 +5,26 @@
  * running tasks the grace period and hands back the rest. Results are stored and acknowledged
  * after the task (acks_late), and kombu's unacked bookkeeping is kept (UnackedUpkeep).
  */
-import type Redis from 'ioredis';
 import { DEFAULT_CELERY_MAX_ETA_HELD } from '../contract';
 import { ClaimEngine } from '../claim/engine';
 import { StopClock } from '../claim/stop';
 import { CELERY_CLAIMING } from '../claim/tuning';
-import type { Logger } from '../log';
-import { CeleryBroker, Delivery } from './broker';
-import { listenForControl, Revoke, RevokedIds } from './control';
+import { CeleryBroker } from './broker';
+import type { CeleryConsumerOptions } from './consumer-options';
+import { listenForControl, RevokedIds } from './control';
 import { createFinisher, Finisher } from './finisher';
 import { HeldTask, HeldTasks } from './held-tasks';
-import { decodeMessage } from './message';
 import { createCeleryWorkerMetrics, CeleryWorkerMetrics } from './metrics';
-import { integerTooLarge, RevokeReason } from './results';
+import { revokeHeld } from './revocation';
+import { route, RoutingDeps } from './routing';
 import { Settler } from './settle';
-import { canvasSupported, runTask, TaskRunDeps } from './task-run';
-import type { TaskRegistry } from './tasks';
+import { runTask, TaskRunDeps } from './task-run';
 import { UnackedUpkeep } from './upkeep';
-
-export type UnknownTaskPolicy = 'fail' | 'requeue';
-
-export interface CeleryConsumerOptions {
-  /** The broker and result backend connection; the caller owns it. */
-  readonly redis: Redis;
-  /** A connection of its own for the blocking wait on an empty queue; without one the consumer polls every 100 ms. */
-  readonly blocking?: Redis;
-  /** A connection of its own to listen on Celery's remote control channel (revoke); without one revokes are not seen. */
-  readonly control?: Redis;
-  /** Queues (Redis lists) to consume. */
-  readonly queues: readonly string[];
-  readonly tasks: TaskRegistry;
-  readonly concurrency: number;
-  /** The worker's name, e.g. `redis-keda@pod-1`. */
-  readonly hostname: string;
-  /** kombu's visibility_timeout (s): held messages older than this are restored. */
-  readonly visibilitySeconds: number;
-  /** Celery's result_expires (s; 0 keeps results forever). */
-  readonly resultExpires: number;
-  readonly unknownTask: UnknownTaskPolicy;
-  /** After stop: how long running tasks may still finish before they are handed back (ms). */
-  readonly graceMs: number;
-  /** Eta tasks held at most. @default DEFAULT_CELERY_MAX_ETA_HELD */
-  readonly maxEtaHeld?: number;
-  /** Aborts to stop. */
-  readonly signal: AbortSignal;
-  readonly log: Logger;
-  readonly metrics?: CeleryWorkerMetrics;
-}
 
 /** When a claim brought only tasks for other workers (`--unknown-task requeue`), claiming pauses this long so one worker does not spin on them. */
 export const REQUEUE_PAUSE_MS = 1000;
+
+export type { CeleryConsumerOptions, UnknownTaskPolicy } from './consumer-options';
 
 /** Runs a Celery consumer until `signal` aborts and it has stopped. */
 export async function runCeleryConsumer(options: CeleryConsumerOptions): Promise<void> {
@@ -71,6 +41,7 @@ export class CeleryConsumer {
   private readonly engine: ClaimEngine;
   private readonly clock = new StopClock();
   private readonly runDeps: TaskRunDeps;
+  private readonly routing: RoutingDeps;
   private running = 0;
   private idle?: () => void;
   private pauseUntil = 0;
@@ -106,6 +77,7 @@ export class CeleryConsumer {
         waitForWork: (connection, timeoutMs) => this.broker.waitForMessages(connection, timeoutMs),
       },
     );
+    this.routing = { options, settler: this.settler, held: this.held, revoked: this.revoked };
     this.runDeps = {
       ...options,
       metrics: this.metrics,
@@ -133,7 +105,10 @@ export class CeleryConsumer {
     const { log } = options;
     this.metrics.watch(() => this.held.size);
     const upkeep = new UnackedUpkeep(this.broker, options.redis, options.visibilitySeconds, this.held, this.metrics, log);
-    if (options.control) await listenForControl(options.control, options.redis, options.hostname, (r) => this.onRevoke(r), log);
+    if (options.control) await listenForControl(options.control, options.redis, options.hostname, (r) => {
+        revokeHeld(r, this.held, this.settler, this.revoked);
+        this.engine.wake();
+      }, log);
     await upkeep.start();
     log.info('celery worker started', { queues: options.queues, concurrency: options.concurrency, tasks: options.tasks.names, visibilityTimeout: options.visibilitySeconds, unknownTask: options.unknownTask });
     let stoppedAt = Date.now();
@@ -159,7 +134,7 @@ export class CeleryConsumer {
     let requeued = 0;
     let held = 0;
     for (const delivery of claimed.deliveries) {
-      const outcome = this.accept(delivery);
+      const outcome = route(delivery, this.routing);
       if (outcome === 'requeued') requeued++;
       else if (outcome === 'held') held++;
     }
@@ -167,43 +142,6 @@ export class CeleryConsumer {
     if (requeued > 0 && held === 0) this.pauseUntil = Date.now() + REQUEUE_PAUSE_MS;
     this.pump();
     return { drained: claimed.deliveries.length + claimed.deadLettered < want };
-  }
-
-  /** Sorts a claimed message: run now, hold for its eta, settle it without running (malformed, unknown, expired), or hand it back (unknown). */
-  private accept(delivery: Delivery): 'held' | 'settled' | 'requeued' {
-    const { options, settler } = this;
-    const decoded = decodeMessage(delivery.raw.toString('utf8'));
-    if (!decoded.ok) {
-      settler.background(settler.deadLetter(delivery, decoded.error, decoded.kind, decoded.taskId, decoded.taskName));
-      return 'settled';
-    }
-    const task = decoded.task;
-    const now = Date.now();
-    // Celery looks the task up before anything else: an unknown task is NotRegistered even if expired.
-    // In a fleet shared with Python workers, a canvas this worker cannot run (a chord) is theirs too.
-    const known = options.tasks.get(task.name) !== undefined;
-    const requeue = options.unknownTask === 'requeue';
-    if (!known || (requeue && (!canvasSupported(task) || task.unsafeInteger !== undefined))) {
-      const why = !known ? 'name' : task.unsafeInteger !== undefined ? 'integer' : 'canvas';
-      settler.background(requeue ? settler.requeue(delivery, task, why) : settler.notRegistered(delivery, task));
-      return requeue ? 'requeued' : 'settled';
-    }
-    if (task.expires !== undefined && task.expires <= now) {
-      settler.background(settler.revoke(delivery, task, 'expired'));
-      return 'settled';
-    }
-    // Run on rounded numbers it would give a wrong answer that looks right: fail it instead.
-    if (task.unsafeInteger !== undefined) {
-      settler.background(settler.refuse(delivery, task, integerTooLarge(task.unsafeInteger)));
-      return 'settled';
-    }
-    if (this.revoked.has(task.id)) {
-      settler.background(settler.revoke(delivery, task, 'revoked'));
-      return 'settled';
-    }
-    const held = this.held.hold(delivery, task, now);
-    if (held.state === 'eta') options.log.info('task received, waiting for its eta', { taskId: task.id, task: task.name, eta: new Date(task.eta ?? 0).toISOString() });
-    return 'held';
   }
 
   /** Starts due tasks while slots are free. */
@@ -214,30 +152,6 @@ export class CeleryConsumer {
       this.running++;
       void runTask(held, this.runDeps);
     }
-  }
-
-  /** A revoke from Celery's remote control: remembered for messages to come; held tasks settle now. */
-  private onRevoke({ ids, terminate }: Revoke): void {
-    for (const id of ids) this.revoked.add(id);
-    const wanted = new Set(ids);
-    for (const h of this.held.all()) {
-      if (!wanted.has(h.task.id) || h.handedBack) continue;
-      if (h.state === 'eta' || h.state === 'due') {
-        this.held.withdraw(h);
-        this.settleRevoked(h, 'revoked');
-      } else if (h.state === 'running' && terminate) {
-        // One process runs every task: stop it through its signal; its slot frees when it returns.
-        h.abort?.abort(new Error('revoked with terminate'));
-        this.settleRevoked(h, 'terminated');
-      }
-    }
-    this.engine.wake();
-  }
-
-  private settleRevoked(h: HeldTask, reason: RevokeReason): void {
-    h.handedBack = true;
-    this.held.release(h);
-    this.settler.background(this.settler.revoke(h.delivery, h.task, reason));
   }
 
   /**

@@ -6,7 +6,7 @@
 import { performance } from 'perf_hooks';
 import type Redis from 'ioredis';
 import { errorMessage, Logger } from '../log';
-import { canvasSupported, checkCanvas, failureFollowUps, successFollowUps, UnsupportedCanvas } from './canvas';
+import { checkCanvas, failureFollowUps, successFollowUps, UnsupportedCanvas } from './canvas';
 import type { Finisher } from './finisher';
 import type { HeldTask } from './held-tasks';
 import type { CeleryTask } from './message';
@@ -16,8 +16,6 @@ import { failureJson, successJson, toCeleryException, traceback } from './result
 import { resultMeta, Settler } from './settle';
 import { Task, TaskContext, TaskRegistry } from './tasks';
 import { withTimeLimits } from './time-limits';
-
-export { canvasSupported };
 
 /** What running a task needs of its consumer. */
 export interface TaskRunDeps {
