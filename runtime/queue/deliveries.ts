@@ -12,7 +12,8 @@ import type { ConsumerMetrics } from './metrics';
 import { StopClock } from '../claim/stop';
 import { Acker, createAcker } from './acks';
 import { parseEvent } from './event';
-import type { EventHandler, HandlerContext } from './handler';
+import { DeliveryContext } from './delivery-context';
+import type { EventHandler } from './handler';
 import { LeasedEvent, LeaseKeeper } from './leases';
 import type { Claim, Queue, RetryPolicy } from './queue';
 
@@ -256,33 +257,6 @@ export class Deliveries {
     if (!this.running.delete(entry.held.claim.token)) return;
     this.onFree();
     if (this.running.size === 0) this.idle?.();
-  }
-}
-
-/** The handler's view of its delivery; its logger is made only if the handler asks for it. */
-class DeliveryContext implements HandlerContext {
-  private child?: Logger;
-
-  constructor(
-    private readonly parent: Logger,
-    private readonly eventId: string,
-    private readonly claim: Claim,
-  ) {}
-
-  get raw(): string {
-    return this.claim.raw;
-  }
-
-  get token(): string {
-    return this.claim.token;
-  }
-
-  get delivery(): number {
-    return this.claim.delivery;
-  }
-
-  get log(): Logger {
-    return (this.child ??= this.parent.child({ eventId: this.eventId, token: this.claim.token }));
   }
 }
 
