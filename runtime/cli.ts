@@ -9,17 +9,17 @@ import { hideBin } from 'yargs/helpers';
 import { celerySendCommand } from './commands/celery-send';
 import { celeryWorkerCommand } from './commands/celery-worker';
 import { consumeCommand } from './commands/consume';
-import { LOG_OPTIONS } from './commands/common';
+import { LOG_OPTIONS } from './commands/options';
 import { publishCommand } from './commands/publish';
 import { queueCommand } from './commands/queue';
-import { Env, VERSION } from './contract';
+import { Commands, Env, VERSION } from './contract';
 import { addEnvOptions, GENERAL_OPTIONS, rememberCommandLine, typedValue, UsageError } from './config';
 import { createLogger, defaultLogFormat, errorMessage, flushStderr, isLogLevel, Logger } from './log';
 
 /** Exit code of a usage error (yargs' own exit code would be 1, the code of a failure). */
 export const USAGE_EXIT_CODE = 2;
 
-const COMMANDS = ['publish', 'consume', 'queue', 'celery-worker', 'celery-send'];
+const COMMANDS: readonly string[] = Object.values(Commands);
 
 export function buildCli(args: string[]): Argv {
   rememberCommandLine(args);
@@ -50,7 +50,7 @@ export function buildCli(args: string[]): Argv {
 /** yargs' message, made to say what was wrong with what was typed. */
 export function usageMessage(msg: string, args: readonly string[]): string {
   const words = leadingWords(args);
-  const unknown = words.find((w, i) => (i === 0 ? !COMMANDS.includes(w) : words[0] === 'queue' && i === 1));
+  const unknown = words.find((w, i) => (i === 0 ? !COMMANDS.includes(w) : words[0] === Commands.QUEUE && i === 1));
   // recommendCommands() reports only its guess; the word typed is what the user must see.
   const guess = /^Did you mean (.+)\?$/.exec(msg);
   if (guess) return `unknown command${unknown ? ` '${unknown}'` : ''}; did you mean ${guess[1]}?`;

@@ -7,7 +7,7 @@ import { isUtf8 } from 'buffer';
 import { randomBytes, randomUUID } from 'crypto';
 import type Redis from 'ioredis';
 import { CELERY_PRIORITY_SEPARATOR, CELERY_PRIORITY_STEPS, CeleryKeys, celeryPriorityList } from '../contract';
-import { CLAIM, DEAD_LETTER, FINISH, RELEASE_LOCK, REQUEUE, RESTORE, TAKE_LOCK, TOUCH } from './scripts';
+import { CLAIM_MESSAGES, DEAD_LETTER_MESSAGE, FINISH, RELEASE_LOCK, REQUEUE, RESTORE, TAKE_LOCK, TOUCH } from './scripts';
 
 /** A message taken from a queue, held in `unacked` until it is acknowledged or restored. */
 export interface Delivery {
@@ -34,8 +34,6 @@ export interface Finished {
   readonly followUps?: readonly { readonly list: string; readonly raw: string }[];
 }
 
-/** Messages one claim call may take. */
-export const MAX_CLAIM_BATCH = 500;
 /** Finished tasks per FINISH call. */
 export const MAX_FINISH_BATCH = 500;
 /** kombu's `unacked_mutex_expire` (s). */
@@ -78,7 +76,7 @@ export class CeleryBroker {
     // Tags for messages without one: unique per claim call, so several claims never collide.
     const prefix = `${this.tagPrefix}${++this.tagCounter}.`;
     // Buffers: a message is moved and stored as the bytes it is, whatever they are.
-    const reply = (await CLAIM.runBuffer(this.redis, keys, [count, (now / 1000).toFixed(6), prefix, now, ...this.order.map((q) => this.queues[q])])) as (Buffer | number)[];
+    const reply = (await CLAIM_MESSAGES.runBuffer(this.redis, keys, [count, (now / 1000).toFixed(6), prefix, now, ...this.order.map((q) => this.queues[q])])) as (Buffer | number)[];
     const positions = this.order;
     const deliveries: Delivery[] = [];
     for (let i = 2; i + 2 < reply.length; i += 3) {
@@ -115,7 +113,7 @@ export class CeleryBroker {
    */
   async deadLetter(delivery: Delivery, error: string, result?: { taskId: string; json: string }): Promise<boolean> {
     const keys = [CeleryKeys.UNACKED, CeleryKeys.UNACKED_INDEX, CeleryKeys.dead(delivery.queue), CeleryKeys.taskMeta(result?.taskId ?? '')];
-    return Number(await DEAD_LETTER.run(this.redis, keys, [delivery.tag, delivery.raw, error, Date.now(), result?.json ?? '', this.resultExpires])) === 1;
+    return Number(await DEAD_LETTER_MESSAGE.run(this.redis, keys, [delivery.tag, delivery.raw, error, Date.now(), result?.json ?? '', this.resultExpires])) === 1;
   }
 
   /** Hands a held message back unchanged to the far end of its list at its priority. False if it was no longer held. */

@@ -1,4 +1,4 @@
-/** Prometheus metrics of `redis-keda celery-worker`, named in contract.ts (CeleryMetrics). */
+/** Prometheus metrics of `redis-keda celery-worker`, named in the contract (CeleryMetrics). */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CeleryMetrics, MetricLabels } from '../contract';
 

@@ -25,7 +25,7 @@ import { DRAINS, LuaScript } from '../redis/lua-script';
  * Returns {dead-lettered, order (comma-separated queue positions), then per message: queue
  * position, raw message, delivery tag}.
  */
-export const CLAIM = new LuaScript(
+export const CLAIM_MESSAGES = new LuaScript(
   'celery-claim',
   `
 local count = tonumber(ARGV[1])
@@ -170,7 +170,7 @@ return held
  * KEYS: unacked, unacked_index, dead list, result key.
  * ARGV: tag, raw message, error, now (ms), result JSON or '', expiry (s).
  */
-export const DEAD_LETTER = new LuaScript(
+export const DEAD_LETTER_MESSAGE = new LuaScript(
   'celery-dead-letter',
   `
 local now = tonumber(ARGV[4])

@@ -18,33 +18,11 @@
  * canvases fail fast (NotImplementedError). Remote control: revoke (also with terminate) and
  * ping are honoured; other inspect / control commands are not answered. Needs Redis >= 6.2.
  */
-import { hostname as osHostname } from 'os';
-import type Redis from 'ioredis';
 import type { CommandModule } from 'yargs';
-import {
-  Commands,
-  DEFAULT_CELERY_CONCURRENCY,
-  DEFAULT_CELERY_MAX_ETA_HELD,
-  DEFAULT_CELERY_QUEUE,
-  DEFAULT_CELERY_RESULT_EXPIRES_SECONDS,
-  DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS,
-  DEFAULT_GRACE_SECONDS,
-  DEFAULT_UNKNOWN_TASK_POLICY,
-  Env,
-  READY_PATH,
-  UNKNOWN_TASK_POLICIES,
-  UnknownTaskPolicy,
-} from '../contract';
-import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues, UsageError } from '../config';
-import { startHealthServer } from '../http/health-server';
-import type { Logger } from '../log';
-import { createRegistry } from '../metrics';
-import { BUILTIN_TASKS } from '../celery/builtin-tasks';
-import { createCeleryWorkerMetrics } from '../celery/metrics';
-import { loadTasks, TaskRegistry } from '../celery/tasks';
-import { runCeleryWorker } from '../celery/worker';
-import { closeRedis, connectRedis, disconnectRedis } from '../redis/connection';
-import { connectionOptions, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand, stopSignal } from './common';
+import { DEFAULT_CELERY_CONCURRENCY, DEFAULT_CELERY_MAX_ETA_HELD, DEFAULT_CELERY_QUEUE, DEFAULT_CELERY_RESULT_EXPIRES_SECONDS, DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS, DEFAULT_GRACE_SECONDS, DEFAULT_UNKNOWN_TASK_POLICY, Commands, Env, READY_PATH, UNKNOWN_TASK_POLICIES } from '../contract';
+import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues } from '../config';
+import { lazyHandler } from './lazy';
+import { METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './options';
 
 const OPTIONS = {
   queues: { env: Env.CELERY_QUEUES, type: 'string', default: DEFAULT_CELERY_QUEUE, describe: 'Comma-separated Celery queues (Redis lists) to consume, served in turn; priority lists <queue>\\x06\\x16<3|6|9> included' },
@@ -76,7 +54,7 @@ const OPTIONS = {
   ...REDIS_OPTIONS,
 } satisfies Record<string, EnvOption>;
 
-type Args = OptionValues<typeof OPTIONS>;
+export type Args = OptionValues<typeof OPTIONS>;
 
 export const celeryWorkerCommand: CommandModule = {
   command: Commands.CELERY_WORKER,
@@ -97,71 +75,5 @@ export const celeryWorkerCommand: CommandModule = {
           `Needs Redis 6.2 or later. ` +
           REDIS_EPILOGUE,
       ),
-  handler: runCommand(celeryWorker),
+  handler: lazyHandler(() => import('./run/celery-worker')),
 };
-
-export function parseQueues(text: string): string[] {
-  const queues = text
-    .split(',')
-    .map((q) => q.trim())
-    .filter((q) => q !== '');
-  if (queues.length === 0) throw new UsageError(`--queues (or env ${Env.CELERY_QUEUES}) names no queue: '${text}'`);
-  if (new Set(queues).size !== queues.length) throw new UsageError(`--queues (or env ${Env.CELERY_QUEUES}) names a queue twice: '${text}'`);
-  return queues;
-}
-
-async function celeryWorker(args: Args, log: Logger): Promise<number> {
-  const queues = parseQueues(args.queues);
-  const registry = new TaskRegistry(BUILTIN_TASKS);
-  if (args.tasks) for (const task of await loadTasks(args.tasks)) registry.register(task);
-  const hostname = args.hostname ?? `redis-keda@${process.env[Env.POD_NAME] || osHostname()}`;
-  const stop = stopSignal(log);
-  const metricsRegistry = createRegistry();
-  let redis: Redis | undefined;
-  let blocking: Redis | undefined;
-  let control: Redis | undefined;
-  const server = await startHealthServer({
-    port: args['metrics-port'],
-    registry: metricsRegistry,
-    log,
-    isHealthy: () => !stop.signal.aborted,
-    isReady: () => redis?.status === 'ready',
-  });
-  try {
-    try {
-      redis = await connectRedis({ ...connectionOptions(args, log), connectTimeoutMs: Infinity, connectionName: 'redis-keda-celery' }, log, stop.signal);
-    } catch (error) {
-      if (stop.signal.aborted) return 0;
-      throw error;
-    }
-    // The blocking wait's own connection; its errors surface in the wait.
-    blocking = redis.duplicate({ connectionName: 'redis-keda-celery-wait' });
-    blocking.on('error', (error: Error) => log.debug('blocking connection error', { error: error.message }));
-    // Celery's remote control (revoke) arrives by pub/sub: a connection in subscribe mode.
-    control = redis.duplicate({ connectionName: 'redis-keda-celery-control' });
-    control.on('error', (error: Error) => log.debug('control connection error', { error: error.message }));
-    await runCeleryWorker({
-      redis,
-      blocking,
-      control,
-      queues,
-      tasks: registry,
-      concurrency: args.concurrency,
-      hostname,
-      visibilitySeconds: args['visibility-timeout'],
-      resultExpires: args['result-expires'],
-      unknownTask: args['unknown-task'] as UnknownTaskPolicy,
-      graceMs: args.grace * 1000,
-      signal: stop.signal,
-      log: log.child({ hostname }),
-      metrics: createCeleryWorkerMetrics(metricsRegistry),
-    });
-    return 0;
-  } finally {
-    stop.dispose();
-    await server.close();
-    if (blocking) await disconnectRedis(blocking);
-    if (control) await disconnectRedis(control);
-    if (redis) await closeRedis(redis);
-  }
-}

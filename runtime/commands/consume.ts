@@ -1,30 +1,9 @@
 /** `redis-keda consume`: handle events, one (`--once`, a Job) or in a loop (a Deployment). */
-import { existsSync } from 'fs';
-import { dirname } from 'path';
-import type Redis from 'ioredis';
 import type { CommandModule } from 'yargs';
-import {
-  CLAIM_FILE,
-  Commands,
-  DEFAULT_BACKOFF_MAX_SECONDS,
-  DEFAULT_BACKOFF_SECONDS,
-  DEFAULT_CONSUME_CONCURRENCY,
-  DEFAULT_GRACE_SECONDS,
-  DEFAULT_LEASE_SECONDS,
-  DEFAULT_MAX_ATTEMPTS,
-  DEFAULT_MAX_DELIVERIES,
-  Env,
-  Options,
-  READY_PATH,
-} from '../contract';
+import { CLAIM_FILE, DEFAULT_BACKOFF_MAX_SECONDS, DEFAULT_BACKOFF_SECONDS, DEFAULT_GRACE_SECONDS, DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, Commands, DEFAULT_CONSUME_CONCURRENCY, Env, Options, READY_PATH } from '../contract';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues } from '../config';
-import { startHealthServer } from '../http/health-server';
-import type { Logger } from '../log';
-import { createConsumerMetrics, createRegistry } from '../metrics';
-import { consumeOnce, ConsumerOptions, runConsumer } from '../queue/consumer';
-import { demoHandler, loadHandler } from '../queue/handler';
-import { closeRedis, connectRedis } from '../redis/connection';
-import { connectionOptions, LIST_OPTIONS, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand, stopSignal } from './common';
+import { lazyHandler } from './lazy';
+import { LIST_OPTIONS, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './options';
 
 const DELIVERY = 'Retries and delivery limits:';
 
@@ -100,7 +79,7 @@ const OPTIONS = {
   ...REDIS_OPTIONS,
 } satisfies Record<string, EnvOption>;
 
-type Args = OptionValues<typeof OPTIONS>;
+export type Args = OptionValues<typeof OPTIONS>;
 
 export const consumeCommand: CommandModule = {
   command: Commands.CONSUME,
@@ -119,75 +98,5 @@ export const consumeCommand: CommandModule = {
           `Job mode gives up after --redis-connect-timeout (exit 1). On SIGTERM both stop claiming, give handlers --grace seconds, hand back the rest and exit 0. ` +
           REDIS_EPILOGUE,
       ),
-  handler: runCommand(consume),
+  handler: lazyHandler(() => import('./run/consume')),
 };
-
-async function consume(args: Args, log: Logger): Promise<number> {
-  const handler = args.handler ? await loadHandler(args.handler) : demoHandler(args['sleep-scale']);
-  const stop = stopSignal(log);
-  const consumer = {
-    list: args.list,
-    leaseSeconds: args.lease,
-    handler,
-    log,
-    maxAttempts: args['max-attempts'],
-    maxDeliveries: args['max-deliveries'],
-    backoffSeconds: args.backoff,
-    backoffMaxSeconds: args['backoff-max'],
-    graceSeconds: args.grace,
-    signal: stop.signal,
-  };
-  try {
-    return args.once ? await consumeOneEvent(args, log, consumer) : await consumeInLoop(args, log, consumer);
-  } finally {
-    stop.dispose();
-  }
-}
-
-type Common = Omit<ConsumerOptions, 'redis'> & { readonly signal: AbortSignal };
-
-/** Job mode: Redis must answer within the connect timeout (exit 1 otherwise). */
-async function consumeOneEvent(args: Args, log: Logger, common: Common): Promise<number> {
-  const redis = await connectRedis(connectionOptions(args, log), log);
-  try {
-    const result = await consumeOnce({ ...common, redis, readyFile: readyFile(args['ready-file'], log) });
-    log.debug('consume --once done', { outcome: result.outcome });
-    return 0;
-  } finally {
-    await closeRedis(redis);
-  }
-}
-
-/** Loop mode: serves probes at once and waits for Redis as long as it takes (no crash loop while Redis is down). */
-async function consumeInLoop(args: Args, log: Logger, common: Common): Promise<number> {
-  const registry = createRegistry();
-  let redis: Redis | undefined;
-  const server = await startHealthServer({
-    port: args['metrics-port'],
-    registry,
-    log,
-    isHealthy: () => !common.signal.aborted,
-    isReady: () => redis?.status === 'ready',
-  });
-  try {
-    try {
-      redis = await connectRedis({ ...connectionOptions(args, log), connectTimeoutMs: Infinity }, log, common.signal);
-    } catch (error) {
-      if (common.signal.aborted) return 0;
-      throw error;
-    }
-    await runConsumer({ ...common, redis, concurrency: args.concurrency, metrics: createConsumerMetrics(registry) });
-    return 0;
-  } finally {
-    await server.close();
-    if (redis) await closeRedis(redis);
-  }
-}
-
-/** A ready file given explicitly must work; the default is skipped outside a pod with the emptyDir. */
-function readyFile(given: string | undefined, log: Logger): string | undefined {
-  if (given !== undefined) return given;
-  if (existsSync(dirname(CLAIM_FILE))) return CLAIM_FILE;
-  log.debug('no ready file: its directory does not exist', { readyFile: CLAIM_FILE });
-  return undefined;
-}

@@ -2,12 +2,9 @@
 import type { CommandModule } from 'yargs';
 import { Commands, Env, Options } from '../contract';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues } from '../config';
-import { startHealthServer } from '../http/health-server';
-import type { Logger } from '../log';
-import { createPublisherMetrics, createRegistry } from '../metrics';
-import { PUBLISH_DEFAULTS, publishEvents } from '../queue/publisher';
-import { closeRedis, connectRedis } from '../redis/connection';
-import { connectionOptions, LIST_OPTIONS, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand, stopSignal } from './common';
+import { PUBLISH_DEFAULTS } from '../contract';
+import { lazyHandler } from './lazy';
+import { LIST_OPTIONS, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './options';
 
 const OPTIONS = {
   count: { env: Env.PUBLISH_COUNT, type: 'number', integer: true, min: 0, describe: 'Publish this many events, then exit 0 (give this or --forever)' },
@@ -21,7 +18,7 @@ const OPTIONS = {
   ...REDIS_OPTIONS,
 } satisfies Record<string, EnvOption>;
 
-type Args = OptionValues<typeof OPTIONS>;
+export type Args = OptionValues<typeof OPTIONS>;
 
 export const publishCommand: CommandModule = {
   command: Commands.PUBLISH,
@@ -38,39 +35,5 @@ export const publishCommand: CommandModule = {
       .example('$0 publish --count 25 --batch 10 --interval 0', 'publish 25 events at once, then exit')
       .example('$0 publish --forever --batch 10 --interval 10', 'the demo publisher')
       .epilogue(REDIS_EPILOGUE),
-  handler: runCommand(publish),
+  handler: lazyHandler(() => import('./run/publish')),
 };
-
-async function publish(args: Args, log: Logger): Promise<number> {
-  const redis = await connectRedis(connectionOptions(args, log), log);
-  const options = {
-    redis,
-    list: args.list,
-    count: args.forever ? undefined : args.count,
-    batch: args.batch,
-    intervalSeconds: args.interval,
-    waitMin: args['wait-min'],
-    waitMax: args['wait-max'],
-    log,
-  };
-  try {
-    if (!args.forever) {
-      const published = await publishEvents(options);
-      log.info('publish done', { published });
-      return 0;
-    }
-    const registry = createRegistry();
-    const stop = stopSignal(log);
-    const server = await startHealthServer({ port: args['metrics-port'], registry, log, isHealthy: () => !stop.signal.aborted });
-    try {
-      const published = await publishEvents({ ...options, signal: stop.signal, metrics: createPublisherMetrics(registry) });
-      log.info('publisher stopped', { published });
-      return 0;
-    } finally {
-      stop.dispose();
-      await server.close();
-    }
-  } finally {
-    await closeRedis(redis);
-  }
-}

@@ -6,32 +6,20 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { addEnvOptions, asTyped, EnvOption, OptionValues, UsageError } from '../config';
-import type { Logger } from '../log';
 import { Commands, DEAD_LETTER_REASONS, DeadLetterReason, QueueCommands } from '../contract';
-import { Queue } from '../queue/queue';
-import { closeRedis, connectRedis } from '../redis/connection';
-import { connectionOptions, helpSections, LIST_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS, runCommand } from './common';
+import type { QueueOperation } from './run/queue';
+import { helpSections, LIST_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './options';
 
 const OPTIONS = { ...LIST_OPTIONS, ...REDIS_OPTIONS } satisfies Record<string, EnvOption>;
 
-type Args = OptionValues<typeof OPTIONS> & { readonly count?: number; readonly yes?: boolean; readonly dead?: boolean; readonly all?: boolean; readonly reason?: DeadLetterReason };
+export type Args = OptionValues<typeof OPTIONS> & { readonly count?: number; readonly yes?: boolean; readonly dead?: boolean; readonly all?: boolean; readonly reason?: DeadLetterReason };
 
 /**
  * Checks `args` (before connecting: a usage error needs no Redis), runs `body` against the queue
  * named by the options, and prints its result as one JSON line.
  */
-function withQueue(body: (queue: Queue, args: Args, log: Logger) => Promise<object | void>, check: (args: Args) => void = () => undefined) {
-  return runCommand<Args>(async (args, log) => {
-    check(args);
-    const redis = await connectRedis(connectionOptions(args, log), log);
-    try {
-      const result = await body(new Queue(redis, args.list), args, log);
-      if (result) process.stdout.write(JSON.stringify(result) + '\n');
-      return 0;
-    } finally {
-      await closeRedis(redis);
-    }
-  });
+function withQueue(body: QueueOperation<Args>, check: (args: Args) => void = () => undefined): (argv: unknown) => Promise<void> {
+  return async (argv) => (await import('./run/queue')).onQueue(body, check)(argv);
 }
 
 function countOption<T>(yargs: Argv<T>, describe: string, defaultValue?: number) {

@@ -4,7 +4,7 @@
  */
 import { Logger } from '../log';
 import { BatchWriter } from '../redis/batch-writer';
-import type { Held } from './leases';
+import type { LeasedEvent } from './leases';
 import type { Queue } from './queue';
 
 /**
@@ -16,10 +16,10 @@ export type AckResult = 'acked' | 'lost' | 'unconfirmed';
 /** Tokens per ACK call: a bound on the time one script holds Redis. */
 export const MAX_ACK_BATCH = 500;
 
-export type Acker = BatchWriter<Held, AckResult>;
+export type Acker = BatchWriter<LeasedEvent, AckResult>;
 
 export function createAcker(queue: Queue, log: Logger): Acker {
-  return new BatchWriter<Held, AckResult>({
+  return new BatchWriter<LeasedEvent, AckResult>({
     what: 'acknowledgements',
     givingUpMeans: 'if they did not land, the events run again',
     maxBatch: MAX_ACK_BATCH,

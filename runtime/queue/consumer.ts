@@ -18,14 +18,16 @@ import {
   DEFAULT_MAX_DELIVERIES,
 } from '../contract';
 import { errorMessage, Logger, silentLogger } from '../log';
-import { ConsumerMetrics, createConsumerMetrics } from '../metrics';
+import { ConsumerMetrics, createConsumerMetrics } from './metrics';
 import { demoHandler, EventHandler } from './handler';
-import { reapQueue, runLoop } from './loop';
+import { ClaimEngine } from '../claim/engine';
+import { QUEUE_CLAIMING } from '../claim/tuning';
+import { ConsumerContext, Deliveries, Outcome } from './deliveries';
 import { Claim, Queue } from './queue';
-import { Context, Outcome, Worker } from './worker';
+import { Reaper, reapQueue } from './reaper';
 import { disconnectRedis } from '../redis/connection';
 
-export type { Outcome } from './worker';
+export type { Outcome } from './deliveries';
 
 export interface ConsumerOptions {
   /** A connected client; the caller owns it (closes it). */
@@ -80,7 +82,7 @@ export interface ConsumeOnceResult {
   readonly token?: string;
 }
 
-function contextOf(options: ConsumerOptions, claimLogLevel: Context['claimLogLevel']): Context {
+function contextOf(options: ConsumerOptions, claimLogLevel: ConsumerContext['claimLogLevel']): ConsumerContext {
   const leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const maxDeliveries = options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
@@ -125,10 +127,7 @@ export async function consumeOnce(options: ConsumeOnceOptions): Promise<ConsumeO
   if (signal?.aborted) return { outcome: 'empty' };
   const since = Date.now();
   const batch = await ctx.queue.claimBatch(ctx.leaseMs, 1, ctx.maxDeliveries);
-  if (batch.deadLettered > 0) {
-    ctx.metrics.deadLettered.inc({ reason: 'max-deliveries' }, batch.deadLettered);
-    ctx.log.warn('events dead-lettered: delivered too often without an outcome', { events: batch.deadLettered, reason: 'max-deliveries', dead: ctx.queue.keys.dead });
-  }
+  countDeadLettered(ctx, batch.deadLettered);
   const [claim] = batch.claims;
   if (!claim) {
     ctx.log.info('list is empty, nothing to do');
@@ -142,19 +141,19 @@ export async function consumeOnce(options: ConsumeOnceOptions): Promise<ConsumeO
   }
 }
 
-async function handleOne(ctx: Context, claim: Claim, since: number, signal?: AbortSignal): Promise<Outcome> {
-  const worker = new Worker(ctx);
-  const delivery = worker.start(claim, since);
+async function handleOne(ctx: ConsumerContext, claim: Claim, since: number, signal?: AbortSignal): Promise<Outcome> {
+  const deliveries = new Deliveries(ctx);
+  const delivery = deliveries.start(claim, since);
   const stopped = new Promise<'stop'>((resolve) => {
     if (signal?.aborted) resolve('stop');
     signal?.addEventListener('abort', () => resolve('stop'), { once: true });
   });
   const first = await Promise.race([delivery, stopped]);
   if (first !== 'stop') {
-    await worker.stop(Date.now());
+    await deliveries.stop(Date.now());
     return first;
   }
-  const handedBack = await worker.stop(Date.now() + ctx.graceMs);
+  const handedBack = await deliveries.stop(Date.now() + ctx.graceMs);
   return handedBack > 0 ? 'handed-back' : delivery;
 }
 
@@ -168,10 +167,53 @@ export async function runConsumer(options: RunConsumerOptions): Promise<void> {
   // A blocking connection's errors surface in the wait; without a listener ioredis would print them.
   blocking?.on('error', (error: Error) => ctx.log.debug('blocking connection error', { error: errorMessage(error) }));
   try {
-    await runLoop(ctx, { concurrency, signal, blocking });
+    await runLoop(ctx, concurrency, signal, blocking);
   } finally {
     if (blocking) await disconnectRedis(blocking);
   }
+}
+
+/**
+ * Keeps up to `concurrency` handlers busy: each claim takes as many events as there are free
+ * slots (never more in hand than `concurrency`); a drained list is waited on until an event
+ * arrives or the next retry is due; the reaper runs every half lease.
+ */
+async function runLoop(ctx: ConsumerContext, concurrency: number, signal: AbortSignal, blocking?: Redis): Promise<void> {
+  const { queue } = ctx;
+  let engine: ClaimEngine | undefined;
+  const deliveries = new Deliveries(ctx, () => engine?.wake());
+  engine = new ClaimEngine(
+    { concurrency, signal, redis: queue.redis, blocking, log: ctx.log, tuning: QUEUE_CLAIMING },
+    {
+      busy: () => deliveries.busy,
+      claim: async (want) => {
+        const since = Date.now();
+        const batch = await queue.claimBatch(ctx.leaseMs, want, ctx.maxDeliveries);
+        countDeadLettered(ctx, batch.deadLettered);
+        for (const claim of batch.claims) void deliveries.start(claim, since);
+        return { drained: batch.claims.length < want, untilDueMs: batch.nextDueAt === undefined ? undefined : batch.nextDueAt - batch.redisTime };
+      },
+      waitForWork: (connection, timeoutMs) => queue.waitForEvents(connection, timeoutMs),
+    },
+  );
+  ctx.metrics.watch({ inFlight: () => deliveries.holding, depth: () => (queue.redis.status === 'ready' ? queue.stats() : Promise.resolve(undefined)) });
+  const reaper = new Reaper(ctx);
+  await reaper.start();
+  ctx.log.info('consumer started', { concurrency, leaseSeconds: ctx.leaseMs / 1000 });
+  let stoppedAt = Date.now();
+  try {
+    stoppedAt = await engine.run();
+  } finally {
+    await reaper.stop();
+  }
+  await deliveries.stop(stoppedAt + ctx.graceMs);
+  ctx.log.info('consumer stopped', { ...deliveries.tally });
+}
+
+function countDeadLettered(ctx: ConsumerContext, events: number): void {
+  if (events === 0) return;
+  ctx.metrics.deadLettered.inc({ reason: 'max-deliveries' }, events);
+  ctx.log.warn('events dead-lettered: delivered too often without an outcome', { events, reason: 'max-deliveries', dead: ctx.queue.keys.dead });
 }
 
 async function writeReadyFile(path: string, claim: Claim, log: Logger): Promise<void> {

@@ -7,7 +7,7 @@ import type { Claim, Queue } from './queue';
 import { intervalMs } from '../sleep';
 
 /** An event in hand, from its claim until its outcome has landed (or it was handed back). */
-export interface Held {
+export interface LeasedEvent {
   readonly claim: Claim;
   /** Local time (ms) until which the lease surely holds: the start of the last successful claim or renewal, plus the lease. */
   heldUntil: number;
@@ -18,7 +18,7 @@ export interface Held {
 }
 
 export class LeaseKeeper {
-  private readonly held = new Map<string, Held>();
+  private readonly held = new Map<string, LeasedEvent>();
   private timer?: NodeJS.Timeout;
   private renewal?: Promise<void>;
   private failures = 0;
@@ -35,14 +35,14 @@ export class LeaseKeeper {
   }
 
   /** Starts keeping the lease of a claim made at local time `since` (ms, taken before the claim call). */
-  hold(claim: Claim, since: number): Held {
-    const held: Held = { claim, heldUntil: since + this.leaseMs, settling: false, lost: false };
+  hold(claim: Claim, since: number): LeasedEvent {
+    const held: LeasedEvent = { claim, heldUntil: since + this.leaseMs, settling: false, lost: false };
     this.held.set(claim.token, held);
     this.timer ??= setInterval(() => void this.renew(), intervalMs(this.leaseMs / 3));
     return held;
   }
 
-  release(held: Held): void {
+  release(held: LeasedEvent): void {
     this.held.delete(held.claim.token);
   }
 

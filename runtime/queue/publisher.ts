@@ -2,7 +2,7 @@
 import type Redis from 'ioredis';
 import { DEFAULT_LIST_NAME, PUBLISH_DEFAULTS } from '../contract';
 import { errorMessage, Logger, silentLogger } from '../log';
-import { createPublisherMetrics, PublisherMetrics } from '../metrics';
+import { createPublisherMetrics, PublisherMetrics } from './metrics';
 import { QueueFullError } from '../redis/queue-full';
 import { sleep } from '../sleep';
 import { createEventJson } from './event';

@@ -8,7 +8,8 @@
 import { randomBytes } from 'crypto';
 import type Redis from 'ioredis';
 import { DeadLetterReason, DEFAULT_BACKOFF_MAX_SECONDS, DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, queueKeys } from '../contract';
-import { ACK, CLAIM, DEAD_LETTER, EXTEND_LEASES, HAND_BACK, PROMOTE, PROMOTE_BATCH, REAP, REDRIVE, RETRY } from './scripts';
+import { ACK, CLAIM_EVENTS, DEAD_LETTER_EVENT, EXTEND_LEASES, HAND_BACK, PROMOTE, PROMOTE_BATCH, REAP, REDRIVE, RETRY } from './scripts';
+import { QUEUE_CLAIMING } from '../claim/tuning';
 import { pushOrQueueFull } from '../redis/queue-full';
 
 /** An event this consumer holds until it acks, retries, dead-letters, hands back or loses the lease. */
@@ -65,8 +66,6 @@ export type RetryResult =
 /** What `purge` deletes: the dead-letter list, or every key of the queue. */
 export type PurgeScope = 'dead' | 'all';
 
-/** Events one claim call may take (the script hands them to single ZADD / HSET commands). */
-export const MAX_CLAIM_BATCH = 1000;
 /** Tokens per hand-back call. */
 export const HAND_BACK_BATCH = 500;
 /** Expired claims (and due retries) moved per script call; small enough not to block Redis noticeably. */
@@ -103,10 +102,10 @@ export class Queue {
    * delivery number would pass `maxDeliveries` are dead-lettered instead (reason max-deliveries).
    */
   async claimBatch(leaseMs: number, count: number, maxDeliveries = DEFAULT_MAX_DELIVERIES): Promise<ClaimBatch> {
-    if (!(Number.isInteger(count) && count >= 1 && count <= MAX_CLAIM_BATCH)) throw new Error(`claim count (${count}) must be an integer from 1 to ${MAX_CLAIM_BATCH}`);
+    if (!(Number.isInteger(count) && count >= 1 && count <= QUEUE_CLAIMING.maxBatch)) throw new Error(`claim count (${count}) must be an integer from 1 to ${QUEUE_CLAIMING.maxBatch}`);
     const keys = [this.keys.ready, this.keys.inflight, this.keys.inflightEvents, this.keys.delayed, this.keys.delayedEvents, this.keys.deliveries, this.keys.failures, this.keys.dead];
     // Tokens are <72 random bits>.<n>: unique across consumers, short on the wire.
-    const reply = (await CLAIM.run(this.redis, keys, [Math.round(leaseMs), count, maxDeliveries, `${randomBytes(9).toString('base64url')}.`])) as (number | string)[];
+    const reply = (await CLAIM_EVENTS.run(this.redis, keys, [Math.round(leaseMs), count, maxDeliveries, `${randomBytes(9).toString('base64url')}.`])) as (number | string)[];
     const deadline = Number(reply[0]);
     const claims: Claim[] = [];
     for (let i = 3; i + 2 < reply.length; i += 3) {
@@ -143,7 +142,7 @@ export class Queue {
   /** Moves a held event to `<list>:dead` with why it failed. False if the claim was lost (nothing written). */
   async deadLetter(claim: Pick<Claim, 'token'>, options: DeadLetterOptions): Promise<boolean> {
     const keys = [this.keys.inflight, this.keys.inflightEvents, this.keys.deliveries, this.keys.failures, this.keys.dead];
-    return (await DEAD_LETTER.run(this.redis, keys, [claim.token, options.reason, options.error])) === 1;
+    return (await DEAD_LETTER_EVENT.run(this.redis, keys, [claim.token, options.reason, options.error])) === 1;
   }
 
   /**

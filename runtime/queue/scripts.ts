@@ -105,7 +105,7 @@ end
  * Returns { deadline, deadLettered, nextDue (-1: none; only read when fewer than count were taken),
  *           token1, raw1, delivery1, token2, ... }.
  */
-export const CLAIM = new LuaScript(
+export const CLAIM_EVENTS = new LuaScript(
   'claim',
   `${NOW_MS}${COUNTERS}
 local count = tonumber(ARGV[2])
@@ -201,7 +201,7 @@ return out
  * deliveries, failures, dead. ARGV: token, reason, error. Returns 1, or 0 (and writes nothing) if
  * the claim was lost: the event is back on the ready list and must not exist twice.
  */
-export const DEAD_LETTER = new LuaScript(
+export const DEAD_LETTER_EVENT = new LuaScript(
   'dead-letter',
   `${NOW_MS}${COUNTERS}
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end

@@ -8,6 +8,9 @@ import Redis, { RedisOptions } from 'ioredis';
 import { REDIS_PORT } from '../contract';
 import { Logger, redactUrls, silentLogger } from '../log';
 import { setLongTimeout } from '../sleep';
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS } from './defaults';
+
+export { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS } from './defaults';
 
 export interface RedisConnectionOptions {
   /** `redis://[user[:password]@]host[:port][/db]` or `rediss://...` for TLS; wins over the fields below. */
@@ -34,8 +37,6 @@ export interface RedisConnectionOptions {
   readonly connectionName?: string;
 }
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 /** Reconnect backoff: 100 ms doubling, capped, so a Redis restart costs at most a few seconds. */
 export const MAX_RECONNECT_DELAY_MS = 3_000;
 

@@ -1,4 +1,6 @@
 /** What a producer gets when Redis is at `maxmemory` with `noeviction`: a refusal to name plainly. */
+import { Counter, Registry } from 'prom-client';
+import { Metrics } from '../contract';
 
 /** Redis refused a write that would grow memory past `maxmemory` (its `-OOM` error). */
 export function isOomError(error: unknown): boolean {
@@ -26,4 +28,9 @@ export async function pushOrQueueFull<T>(list: string, count: number, push: () =
   } catch (error) {
     throw isOomError(error) ? new QueueFullError(list, count) : error;
   }
+}
+
+/** redis_keda_publish_rejected_total, for every producer (publish, celery-send). */
+export function createRejectedCounter(registry: Registry): Counter {
+  return new Counter({ name: Metrics.PUBLISH_REJECTED, help: 'Events or tasks Redis refused at maxmemory (queue full); none of them was stored.', registers: [registry] });
 }

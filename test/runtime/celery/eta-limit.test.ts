@@ -6,7 +6,7 @@ import type Redis from 'ioredis';
 import { CeleryKeys } from '../../../runtime/contract';
 import { BUILTIN_TASKS } from '../../../runtime/celery/builtin-tasks';
 import { TaskRegistry } from '../../../runtime/celery/tasks';
-import { runCeleryWorker } from '../../../runtime/celery/worker';
+import { runCeleryConsumer } from '../../../runtime/celery/consumer';
 import { silentLogger } from '../../../runtime/log';
 import { withRedis } from '../../support/redis-fixture';
 import { waitFor } from '../../support/cli';
@@ -23,7 +23,7 @@ test('with maxEtaHeld 2, the third eta task and what follows stay on the list un
   const plain = await send(redis, { task: 'tasks.noop', queue: 'etaq' });
 
   const controller = new AbortController();
-  const worker = runCeleryWorker({
+  const worker = runCeleryConsumer({
     redis,
     queues: ['etaq'],
     tasks: new TaskRegistry(BUILTIN_TASKS),

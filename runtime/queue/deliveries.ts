@@ -1,5 +1,5 @@
 /**
- * What a consumer does with the events it holds, in Job mode and loop mode alike: run the
+ * The deliveries a consumer holds and how each ends, in Job mode and loop mode alike: run the
  * handler while the lease is kept, then acknowledge (batched), retry with backoff, or
  * dead-letter; at stop, give the grace period to handlers still running and hand back what did
  * not finish.
@@ -8,12 +8,13 @@ import { performance } from 'perf_hooks';
 import type { QueueEvent } from '../contract';
 import { errorMessage, Logger } from '../log';
 import { untilLanded } from '../redis/retry';
-import type { ConsumerMetrics } from '../metrics';
-import { sleep } from '../sleep';
+import type { ConsumerMetrics } from './metrics';
+import { StopClock } from '../claim/stop';
 import { Acker, createAcker } from './acks';
 import { parseEvent } from './event';
-import type { EventHandler, HandlerContext } from './handler';
-import { Held, LeaseKeeper } from './leases';
+import { DeliveryContext } from './delivery-context';
+import type { EventHandler } from './handler';
+import { LeasedEvent, LeaseKeeper } from './leases';
 import type { Claim, Queue, RetryPolicy } from './queue';
 
 /** What giving up on a Redis call that finishes an event means. */
@@ -29,7 +30,7 @@ const EVENT_AGAIN = 'the event will be delivered again';
 export type Outcome = 'processed' | 'retried' | 'dead-lettered' | 'lost' | 'unconfirmed' | 'handed-back';
 
 /** What the consumers share. */
-export interface Context {
+export interface ConsumerContext {
   readonly queue: Queue;
   readonly leaseMs: number;
   readonly handler: EventHandler;
@@ -42,10 +43,7 @@ export interface Context {
   readonly claimLogLevel: 'info' | 'debug';
 }
 
-/** After the grace period: time to hand events back and let outcomes land, within the pod's termination margin. */
-export const HANDOFF_MS = 5000;
-
-/** What a worker did, for the line it logs when it stops. */
+/** What a consumer did, for the line it logs when it stops. */
 export interface Tally {
   processed: number;
   /** Handler failures (each then retried or dead-lettered). */
@@ -60,12 +58,13 @@ export interface Tally {
 }
 
 interface Running {
-  readonly held: Held;
+  readonly held: LeasedEvent;
   /** Given back at stop while its handler still ran: whatever the handler does now is ignored. */
   handedBack: boolean;
 }
 
-export class Worker {
+/** The events a consumer holds, each from its claim until its outcome has landed. */
+export class Deliveries {
   private readonly keeper: LeaseKeeper;
   private readonly acker: Acker;
   /** Events whose handler runs. */
@@ -73,11 +72,11 @@ export class Worker {
   /** Deliveries past their handler whose outcome is on its way to Redis. */
   private readonly finishing = new Set<Promise<Outcome>>();
   private idle?: () => void;
-  private handoffBy = Infinity;
+  private readonly clock = new StopClock();
   readonly tally: Tally = { processed: 0, failed: 0, retried: 0, deadLettered: 0, handedBack: 0, lost: 0, unconfirmed: 0 };
 
   constructor(
-    private readonly ctx: Context,
+    private readonly ctx: ConsumerContext,
     /** Called each time a handler finishes (a slot is free). */
     private readonly onFree: () => void = () => undefined,
   ) {
@@ -130,11 +129,8 @@ export class Worker {
   async stop(graceDeadline: number): Promise<number> {
     if (this.running.size > 0) {
       this.ctx.log.info('finishing events in hand', { events: this.running.size, graceSeconds: Math.max(0, (graceDeadline - Date.now()) / 1000) });
-      const timeout = new AbortController();
-      await Promise.race([new Promise<void>((resolve) => (this.idle = resolve)), sleep(graceDeadline - Date.now(), timeout.signal)]);
-      timeout.abort();
     }
-    this.handoffBy = Date.now() + HANDOFF_MS;
+    await this.clock.graceWait(graceDeadline, (idle) => (this.running.size === 0 ? idle() : (this.idle = idle)));
     const unfinished = [...this.running.values()];
     let handedBack = 0;
     if (unfinished.length > 0) {
@@ -144,13 +140,13 @@ export class Worker {
         this.handlerDone(entry);
       }
       const tokens = unfinished.map((e) => e.held.claim.token);
-      handedBack = (await untilLanded('hand-back', () => this.ctx.queue.handBack(tokens), () => this.handoffBy, this.ctx.log, EVENT_AGAIN)) ?? 0;
+      handedBack = (await untilLanded('hand-back', () => this.ctx.queue.handBack(tokens), this.clock.handoffBy, this.ctx.log, EVENT_AGAIN)) ?? 0;
       this.tally.handedBack += handedBack;
       for (const entry of unfinished) this.keeper.release(entry.held);
       this.ctx.log.warn('grace period over: handed events back to the list', { events: unfinished.length, handedBack, tokens });
     }
     const landing = Promise.all(this.finishing);
-    await Promise.all([this.acker.close(this.handoffBy), landing]);
+    await Promise.all([this.acker.close(this.clock.handoffBy()), landing]);
     await this.keeper.stop();
     return handedBack;
   }
@@ -188,7 +184,7 @@ export class Worker {
     return outcome.finally(() => this.handlerDone(entry));
   }
 
-  private async acknowledge(held: Held, event: QueueEvent, seconds: number): Promise<Outcome> {
+  private async acknowledge(held: LeasedEvent, event: QueueEvent, seconds: number): Promise<Outcome> {
     const { ctx } = this;
     const result = await this.acker.write(held);
     this.keeper.release(held);
@@ -207,7 +203,7 @@ export class Worker {
     return 'processed';
   }
 
-  private async failed(held: Held, event: QueueEvent, error: unknown): Promise<Outcome> {
+  private async failed(held: LeasedEvent, event: QueueEvent, error: unknown): Promise<Outcome> {
     const { ctx } = this;
     const message = errorMessage(error);
     const token = held.claim.token;
@@ -233,7 +229,7 @@ export class Worker {
     }
   }
 
-  private async deadLetter(held: Held, error: string): Promise<Outcome> {
+  private async deadLetter(held: LeasedEvent, error: string): Promise<Outcome> {
     const { ctx } = this;
     held.settling = true;
     const landed = await untilLanded('dead-letter', () => ctx.queue.deadLetter(held.claim, { reason: 'malformed', error }), () => this.giveUpAt(held), ctx.log, EVENT_AGAIN);
@@ -248,8 +244,8 @@ export class Worker {
     return 'dead-lettered';
   }
 
-  private giveUpAt(held: Held): number {
-    return Math.min(held.heldUntil, this.handoffBy);
+  private giveUpAt(held: LeasedEvent): number {
+    return Math.min(held.heldUntil, this.clock.handoffBy());
   }
 
   private track(outcome: Promise<Outcome>): Promise<Outcome> {
@@ -261,33 +257,6 @@ export class Worker {
     if (!this.running.delete(entry.held.claim.token)) return;
     this.onFree();
     if (this.running.size === 0) this.idle?.();
-  }
-}
-
-/** The handler's view of its delivery; its logger is made only if the handler asks for it. */
-class DeliveryContext implements HandlerContext {
-  private child?: Logger;
-
-  constructor(
-    private readonly parent: Logger,
-    private readonly eventId: string,
-    private readonly claim: Claim,
-  ) {}
-
-  get raw(): string {
-    return this.claim.raw;
-  }
-
-  get token(): string {
-    return this.claim.token;
-  }
-
-  get delivery(): number {
-    return this.claim.delivery;
-  }
-
-  get log(): Logger {
-    return (this.child ??= this.parent.child({ eventId: this.eventId, token: this.claim.token }));
   }
 }
 

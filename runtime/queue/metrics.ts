@@ -1,16 +1,7 @@
-/**
- * Prometheus metrics of the runtime commands, named in contract.ts. Each command builds its own
- * registry, so programmatic users and tests can run several consumers in one process.
- */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { MetricLabels, Metrics, QUEUE_STATES } from './contract';
-
-/** A registry with the Node process metrics (CPU, memory, event loop lag) already in it. */
-export function createRegistry(): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  return registry;
-}
+/** Prometheus metrics of the queue's consumer and publisher, named in the contract. */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { MetricLabels, Metrics, QUEUE_STATES } from '../contract';
+import { createRejectedCounter } from '../redis/queue-full';
 
 /** The counts of a queue's parts, as `queue stats` prints them. */
 export interface QueueDepth {
@@ -109,9 +100,4 @@ export function createPublisherMetrics(registry: Registry = new Registry()): Pub
     published: new Counter({ name: Metrics.PUBLISHED, help: 'Events pushed onto the list.', registers: [registry] }),
     rejected: createRejectedCounter(registry),
   };
-}
-
-/** redis_keda_publish_rejected_total, for every producer (publish, celery-send). */
-export function createRejectedCounter(registry: Registry): Counter {
-  return new Counter({ name: Metrics.PUBLISH_REJECTED, help: 'Events or tasks Redis refused at maxmemory (queue full); none of them was stored.', registers: [registry] });
 }

@@ -1,0 +1,86 @@
+/** The work of `redis-keda consume`, loaded when the command runs. */
+import { existsSync } from 'fs';
+import { dirname } from 'path';
+import type Redis from 'ioredis';
+import { CLAIM_FILE } from '../../contract';
+import { startHealthServer } from '../../http/health-server';
+import type { Logger } from '../../log';
+import { createRegistry } from '../../http/registry';
+import { createConsumerMetrics } from '../../queue/metrics';
+import { consumeOnce, ConsumerOptions, runConsumer } from '../../queue/consumer';
+import { demoHandler, loadHandler } from '../../queue/handler';
+import { closeRedis, connectRedis } from '../../redis/connection';
+import { connectionOptions, runCommand, stopSignal } from '../common';
+import type { Args } from '../consume';
+
+async function consume(args: Args, log: Logger): Promise<number> {
+  const handler = args.handler ? await loadHandler(args.handler) : demoHandler(args['sleep-scale']);
+  const stop = stopSignal(log);
+  const consumer = {
+    list: args.list,
+    leaseSeconds: args.lease,
+    handler,
+    log,
+    maxAttempts: args['max-attempts'],
+    maxDeliveries: args['max-deliveries'],
+    backoffSeconds: args.backoff,
+    backoffMaxSeconds: args['backoff-max'],
+    graceSeconds: args.grace,
+    signal: stop.signal,
+  };
+  try {
+    return args.once ? await consumeOneEvent(args, log, consumer) : await consumeInLoop(args, log, consumer);
+  } finally {
+    stop.dispose();
+  }
+}
+
+type Common = Omit<ConsumerOptions, 'redis'> & { readonly signal: AbortSignal };
+
+/** Job mode: Redis must answer within the connect timeout (exit 1 otherwise). */
+async function consumeOneEvent(args: Args, log: Logger, common: Common): Promise<number> {
+  const redis = await connectRedis(connectionOptions(args, log), log);
+  try {
+    const result = await consumeOnce({ ...common, redis, readyFile: readyFile(args['ready-file'], log) });
+    log.debug('consume --once done', { outcome: result.outcome });
+    return 0;
+  } finally {
+    await closeRedis(redis);
+  }
+}
+
+/** Loop mode: serves probes at once and waits for Redis as long as it takes (no crash loop while Redis is down). */
+async function consumeInLoop(args: Args, log: Logger, common: Common): Promise<number> {
+  const registry = createRegistry();
+  let redis: Redis | undefined;
+  const server = await startHealthServer({
+    port: args['metrics-port'],
+    registry,
+    log,
+    isHealthy: () => !common.signal.aborted,
+    isReady: () => redis?.status === 'ready',
+  });
+  try {
+    try {
+      redis = await connectRedis({ ...connectionOptions(args, log), connectTimeoutMs: Infinity }, log, common.signal);
+    } catch (error) {
+      if (common.signal.aborted) return 0;
+      throw error;
+    }
+    await runConsumer({ ...common, redis, concurrency: args.concurrency, metrics: createConsumerMetrics(registry) });
+    return 0;
+  } finally {
+    await server.close();
+    if (redis) await closeRedis(redis);
+  }
+}
+
+/** A ready file given explicitly must work; the default is skipped outside a pod with the emptyDir. */
+function readyFile(given: string | undefined, log: Logger): string | undefined {
+  if (given !== undefined) return given;
+  if (existsSync(dirname(CLAIM_FILE))) return CLAIM_FILE;
+  log.debug('no ready file: its directory does not exist', { readyFile: CLAIM_FILE });
+  return undefined;
+}
+
+export const run = runCommand(consume);

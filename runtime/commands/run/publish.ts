@@ -1,0 +1,45 @@
+/** The work of `redis-keda publish`, loaded when the command runs. */
+import { startHealthServer } from '../../http/health-server';
+import type { Logger } from '../../log';
+import { createRegistry } from '../../http/registry';
+import { createPublisherMetrics } from '../../queue/metrics';
+import { publishEvents } from '../../queue/publisher';
+import { closeRedis, connectRedis } from '../../redis/connection';
+import { connectionOptions, runCommand, stopSignal } from '../common';
+import type { Args } from '../publish';
+
+async function publish(args: Args, log: Logger): Promise<number> {
+  const redis = await connectRedis(connectionOptions(args, log), log);
+  const options = {
+    redis,
+    list: args.list,
+    count: args.forever ? undefined : args.count,
+    batch: args.batch,
+    intervalSeconds: args.interval,
+    waitMin: args['wait-min'],
+    waitMax: args['wait-max'],
+    log,
+  };
+  try {
+    if (!args.forever) {
+      const published = await publishEvents(options);
+      log.info('publish done', { published });
+      return 0;
+    }
+    const registry = createRegistry();
+    const stop = stopSignal(log);
+    const server = await startHealthServer({ port: args['metrics-port'], registry, log, isHealthy: () => !stop.signal.aborted });
+    try {
+      const published = await publishEvents({ ...options, signal: stop.signal, metrics: createPublisherMetrics(registry) });
+      log.info('publisher stopped', { published });
+      return 0;
+    } finally {
+      stop.dispose();
+      await server.close();
+    }
+  } finally {
+    await closeRedis(redis);
+  }
+}
+
+export const run = runCommand(publish);
