@@ -17,8 +17,8 @@ export default tseslint.config(
     },
   },
   {
-    // The synthesized manifests tests read are untyped JSON.
-    files: ['test/**/*.ts'],
+    // The synthesized manifests tests read, and the objects e2e reads back from the API server, are untyped JSON.
+    files: ['test/**/*.ts', 'e2e/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {

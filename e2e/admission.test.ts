@@ -124,7 +124,12 @@ describe.each(charts.map((c) => [c.name, c] as const))('chart %s', (_name, chart
     expect(workloads.length).toBeGreaterThan(0);
     for (const { doc } of workloads) {
       const template = podTemplate(doc)!;
-      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `dry-run-${String(doc.metadata?.name)}`, namespace: doc.metadata?.namespace }, spec: withClaimVolumes(doc, template.spec) };
+      const pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `dry-run-${String(doc.metadata?.name)}`, namespace: doc.metadata?.namespace },
+        spec: withClaimVolumes(doc, template.spec),
+      };
       const result = await cluster().kubectl.run(['create', '--dry-run=server', '-o', 'name', '-f', '-'], JSON.stringify(pod));
       expect({ workload: identity(doc), stderr: result.stderr }).toEqual({ workload: identity(doc), stderr: '' });
       expect(result.stdout.trim()).toBe(`pod/dry-run-${String(doc.metadata?.name)}`);
@@ -132,8 +137,12 @@ describe.each(charts.map((c) => [c.name, c] as const))('chart %s', (_name, chart
   });
 
   it('has the pods of its Deployments without autoscaler and of its StatefulSets created by their controllers', async () => {
-    const scaled = new Set(chart.docs.filter((d) => d.doc.kind === 'ScaledObject').map((d) => `${(d.doc.spec as any).scaleTargetRef.kind ?? 'Deployment'}/${(d.doc.spec as any).scaleTargetRef.name}`));
-    const workloads = chart.docs.filter((d) => (d.doc.kind === 'Deployment' || d.doc.kind === 'StatefulSet') && !scaled.has(`${String(d.doc.kind)}/${String(d.doc.metadata?.name)}`));
+    const scaled = new Set(
+      chart.docs.filter((d) => d.doc.kind === 'ScaledObject').map((d) => `${(d.doc.spec as any).scaleTargetRef.kind ?? 'Deployment'}/${(d.doc.spec as any).scaleTargetRef.name}`),
+    );
+    const workloads = chart.docs.filter(
+      (d) => (d.doc.kind === 'Deployment' || d.doc.kind === 'StatefulSet') && !scaled.has(`${String(d.doc.kind)}/${String(d.doc.metadata?.name)}`),
+    );
     for (const { doc } of workloads) {
       const wanted = ((doc.spec as any).replicas as number | undefined) ?? 1;
       const ref = [`${String(doc.kind).toLowerCase()}/${String(doc.metadata?.name)}`, '-n', String(doc.metadata?.namespace)];
@@ -147,7 +156,9 @@ describe.each(charts.map((c) => [c.name, c] as const))('chart %s', (_name, chart
     const log = cluster().logOf('keda-webhooks');
     for (const { doc } of scalers) {
       const message = doc.kind === 'ScaledObject' ? 'scaledobject is valid' : 'validating scaledjob creation';
-      const line = log.split('\n').find((l) => l.includes(message) && l.includes(`"namespace": "${String(doc.metadata?.namespace)}"`) && l.includes(`"name": "${String(doc.metadata?.name)}"`));
+      const line = log
+        .split('\n')
+        .find((l) => l.includes(message) && l.includes(`"namespace": "${String(doc.metadata?.namespace)}"`) && l.includes(`"name": "${String(doc.metadata?.name)}"`));
       expect({ object: identity(doc), logged: line !== undefined }).toEqual({ object: identity(doc), logged: true });
     }
   });
@@ -173,7 +184,9 @@ describe('KEDA on the cluster', () => {
     await cluster().kubectl.ok(['wait', '--for=create', '--timeout=60s', 'hpa/keda-hpa-cron', '-n', ns]);
     const hpa = await cluster().kubectl.getJson(['hpa/keda-hpa-cron', '-n', ns]);
     const metric = hpa.spec.metrics[0].external.metric;
-    const selector = Object.entries(metric.selector.matchLabels as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
+    const selector = Object.entries(metric.selector.matchLabels as Record<string, string>)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     const raw = await cluster().kubectl.ok(['get', '--raw', `/apis/external.metrics.k8s.io/v1beta1/namespaces/${ns}/${metric.name}?labelSelector=${encodeURIComponent(selector)}`]);
     const values = JSON.parse(raw);
     expect(values.kind).toBe('ExternalMetricValueList');

@@ -23,28 +23,30 @@ const COMMANDS: readonly string[] = Object.values(Commands);
 
 export function buildCli(args: string[]): Argv {
   rememberCommandLine(args);
-  return addEnvOptions(yargs(args), LOG_OPTIONS)
-    .scriptName('redis-keda')
-    .usage('$0 <command> [options]\n\nRuntime programs of cdk8s-redis-keda: publish and consume events on a Redis list that KEDA scales on, and run Celery tasks.')
-    .command(publishCommand)
-    .command(consumeCommand)
-    .command(queueCommand)
-    .command(celeryWorkerCommand)
-    .command(celerySendCommand)
-    .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
-    .strict()
-    .recommendCommands()
-    .help()
-    .alias('help', 'h')
-    .version(VERSION)
-    .group(['help', 'version'], GENERAL_OPTIONS)
-    .wrap(process.stdout.columns ? Math.min(120, process.stdout.columns) : 100)
-    // main() ends the process once stdout has drained, also after --help.
-    .exitProcess(false)
-    .fail((msg, error) => {
-      // Command bodies catch their own failures (runCommand), so what arrives here is misuse.
-      throw new UsageError(usageMessage(msg ?? error?.message ?? 'invalid command line', args));
-    });
+  return (
+    addEnvOptions(yargs(args), LOG_OPTIONS)
+      .scriptName('redis-keda')
+      .usage('$0 <command> [options]\n\nRuntime programs of cdk8s-redis-keda: publish and consume events on a Redis list that KEDA scales on, and run Celery tasks.')
+      .command(publishCommand)
+      .command(consumeCommand)
+      .command(queueCommand)
+      .command(celeryWorkerCommand)
+      .command(celerySendCommand)
+      .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
+      .strict()
+      .recommendCommands()
+      .help()
+      .alias('help', 'h')
+      .version(VERSION)
+      .group(['help', 'version'], GENERAL_OPTIONS)
+      .wrap(process.stdout.columns ? Math.min(120, process.stdout.columns) : 100)
+      // main() ends the process once stdout has drained, also after --help.
+      .exitProcess(false)
+      .fail((msg, error) => {
+        // Command bodies catch their own failures (runCommand), so what arrives here is misuse.
+        throw new UsageError(usageMessage(msg ?? error?.message ?? 'invalid command line', args));
+      })
+  );
 }
 
 /** yargs' message, made to say what was wrong with what was typed. */

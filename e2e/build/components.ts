@@ -25,12 +25,7 @@ export interface Component {
 export const KUBERNETES_VERSION = 'v1.35.5';
 export const KEDA_VERSION = 'v2.20.2';
 
-const k8sVersionFlags = (pkg: string): string[] => [
-  `${pkg}.gitVersion=${KUBERNETES_VERSION}`,
-  `${pkg}.gitMajor=1`,
-  `${pkg}.gitMinor=35`,
-  `${pkg}.gitTreeState=clean`,
-];
+const k8sVersionFlags = (pkg: string): string[] => [`${pkg}.gitVersion=${KUBERNETES_VERSION}`, `${pkg}.gitMajor=1`, `${pkg}.gitMinor=35`, `${pkg}.gitTreeState=clean`];
 
 export const COMPONENTS: readonly Component[] = [
   {
@@ -60,16 +55,7 @@ export const COMPONENTS: readonly Component[] = [
 ];
 
 /** Every binary name of the harness. */
-export type BinaryName =
-  | 'kube-apiserver'
-  | 'kube-controller-manager'
-  | 'kube-scheduler'
-  | 'kubectl'
-  | 'etcd'
-  | 'kwok'
-  | 'keda-operator'
-  | 'keda-adapter'
-  | 'keda-webhooks';
+export type BinaryName = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubectl' | 'etcd' | 'kwok' | 'keda-operator' | 'keda-adapter' | 'keda-webhooks';
 
 export const MODULES_DIR = __dirname;
 /** Written last into a component's folder: a folder without it is an interrupted build. */

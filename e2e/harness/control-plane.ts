@@ -91,9 +91,7 @@ export class ControlPlane {
   /** Writes a kubeconfig for a client certificate (or a bearer token) and returns its path. */
   kubeconfig(name: string, user: { readonly keyPair?: KeyPair; readonly token?: string }): string {
     const path = join(this.dir, `${name}.kubeconfig`);
-    const credentials = user.keyPair
-      ? { 'client-certificate': user.keyPair.cert, 'client-key': user.keyPair.key }
-      : { token: user.token };
+    const credentials = user.keyPair ? { 'client-certificate': user.keyPair.cert, 'client-key': user.keyPair.key } : { token: user.token };
     const config = {
       apiVersion: 'v1',
       kind: 'Config',
@@ -113,10 +111,14 @@ export class ControlPlane {
 
   /** Waits for `probe`, failing early (with its log) if `process` exits meanwhile. */
   async waitReady<T>(started: StartedProcess, what: string, probe: () => Promise<T | undefined>, timeoutMs = START_TIMEOUT_MS): Promise<T> {
-    return waitFor(what, async () => {
-      this.processes.assertRunning(started);
-      return probe();
-    }, timeoutMs);
+    return waitFor(
+      what,
+      async () => {
+        this.processes.assertRunning(started);
+        return probe();
+      },
+      timeoutMs,
+    );
   }
 
   /** The whole log of one process (by the name it was started with). */
@@ -282,22 +284,27 @@ export class ControlPlane {
 
   private async createNodes(): Promise<void> {
     await this.kubectl.apply(this.kwokNodes.map((name) => kwokNode(name)));
-    await waitFor('KWOK Nodes Ready', async () => {
-      const nodes = await this.kubectl.getJson<{ items: any[] }>(['nodes', '-l', `${KWOK_NODE_LABEL.key}=${KWOK_NODE_LABEL.value}`]);
-      const ready = nodes.items.filter((node) => node.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
-      return ready.length === this.kwokNodes.length ? true : undefined;
-    }, START_TIMEOUT_MS);
+    await waitFor(
+      'KWOK Nodes Ready',
+      async () => {
+        const nodes = await this.kubectl.getJson<{ items: any[] }>(['nodes', '-l', `${KWOK_NODE_LABEL.key}=${KWOK_NODE_LABEL.value}`]);
+        const ready = nodes.items.filter((node) => node.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
+        return ready.length === this.kwokNodes.length ? true : undefined;
+      },
+      START_TIMEOUT_MS,
+    );
   }
 
   /** Creates a namespace enforcing Pod Security `restricted` (at the latest version), as the charts' namespaces are. */
   async createRestrictedNamespace(name: string): Promise<void> {
-    await this.kubectl.apply([{
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } },
-    }]);
-    await waitFor(`ServiceAccount ${name}/default`, async () =>
-      (await this.kubectl.run(['get', 'serviceaccount', 'default', '-n', name])).code === 0 ? true : undefined, 30_000);
+    await this.kubectl.apply([
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } },
+      },
+    ]);
+    await waitFor(`ServiceAccount ${name}/default`, async () => ((await this.kubectl.run(['get', 'serviceaccount', 'default', '-n', name])).code === 0 ? true : undefined), 30_000);
   }
 }
 

@@ -72,13 +72,15 @@ export class Keda {
     await kubectl.ok(['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((file) => `crd/${file.replace(/^([^_]+)_(.+)\.yaml$/, '$2.$1')}`)]);
 
     await kubectl.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: KEDA_NAMESPACE } }]);
-    await kubectl.apply(this.manifests(
-      'config/service_account/service_account.yaml',
-      'config/rbac/role.yaml',
-      'config/rbac/role_binding.yaml',
-      'config/metrics-server/role.yaml',
-      'config/metrics-server/role_binding.yaml',
-    ));
+    await kubectl.apply(
+      this.manifests(
+        'config/service_account/service_account.yaml',
+        'config/rbac/role.yaml',
+        'config/rbac/role_binding.yaml',
+        'config/metrics-server/role.yaml',
+        'config/metrics-server/role_binding.yaml',
+      ),
+    );
     const token = (await kubectl.ok(['create', 'token', SERVICE_ACCOUNT, '-n', KEDA_NAMESPACE, '--duration=24h'])).trim();
     const kubeconfig = this.plane.kubeconfig('keda-operator', { token });
 
@@ -93,45 +95,60 @@ export class Keda {
     const logFlags = ['--zap-log-level=info', '--zap-encoder=console', '--zap-time-encoding=rfc3339'];
 
     const operatorProbe = await freePort();
-    const operator = this.plane.startProcess('keda-operator', 'keda-operator', [
-      '--leader-elect=false',
-      `--metrics-bind-address=127.0.0.1:${await freePort()}`,
-      `--health-probe-bind-address=127.0.0.1:${operatorProbe}`,
-      // The gRPC server the adapter asks for metrics (9666 in a cluster).
-      `--metrics-service-bind-address=127.0.0.1:${this.ports.grpc}`,
-      `--cert-dir=${this.certDir}`,
-      `--ca-dir=${this.certDir}`,
-      '--enable-cert-rotation=false',
-      ...logFlags,
-    ], env);
+    const operator = this.plane.startProcess(
+      'keda-operator',
+      'keda-operator',
+      [
+        '--leader-elect=false',
+        `--metrics-bind-address=127.0.0.1:${await freePort()}`,
+        `--health-probe-bind-address=127.0.0.1:${operatorProbe}`,
+        // The gRPC server the adapter asks for metrics (9666 in a cluster).
+        `--metrics-service-bind-address=127.0.0.1:${this.ports.grpc}`,
+        `--cert-dir=${this.certDir}`,
+        `--ca-dir=${this.certDir}`,
+        '--enable-cert-rotation=false',
+        ...logFlags,
+      ],
+      env,
+    );
     await this.plane.waitReady(operator, 'keda-operator /readyz', () => answers200(`http://127.0.0.1:${operatorProbe}/readyz`), READY_TIMEOUT_MS);
 
-    const adapter = this.plane.startProcess('keda-adapter', 'keda-adapter', [
-      '--bind-address=127.0.0.1',
-      `--secure-port=${this.ports.adapter}`,
-      `--cert-dir=${this.certDir}`,
-      `--tls-cert-file=${join(this.certDir, 'tls.crt')}`,
-      `--tls-private-key-file=${join(this.certDir, 'tls.key')}`,
-      `--lister-kubeconfig=${kubeconfig}`,
-      `--authentication-kubeconfig=${kubeconfig}`,
-      `--authorization-kubeconfig=${kubeconfig}`,
-      `--metrics-service-address=127.0.0.1:${this.ports.grpc}`,
-      // Its own /metrics: upstream binds it on every interface, with no flag for the address.
-      `--port=${await freePort()}`,
-      ...logFlags,
-    ], env);
+    const adapter = this.plane.startProcess(
+      'keda-adapter',
+      'keda-adapter',
+      [
+        '--bind-address=127.0.0.1',
+        `--secure-port=${this.ports.adapter}`,
+        `--cert-dir=${this.certDir}`,
+        `--tls-cert-file=${join(this.certDir, 'tls.crt')}`,
+        `--tls-private-key-file=${join(this.certDir, 'tls.key')}`,
+        `--lister-kubeconfig=${kubeconfig}`,
+        `--authentication-kubeconfig=${kubeconfig}`,
+        `--authorization-kubeconfig=${kubeconfig}`,
+        `--metrics-service-address=127.0.0.1:${this.ports.grpc}`,
+        // Its own /metrics: upstream binds it on every interface, with no flag for the address.
+        `--port=${await freePort()}`,
+        ...logFlags,
+      ],
+      env,
+    );
     await this.plane.waitReady(adapter, 'keda-adapter /readyz', () => answers200(`https://127.0.0.1:${this.ports.adapter}/readyz`), READY_TIMEOUT_MS);
 
     const webhooksProbe = await freePort();
-    const webhooks = this.plane.startProcess('keda-webhooks', 'keda-webhooks', [
-      // The webhook server binds every interface on this port: upstream has no flag for the address.
-      `--port=${this.ports.webhooks}`,
-      `--cert-dir=${this.certDir}`,
-      `--metrics-bind-address=127.0.0.1:${await freePort()}`,
-      `--health-probe-bind-address=127.0.0.1:${webhooksProbe}`,
-      // Debug: it then logs every object it found valid, which the tests read.
-      ...logFlags.map((flag) => (flag.startsWith('--zap-log-level') ? '--zap-log-level=debug' : flag)),
-    ], env);
+    const webhooks = this.plane.startProcess(
+      'keda-webhooks',
+      'keda-webhooks',
+      [
+        // The webhook server binds every interface on this port: upstream has no flag for the address.
+        `--port=${this.ports.webhooks}`,
+        `--cert-dir=${this.certDir}`,
+        `--metrics-bind-address=127.0.0.1:${await freePort()}`,
+        `--health-probe-bind-address=127.0.0.1:${webhooksProbe}`,
+        // Debug: it then logs every object it found valid, which the tests read.
+        ...logFlags.map((flag) => (flag.startsWith('--zap-log-level') ? '--zap-log-level=debug' : flag)),
+      ],
+      env,
+    );
     await this.plane.waitReady(webhooks, 'keda-webhooks /readyz', () => answers200(`http://127.0.0.1:${webhooksProbe}/readyz`), READY_TIMEOUT_MS);
 
     await this.registerMetricsApi();
@@ -182,12 +199,17 @@ export class Keda {
         },
       },
     ]);
-    await waitFor(`APIService ${EXTERNAL_METRICS_API} Available`, async () => {
-      const service = await this.plane.kubectl.getJson(['apiservice', EXTERNAL_METRICS_API]);
-      const available = service.status?.conditions?.find((c: any) => c.type === 'Available');
-      if (available?.status === 'True') return true;
-      throw new Error(`Available=${available?.status}: ${available?.message}`);
-    }, READY_TIMEOUT_MS, 500);
+    await waitFor(
+      `APIService ${EXTERNAL_METRICS_API} Available`,
+      async () => {
+        const service = await this.plane.kubectl.getJson(['apiservice', EXTERNAL_METRICS_API]);
+        const available = service.status?.conditions?.find((c: any) => c.type === 'Available');
+        if (available?.status === 'True') return true;
+        throw new Error(`Available=${available?.status}: ${available?.message}`);
+      },
+      READY_TIMEOUT_MS,
+      500,
+    );
   }
 
   /**

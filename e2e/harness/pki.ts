@@ -45,8 +45,23 @@ export class Pki {
     const key = join(this.dir, `${name}.key`);
     const cert = join(this.dir, `${name}.crt`);
     ecKey(key);
-    openssl(['req', '-x509', '-new', '-key', key, '-subj', `/CN=${name}`, '-days', '2', '-out', cert,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    openssl([
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      key,
+      '-subj',
+      `/CN=${name}`,
+      '-days',
+      '2',
+      '-out',
+      cert,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
     return { cert, key };
   }
 
@@ -61,12 +76,15 @@ export class Pki {
     const names = [...(options.dnsNames ?? []).map((n) => `DNS:${n}`), ...(options.ipAddresses ?? []).map((ip) => `IP:${ip}`)];
     const serving = names.length > 0;
     const usages = [...(serving ? ['serverAuth'] : []), ...(!serving || options.client ? ['clientAuth'] : [])];
-    writeFileSync(ext, [
-      'basicConstraints=critical,CA:FALSE',
-      'keyUsage=critical,digitalSignature',
-      `extendedKeyUsage=${usages.join(',')}`,
-      ...(serving ? [`subjectAltName=${names.join(',')}`] : []),
-    ].join('\n') + '\n');
+    writeFileSync(
+      ext,
+      [
+        'basicConstraints=critical,CA:FALSE',
+        'keyUsage=critical,digitalSignature',
+        `extendedKeyUsage=${usages.join(',')}`,
+        ...(serving ? [`subjectAltName=${names.join(',')}`] : []),
+      ].join('\n') + '\n',
+    );
     openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', cert]);
     return { cert, key };
   }

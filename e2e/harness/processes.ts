@@ -90,7 +90,10 @@ async function stop(started: StartedProcess): Promise<void> {
 
 export function tail(file: string, lines: number): string {
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch (error) {
     return `(cannot read: ${(error as Error).message})`;
   }

@@ -76,7 +76,9 @@ export class CeleryBroker {
     // Tags for messages without one: unique per claim call, so several claims never collide.
     const prefix = `${this.tagPrefix}${++this.tagCounter}.`;
     // Buffers: a message is moved and stored as the bytes it is, whatever they are.
-    const reply = (await CLAIM_MESSAGES.runBuffer(this.redis, keys, [count, (now / 1000).toFixed(6), prefix, now, ...this.order.map((q) => this.queues[q])])) as (Buffer | number)[];
+    const reply = (await CLAIM_MESSAGES.runBuffer(this.redis, keys, [count, (now / 1000).toFixed(6), prefix, now, ...this.order.map((q) => this.queues[q])])) as (
+      Buffer | number
+    )[];
     const positions = this.order;
     const deliveries: Delivery[] = [];
     for (let i = 2; i + 2 < reply.length; i += 3) {
@@ -142,7 +144,7 @@ export class CeleryBroker {
       const ceiling = Date.now() / 1000 - visibilitySeconds;
       let restored = 0;
       const unreadable: string[] = [];
-      for (let offset = 0; ; ) {
+      for (let offset = 0; ;) {
         const tags = await this.redis.zrangebyscore(CeleryKeys.UNACKED_INDEX, '-inf', ceiling.toFixed(6), 'LIMIT', offset, RESTORE_BATCH);
         const theirs = tags.filter((t) => !skip(t));
         const results = await this.restoreTags(theirs);
@@ -264,7 +266,7 @@ function objectEnd(bytes: Buffer, start: number): number {
       for (i++; i < bytes.length && bytes[i] !== 0x22; i++) if (bytes[i] === 0x5c /* \ */) i++;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       depth++;
-    } else if ((c === 0x7d /* } */ || c === 0x5d /* ] */) && --depth === 0) {
+    } else if ((c === 0x7d /* } */ || c === 0x5d) /* ] */ && --depth === 0) {
       return i + 1;
     }
   }

@@ -58,7 +58,11 @@ export function checkCanvas(task: CeleryTask): void {
     const body = taskIdOf(embed.chord);
     throw new UnsupportedCanvas(`chords are not supported by redis-keda celery-worker (task ${task.name}[${task.id}] is a chord header)`, body ? [body, ...waiting] : waiting);
   }
-  for (const [what, value] of [['chain', embed.chain], ['link', embed.callbacks], ['link_error', embed.errbacks]] as const) {
+  for (const [what, value] of [
+    ['chain', embed.chain],
+    ['link', embed.callbacks],
+    ['link_error', embed.errbacks],
+  ] as const) {
     for (const sig of list(value)) {
       if (!plain(sig)) {
         const type = (sig as { subtask_type?: unknown })?.subtask_type;

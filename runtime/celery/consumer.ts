@@ -105,12 +105,25 @@ export class CeleryConsumer {
     const { log } = options;
     this.metrics.watch(() => this.held.size);
     const upkeep = new UnackedUpkeep(this.broker, options.redis, options.visibilitySeconds, this.held, this.metrics, log);
-    if (options.control) await listenForControl(options.control, options.redis, options.hostname, (r) => {
-        revokeHeld(r, this.held, this.settler, this.revoked);
-        this.engine.wake();
-      }, log);
+    if (options.control)
+      await listenForControl(
+        options.control,
+        options.redis,
+        options.hostname,
+        (r) => {
+          revokeHeld(r, this.held, this.settler, this.revoked);
+          this.engine.wake();
+        },
+        log,
+      );
     await upkeep.start();
-    log.info('celery worker started', { queues: options.queues, concurrency: options.concurrency, tasks: options.tasks.names, visibilityTimeout: options.visibilitySeconds, unknownTask: options.unknownTask });
+    log.info('celery worker started', {
+      queues: options.queues,
+      concurrency: options.concurrency,
+      tasks: options.tasks.names,
+      visibilityTimeout: options.visibilitySeconds,
+      unknownTask: options.unknownTask,
+    });
     let stoppedAt = Date.now();
     try {
       stoppedAt = await this.engine.run();

@@ -92,7 +92,10 @@ export function pongMessage(ping: Ping, hostname: string): string {
 /** Answers a ping: the reply goes to each queue the reply exchange binds the routing key to (kombu's direct exchange). */
 export async function answerPing(redis: Redis, ping: Ping, hostname: string): Promise<number> {
   const bindings = await redis.smembers(CeleryKeys.binding(ping.replyTo.exchange));
-  const queues = bindings.map((b) => b.split(CELERY_PRIORITY_SEPARATOR)).filter(([key, , queue]) => key === ping.replyTo.routingKey && queue).map(([, , queue]) => queue);
+  const queues = bindings
+    .map((b) => b.split(CELERY_PRIORITY_SEPARATOR))
+    .filter(([key, , queue]) => key === ping.replyTo.routingKey && queue)
+    .map(([, , queue]) => queue);
   const message = pongMessage(ping, hostname);
   for (const queue of queues) await redis.lpush(queue, message);
   return queues.length;

@@ -63,7 +63,12 @@ export function buildTaskMessage(options: TaskMessageOptions): TaskMessage {
   const queue = options.queue ?? DEFAULT_CELERY_QUEUE;
   const priority = options.priority ?? 0;
   if (!(Number.isInteger(priority) && priority >= 0 && priority <= 9)) throw new Error(`'priority' (${priority}) must be an integer from 0 to 9`);
-  const embed = { callbacks: options.embed?.callbacks ?? null, errbacks: options.embed?.errbacks ?? null, chain: options.embed?.chain ?? null, chord: options.embed?.chord ?? null };
+  const embed = {
+    callbacks: options.embed?.callbacks ?? null,
+    errbacks: options.embed?.errbacks ?? null,
+    chain: options.embed?.chain ?? null,
+    chord: options.embed?.chord ?? null,
+  };
   const body = Buffer.from(pyJson([args, kwargs, embed])).toString('base64');
   const headers = {
     lang: 'py',

@@ -91,7 +91,13 @@ export function taskRevoked(reason: RevokeReason): CeleryException {
 
 /** A Python-looking traceback string for a FAILURE (the JS stack, then `Type: message`). */
 export function traceback(error: unknown, exc: CeleryException): string {
-  const frames = error instanceof Error && error.stack ? error.stack.split('\n').filter((l) => /^\s+at /.test(l)).map((l) => `  ${l.trim()}`) : [];
+  const frames =
+    error instanceof Error && error.stack
+      ? error.stack
+          .split('\n')
+          .filter((l) => /^\s+at /.test(l))
+          .map((l) => `  ${l.trim()}`)
+      : [];
   const message = exc.exc_message.map((m) => (typeof m === 'string' ? m : safeJson(m))).join(', ');
   return `Traceback (most recent call last):\n${frames.join('\n')}${frames.length ? '\n' : ''}${exc.exc_type}: ${message}\n`;
 }

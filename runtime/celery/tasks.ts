@@ -80,7 +80,8 @@ function parseParams(task: string, params: readonly string[]): Params {
   let varArgs = false;
   let varKwargs = false;
   for (const p of params) {
-    if (typeof p !== 'string' || !/^(\*\*?)?[A-Za-z_]\w*\??$/.test(p)) throw new Error(`task '${task}': parameter ${JSON.stringify(p)} must look like 'a', 'a?', '*args' or '**kwargs'`);
+    if (typeof p !== 'string' || !/^(\*\*?)?[A-Za-z_]\w*\??$/.test(p))
+      throw new Error(`task '${task}': parameter ${JSON.stringify(p)} must look like 'a', 'a?', '*args' or '**kwargs'`);
     if (varKwargs) throw new Error(`task '${task}': '**kwargs' must be the last parameter`);
     if (p.startsWith('**')) varKwargs = true;
     else if (p.startsWith('*')) {

@@ -20,13 +20,45 @@ const OPTIONS = {
   queue: { env: Env.CELERY_QUEUE, type: 'string', default: DEFAULT_CELERY_QUEUE, describe: 'Queue (Redis list) to send to' },
   count: { env: Env.CELERY_SEND_COUNT, type: 'number', integer: true, min: 0, default: 1, describe: 'Tasks to send (unless --forever)' },
   [Options.FOREVER]: { env: Env.CELERY_SEND_FOREVER, type: 'boolean', default: false, describe: 'Send until SIGTERM, serving /healthz and /metrics' },
-  interval: { env: Env.CELERY_SEND_INTERVAL, type: 'number', max: MAX_DURATION_SECONDS, min: 0, defaultDescription: `0 (${DEFAULT_CELERY_SEND_INTERVAL_SECONDS} with --forever)`, describe: 'Seconds between tasks' },
-  countdown: { env: Env.CELERY_COUNTDOWN, type: 'number', max: MAX_DURATION_SECONDS, min: 0, describe: 'Run each task no earlier than this many seconds after sending (sets headers.eta)' },
+  interval: {
+    env: Env.CELERY_SEND_INTERVAL,
+    type: 'number',
+    max: MAX_DURATION_SECONDS,
+    min: 0,
+    defaultDescription: `0 (${DEFAULT_CELERY_SEND_INTERVAL_SECONDS} with --forever)`,
+    describe: 'Seconds between tasks',
+  },
+  countdown: {
+    env: Env.CELERY_COUNTDOWN,
+    type: 'number',
+    max: MAX_DURATION_SECONDS,
+    min: 0,
+    describe: 'Run each task no earlier than this many seconds after sending (sets headers.eta)',
+  },
   eta: { env: Env.CELERY_ETA, type: 'string', describe: 'Run no earlier than this ISO 8601 time' },
   expires: { env: Env.CELERY_EXPIRES, type: 'number', max: MAX_DURATION_SECONDS, min: 0, describe: 'Seconds after sending when a task not yet run expires (REVOKED)' },
-  priority: { env: Env.CELERY_PRIORITY, type: 'number', integer: true, min: 0, max: 9, describe: 'kombu priority 0..9 (0 first): the message goes to the priority list of its step' },
-  'time-limit': { env: Env.CELERY_TIME_LIMIT, type: 'number', max: MAX_DURATION_SECONDS, above: 0, describe: 'Hard time limit in seconds (headers.timelimit): past it the task fails with TimeLimitExceeded' },
-  'soft-time-limit': { env: Env.CELERY_SOFT_TIME_LIMIT, type: 'number', max: MAX_DURATION_SECONDS, above: 0, describe: 'Soft time limit in seconds: past it SoftTimeLimitExceeded is raised in the task' },
+  priority: {
+    env: Env.CELERY_PRIORITY,
+    type: 'number',
+    integer: true,
+    min: 0,
+    max: 9,
+    describe: 'kombu priority 0..9 (0 first): the message goes to the priority list of its step',
+  },
+  'time-limit': {
+    env: Env.CELERY_TIME_LIMIT,
+    type: 'number',
+    max: MAX_DURATION_SECONDS,
+    above: 0,
+    describe: 'Hard time limit in seconds (headers.timelimit): past it the task fails with TimeLimitExceeded',
+  },
+  'soft-time-limit': {
+    env: Env.CELERY_SOFT_TIME_LIMIT,
+    type: 'number',
+    max: MAX_DURATION_SECONDS,
+    above: 0,
+    describe: 'Soft time limit in seconds: past it SoftTimeLimitExceeded is raised in the task',
+  },
   wait: { env: Env.CELERY_WAIT, type: 'boolean', default: false, describe: 'Wait for each result (subscribe, then GET) and print it; exit 1 if a task did not succeed' },
   'wait-timeout': { env: Env.CELERY_WAIT_TIMEOUT, type: 'number', max: MAX_DURATION_SECONDS, above: 0, default: 60, describe: 'With --wait: seconds to wait for each result' },
   ...METRICS_OPTIONS,
@@ -44,7 +76,8 @@ export const celerySendCommand: CommandModule = {
         const args = argv as unknown as Args;
         parseJson(args.args, 'args', 'array');
         parseJson(args.kwargs, 'kwargs', 'object');
-        if (args.eta !== undefined && !(typeof parseTime(args.eta) === 'number')) throw new UsageError(`--eta (or env ${Env.CELERY_ETA}) must be an ISO 8601 time, got '${args.eta}'`);
+        if (args.eta !== undefined && !(typeof parseTime(args.eta) === 'number'))
+          throw new UsageError(`--eta (or env ${Env.CELERY_ETA}) must be an ISO 8601 time, got '${args.eta}'`);
         if (args.eta !== undefined && args.countdown !== undefined) throw new UsageError('give either --eta or --countdown, not both');
         return true;
       })

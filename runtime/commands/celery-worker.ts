@@ -19,14 +19,38 @@
  * ping are honoured; other inspect / control commands are not answered. Needs Redis >= 6.2.
  */
 import type { CommandModule } from 'yargs';
-import { DEFAULT_CELERY_CONCURRENCY, DEFAULT_CELERY_MAX_ETA_HELD, DEFAULT_CELERY_QUEUE, DEFAULT_CELERY_RESULT_EXPIRES_SECONDS, DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS, DEFAULT_GRACE_SECONDS, DEFAULT_UNKNOWN_TASK_POLICY, Commands, Env, READY_PATH, UNKNOWN_TASK_POLICIES } from '../contract';
+import {
+  DEFAULT_CELERY_CONCURRENCY,
+  DEFAULT_CELERY_MAX_ETA_HELD,
+  DEFAULT_CELERY_QUEUE,
+  DEFAULT_CELERY_RESULT_EXPIRES_SECONDS,
+  DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS,
+  DEFAULT_GRACE_SECONDS,
+  DEFAULT_UNKNOWN_TASK_POLICY,
+  Commands,
+  Env,
+  READY_PATH,
+  UNKNOWN_TASK_POLICIES,
+} from '../contract';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues } from '../config';
 import { lazyHandler } from './lazy';
 import { METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './options';
 
 const OPTIONS = {
-  queues: { env: Env.CELERY_QUEUES, type: 'string', default: DEFAULT_CELERY_QUEUE, describe: 'Comma-separated Celery queues (Redis lists) to consume, served in turn; priority lists <queue>\\x06\\x16<3|6|9> included' },
-  concurrency: { env: Env.CELERY_CONCURRENCY, type: 'number', integer: true, min: 1, default: DEFAULT_CELERY_CONCURRENCY, describe: 'Tasks run at the same time (each claim takes as many messages as there are free slots)' },
+  queues: {
+    env: Env.CELERY_QUEUES,
+    type: 'string',
+    default: DEFAULT_CELERY_QUEUE,
+    describe: 'Comma-separated Celery queues (Redis lists) to consume, served in turn; priority lists <queue>\\x06\\x16<3|6|9> included',
+  },
+  concurrency: {
+    env: Env.CELERY_CONCURRENCY,
+    type: 'number',
+    integer: true,
+    min: 1,
+    default: DEFAULT_CELERY_CONCURRENCY,
+    describe: 'Tasks run at the same time (each claim takes as many messages as there are free slots)',
+  },
   tasks: {
     env: Env.CELERY_TASKS,
     type: 'string',
@@ -45,11 +69,32 @@ const OPTIONS = {
     max: MAX_DURATION_SECONDS,
     above: 0,
     default: DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS,
-    describe: "Seconds after which a message taken but not acknowledged (its worker died) is restored to its queue; match the Python side's broker_transport_options visibility_timeout",
+    describe:
+      "Seconds after which a message taken but not acknowledged (its worker died) is restored to its queue; match the Python side's broker_transport_options visibility_timeout",
   },
-  'result-expires': { env: Env.CELERY_RESULT_EXPIRES, type: 'number', max: MAX_DURATION_SECONDS, integer: true, min: 0, default: DEFAULT_CELERY_RESULT_EXPIRES_SECONDS, describe: "Seconds a stored result lives (Celery's result_expires; 0: forever)" },
-  hostname: { env: Env.CELERY_HOSTNAME, type: 'string', defaultDescription: `redis-keda@<env ${Env.POD_NAME} or the host name>`, describe: 'The worker name in logs and in the demo task' },
-  grace: { env: Env.GRACE_SECONDS, type: 'number', max: MAX_DURATION_SECONDS, min: 0, default: DEFAULT_GRACE_SECONDS, describe: 'On SIGTERM: seconds running tasks may still finish; the rest (and eta tasks) go back to their queues' },
+  'result-expires': {
+    env: Env.CELERY_RESULT_EXPIRES,
+    type: 'number',
+    max: MAX_DURATION_SECONDS,
+    integer: true,
+    min: 0,
+    default: DEFAULT_CELERY_RESULT_EXPIRES_SECONDS,
+    describe: "Seconds a stored result lives (Celery's result_expires; 0: forever)",
+  },
+  hostname: {
+    env: Env.CELERY_HOSTNAME,
+    type: 'string',
+    defaultDescription: `redis-keda@<env ${Env.POD_NAME} or the host name>`,
+    describe: 'The worker name in logs and in the demo task',
+  },
+  grace: {
+    env: Env.GRACE_SECONDS,
+    type: 'number',
+    max: MAX_DURATION_SECONDS,
+    min: 0,
+    default: DEFAULT_GRACE_SECONDS,
+    describe: 'On SIGTERM: seconds running tasks may still finish; the rest (and eta tasks) go back to their queues',
+  },
   ...METRICS_OPTIONS,
   ...REDIS_OPTIONS,
 } satisfies Record<string, EnvOption>;

@@ -1,6 +1,19 @@
 /** `redis-keda consume`: handle events, one (`--once`, a Job) or in a loop (a Deployment). */
 import type { CommandModule } from 'yargs';
-import { CLAIM_FILE, DEFAULT_BACKOFF_MAX_SECONDS, DEFAULT_BACKOFF_SECONDS, DEFAULT_GRACE_SECONDS, DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, Commands, DEFAULT_CONSUME_CONCURRENCY, Env, Options, READY_PATH } from '../contract';
+import {
+  CLAIM_FILE,
+  DEFAULT_BACKOFF_MAX_SECONDS,
+  DEFAULT_BACKOFF_SECONDS,
+  DEFAULT_GRACE_SECONDS,
+  DEFAULT_LEASE_SECONDS,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_DELIVERIES,
+  Commands,
+  DEFAULT_CONSUME_CONCURRENCY,
+  Env,
+  Options,
+  READY_PATH,
+} from '../contract';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues } from '../config';
 import { lazyHandler } from './lazy';
 import { LIST_OPTIONS, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './options';
@@ -64,7 +77,15 @@ const OPTIONS = {
     group: DELIVERY,
     describe: 'Seconds before the first retry of a failed event; doubles per failure (less up to 10 % jitter)',
   },
-  'backoff-max': { env: Env.BACKOFF_MAX_SECONDS, type: 'number', max: MAX_DURATION_SECONDS, min: 0, default: DEFAULT_BACKOFF_MAX_SECONDS, group: DELIVERY, describe: 'The longest retry delay in seconds' },
+  'backoff-max': {
+    env: Env.BACKOFF_MAX_SECONDS,
+    type: 'number',
+    max: MAX_DURATION_SECONDS,
+    min: 0,
+    default: DEFAULT_BACKOFF_MAX_SECONDS,
+    group: DELIVERY,
+    describe: 'The longest retry delay in seconds',
+  },
   'max-deliveries': {
     env: Env.MAX_DELIVERIES,
     type: 'number',

@@ -12,7 +12,13 @@ import { helpSections, LIST_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './opt
 
 const OPTIONS = { ...LIST_OPTIONS, ...REDIS_OPTIONS } satisfies Record<string, EnvOption>;
 
-export type Args = OptionValues<typeof OPTIONS> & { readonly count?: number; readonly yes?: boolean; readonly dead?: boolean; readonly all?: boolean; readonly reason?: DeadLetterReason };
+export type Args = OptionValues<typeof OPTIONS> & {
+  readonly count?: number;
+  readonly yes?: boolean;
+  readonly dead?: boolean;
+  readonly all?: boolean;
+  readonly reason?: DeadLetterReason;
+};
 
 /**
  * Checks `args` (before connecting: a usage error needs no Redis), runs `body` against the queue
@@ -23,13 +29,12 @@ function withQueue(body: QueueOperation<Args>, check: (args: Args) => void = () 
 }
 
 function countOption<T>(yargs: Argv<T>, describe: string, defaultValue?: number) {
-  return yargs
-    .option('count', { type: 'number', describe, default: defaultValue, requiresArg: true })
-    .check((argv) => {
-      const count = argv.count as unknown;
-      if (count !== undefined && !(typeof count === 'number' && Number.isInteger(count) && count >= 1)) throw new UsageError(`--count must be an integer of at least 1, got '${asTyped('count', count)}'`);
-      return true;
-    });
+  return yargs.option('count', { type: 'number', describe, default: defaultValue, requiresArg: true }).check((argv) => {
+    const count = argv.count as unknown;
+    if (count !== undefined && !(typeof count === 'number' && Number.isInteger(count) && count >= 1))
+      throw new UsageError(`--count must be an integer of at least 1, got '${asTyped('count', count)}'`);
+    return true;
+  });
 }
 
 function confirmOption<T>(yargs: Argv<T>, what: string) {
@@ -63,7 +68,8 @@ const stats: CommandModule = {
 
 const peekDead: CommandModule = {
   command: QueueCommands.PEEK_DEAD,
-  describe: 'Print the newest dead-letter entries, one JSON line each: {"event", "reason", "error", "attempts", "deliveries", "firstFailedAt", "failedAt"} (times in ISO 8601, as in the logs)',
+  describe:
+    'Print the newest dead-letter entries, one JSON line each: {"event", "reason", "error", "attempts", "deliveries", "firstFailedAt", "failedAt"} (times in ISO 8601, as in the logs)',
   builder: (yargs) => helpSections(countOption(yargs, 'Entries to print, newest first', 10)),
   handler: withQueue(async (queue, args) => {
     // The entries as stored, their bytes untouched (an event need not be UTF-8), but for the times.

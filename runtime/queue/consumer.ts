@@ -180,6 +180,8 @@ export async function runConsumer(options: RunConsumerOptions): Promise<void> {
  */
 async function runLoop(ctx: ConsumerContext, concurrency: number, signal: AbortSignal, blocking?: Redis): Promise<void> {
   const { queue } = ctx;
+  // Assigned once, below: the deliveries' wake-up callback needs the engine that needs the deliveries.
+  // eslint-disable-next-line prefer-const
   let engine: ClaimEngine | undefined;
   const deliveries = new Deliveries(ctx, () => engine?.wake());
   engine = new ClaimEngine(

@@ -209,7 +209,13 @@ export class Deliveries {
     const token = held.claim.token;
     ctx.metrics.failed.inc();
     this.tally.failed++;
-    const result = await untilLanded('retry', () => ctx.queue.retry(held.claim, message, ctx.retry), () => this.giveUpAt(held), ctx.log, EVENT_AGAIN);
+    const result = await untilLanded(
+      'retry',
+      () => ctx.queue.retry(held.claim, message, ctx.retry),
+      () => this.giveUpAt(held),
+      ctx.log,
+      EVENT_AGAIN,
+    );
     this.keeper.release(held);
     const fields = { eventId: event.id, token, error: message };
     switch (result?.outcome) {
@@ -232,7 +238,13 @@ export class Deliveries {
   private async deadLetter(held: LeasedEvent, error: string): Promise<Outcome> {
     const { ctx } = this;
     held.settling = true;
-    const landed = await untilLanded('dead-letter', () => ctx.queue.deadLetter(held.claim, { reason: 'malformed', error }), () => this.giveUpAt(held), ctx.log, EVENT_AGAIN);
+    const landed = await untilLanded(
+      'dead-letter',
+      () => ctx.queue.deadLetter(held.claim, { reason: 'malformed', error }),
+      () => this.giveUpAt(held),
+      ctx.log,
+      EVENT_AGAIN,
+    );
     this.keeper.release(held);
     if (landed === undefined) return 'unconfirmed';
     if (!landed) {

@@ -13,9 +13,7 @@ import type { QueueEvent } from '../contract';
 /** Prefix of the id derived for an event published without one. */
 export const SEED_ID_PREFIX = 'seed-';
 
-export type ParseResult =
-  | { readonly ok: true; readonly event: QueueEvent }
-  | { readonly ok: false; /** What is wrong, for the dead-letter entry. */ readonly error: string };
+export type ParseResult = { readonly ok: true; readonly event: QueueEvent } | { readonly ok: false; /** What is wrong, for the dead-letter entry. */ readonly error: string };
 
 /** Parses a raw event; `token` (the claim token) names an event that has no id. Never throws. */
 export function parseEvent(raw: string, token: string): ParseResult {

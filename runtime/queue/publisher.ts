@@ -81,19 +81,11 @@ export async function publishEvents(options: PublishOptions): Promise<number> {
  * one round trip per batch. Replies come in order, so batches are counted and logged in order;
  * the first failure ends the run (after the batches under way) and is thrown.
  */
-async function publishPipelined(
-  queue: Queue,
-  count: number,
-  batch: number,
-  event: () => string,
-  log: Logger,
-  metrics: PublisherMetrics,
-  signal?: AbortSignal,
-): Promise<number> {
+async function publishPipelined(queue: Queue, count: number, batch: number, event: () => string, log: Logger, metrics: PublisherMetrics, signal?: AbortSignal): Promise<number> {
   const underway = new Set<Promise<void>>();
   let published = 0;
   let failure: { error: unknown } | undefined;
-  for (let remaining = count; remaining > 0 && !signal?.aborted && !failure; ) {
+  for (let remaining = count; remaining > 0 && !signal?.aborted && !failure;) {
     const size = Math.min(batch, remaining);
     remaining -= size;
     const events = Array.from({ length: size }, event);

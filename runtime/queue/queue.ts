@@ -102,8 +102,18 @@ export class Queue {
    * delivery number would pass `maxDeliveries` are dead-lettered instead (reason max-deliveries).
    */
   async claimBatch(leaseMs: number, count: number, maxDeliveries = DEFAULT_MAX_DELIVERIES): Promise<ClaimBatch> {
-    if (!(Number.isInteger(count) && count >= 1 && count <= QUEUE_CLAIMING.maxBatch)) throw new Error(`claim count (${count}) must be an integer from 1 to ${QUEUE_CLAIMING.maxBatch}`);
-    const keys = [this.keys.ready, this.keys.inflight, this.keys.inflightEvents, this.keys.delayed, this.keys.delayedEvents, this.keys.deliveries, this.keys.failures, this.keys.dead];
+    if (!(Number.isInteger(count) && count >= 1 && count <= QUEUE_CLAIMING.maxBatch))
+      throw new Error(`claim count (${count}) must be an integer from 1 to ${QUEUE_CLAIMING.maxBatch}`);
+    const keys = [
+      this.keys.ready,
+      this.keys.inflight,
+      this.keys.inflightEvents,
+      this.keys.delayed,
+      this.keys.delayedEvents,
+      this.keys.deliveries,
+      this.keys.failures,
+      this.keys.dead,
+    ];
     // Tokens are <72 random bits>.<n>: unique across consumers, short on the wire.
     const reply = (await CLAIM_EVENTS.run(this.redis, keys, [Math.round(leaseMs), count, maxDeliveries, `${randomBytes(9).toString('base64url')}.`])) as (number | string)[];
     const deadline = Number(reply[0]);
@@ -194,13 +204,7 @@ export class Queue {
 
   /** Counts of each part of the queue, read atomically. */
   async stats(): Promise<QueueStats> {
-    const replies = await this.redis
-      .multi()
-      .llen(this.keys.ready)
-      .zcard(this.keys.inflight)
-      .zcard(this.keys.delayed)
-      .llen(this.keys.dead)
-      .exec();
+    const replies = await this.redis.multi().llen(this.keys.ready).zcard(this.keys.inflight).zcard(this.keys.delayed).llen(this.keys.dead).exec();
     const [ready, inflight, delayed, dead] = execResults(replies, `stats of '${this.list}'`).map(Number);
     return { list: this.list, ready, inflight, delayed, dead };
   }

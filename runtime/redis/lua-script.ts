@@ -43,12 +43,22 @@ export class LuaScript {
 
   /** Runs the script; bulk replies come back as strings (UTF-8 decoded). */
   run(redis: Redis, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
-    return this.call(keys, args, (...a) => redis.evalsha(...a), (...a) => redis.eval(...a));
+    return this.call(
+      keys,
+      args,
+      (...a) => redis.evalsha(...a),
+      (...a) => redis.eval(...a),
+    );
   }
 
   /** Runs the script; bulk replies come back as Buffers, byte for byte (for values that need not be UTF-8). */
   runBuffer(redis: Redis, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
-    return this.call(keys, args, (...a) => redis.callBuffer('evalsha', ...a), (...a) => redis.callBuffer('eval', ...a));
+    return this.call(
+      keys,
+      args,
+      (...a) => redis.callBuffer('evalsha', ...a),
+      (...a) => redis.callBuffer('eval', ...a),
+    );
   }
 
   private async call(keys: readonly string[], args: readonly Arg[], evalsha: Eval, evalScript: Eval): Promise<unknown> {

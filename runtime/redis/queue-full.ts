@@ -16,7 +16,9 @@ export class QueueFullError extends Error {
     readonly list: string,
     readonly refused: number,
   ) {
-    super(`queue full: Redis is at its maxmemory and refused ${refused} new ${refused === 1 ? 'item' : 'items'} for '${list}' (nothing of them was stored); consumers still drain it, so retry later or give Redis more memory`);
+    super(
+      `queue full: Redis is at its maxmemory and refused ${refused} new ${refused === 1 ? 'item' : 'items'} for '${list}' (nothing of them was stored); consumers still drain it, so retry later or give Redis more memory`,
+    );
     this.name = 'QueueFullError';
   }
 }

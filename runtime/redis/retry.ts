@@ -16,13 +16,7 @@ export function redisRetryDelay(errors: number): number {
  * then logs `<what> failed; giving up: <consequence>` and resolves `undefined`. Failures are
  * logged, the first and every tenth.
  */
-export async function untilLanded<T>(
-  what: string,
-  call: () => Promise<T>,
-  giveUpAt: () => number,
-  log: Logger,
-  consequence: string,
-): Promise<T | undefined> {
+export async function untilLanded<T>(what: string, call: () => Promise<T>, giveUpAt: () => number, log: Logger, consequence: string): Promise<T | undefined> {
   for (let errors = 1; ; errors++) {
     try {
       return await call();

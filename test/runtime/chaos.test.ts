@@ -135,7 +135,10 @@ test(
       // THEN the fleet gets through everything
       await until(
         async () => {
-          const [processed, stats] = await Promise.all([redis.hlen(proofKey), redis.multi().llen(list).zcard(`${list}:inflight`).zcard(`${list}:delayed`).llen(`${list}:dead`).exec()]);
+          const [processed, stats] = await Promise.all([
+            redis.hlen(proofKey),
+            redis.multi().llen(list).zcard(`${list}:inflight`).zcard(`${list}:delayed`).llen(`${list}:dead`).exec(),
+          ]);
           const [ready, inflight, delayed, dead] = (stats ?? []).map(([, n]) => Number(n));
           return processed === GOOD && ready === 0 && inflight === 0 && delayed === 0 && dead === MALFORMED;
         },
@@ -183,7 +186,10 @@ test(
         duplicates: runs.reduce((a, b) => a + b - 1, 0),
         eventsHandledMoreThanOnce: runs.filter((n) => n > 1).length,
         mostRunsOfOneEvent: Math.max(...runs),
-        requeuedByReapers: fleet.all.flatMap((w) => w.logs).filter((l) => l.msg === 'requeued events whose lease ran out').reduce((a, l) => a + Number(l.requeued), 0),
+        requeuedByReapers: fleet.all
+          .flatMap((w) => w.logs)
+          .filter((l) => l.msg === 'requeued events whose lease ran out')
+          .reduce((a, l) => a + Number(l.requeued), 0),
         loggedProcessedIds: logged.size,
         seconds,
       };

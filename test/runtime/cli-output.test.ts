@@ -24,7 +24,15 @@ function pipeline(args: string, reader: string, env: Record<string, string>) {
 async function fillDead(list: string): Promise<void> {
   const now = Date.now();
   const entries = Array.from({ length: 1000 }, (_, i): string => {
-    const entry: DeadLetter = { event: JSON.stringify({ id: `event-${i}`, wait: 1, pad: 'x'.repeat(80) }), reason: 'malformed', error: 'test', attempts: 1, deliveries: 1, firstFailedAt: now, failedAt: now };
+    const entry: DeadLetter = {
+      event: JSON.stringify({ id: `event-${i}`, wait: 1, pad: 'x'.repeat(80) }),
+      reason: 'malformed',
+      error: 'test',
+      attempts: 1,
+      deliveries: 1,
+      firstFailedAt: now,
+      failedAt: now,
+    };
     return JSON.stringify(entry);
   });
   await redis.lpush(queueKeys(list).dead, ...entries);
@@ -46,7 +54,10 @@ test('queue peek-dead --count 1000 into a slow reader: every line arrives, whole
 test('celery-send --count 3000 into a reader that starts after it has sent them all: every task id arrives', async () => {
   const result = await pipeline('celery-send --task tasks.noop --count 3000 --queue pipe-send', '(sleep 4; cat)', { REDIS_URL: server.url });
   expect(result.code).toBe(0);
-  const ids = result.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+  const ids = result.stdout
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { id: string }).id);
   expect(ids).toHaveLength(3000);
   expect(new Set(ids).size).toBe(3000);
   expect(await redis.llen('pipe-send')).toBe(3000);
@@ -57,7 +68,7 @@ test('a reader that closes early (| head -n 1): exit 0, no error and no stack on
   const result = await pipeline('queue peek-dead --count 1000', 'head -n 1', { REDIS_URL: server.url, LIST_NAME: 'pipe-head' });
   expect(result.code).toBe(0);
   expect(result.stdout.trim().split('\n')).toHaveLength(1);
-  expect(result.stderr).not.toMatch(/EPIPE|Error|    at /);
+  expect(result.stderr).not.toMatch(/EPIPE|Error| {4}at /);
   expect(result.logs.filter((l) => l.level === 'error')).toEqual([]);
 });
 
@@ -65,5 +76,5 @@ test('a long-running command into a reader that closes: celery-send --forever en
   const result = await pipeline('celery-send --task tasks.noop --forever --interval 0.01 --metrics-port 0 --queue pipe-forever', 'head -n 3', { REDIS_URL: server.url });
   expect(result.code).toBe(0);
   expect(result.stdout.trim().split('\n')).toHaveLength(3);
-  expect(result.stderr).not.toMatch(/EPIPE|Error|    at /);
+  expect(result.stderr).not.toMatch(/EPIPE|Error| {4}at /);
 }, 30_000);

@@ -5,20 +5,11 @@ import { freePort } from '../support/redis-server';
 describe('--help', () => {
   test.concurrent.each([
     [[], ['publish', 'consume', 'queue', '--log-level', 'LOG_LEVEL']],
-    [
-      ['publish'],
-      ['--count', 'PUBLISH_COUNT', '--forever', 'PUBLISH_FOREVER', '--batch', 'PUBLISH_BATCH', '--interval', 'PUBLISH_INTERVAL'],
-    ],
+    [['publish'], ['--count', 'PUBLISH_COUNT', '--forever', 'PUBLISH_FOREVER', '--batch', 'PUBLISH_BATCH', '--interval', 'PUBLISH_INTERVAL']],
     [['publish'], ['--wait-min', 'WAIT_MIN', '--wait-max', 'WAIT_MAX', '--list', 'LIST_NAME', '--metrics-port', 'METRICS_PORT']],
-    [
-      ['consume'],
-      ['--once', 'CONSUME_ONCE', '--concurrency', 'CONSUME_CONCURRENCY', '--lease', 'LEASE_SECONDS', '--handler', 'HANDLER', '--sleep-scale', 'SLEEP_SCALE'],
-    ],
+    [['consume'], ['--once', 'CONSUME_ONCE', '--concurrency', 'CONSUME_CONCURRENCY', '--lease', 'LEASE_SECONDS', '--handler', 'HANDLER', '--sleep-scale', 'SLEEP_SCALE']],
     [['consume'], ['--ready-file', 'READY_FILE', '/run/redis-keda/claimed', '--list', 'LIST_NAME', '--metrics-port', 'METRICS_PORT']],
-    [
-      ['consume'],
-      ['--redis ', 'REDIS_URL', '--redis-host', 'REDIS_HOST', '--redis-port', 'REDIS_PORT', '--redis-username', 'REDIS_USERNAME', 'REDIS_PASSWORD'],
-    ],
+    [['consume'], ['--redis ', 'REDIS_URL', '--redis-host', 'REDIS_HOST', '--redis-port', 'REDIS_PORT', '--redis-username', 'REDIS_USERNAME', 'REDIS_PASSWORD']],
     [['consume'], ['--redis-db', 'REDIS_DB', '--redis-tls ', 'REDIS_TLS', '--redis-tls-ca-file', 'REDIS_TLS_CA_FILE', 'REDIS_CONNECT_TIMEOUT']],
     [
       ['consume'],
@@ -26,11 +17,26 @@ describe('--help', () => {
     ],
     [['consume'], ['/readyz', 'as long as it takes', '--redis-connect-timeout']],
     [['queue'], ['reap', 'stats', 'peek-dead', 'redrive', 'purge', '--list', 'LIST_NAME', 'REDIS_URL']],
-    [['queue', 'reap'], ['lease ran out', 'due retries', '--list', 'LIST_NAME', '--redis ', 'REDIS_URL']],
-    [['queue', 'peek-dead'], ['--count', 'newest']],
-    [['queue', 'redrive'], ['--yes', '--count', 'exactly as published']],
-    [['queue', 'purge'], ['--yes', '--dead', '--all']],
-    [['queue', 'stats'], ['ready', 'inflight', 'delayed', 'dead', '--list', 'LIST_NAME']],
+    [
+      ['queue', 'reap'],
+      ['lease ran out', 'due retries', '--list', 'LIST_NAME', '--redis ', 'REDIS_URL'],
+    ],
+    [
+      ['queue', 'peek-dead'],
+      ['--count', 'newest'],
+    ],
+    [
+      ['queue', 'redrive'],
+      ['--yes', '--count', 'exactly as published'],
+    ],
+    [
+      ['queue', 'purge'],
+      ['--yes', '--dead', '--all'],
+    ],
+    [
+      ['queue', 'stats'],
+      ['ready', 'inflight', 'delayed', 'dead', '--list', 'LIST_NAME'],
+    ],
   ])('redis-keda %j --help names its options and their env vars', async (command, expected) => {
     const result = await runCli([...command, '--help']);
     expect(result.code).toBe(0);
@@ -131,7 +137,11 @@ describe('errors for people', () => {
     const command = `'${process.execPath}' '${transpiledCli()}' queue stats --redis-port ${port} --redis-host 127.0.0.1 --redis-connect-timeout 0.3`;
     const result = await spawnProcess('script', ['-qec', command, '/dev/null']).done;
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(new RegExp(`^warn: redis connection error \\(target: redis://127\\.0\\.0\\.1:${port}/0, error: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\r\nerror: Redis at redis://127\\.0\\.0\\.1:${port}/0 not reachable within 0\\.3s: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\r\n$`));
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `^warn: redis connection error \\(target: redis://127\\.0\\.0\\.1:${port}/0, error: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\r\nerror: Redis at redis://127\\.0\\.0\\.1:${port}/0 not reachable within 0\\.3s: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\r\n$`,
+      ),
+    );
   });
 
   test.concurrent.each([
@@ -147,6 +157,6 @@ describe('errors for people', () => {
     const command = `'${process.execPath}' '${transpiledCli()}' --log-format json pubish`;
     const result = await spawnProcess('script', ['-qec', command, '/dev/null']).done;
     expect(result.code).toBe(2);
-    expect(JSON.parse(result.stdout.trim())).toMatchObject({ level: 'error', msg: "usage error: unknown command; did you mean publish?" });
+    expect(JSON.parse(result.stdout.trim())).toMatchObject({ level: 'error', msg: 'usage error: unknown command; did you mean publish?' });
   });
 });

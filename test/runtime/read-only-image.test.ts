@@ -101,7 +101,10 @@ function checkReachable(): void {
     if ((mode & 0o001) === 0) throw new Error(`uid ${RUNTIME_UID} cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}), so it cannot reach the app copied to ${app}`);
   }
   const probe = `for (const m of ['yargs', 'ioredis', 'prom-client']) require.resolve(m, { paths: [${JSON.stringify(join(app, 'lib', 'runtime'))}] })`;
-  const result = spawnSync(SETPRIV, ['--reuid', String(RUNTIME_UID), '--regid', String(RUNTIME_GID), '--clear-groups', process.execPath, '-e', probe], { cwd: app, encoding: 'utf8' });
+  const result = spawnSync(SETPRIV, ['--reuid', String(RUNTIME_UID), '--regid', String(RUNTIME_GID), '--clear-groups', process.execPath, '-e', probe], {
+    cwd: app,
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`uid ${RUNTIME_UID} cannot load the runtime's dependencies from ${join(app, 'node_modules')}: ${result.stderr || result.error}`);
 }
 
@@ -130,7 +133,9 @@ test('the compiled CLI publishes and consumes from a read-only tree as uid 1000,
   const env = { REDIS_URL: server.url, LIST_NAME: list };
   if (SWITCH_USER) {
     // The setup holds: the user of the image cannot write into the app.
-    expect(() => execFileSync(SETPRIV, ['--reuid', String(RUNTIME_UID), '--regid', String(RUNTIME_GID), '--clear-groups', 'touch', join(app, 'probe')], { stdio: 'pipe' })).toThrow();
+    expect(() =>
+      execFileSync(SETPRIV, ['--reuid', String(RUNTIME_UID), '--regid', String(RUNTIME_GID), '--clear-groups', 'touch', join(app, 'probe')], { stdio: 'pipe' }),
+    ).toThrow();
   }
 
   // WHEN

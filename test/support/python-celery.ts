@@ -34,7 +34,7 @@ export function requirePythonCelery(): void {
   if (probe.status !== 0) {
     const remedy = process.env.CELERY_PYTHON
       ? `CELERY_PYTHON=${PYTHON} needs them installed (pip install -r test/support/celery/requirements-current.txt)`
-      : 'the Celery interop tests need Debian\'s packages: apt-get install -y python3-celery python3-redis';
+      : "the Celery interop tests need Debian's packages: apt-get install -y python3-celery python3-redis";
     throw new Error(`${PYTHON} cannot import celery and redis (${probe.error?.message ?? probe.stderr.trim()}); ${remedy}`);
   }
   pythonChecked = true;
@@ -107,12 +107,24 @@ export async function startPythonWorker(options: PythonWorkerOptions): Promise<P
   const tag = options.tag ?? 'python';
   const hostname = `${tag}-${process.pid}-${started++}@localhost`;
   const args = [
-    '-m', 'celery', '-A', 'app', 'worker',
-    '--pool', 'prefork', '-c', String(options.concurrency ?? 2),
-    '-Q', (options.queues ?? ['celery']).join(','),
-    '-n', hostname,
-    '--without-gossip', '--without-mingle', '--without-heartbeat',
-    '-l', 'info',
+    '-m',
+    'celery',
+    '-A',
+    'app',
+    'worker',
+    '--pool',
+    'prefork',
+    '-c',
+    String(options.concurrency ?? 2),
+    '-Q',
+    (options.queues ?? ['celery']).join(','),
+    '-n',
+    hostname,
+    '--without-gossip',
+    '--without-mingle',
+    '--without-heartbeat',
+    '-l',
+    'info',
   ];
   // detached: a process group of its own, so the pool children are stopped with it.
   const child = spawn(PYTHON, args, { cwd: CELERY_APP_DIR, env: pythonCeleryEnv(options), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -194,7 +206,10 @@ export function runPythonClient(options: PythonCeleryOptions, args: readonly str
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);
-      const lines = stdout.split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line) as unknown);
+      const lines = stdout
+        .split('\n')
+        .filter((line) => line.trim())
+        .map((line) => JSON.parse(line) as unknown);
       resolve({ code, stdout, stderr, lines });
     });
   });

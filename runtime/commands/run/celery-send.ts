@@ -13,7 +13,6 @@ import { sleep } from '../../sleep';
 import { connectionOptions, runCommand, stopSignal } from '../common';
 import { Args, parseJson } from '../celery-send';
 
-
 async function celerySend(args: Args, log: Logger): Promise<number> {
   const fixedArgs = parseJson(args.args, 'args', 'array') as unknown[] | undefined;
   const kwargs = (parseJson(args.kwargs, 'kwargs', 'object') as Record<string, unknown> | undefined) ?? {};

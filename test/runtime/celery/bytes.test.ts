@@ -31,7 +31,10 @@ function withBadBytes(raw: string): Buffer {
 
 /** The bytes as they sit inside a JSON string written by cjson (quote, backslash and slash escaped). */
 function asJsonString(bytes: Buffer): Buffer {
-  return Buffer.from(bytes.toString('latin1').replace(/[\\"/]/g, (c) => `\\${c}`), 'latin1');
+  return Buffer.from(
+    bytes.toString('latin1').replace(/[\\"/]/g, (c) => `\\${c}`),
+    'latin1',
+  );
 }
 
 test('a malformed message with non-UTF-8 bytes is dead-lettered with its original bytes, and its caller gets a FAILURE', async () => {
@@ -47,7 +50,12 @@ test('a malformed message with non-UTF-8 bytes is dead-lettered with its origina
   const [entry] = await redis.lrangeBuffer(CeleryKeys.dead('bytes-dead'), 0, -1);
   expect(entry.includes(asJsonString(raw))).toBe(true);
   expect(entry.includes(REPLACEMENT)).toBe(false);
-  expect(JSON.parse(entry.toString('utf8'))).toMatchObject({ reason: 'malformed', attempts: 1, deliveries: 1, error: expect.stringContaining("content-type 'application/x-python-serialize'") });
+  expect(JSON.parse(entry.toString('utf8'))).toMatchObject({
+    reason: 'malformed',
+    attempts: 1,
+    deliveries: 1,
+    error: expect.stringContaining("content-type 'application/x-python-serialize'"),
+  });
   expect(await resultOf(redis, message.id)).toMatchObject({ status: 'FAILURE', result: { exc_type: 'ContentDisallowed' } });
   expect(await redis.hlen(CeleryKeys.UNACKED)).toBe(0);
   const stopped = await stopWorker(worker);

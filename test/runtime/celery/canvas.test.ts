@@ -49,7 +49,11 @@ test('a link callback gets the result (unless immutable); a link_error errback g
   expect(await resultOf(redis, frozen)).toMatchObject({ status: 'SUCCESS', result: { args: ['own'], kwargs: {} } });
 
   const errback = randomUUID();
-  const failing = await send(redis, { task: 'tasks.fail', args: ['no'], embed: { callbacks: [sig('test.record', [], { task_id: randomUUID() })], errbacks: [sig('test.record', [], { task_id: errback })] } });
+  const failing = await send(redis, {
+    task: 'tasks.fail',
+    args: ['no'],
+    embed: { callbacks: [sig('test.record', [], { task_id: randomUUID() })], errbacks: [sig('test.record', [], { task_id: errback })] },
+  });
   expect(await resultOf(redis, failing.id)).toMatchObject({ status: 'FAILURE' });
   expect(await resultOf(redis, errback)).toMatchObject({ status: 'SUCCESS', result: failing.id });
   // The success callback of the failed task never ran: after the first callback, only the errback recorded.
@@ -71,8 +75,15 @@ test('a chord header task fails fast with NotImplementedError, and so does the c
 test('a group signature inside a chain fails fast too, naming what is not supported', async () => {
   const worker = await startWorker(server.url, ['--queues', 'celery']);
   const last = randomUUID();
-  const first = await send(redis, { task: 'tasks.add', args: [1, 1], embed: { chain: [sig('tasks.add', [1], { task_id: last }), { task: 'celery.group', args: [], kwargs: { tasks: [] }, options: {}, subtask_type: 'group', immutable: false }] } });
-  expect(await resultOf(redis, first.id)).toMatchObject({ status: 'FAILURE', result: { exc_type: 'NotImplementedError', exc_message: [expect.stringMatching(/a group signature in 'chain'/)] } });
+  const first = await send(redis, {
+    task: 'tasks.add',
+    args: [1, 1],
+    embed: { chain: [sig('tasks.add', [1], { task_id: last }), { task: 'celery.group', args: [], kwargs: { tasks: [] }, options: {}, subtask_type: 'group', immutable: false }] },
+  });
+  expect(await resultOf(redis, first.id)).toMatchObject({
+    status: 'FAILURE',
+    result: { exc_type: 'NotImplementedError', exc_message: [expect.stringMatching(/a group signature in 'chain'/)] },
+  });
   expect(await resultOf(redis, last)).toMatchObject({ status: 'FAILURE' });
   await stopWorker(worker);
 });

@@ -10,7 +10,8 @@ test('the pidbox channel is kombu’s fanout topic of the database', () => {
 });
 
 test('a revoke for everyone or for this worker is read; one for others, or another command, is not', () => {
-  const revoke = (destination: unknown, taskId: unknown = 'a', terminate = false) => control({ method: 'revoke', arguments: { task_id: taskId, terminate, signal: null }, destination });
+  const revoke = (destination: unknown, taskId: unknown = 'a', terminate = false) =>
+    control({ method: 'revoke', arguments: { task_id: taskId, terminate, signal: null }, destination });
   expect(parseControl(revoke(null), 'me@pod')).toEqual({ method: 'revoke', ids: ['a'], terminate: false });
   expect(parseControl(revoke(['me@pod'], ['a', 'b'], true), 'me@pod')).toEqual({ method: 'revoke', ids: ['a', 'b'], terminate: true });
   expect(parseControl(revoke(['celery@other']), 'me@pod')).toBeUndefined();
@@ -31,7 +32,10 @@ test('revoked ids are forgotten after Celery’s expiry, and the oldest go first
 });
 
 test('a ping is read with its ticket and reply address; the pong is kombu’s reply envelope', () => {
-  const ping = parseControl(control({ method: 'ping', arguments: {}, destination: null, ticket: 't-1', reply_to: { exchange: 'reply.celery.pidbox', routing_key: 'oid' } }), 'me@pod');
+  const ping = parseControl(
+    control({ method: 'ping', arguments: {}, destination: null, ticket: 't-1', reply_to: { exchange: 'reply.celery.pidbox', routing_key: 'oid' } }),
+    'me@pod',
+  );
   expect(ping).toEqual({ method: 'ping', ticket: 't-1', replyTo: { exchange: 'reply.celery.pidbox', routingKey: 'oid' } });
   const pong = JSON.parse(pongMessage(ping as never, 'me@pod')) as { body: string; headers: unknown; properties: Record<string, unknown> };
   expect(JSON.parse(Buffer.from(pong.body, 'base64').toString())).toEqual({ 'me@pod': { ok: 'pong' } });

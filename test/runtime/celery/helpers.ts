@@ -71,6 +71,12 @@ export function envelope(body: unknown, headers: Record<string, unknown> = {}, p
     'content-encoding': 'utf-8',
     'content-type': contentType,
     headers,
-    properties: { body_encoding: 'base64', delivery_tag: `tag-${Math.random().toString(36).slice(2)}`, delivery_info: { exchange: '', routing_key: 'celery' }, priority: 0, ...properties },
+    properties: {
+      body_encoding: 'base64',
+      delivery_tag: `tag-${Math.random().toString(36).slice(2)}`,
+      delivery_info: { exchange: '', routing_key: 'celery' },
+      priority: 0,
+      ...properties,
+    },
   });
 }

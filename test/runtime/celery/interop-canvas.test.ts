@@ -23,7 +23,12 @@ afterAll(async () => {
 });
 
 /** Runs a canvas from Python; the ids it sent and what get() on the whole gave. */
-async function canvas(kind: 'chain' | 'group' | 'chord', steps: [string, unknown[]][], link?: [string, unknown[], string], linkError?: [string, unknown[], string]): Promise<{ ids: string[]; outcome: TaskOutcome }> {
+async function canvas(
+  kind: 'chain' | 'group' | 'chord',
+  steps: [string, unknown[]][],
+  link?: [string, unknown[], string],
+  linkError?: [string, unknown[], string],
+): Promise<{ ids: string[]; outcome: TaskOutcome }> {
   const args = ['canvas', '--kind', kind, '--steps', JSON.stringify(steps), '--timeout', '10'];
   if (link) args.push('--link', JSON.stringify(link));
   if (linkError) args.push('--link-error', JSON.stringify(linkError));
@@ -44,13 +49,20 @@ describe.each([
   });
 
   test('a group runs each task; GroupResult.get() collects the results in order', async () => {
-    const { ids, outcome } = await canvas('group', [0, 1, 2, 3, 4].map((i): [string, unknown[]] => ['tasks.add', [i, i]]));
+    const { ids, outcome } = await canvas(
+      'group',
+      [0, 1, 2, 3, 4].map((i): [string, unknown[]] => ['tasks.add', [i, i]]),
+    );
     expect(ids).toHaveLength(5);
     expect(outcome).toMatchObject({ status: 'SUCCESS', result: [0, 2, 4, 6, 8] });
   });
 
   test('a chain passes each result to the next task: (add(1, 2) | add(3) | add(4)).get() == 10', async () => {
-    const { outcome } = await canvas('chain', [['tasks.add', [1, 2]], ['tasks.add', [3]], ['tasks.add', [4]]]);
+    const { outcome } = await canvas('chain', [
+      ['tasks.add', [1, 2]],
+      ['tasks.add', [3]],
+      ['tasks.add', [4]],
+    ]);
     expect(outcome).toMatchObject({ status: 'SUCCESS', result: 10 });
   });
 
@@ -80,7 +92,11 @@ describe('a chord on our worker', () => {
   afterAll(() => stopOurWorkers());
 
   test('fails fast with NotImplementedError instead of leaving the caller waiting', async () => {
-    const { outcome } = await canvas('chord', [['tasks.add', [1, 1]], ['tasks.add', [2, 2]], ['tasks.echo', []]]);
+    const { outcome } = await canvas('chord', [
+      ['tasks.add', [1, 1]],
+      ['tasks.add', [2, 2]],
+      ['tasks.echo', []],
+    ]);
     expect(outcome).toMatchObject({ status: 'FAILURE', exc_type: 'NotImplementedError', exc_module: 'builtins' });
   });
 });

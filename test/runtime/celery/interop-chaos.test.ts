@@ -46,7 +46,11 @@ test('kill -9 one of ours while a Python + ours fleet drains 200 tasks: all succ
   await waitFor(async () => (await executions(redis, COMPLETED_KEY)).filter((e) => e.worker === 'ours-victim').length >= 5, 'the victim to complete a few tasks', 20_000);
   victim.child.kill('SIGKILL');
   await victim.done;
-  const outcomes = await pythonGet(celery, sent.map((s) => s.id), 60);
+  const outcomes = await pythonGet(
+    celery,
+    sent.map((s) => s.id),
+    60,
+  );
 
   // THEN every task has a SUCCESS result
   expect(outcomes.filter((o) => o.status !== 'SUCCESS' || o.result !== 0.2)).toEqual([]);
@@ -73,14 +77,25 @@ test('SIGTERM one of ours while a Python + ours fleet drains 200 tasks (scale-in
   // GIVEN the same fleet, our leaving worker with a grace longer than any task
   const celery: PythonCeleryOptions = { redisUrl: server.url, visibilityTimeout: VISIBILITY_TIMEOUT };
   await startPythonWorker({ ...celery, concurrency: 2, acksLate: true, tag: 'python' });
-  const leaving = await startOurWorker({ redisUrl: server.url, concurrency: CONCURRENCY, visibilityTimeout: VISIBILITY_TIMEOUT, tasks: RECORDING_TASKS, tag: 'ours-leaving', grace: 10 });
+  const leaving = await startOurWorker({
+    redisUrl: server.url,
+    concurrency: CONCURRENCY,
+    visibilityTimeout: VISIBILITY_TIMEOUT,
+    tasks: RECORDING_TASKS,
+    tag: 'ours-leaving',
+    grace: 10,
+  });
   await startOurWorker({ redisUrl: server.url, concurrency: CONCURRENCY, visibilityTimeout: VISIBILITY_TIMEOUT, tasks: RECORDING_TASKS, tag: 'ours-staying' });
 
   // WHEN Python sends 200 short sleeps, and the leaving worker is stopped once it has done some
   const sent = await pythonSend(celery, 'tasks.sleep', { args: [0.2], count: TASKS, via: 'apply_async' });
   await waitFor(async () => (await executions(redis, COMPLETED_KEY)).filter((e) => e.worker === 'ours-leaving').length >= 5, 'the leaving worker to complete a few tasks', 20_000);
   const stopped = await stopOurWorker(leaving);
-  const outcomes = await pythonGet(celery, sent.map((s) => s.id), 60);
+  const outcomes = await pythonGet(
+    celery,
+    sent.map((s) => s.id),
+    60,
+  );
 
   // THEN it exited 0, every task has a SUCCESS result, and each started and completed exactly once
   expect(stopped.code).toBe(0);

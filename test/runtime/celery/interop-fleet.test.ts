@@ -122,7 +122,11 @@ test('a mixed fleet (Python prefork acks_late + two of ours) drains 300 tasks: e
 
   // WHEN Python sends 300 tasks and waits for every result
   const sent = await pythonSend(celery, 'tasks.add', { args: [20, 22], count: 300, via: 'apply_async' });
-  const outcomes = await pythonGet(celery, sent.map((s) => s.id), 60);
+  const outcomes = await pythonGet(
+    celery,
+    sent.map((s) => s.id),
+    60,
+  );
 
   // THEN every id has a SUCCESS result with the value
   expect(outcomes.filter((o) => o.status !== 'SUCCESS' || o.result !== 42)).toEqual([]);
@@ -143,7 +147,11 @@ test('users.register numbers its hashes with one counter on Python and ours: non
   const celery: PythonCeleryOptions = { redisUrl: server.url };
   const register = async () => {
     const sent = await pythonSend(celery, DEMO_CELERY_TASK, { args: ['N', 'n@example.org', 'A'], count: 20, via: 'apply_async' });
-    const outcomes = await pythonGet(celery, sent.map((r) => r.id), 30);
+    const outcomes = await pythonGet(
+      celery,
+      sent.map((r) => r.id),
+      30,
+    );
     return outcomes.map((o, i) => ({ id: sent[i].id, key: o.result as string }));
   };
   // GIVEN 20 registrations stored by a Python worker, then 20 by ours
@@ -173,7 +181,11 @@ test('--unknown-task requeue: a task only Python knows reaches the Python worker
 
   // WHEN Python sends 20 tasks of a name only it knows
   const sent = await pythonSend(celery, 'interop.python_only', { args: ['x'], count: 20, via: 'apply_async' });
-  const outcomes = await pythonGet(celery, sent.map((s) => s.id), 30);
+  const outcomes = await pythonGet(
+    celery,
+    sent.map((s) => s.id),
+    30,
+  );
 
   // THEN each ran once, on Python
   expect(outcomes).toEqual(sent.map((s) => ({ id: s.id, status: 'SUCCESS', result: { ranOn: 'python', value: 'x' } })));
@@ -190,7 +202,18 @@ test('--unknown-task requeue: chords, which only Python runs, are left to the Py
   // WHEN Python sends three chords (add(1, 1), add(2, 2)) | echo(), so ours takes every part first
   const chords: string[] = [];
   for (let i = 0; i < 3; i++) {
-    const run = await runPythonClient(celery, ['canvas', '--kind', 'chord', '--steps', JSON.stringify([['tasks.add', [1, 1]], ['tasks.add', [2, 2]], ['tasks.echo', []]]), '--no-wait']);
+    const run = await runPythonClient(celery, [
+      'canvas',
+      '--kind',
+      'chord',
+      '--steps',
+      JSON.stringify([
+        ['tasks.add', [1, 1]],
+        ['tasks.add', [2, 2]],
+        ['tasks.echo', []],
+      ]),
+      '--no-wait',
+    ]);
     expect(run.code).toBe(0);
     chords.push((run.lines[0] as { id: string }).id);
   }

@@ -36,7 +36,12 @@ test('a Python failure, a bad call and an unknown name come back as the exceptio
 test('users.register stores the users:<n> hash and returns its name; a countdown holds the task until its eta', async () => {
   const { sent, outcomes } = await pythonCall(celery, 'users.register', { args: ['Ada', 'ada@example.org', '1 Main St'], countdown: 2 });
   expect(outcomes[0]).toMatchObject({ status: 'SUCCESS', result: expect.stringMatching(/^users:\d+$/) });
-  expect(await redis.hgetall(outcomes[0].result as string)).toMatchObject({ name: 'Ada', email: 'ada@example.org', address: '1 Main St', worker: expect.stringMatching(/^python-/) });
+  expect(await redis.hgetall(outcomes[0].result as string)).toMatchObject({
+    name: 'Ada',
+    email: 'ada@example.org',
+    address: '1 Main St',
+    worker: expect.stringMatching(/^python-/),
+  });
   const run = (await executions(redis)).find((e) => e.id === sent[0].id);
   expect(run?.at).toBeGreaterThanOrEqual(Date.parse(sent[0].eta as string) / 1000);
 });

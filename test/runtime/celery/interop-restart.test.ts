@@ -36,7 +36,11 @@ test('a Redis restart mid-drain: Python and ours reconnect, every task succeeds,
   await redis.ping();
 
   // THEN every task ends with SUCCESS
-  const outcomes = await pythonGet(celery, sent.map((s) => s.id), 60);
+  const outcomes = await pythonGet(
+    celery,
+    sent.map((s) => s.id),
+    60,
+  );
   expect(outcomes.filter((o) => o.status !== 'SUCCESS')).toEqual([]);
   // AND nothing is left queued or unacknowledged
   await waitFor(async () => (await redis.hlen(CeleryKeys.UNACKED)) === 0, 'the last ack', 10_000).catch(() => undefined);

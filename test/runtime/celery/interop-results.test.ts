@@ -66,7 +66,7 @@ describe('Python .delay() -> our worker -> AsyncResult.get()', () => {
 
   test('arguments and results keep non-ASCII text, nested values and keyword arguments intact', async () => {
     const args = ['Zoë 東京 🎉', { nested: [1, 2.5, null, true] }];
-    const kwargs = { 'ключ': 'ü', empty: {} };
+    const kwargs = { ключ: 'ü', empty: {} };
     const { outcomes } = await pythonCall(celery, 'tasks.echo', { args, kwargs });
     expect(outcomes[0]).toMatchObject({ status: 'SUCCESS', result: { args, kwargs } });
   });
@@ -100,7 +100,12 @@ describe('failures raise in Python', () => {
   test("bad arguments raise builtins.TypeError with Python's message", async () => {
     // send_task: Python's client would refuse the bad call itself before sending it.
     const missing = await pythonCall(celery, 'tasks.add', { args: [1], via: 'send_task' });
-    expect(missing.outcomes[0]).toMatchObject({ status: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_message: "add() missing 1 required positional argument: 'b'" });
+    expect(missing.outcomes[0]).toMatchObject({
+      status: 'FAILURE',
+      exc_type: 'TypeError',
+      exc_module: 'builtins',
+      exc_message: "add() missing 1 required positional argument: 'b'",
+    });
     const extra = await pythonCall(celery, 'tasks.add', { args: [1, 2], kwargs: { c: 3 }, via: 'send_task' });
     expect(extra.outcomes[0]).toMatchObject({ status: 'FAILURE', exc_type: 'TypeError', exc_message: "add() got an unexpected keyword argument 'c'" });
   });

@@ -44,7 +44,10 @@ describe('protocol 2', () => {
 describe('protocol 1 (no headers.task)', () => {
   test('takes task, id, args, kwargs, retries, eta and expires from the body; naive times are UTC', () => {
     const raw = envelope({ task: 'tasks.add', id: 'p1', args: [1, 2], kwargs: { x: 1 }, retries: 3, eta: '2030-01-02T03:04:05.123456', expires: null, utc: true });
-    expect(decodeMessage(raw)).toMatchObject({ ok: true, task: { id: 'p1', name: 'tasks.add', args: [1, 2], kwargs: { x: 1 }, retries: 3, eta: Date.UTC(2030, 0, 2, 3, 4, 5, 123), expires: undefined, protocol: 1 } });
+    expect(decodeMessage(raw)).toMatchObject({
+      ok: true,
+      task: { id: 'p1', name: 'tasks.add', args: [1, 2], kwargs: { x: 1 }, retries: 3, eta: Date.UTC(2030, 0, 2, 3, 4, 5, 123), expires: undefined, protocol: 1 },
+    });
   });
 
   test('args and kwargs may be left out', () => {
@@ -57,8 +60,20 @@ describe('unusable messages come back with the reason, the id when there is one,
     ['not JSON', 'garbage', /not JSON/, undefined, 'decode'],
     ['a JSON array', '[1]', /not a JSON object/, undefined, 'decode'],
     ['pickle', envelope('x', { task: 't', id: 'pk' }, {}, 'application/x-python-serialize'), /content-type 'application\/x-python-serialize' is not supported/, 'pk', 'content'],
-    ['an unknown body encoding', JSON.stringify({ body: 'x', 'content-type': 'application/json', headers: { task: 't', id: 'z' }, properties: { body_encoding: 'zlib' } }), /body_encoding 'zlib'/, 'z', 'content'],
-    ['bad base64', JSON.stringify({ body: '@@@', 'content-type': 'application/json', headers: { task: 't', id: 'b' }, properties: { body_encoding: 'base64' } }), /not valid base64/, 'b', 'decode'],
+    [
+      'an unknown body encoding',
+      JSON.stringify({ body: 'x', 'content-type': 'application/json', headers: { task: 't', id: 'z' }, properties: { body_encoding: 'zlib' } }),
+      /body_encoding 'zlib'/,
+      'z',
+      'content',
+    ],
+    [
+      'bad base64',
+      JSON.stringify({ body: '@@@', 'content-type': 'application/json', headers: { task: 't', id: 'b' }, properties: { body_encoding: 'base64' } }),
+      /not valid base64/,
+      'b',
+      'decode',
+    ],
     ['a body that is not JSON', envelope('{{{', { task: 't', id: 'j' }), /body is not JSON/, 'j', 'decode'],
     ['protocol 2 without an id', envelope([[], {}, {}], { task: 't' }), /no task id/, undefined, 'decode'],
     ['args not an array', envelope([{}, {}, {}], { task: 't', id: 'a' }), /args must be a JSON array/, 'a', 'decode'],

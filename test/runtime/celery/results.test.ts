@@ -13,7 +13,14 @@ test('SUCCESS and FAILURE carry Celery’s fields in Celery’s order, with grou
   expect(ok).toMatchObject({ status: 'SUCCESS', result: { a: [1] }, traceback: null, children: [], group_id: 'g1', parent_id: 'p1', task_id: 'id1' });
   expect(JSON.parse(successJson({ taskId: 'u' }, undefined))).toMatchObject({ status: 'SUCCESS', result: null });
   const failed = JSON.parse(failureJson({ taskId: 'id2' }, { exc_type: 'ValueError', exc_message: ['bad', 42], exc_module: 'builtins' }, 'tb')) as Record<string, unknown>;
-  expect(failed).toEqual({ status: 'FAILURE', result: { exc_type: 'ValueError', exc_message: ['bad', 42], exc_module: 'builtins' }, traceback: 'tb', children: [], date_done: expect.any(String), task_id: 'id2' });
+  expect(failed).toEqual({
+    status: 'FAILURE',
+    result: { exc_type: 'ValueError', exc_message: ['bad', 42], exc_module: 'builtins' },
+    traceback: 'tb',
+    children: [],
+    date_done: expect.any(String),
+    task_id: 'id2',
+  });
 });
 
 test('a result JSON cannot carry is an EncodeError failure, not a crash', () => {
@@ -31,7 +38,11 @@ test.each([
 
 test('an error may name its own Python type, arguments and module', () => {
   expect(toCeleryException(new TaskError('KeyError', ['user']))).toEqual({ exc_type: 'KeyError', exc_message: ['user'], exc_module: 'builtins' });
-  expect(toCeleryException(Object.assign(new Error('q'), { excType: 'QuotaExceeded', excModule: 'myapp.errors' }))).toEqual({ exc_type: 'QuotaExceeded', exc_message: ['q'], exc_module: 'myapp.errors' });
+  expect(toCeleryException(Object.assign(new Error('q'), { excType: 'QuotaExceeded', excModule: 'myapp.errors' }))).toEqual({
+    exc_type: 'QuotaExceeded',
+    exc_message: ['q'],
+    exc_module: 'myapp.errors',
+  });
 });
 
 test('the traceback looks like Python’s and ends with the exception line', () => {

@@ -26,11 +26,31 @@ interface Message {
   [key: string]: unknown;
 }
 
-const lines = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 test('the envelope is apply_async’s: kombu keys in order, protocol 2 headers, base64 body [args, kwargs, embed]', async () => {
   const before = Date.now();
-  const result = await runCli(['celery-send', '--task', 'tasks.add', '--args', '[2, 3]', '--kwargs', '{"z": 1}', '--queue', 'env', '--countdown', '10', '--expires', '60', '--redis', server.url]);
+  const result = await runCli([
+    'celery-send',
+    '--task',
+    'tasks.add',
+    '--args',
+    '[2, 3]',
+    '--kwargs',
+    '{"z": 1}',
+    '--queue',
+    'env',
+    '--countdown',
+    '10',
+    '--expires',
+    '60',
+    '--redis',
+    server.url,
+  ]);
   expect(result.code).toBe(0);
   const [printed] = lines(result.stdout);
   expect(printed).toEqual({ id: expect.stringMatching(UUID), task: 'tasks.add', queue: 'env' });
@@ -43,7 +63,22 @@ test('the envelope is apply_async’s: kombu keys in order, protocol 2 headers, 
   const id = printed.id as string;
   expect(Object.keys(message)).toEqual(['body', 'content-encoding', 'content-type', 'headers', 'properties']);
   expect(Object.keys(message.headers)).toEqual([
-    'lang', 'task', 'id', 'shadow', 'eta', 'expires', 'group', 'group_index', 'retries', 'timelimit', 'root_id', 'parent_id', 'argsrepr', 'kwargsrepr', 'origin', 'ignore_result',
+    'lang',
+    'task',
+    'id',
+    'shadow',
+    'eta',
+    'expires',
+    'group',
+    'group_index',
+    'retries',
+    'timelimit',
+    'root_id',
+    'parent_id',
+    'argsrepr',
+    'kwargsrepr',
+    'origin',
+    'ignore_result',
   ]);
   expect(message.headers).toEqual({
     lang: 'py',
@@ -81,7 +116,13 @@ test('the envelope is apply_async’s: kombu keys in order, protocol 2 headers, 
 });
 
 test('--priority puts the message on the list of its kombu step; priority 0 on the bare list', async () => {
-  for (const [priority, step] of [[0, 0], [2, 0], [5, 3], [7, 6], [9, 9]]) {
+  for (const [priority, step] of [
+    [0, 0],
+    [2, 0],
+    [5, 3],
+    [7, 6],
+    [9, 9],
+  ]) {
     const result = await runCli(['celery-send', '--task', 'tasks.noop', '--queue', 'pq', '--priority', String(priority), '--redis', server.url]);
     expect(result.code).toBe(0);
     const list = celeryPriorityList('pq', step);

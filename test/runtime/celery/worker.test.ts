@@ -123,7 +123,12 @@ describe('claiming', () => {
   test('a message without a delivery_tag gets one for its unacked entry, and is acknowledged under it', async () => {
     const worker = await startWorker(server.url, ['--queues', 'notag']);
     const id = randomUUID();
-    const raw = JSON.stringify({ body: Buffer.from(JSON.stringify([[0.5], {}, {}])).toString('base64'), 'content-type': 'application/json', headers: { task: 'tasks.sleep', id }, properties: { body_encoding: 'base64' } });
+    const raw = JSON.stringify({
+      body: Buffer.from(JSON.stringify([[0.5], {}, {}])).toString('base64'),
+      'content-type': 'application/json',
+      headers: { task: 'tasks.sleep', id },
+      properties: { body_encoding: 'base64' },
+    });
     await redis.lpush('notag', raw);
     await waitFor(async () => (await redis.hlen(CeleryKeys.UNACKED)) === 1, 'the unacked entry');
     const [tag] = await redis.hkeys(CeleryKeys.UNACKED);
@@ -137,7 +142,13 @@ describe('claiming', () => {
 
   test('priority 0 first, then the priority lists in kombu’s order', async () => {
     // GIVEN messages on every priority step, pushed before the worker starts
-    for (const [priority, label] of [[9, 'p9'], [6, 'p6'], [3, 'p3'], [0, 'p0-a'], [0, 'p0-b']] as const) {
+    for (const [priority, label] of [
+      [9, 'p9'],
+      [6, 'p6'],
+      [3, 'p3'],
+      [0, 'p0-a'],
+      [0, 'p0-b'],
+    ] as const) {
       await send(redis, { task: 'test.record', args: [label], queue: 'prio', priority });
     }
     expect(await redis.llen(celeryPriorityList('prio', 3))).toBe(1);
@@ -188,7 +199,12 @@ describe('malformed input', () => {
       'not json at all',
       '[1, 2, 3]',
       envelope('x', { task: 'tasks.add', id: pickleId }, {}, 'application/x-python-serialize'),
-      JSON.stringify({ body: '!!!not base64', 'content-type': 'application/json', headers: { task: 'tasks.add', id: badBase64Id }, properties: { body_encoding: 'base64', delivery_tag: 't-b64' } }),
+      JSON.stringify({
+        body: '!!!not base64',
+        'content-type': 'application/json',
+        headers: { task: 'tasks.add', id: badBase64Id },
+        properties: { body_encoding: 'base64', delivery_tag: 't-b64' },
+      }),
       envelope([{ a: 1 }, {}, {}], { task: 'tasks.add', id: argsId }),
       envelope({ args: [1, 2] }),
     ];
@@ -274,7 +290,13 @@ describe('time limits (headers.timelimit)', () => {
 describe('revoke (Celery remote control on the pidbox channel)', () => {
   /** What `app.control.revoke(ids, terminate=...)` PUBLISHes (kombu fanout on /<db>.celery.pidbox). */
   function revoke(ids: string[], options: { terminate?: boolean; destination?: string[] } = {}): Promise<number> {
-    const body = { method: 'revoke', arguments: { task_id: ids, terminate: options.terminate ?? false, signal: null }, destination: options.destination ?? null, pattern: null, matcher: null };
+    const body = {
+      method: 'revoke',
+      arguments: { task_id: ids, terminate: options.terminate ?? false, signal: null },
+      destination: options.destination ?? null,
+      pattern: null,
+      matcher: null,
+    };
     const message = envelope(body, { clock: 1, expires: Date.now() / 1000 + 60 }, { delivery_info: { exchange: 'celery.pidbox', routing_key: '' } });
     return redis.publish('/0.celery.pidbox', message);
   }
@@ -307,7 +329,15 @@ test('ping (app.control.ping / celery inspect ping): the pong goes to the caller
   const worker = await startWorker(server.url, ['--queues', 'pinged', '--hostname', 'redis-keda@pod-1']);
   // What Python's Mailbox does: bind its reply queue, then broadcast the request.
   await redis.sadd(CeleryKeys.binding('reply.celery.pidbox'), 'oid-1\x06\x16\x06\x16oid-1.reply.celery.pidbox');
-  const request = { method: 'ping', arguments: {}, destination: null, pattern: null, matcher: null, ticket: 'ticket-1', reply_to: { exchange: 'reply.celery.pidbox', routing_key: 'oid-1' } };
+  const request = {
+    method: 'ping',
+    arguments: {},
+    destination: null,
+    pattern: null,
+    matcher: null,
+    ticket: 'ticket-1',
+    reply_to: { exchange: 'reply.celery.pidbox', routing_key: 'oid-1' },
+  };
   await redis.publish('/0.celery.pidbox', envelope(request, { clock: 1 }, { delivery_info: { exchange: 'celery.pidbox', routing_key: '' } }));
   const reply = await redis.brpop('oid-1.reply.celery.pidbox', 10);
   const message = JSON.parse((reply as [string, string])[1]) as { body: string; headers: Record<string, unknown> };
@@ -320,7 +350,10 @@ describe('unknown tasks', () => {
   test('fail (default): FAILURE NotRegistered from celery.exceptions, acknowledged', async () => {
     const worker = await startWorker(server.url, ['--queues', 'unk']);
     const unknown = await send(redis, { task: 'python.only', args: [1], queue: 'unk' });
-    expect(await resultOf(redis, unknown.id)).toMatchObject({ status: 'FAILURE', result: { exc_type: 'NotRegistered', exc_message: ['python.only'], exc_module: 'celery.exceptions' } });
+    expect(await resultOf(redis, unknown.id)).toMatchObject({
+      status: 'FAILURE',
+      result: { exc_type: 'NotRegistered', exc_message: ['python.only'], exc_module: 'celery.exceptions' },
+    });
     await waitFor(async () => (await redis.hlen(CeleryKeys.UNACKED)) === 0, 'acknowledged');
     expect(await redis.llen('unk')).toBe(0);
     await stopWorker(worker);
@@ -394,7 +427,10 @@ test('/metrics counts tasks by name and state', async () => {
   await resultOf(redis, ok.id);
   await resultOf(redis, bad.id);
   const port = (await worker.waitForLog((l) => l.msg === 'health server listening')).port as number;
-  await waitFor(async () => (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).includes(`${CeleryMetrics.TASKS}{task="tasks.fail",state="FAILURE"} 1`), 'the failure counted');
+  await waitFor(
+    async () => (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).includes(`${CeleryMetrics.TASKS}{task="tasks.fail",state="FAILURE"} 1`),
+    'the failure counted',
+  );
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   expect(text).toContain(`${CeleryMetrics.TASKS}{task="tasks.noop",state="SUCCESS"} 1`);
   expect(text).toContain(CeleryMetrics.TASKS_ACTIVE);

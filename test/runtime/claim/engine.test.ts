@@ -21,7 +21,6 @@ test('never more lanes than slots, and at least one', async () => {
   expect(await limits(0, 5, 500)).toEqual([5]);
 });
 
-
 let redis: Redis;
 withRedis((_server, r) => (redis = r));
 
@@ -66,6 +65,8 @@ async function until(condition: () => boolean): Promise<void> {
 test('the lanes share the free slots: never more in hand than the concurrency; a freed slot is claimed again', async () => {
   // GIVEN an engine of 3 lanes at concurrency 10 whose claims always bring what they ask for
   const controller = new AbortController();
+  // Assigned once, below: the source's callback needs the engine that needs the source.
+  // eslint-disable-next-line prefer-const
   let engine: ClaimEngine | undefined;
   const { state, source, finish } = holdingSource(() => engine as ClaimEngine);
   engine = new ClaimEngine({ concurrency: 10, signal: controller.signal, redis, log: lines().log, tuning: TUNING }, source);

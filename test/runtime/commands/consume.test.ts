@@ -101,7 +101,9 @@ describe('malformed events', () => {
     // GIVEN (taken in this order) a good event, one failing twice (retried, then dead-lettered), a malformed one, and one outlasting the grace period
     const list = 'stop-tally';
     await redis.lpush(list, '{"id": "good", "wait": 0}', '{"id": "fails", "wait": 0, "fail": true}', 'garbage', '{"id": "long", "wait": 0, "sleepMs": 60000}');
-    const consumer = startCli(['consume', '--metrics-port', '0', '--concurrency', '4', '--max-attempts', '2', '--backoff', '0', '--backoff-max', '0', '--grace', '0'], { env: consumerEnv(list) });
+    const consumer = startCli(['consume', '--metrics-port', '0', '--concurrency', '4', '--max-attempts', '2', '--backoff', '0', '--backoff-max', '0', '--grace', '0'], {
+      env: consumerEnv(list),
+    });
     await consumer.waitForLog((l) => l.msg === 'handler failed; event dead-lettered');
     await consumer.waitForLog((l) => l.msg === 'event processed');
     // WHEN
@@ -109,7 +111,17 @@ describe('malformed events', () => {
     const result = await consumer.done;
     // THEN
     expect(result.code).toBe(0);
-    expect(result.logs.at(-1)).toMatchObject({ level: 'info', msg: 'consumer stopped', processed: 1, failed: 2, retried: 1, deadLettered: 2, handedBack: 1, lost: 0, unconfirmed: 0 });
+    expect(result.logs.at(-1)).toMatchObject({
+      level: 'info',
+      msg: 'consumer stopped',
+      processed: 1,
+      failed: 2,
+      retried: 1,
+      deadLettered: 2,
+      handedBack: 1,
+      lost: 0,
+      unconfirmed: 0,
+    });
     expect(await redis.lrange(list, 0, -1)).toEqual(['{"id": "long", "wait": 0, "sleepMs": 60000}']);
   });
 
@@ -145,7 +157,16 @@ describe('malformed events', () => {
     expect(result.code).toBe(0);
     expect(result.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['stopping', 'consumer stopped']));
     // AND the last line says what it did
-    expect(result.logs.at(-1)).toMatchObject({ msg: 'consumer stopped', processed: 1, failed: 1, retried: 0, deadLettered: MALFORMED.length + 1, handedBack: 0, lost: 0, unconfirmed: 0 });
+    expect(result.logs.at(-1)).toMatchObject({
+      msg: 'consumer stopped',
+      processed: 1,
+      failed: 1,
+      retried: 0,
+      deadLettered: MALFORMED.length + 1,
+      handedBack: 0,
+      lost: 0,
+      unconfirmed: 0,
+    });
     expect(await proof(redis, `${list}:proof`)).toEqual({ good: 1 });
     const state = await queueState(redis, list);
     expect(state).toEqual({ ...EMPTY_QUEUE, dead: expect.any(Array) });
@@ -181,10 +202,14 @@ test('Job mode: a failing handler schedules a retry (exit 0); `queue reap` puts 
 
   // WHEN it is due and the reaper CronJob runs
   const due = Number(await redis.zscore(queueKeys(list).delayed, state.delayed[0]));
-  await waitFor(async () => {
-    const [seconds, micros] = await redis.time();
-    return Number(seconds) * 1000 + Number(micros) / 1000 >= due;
-  }, 'the retry to be due', 5000);
+  await waitFor(
+    async () => {
+      const [seconds, micros] = await redis.time();
+      return Number(seconds) * 1000 + Number(micros) / 1000 >= due;
+    },
+    'the retry to be due',
+    5000,
+  );
   const reap = await runCli(['queue', 'reap'], { env: { REDIS_URL: server.url, LIST_NAME: list } });
   expect(JSON.parse(reap.stdout)).toEqual({ list, requeued: 0, promoted: 1 });
   expect((await queueState(redis, list)).ready).toEqual([raw]);

@@ -239,7 +239,9 @@ describe('SIGTERM mid-event', () => {
   /** Starts a consumer (`args`) busy with EVENT, whose handler takes `sleepMs`, then sends SIGTERM. */
   async function terminateMidEvent(list: string, args: string[], sleepMs: number, grace: number, readyFile?: string): Promise<ProcessResult> {
     await redis.lpush(list, EVENT);
-    const consumer = startCli(args, { env: env(list, { PROOF_SLEEP_MS: String(sleepMs), GRACE_SECONDS: String(grace), LOG_LEVEL: 'debug', ...(readyFile ? { READY_FILE: readyFile } : {}) }) });
+    const consumer = startCli(args, {
+      env: env(list, { PROOF_SLEEP_MS: String(sleepMs), GRACE_SECONDS: String(grace), LOG_LEVEL: 'debug', ...(readyFile ? { READY_FILE: readyFile } : {}) }),
+    });
     await consumer.waitForLog((l) => l.msg === 'event claimed' && l.eventId === 'in-hand');
     consumer.child.kill('SIGTERM');
     return consumer.done;

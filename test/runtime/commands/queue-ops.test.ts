@@ -28,7 +28,10 @@ test('peek-dead prints the newest entries as JSON lines with their reasons; --co
   await deadLetterRaw(list);
   const all = await queueCli(list, ['peek-dead']);
   expect(all.code).toBe(0);
-  const entries = all.stdout.trim().split('\n').map((line) => JSON.parse(line) as DeadLetter);
+  const entries = all.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as DeadLetter);
   expect(entries.map((e) => e.reason)).toEqual(['malformed', 'malformed', 'malformed']);
   expect(entries[0]).toMatchObject({ event: '{"id": "é/ü", "wait": -1}', error: '"wait" must be >= 0, got -1', attempts: 1, deliveries: 1 });
   const one = await queueCli(list, ['peek-dead', '--count', '1']);
@@ -39,11 +42,19 @@ test('peek-dead prints the newest entries as JSON lines with their reasons; --co
 
 test('peek-dead prints the times as ISO 8601, as the logs do, and every other byte as stored', async () => {
   const list = 'ops-peek-iso';
-  const stored = Buffer.concat([Buffer.from('{"event":"{\\"failedAt\\":1} '), Buffer.from([0xff]), Buffer.from('","reason":"malformed","error":"x","attempts":1,"deliveries":1,"firstFailedAt":1764590400000,"failedAt":1764590401234}')]);
+  const stored = Buffer.concat([
+    Buffer.from('{"event":"{\\"failedAt\\":1} '),
+    Buffer.from([0xff]),
+    Buffer.from('","reason":"malformed","error":"x","attempts":1,"deliveries":1,"firstFailedAt":1764590400000,"failedAt":1764590401234}'),
+  ]);
   await redis.lpush(queueKeys(list).dead, stored);
   const result = await queueCli(list, ['peek-dead']);
   expect(result.code).toBe(0);
-  const expected = Buffer.concat([Buffer.from('{"event":"{\\"failedAt\\":1} '), Buffer.from([0xff]), Buffer.from('","reason":"malformed","error":"x","attempts":1,"deliveries":1,"firstFailedAt":"2025-12-01T12:00:00.000Z","failedAt":"2025-12-01T12:00:01.234Z"}\n')]);
+  const expected = Buffer.concat([
+    Buffer.from('{"event":"{\\"failedAt\\":1} '),
+    Buffer.from([0xff]),
+    Buffer.from('","reason":"malformed","error":"x","attempts":1,"deliveries":1,"firstFailedAt":"2025-12-01T12:00:00.000Z","failedAt":"2025-12-01T12:00:01.234Z"}\n'),
+  ]);
   expect(result.stdoutBytes).toEqual(expected);
 });
 

@@ -170,7 +170,11 @@ describe('deliveries', () => {
     expect(await queue.handBack(claims.map((c) => c.token))).toBe(2);
     expect(await redis.lrange(queue.keys.ready, 0, -1)).toEqual(['c', 'b', 'a']);
     expect(await redis.hgetall(queue.keys.deliveries)).toEqual({});
-    expect((await queue.claim(60_000, 3)).map((c) => [c.raw, c.delivery])).toEqual([['a', 1], ['b', 1], ['c', 1]]);
+    expect((await queue.claim(60_000, 3)).map((c) => [c.raw, c.delivery])).toEqual([
+      ['a', 1],
+      ['b', 1],
+      ['c', 1],
+    ]);
     expect(await queue.handBack(claims.map((c) => c.token))).toBe(0);
   });
 
@@ -179,7 +183,12 @@ describe('deliveries', () => {
     const events = ['e1', 'e2', 'e3', 'e4', 'e5'];
     await queue.publish(events);
     const claims = await queue.claim(60_000, 5);
-    expect(await queue.handBack(claims.map((c) => c.token), 2)).toBe(5);
+    expect(
+      await queue.handBack(
+        claims.map((c) => c.token),
+        2,
+      ),
+    ).toBe(5);
     expect((await queue.claim(60_000, 5)).map((c) => c.raw)).toEqual(events);
   });
 });

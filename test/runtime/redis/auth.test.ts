@@ -24,7 +24,12 @@ const at = (server: RedisServer) => ({ [Env.REDIS_HOST]: '127.0.0.1', [Env.REDIS
 test.each([
   ['a wrong password', ['queue', 'stats'], { [Env.REDIS_PASSWORD]: 'wrong-password' }, /^Redis at redis:\/\/127\.0\.0\.1:\d+\/0 refused the credentials: WRONGPASS/],
   ['no password', ['queue', 'stats'], {}, /^Redis at redis:\/\/127\.0\.0\.1:\d+\/0 refused the credentials: .*NOAUTH/],
-  ['a wrong password, loop-mode consume (which waits for Redis as long as it takes)', ['consume', '--metrics-port', '0'], { [Env.REDIS_PASSWORD]: 'wrong-password' }, /refused the credentials: WRONGPASS/],
+  [
+    'a wrong password, loop-mode consume (which waits for Redis as long as it takes)',
+    ['consume', '--metrics-port', '0'],
+    { [Env.REDIS_PASSWORD]: 'wrong-password' },
+    /refused the credentials: WRONGPASS/,
+  ],
 ])('%s: exit 1 at once, not after the connect timeout, saying the credentials were refused', async (_what, args, env, message) => {
   const started = Date.now();
   const result = await runCli(args, { env: { ...at(locked), ...env } });

@@ -36,7 +36,7 @@ test('a failed call is retried with the items marked retried, and their outcomes
   expect(calls[2].every((x) => x.retried)).toBe(true);
 });
 
-test("an item past its own deadline is given up while the others go on", async () => {
+test('an item past its own deadline is given up while the others go on', async () => {
   const { writer } = recordingWriter({ failing: 1, retryUntil: (n) => (n === 1 ? Date.now() : Infinity) });
   expect(await Promise.all([writer.write(1), writer.write(2)])).toEqual(['given up', 'retried 2']);
 });

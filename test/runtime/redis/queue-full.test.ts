@@ -118,7 +118,10 @@ test('celery-send at maxmemory: exit 1 with "queue full"; celery-worker stores e
   const fill = await runCli(['celery-send', '--task', 'tasks.noop', '--queue', queue, '--count', '100000', '--redis', server.url], { timeoutMs: 60_000 });
   expect(fill.code).toBe(1);
   expect(fill.stderr).toContain(`queue full: Redis is at its maxmemory and refused 1 new item for '${queue}'`);
-  const sent = fill.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { id: string }).id);
+  const sent = fill.stdout
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { id: string }).id);
   expect(sent.length).toBeGreaterThan(300);
   expect(await redis.llen(queue)).toBe(sent.length);
   await topUp(`${queue}:filler`);

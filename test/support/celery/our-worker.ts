@@ -49,7 +49,10 @@ export async function startOurWorker(options: OurWorkerOptions): Promise<Running
   }
   const worker = startCli(args, { env });
   running.add(worker);
-  void worker.done.then(() => running.delete(worker), () => running.delete(worker));
+  void worker.done.then(
+    () => running.delete(worker),
+    () => running.delete(worker),
+  );
   await worker.waitForLog(isReadyLine, 20_000);
   return worker;
 }
