@@ -4,17 +4,13 @@
  * real redis-server with a password, and over TLS with a CA of its own. Python's `AsyncResult.get()`
  * reads the results, so the wiring reaches the real Celery too.
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import Redis from 'ioredis';
 import { CeleryProducer, CeleryWorker, RedisConnectionProps, RedisConnection } from '../../constructs';
 import { Env } from '../../runtime/contract';
 import { RunningProcess, startCli, waitFor } from '../support/cli';
-import { freePort } from '../support/redis-server';
+import { startTlsRedisServer, TlsRedisServer } from '../support/tls-redis-server';
 import { withRedis } from '../support/redis-fixture';
 import { pythonGet } from '../support/python-celery';
 import { Doc, only, podEnv, synth, testChart } from './helpers';
@@ -104,56 +100,17 @@ describe('the rendered celery-worker and producer pods, password from a Secret',
 });
 
 describe('the rendered pods over TLS, verifying the server with the CA from a Secret', () => {
-  let dir: string;
-  let server: ChildProcess;
+  let server: TlsRedisServer;
   let port: number;
   let ca: string;
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'celery-tls-'));
-    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=pods-test CA', '-keyout', 'ca.key', '-out', 'ca.crt');
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr');
-    fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=DNS:localhost\n');
-    ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', 'server.crt');
-    ca = fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8');
-    port = await freePort();
-    server = spawn(
-      'redis-server',
-      [
-        '--port',
-        '0',
-        '--tls-port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--tls-cert-file',
-        'server.crt',
-        '--tls-key-file',
-        'server.key',
-        '--tls-ca-cert-file',
-        'ca.crt',
-        '--tls-auth-clients',
-        'no',
-        '--requirepass',
-        PASSWORD,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-      ],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let log = '';
-    server.stdout?.on('data', (c: Buffer) => (log += c.toString()));
-    await waitFor(() => /Ready to accept connections/.test(log), `TLS redis-server ready:\n${log}`, 5_000);
+    server = await startTlsRedisServer({ serverName: 'localhost', password: PASSWORD });
+    ({ port, ca } = server);
   });
   afterAll(async () => {
     await stopAll();
-    server?.kill('SIGKILL');
-    fs.rmSync(dir, { recursive: true, force: true });
+    server?.stop();
   });
 
   test('worker and producer connect with REDIS_TLS_CA; results land, readable only by a client that trusts the CA', async () => {
