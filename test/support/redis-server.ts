@@ -14,6 +14,8 @@ export interface RedisServerOptions {
   readonly appendonly?: boolean;
   /** Listen here (e.g. a port a client already tries). @default - a free port */
   readonly port?: number;
+  /** `requirepass`: clients must AUTH with it. @default - no password */
+  readonly password?: string;
 }
 
 export interface RedisServer {
@@ -61,25 +63,26 @@ export async function startRedis(options: RedisServerOptions = {}, attempts = 5)
 async function serverIn(dir: string, port: number, options: RedisServerOptions): Promise<RedisServer> {
   const persistence = options.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];
-  let child = await launch(args, port);
+  if (options.password !== undefined) args.push('--requirepass', options.password);
+  let child = await launch(args, port, options.password);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
     shutdown: async () => {
       const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
-      await sendCommand(port, 'SHUTDOWN');
+      await sendCommand(port, 'SHUTDOWN', options.password);
       await exited;
     },
     start: async () => {
       if (child.exitCode === null && child.signalCode === null) throw new Error(`redis-server on port ${port} is still running`);
-      child = await launch(args, port);
+      child = await launch(args, port, options.password);
     },
     stop: () => stopChild(child).finally(() => rmSync(dir, { recursive: true, force: true })),
   };
 }
 
-async function launch(args: string[], port: number): Promise<ChildProcess> {
+async function launch(args: string[], port: number, password?: string): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -87,15 +90,16 @@ async function launch(args: string[], port: number): Promise<ChildProcess> {
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) break;
-    if ((await sendCommand(port, 'PING')).startsWith('+PONG')) return child;
+    if ((await sendCommand(port, 'PING', password)).endsWith('+PONG\r\n')) return child;
     await new Promise((r) => setTimeout(r, 25));
   }
   await stopChild(child);
   throw new Error(`redis-server on port ${port} did not answer PING: ${output.trim()}`);
 }
 
-/** Sends one inline command and resolves with the first reply line, or '' when there is none. */
-function sendCommand(port: number, command: string): Promise<string> {
+/** Sends one inline command (after AUTH, with a password) and resolves with the reply lines, or '' when there are none. */
+function sendCommand(port: number, command: string, password?: string): Promise<string> {
+  const commands = password === undefined ? [command] : [`AUTH ${password}`, command];
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let reply = '';
@@ -106,10 +110,10 @@ function sendCommand(port: number, command: string): Promise<string> {
     socket.setTimeout(1000, done);
     socket.once('error', done);
     socket.once('close', done);
-    socket.once('connect', () => socket.write(`${command}\r\n`));
+    socket.once('connect', () => socket.write(commands.map((c) => `${c}\r\n`).join('')));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) done();
+      if (reply.split('\r\n').length > commands.length) done();
     });
   });
 }
