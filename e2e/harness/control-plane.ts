@@ -38,6 +38,13 @@ export interface ControlPlaneOptions {
   readonly apiServerArgs?: readonly string[];
   /** Keep the run folder after stop() (certificates, logs) for a person to look at. @default - $E2E_KEEP is set */
   readonly keep?: boolean;
+  /**
+   * KWOK Stage objects written into its configuration file. Pod stages given here replace KWOK's
+   * built-in pod stages entirely (node stages stay built-in unless Node stages are given too), so
+   * pass the built-in ones along for pods that should behave as usual (see `./kwok-stages`).
+   * @default [] (KWOK's built-in stages)
+   */
+  readonly kwokStages?: readonly object[];
 }
 
 export class ControlPlane {
@@ -270,15 +277,16 @@ export class ControlPlane {
       '--node-ip=127.0.0.1',
       `--node-port=${port}`,
       `--cidr=${POD_CIDR}`,
-      // An empty configuration: the built-in stages, not a ~/.kwok/kwok.yaml of whoever runs the tests.
-      `--config=${this.writeEmptyKwokConfig()}`,
+      // Our configuration (empty: the built-in stages), never a ~/.kwok/kwok.yaml of whoever runs the tests.
+      `--config=${this.writeKwokConfig()}`,
     ]);
     await this.waitReady(kwok, 'kwok /healthz', () => answers200(`http://127.0.0.1:${port}/healthz`));
   }
 
-  private writeEmptyKwokConfig(): string {
+  private writeKwokConfig(): string {
     const path = join(this.dir, 'kwok.yaml');
-    writeFileSync(path, '');
+    // One YAML document per Stage (a JSON document is YAML).
+    writeFileSync(path, (this.options.kwokStages ?? []).map((stage) => `---\n${JSON.stringify(stage)}\n`).join(''));
     return path;
   }
 
