@@ -205,6 +205,23 @@ async function waitPods(c: TestChart, what: string, holds: (pods: any[]) => bool
   );
 }
 
+const second = (at: string): number => Math.floor(Date.parse(at) / 1000);
+
+/**
+ * Each Job beside the poll that created it: the API keeps creation times to the second, so a Job
+ * belongs to the creating polls whose [start, "Created jobs"] span holds its creation second; every
+ * Job must have one (no Job appears outside KEDA's creating polls).
+ */
+function jobsByPoll(jobs: any[], creating: ScaledJobPoll[]): { name: string; createdAt: string; polls: string[] }[] {
+  return jobs
+    .map((job) => {
+      const createdAt = String(job.metadata.creationTimestamp);
+      const polls = creating.filter((p) => second(p.at) <= second(createdAt) && second(createdAt) <= second(p.createdAt!)).map((p) => p.at);
+      return { name: String(job.metadata.name), createdAt, polls };
+    })
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
+}
+
 /** Each poll as KEDA logged it, beside what NOTES.md's formula gives for the same Q, R and P. */
 function pollTable(c: TestChart, list: ScaledJobPoll[]): object[] {
   return list.map((p) => ({ at: p.at, ...decision(p), formula: accurateJobsToCreate(p, LIST_LENGTH, c.maxReplicas) }));
@@ -327,14 +344,9 @@ describe('accurate with pendingPodConditions ["Ready"]: no over-created Job', ()
     createdIn = creating[0];
     const jobs = await jobsOf(c);
     expect({ jobs: jobs.length, pods: pods.length }).toEqual({ jobs: EVENTS, pods: EVENTS });
-    // Every Job's creation second lies within the poll that logged creating it.
-    const second = (at: string) => Math.floor(Date.parse(at) / 1000);
-    for (const job of jobs) {
-      const createdAt = second(job.metadata.creationTimestamp);
-      expect(createdAt).toBeGreaterThanOrEqual(second(createdIn.at));
-      expect(createdAt).toBeLessThanOrEqual(second(createdIn.createdAt!));
-    }
-    phases.push({ phase: `published ${EVENTS}`, llen: EVENTS, jobs: jobs.map((j) => ({ name: j.metadata.name, createdAt: j.metadata.creationTimestamp })), pods: podStates(pods) });
+    const byPoll = jobsByPoll(jobs, creating);
+    expect(byPoll.map((j) => j.polls)).toEqual(jobs.map(() => [createdIn!.at]));
+    phases.push({ phase: `published ${EVENTS}`, llen: EVENTS, jobs: byPoll, pods: podStates(pods) });
   });
 
   it(`creates none over ${QUIET_POLLS} polls while the pods run but have not claimed an event`, async () => {
@@ -417,14 +429,17 @@ describe('negative control: accurate without pendingPodConditions over-creates',
 
     const all = polls(c).slice(before);
     const creating = all.filter((p) => p.created > 0);
+    const byPoll = jobsByPoll(await jobsOf(c), creating);
     timeline.trap = {
       maxReplicas: c.maxReplicas,
       events: EVENTS,
       jobsCreated: all.reduce((sum, p) => sum + p.created, 0),
       overCreated: c.maxReplicas - EVENTS,
       creatingPolls: creating.length,
+      jobs: byPoll,
       polls: pollTable(c, all),
     };
+    for (const job of byPoll) expect({ job: job.name, inACreatingPoll: job.polls.length > 0 }).toEqual({ job: job.name, inACreatingPoll: true });
     expect(all.map((p) => p.created)).toEqual(all.map((p) => accurateJobsToCreate(p, LIST_LENGTH, c.maxReplicas)));
     expect(all.reduce((sum, p) => sum + p.created, 0)).toBe(c.maxReplicas);
     // The first poll creates one Job per event, as with the conditions; the extra ones come from later polls that count the Running pods as not pending.
