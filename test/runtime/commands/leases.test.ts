@@ -92,22 +92,23 @@ test("kill -9 mid-event: the next Job's start-up reap takes the expired event ba
 });
 
 test('a handler running longer than the lease keeps it renewed: reaping meanwhile takes nothing back', async () => {
-  // GIVEN a 1 s lease and a handler that takes 3 s
+  // GIVEN a 1 s lease and a handler that takes 4 s
   const list = 'long-handler';
   const id = await publishOne(list);
   const readyFile = join(readyDir, list);
-  const consumer = startCli(['consume', '--once'], { env: env(list, { READY_FILE: readyFile, PROOF_SLEEP_MS: '3000' }) });
+  const consumer = startCli(['consume', '--once'], { env: env(list, { READY_FILE: readyFile, PROOF_SLEEP_MS: '4000' }) });
   await waitFor(() => existsSync(readyFile), 'the ready file');
   const { token } = JSON.parse(readFileSync(readyFile, 'utf8')) as { token: string };
   const firstDeadline = Number(await redis.zscore(queueKeys(list).inflight, token));
 
   // WHEN the reaper runs again and again while the handler works, past several lease lengths
-  const reaped: number[] = [];
+  const reaped: { startedAt: number; requeued: number }[] = [];
   let lastDeadline = firstDeadline;
   while (consumer.child.exitCode === null) {
+    const startedAt = Date.now();
     const reap = await runCli(['queue', 'reap'], { env: { REDIS_URL: server.url, LIST_NAME: list } });
     if (consumer.child.exitCode !== null) break;
-    reaped.push((JSON.parse(reap.stdout) as { requeued: number }).requeued);
+    reaped.push({ startedAt, requeued: (JSON.parse(reap.stdout) as { requeued: number }).requeued });
     const state = await queueState(redis, list);
     if (state.inflight.length === 0) break; // finished between the two reads
     expect(state.ready).toEqual([]);
@@ -119,12 +120,13 @@ test('a handler running longer than the lease keeps it renewed: reaping meanwhil
 
   // THEN nothing was requeued, the deadline moved on, and the event was handled once
   expect(result.code).toBe(0);
-  // One reap per 400 ms poll while the handler runs: how many fit depends on timing.
-  expect(reaped.length).toBeGreaterThanOrEqual(3);
-  expect(reaped.every((n) => n === 0)).toBe(true);
+  // How many reaps fit depends on the machine (each is a CLI start); what matters is that some ran
+  // when an unrenewed lease would long have run out (two lease lengths on), and none took anything.
+  expect(reaped.filter((r) => r.startedAt > firstDeadline + 1000).length).toBeGreaterThanOrEqual(1);
+  expect(reaped.map((r) => r.requeued)).toEqual(reaped.map(() => 0));
   expect(result.logs.filter((l) => l.level === 'warn')).toEqual([]);
-  // The handler sleeps 3 s; longer under load.
-  expect(result.logs.find((l) => l.msg === 'event processed')?.seconds).toBeGreaterThanOrEqual(3);
+  // The handler sleeps 4 s; longer under load.
+  expect(result.logs.find((l) => l.msg === 'event processed')?.seconds).toBeGreaterThanOrEqual(4);
   expect(await proof(redis, `${list}:proof`)).toEqual({ [id]: 1 });
   expect(await queueState(redis, list)).toEqual(EMPTY_QUEUE);
   expect(existsSync(readyFile)).toBe(false);
