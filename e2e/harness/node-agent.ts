@@ -164,6 +164,14 @@ export class NodeAgent {
   }
 
   private onPodEvent(event: WatchEvent<any>): void {
+    try {
+      this.handlePodEvent(event);
+    } catch (error) {
+      this.log('pod event failed', { type: event.type, error: error instanceof Error ? error.stack : String(error) });
+    }
+  }
+
+  private handlePodEvent(event: WatchEvent<any>): void {
     const pod = event.object;
     const uid: string = pod.metadata.uid;
     const worker = this.pods.get(uid);

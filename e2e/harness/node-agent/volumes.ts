@@ -35,25 +35,18 @@ function keyedFiles(object: KeyedData, items: any[] | undefined, optional: boole
 
 async function sourceFiles(pod: any, source: ObjectSource, spec: any, defaultMode: number | undefined): Promise<Files> {
   const ns: string = pod.metadata.namespace;
-  if (spec.secret) {
-    const name = spec.secret.secretName ?? spec.secret.name;
-    const object = await source.secret(name);
+  for (const kind of ['secret', 'configMap'] as const) {
+    const ref = spec[kind];
+    if (!ref) continue;
+    const name: string = kind === 'secret' ? (ref.secretName ?? ref.name) : ref.name;
+    const what = kind === 'secret' ? 'secret' : 'configmap';
+    const object = kind === 'secret' ? await source.secret(name) : await source.configMap(name);
     if (!object) {
-      if (spec.secret.optional) return new Map();
-      throw missing('secret', ns, name);
+      if (ref.optional) return new Map();
+      throw missing(what, ns, name);
     }
-    const wanted = (spec.secret.items ?? []).find((i: any) => object.data[i.key] === undefined);
-    return keyedFiles(object, spec.secret.items, spec.secret.optional, () => missing('secret', ns, name, wanted?.key), spec.secret.defaultMode ?? defaultMode);
-  }
-  if (spec.configMap) {
-    const name = spec.configMap.name;
-    const object = await source.configMap(name);
-    if (!object) {
-      if (spec.configMap.optional) return new Map();
-      throw missing('configmap', ns, name);
-    }
-    const wanted = (spec.configMap.items ?? []).find((i: any) => object.data[i.key] === undefined);
-    return keyedFiles(object, spec.configMap.items, spec.configMap.optional, () => missing('configmap', ns, name, wanted?.key), spec.configMap.defaultMode ?? defaultMode);
+    const absent = (ref.items ?? []).find((i: any) => object.data[i.key] === undefined);
+    return keyedFiles(object, ref.items, ref.optional, () => missing(what, ns, name, absent?.key), ref.defaultMode ?? defaultMode);
   }
   if (spec.downwardAPI) {
     const files: Files = new Map();
