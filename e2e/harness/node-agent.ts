@@ -235,7 +235,11 @@ export class NodeAgent {
   }
 
   private log(message: string, fields: object = {}): void {
-    appendFileSync(this.logFile, `${new Date().toISOString()} ${message} ${JSON.stringify(fields)}\n`);
+    try {
+      appendFileSync(this.logFile, `${new Date().toISOString()} ${message} ${JSON.stringify(fields)}\n`);
+    } catch {
+      // The run folder is gone: the plane stopped.
+    }
   }
 
   /** Stops serving: every pod process killed at once, the Node left as it is (the cluster goes next). */

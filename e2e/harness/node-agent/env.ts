@@ -103,7 +103,8 @@ export function resourceValue(pod: any, defaultContainer: string, ref: { contain
   const allocatable = (NODE_ALLOCATABLE as Record<string, string>)[resource];
   const raw = set ?? (kind === 'limits' ? allocatable : '0');
   if (raw === undefined) throw new ConfigError(`unsupported resource "${ref.resource}"`);
-  const divisor = parseQuantity(ref.divisor ?? '1');
+  // The API server stores an unset divisor as "0", which means 1.
+  const divisor = parseQuantity(ref.divisor ?? '1') || 1;
   // Compared in millis for cpu, as the kubelet does, so "250m" / "1m" is exactly 250.
   const value = resource === 'cpu' ? Math.round(parseQuantity(raw) * 1000) / Math.round(divisor * 1000) : parseQuantity(raw) / divisor;
   return String(Math.ceil(value));

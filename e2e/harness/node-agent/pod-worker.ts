@@ -370,13 +370,13 @@ export class PodWorker {
 
   /** The pod object is gone from the API (deleted by the agent, or force-deleted): nothing may be left. */
   removed(): void {
-    this.gone = true;
-    this.terminating = true;
     this.kill();
   }
 
   /** Kills every process at once and removes the pod's folder (the agent stops, or the pod was force-deleted). */
   kill(): void {
+    this.gone = true;
+    this.terminating = true;
     for (const c of this.containers) {
       c.prober?.stop();
       if (c.restartTimer) clearTimeout(c.restartTimer);
