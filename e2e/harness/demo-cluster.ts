@@ -12,7 +12,7 @@ import { RedisConnection } from '../../constructs';
 import { RedisServer, startRedis } from '../../test/support/redis-server';
 import { createSecret } from './charts';
 import { ControlPlane } from './control-plane';
-import { Keda } from './keda';
+import { Keda, KedaOptions } from './keda';
 import { NodeAgent } from './node-agent';
 
 export interface DemoCluster {
@@ -24,7 +24,7 @@ export interface DemoCluster {
 }
 
 /** Starts everything; what started is handed to `started` at once, so afterAll can stop it when a later step fails. */
-export async function startDemoCluster(namespace: string, password: string, started: (parts: Partial<DemoCluster>) => void): Promise<DemoCluster> {
+export async function startDemoCluster(namespace: string, password: string, started: (parts: Partial<DemoCluster>) => void, kedaOptions: KedaOptions = {}): Promise<DemoCluster> {
   const server = await startRedis({ password });
   const redis = new Redis(server.port, '127.0.0.1', { password, protocol: 2 });
   started({ server, redis });
@@ -32,7 +32,7 @@ export async function startDemoCluster(namespace: string, password: string, star
   started({ server, redis, plane });
   const agent = await NodeAgent.start(plane);
   started({ server, redis, plane, agent });
-  await Keda.start(plane);
+  await Keda.start(plane, kedaOptions);
   await plane.createRestrictedNamespace(namespace);
   await createSecret(plane, namespace, 'redis-auth', { password });
   return { plane, agent, server, redis };

@@ -37,10 +37,19 @@ export interface KedaPorts {
   readonly webhooks: number;
 }
 
+export interface KedaOptions {
+  /**
+   * More keda-operator flags, after the harness's own (the last of a flag wins), e.g.
+   * '--zap-log-level=debug' for the per-poll scaling decisions.
+   * @default []
+   */
+  readonly operatorArgs?: readonly string[];
+}
+
 export class Keda {
   /** Starts KEDA on `plane`; on failure throws with the logs (the plane's stop() ends what started). */
-  static async start(plane: ControlPlane): Promise<Keda> {
-    const keda = new Keda(plane, kedaModuleDir());
+  static async start(plane: ControlPlane, options: KedaOptions = {}): Promise<Keda> {
+    const keda = new Keda(plane, kedaModuleDir(), options);
     try {
       await keda.boot();
     } catch (error) {
@@ -56,6 +65,7 @@ export class Keda {
     private readonly plane: ControlPlane,
     /** KEDA's source in the module cache. */
     readonly moduleDir: string,
+    private readonly options: KedaOptions = {},
   ) {
     this.certDir = join(plane.dir, 'keda-certs');
   }
@@ -108,6 +118,7 @@ export class Keda {
         `--ca-dir=${this.certDir}`,
         '--enable-cert-rotation=false',
         ...logFlags,
+        ...(this.options.operatorArgs ?? []),
       ],
       env,
     );
