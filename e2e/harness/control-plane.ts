@@ -291,6 +291,8 @@ export class ControlPlane {
   }
 
   private async createNodes(): Promise<void> {
+    // `kwokNodes: 0`: every pod goes to the Nodes the test brings (a NodeAgent's).
+    if (this.kwokNodes.length === 0) return;
     await this.kubectl.apply(this.kwokNodes.map((name) => kwokNode(name)));
     await waitFor(
       'KWOK Nodes Ready',

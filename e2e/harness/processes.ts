@@ -31,12 +31,13 @@ export class Processes {
 
   constructor(public readonly logDir: string) {}
 
-  /** Starts `command args` with exactly `env` (plus PATH and HOME) logging to <logDir>/<name>.log. */
-  start(name: string, command: string, args: readonly string[], env: Record<string, string> = {}): StartedProcess {
+  /** Starts `command args` with exactly `env` (plus PATH and HOME) logging to <logDir>/<name>.log, in `options.cwd` if given. */
+  start(name: string, command: string, args: readonly string[], env: Record<string, string> = {}, options: { readonly cwd?: string } = {}): StartedProcess {
     const logFile = join(this.logDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
     const child = spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args], {
       stdio: ['ignore', fd, fd],
+      cwd: options.cwd,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
     });
     closeSync(fd);
