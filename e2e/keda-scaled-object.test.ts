@@ -217,7 +217,10 @@ afterAll(async () => {
       [`${HELD} leased, list empty`]: `the HPA: ceil(${HELD} / ${CONCURRENCY}) = 3 after the ${STABILIZATION_S} s scale-down stabilization; KEDA stays active`,
       'all empty': `the HPA: minReplicas 1; KEDA: 0 once ${COOLDOWN_S} s (cooldown) passed since its last active poll`,
     };
-    process.stdout.write(timeline.report('keda-scaled-object', { predicted }, plane.logDir) + '\n');
+    // What KEDA and the HPA said they did, beside the readings.
+    const events = await eventsOf(plane, NS).catch((error: Error) => error.message);
+    const scaledObject = await get(`scaledobject.keda.sh/${NAME}`).catch((error: Error) => ({ status: error.message }));
+    process.stdout.write(timeline.report('keda-scaled-object', { predicted, events, scaledObjectStatus: scaledObject.status }, plane.logDir) + '\n');
   }
   if (consumer && consumer.child.exitCode === null && consumer.child.signalCode === null) consumer.child.kill('SIGKILL');
   await client?.quit();
@@ -439,5 +442,7 @@ step(`back to 0 once ready, in-flight and delayed are all empty: after the ${COO
     },
     10_000,
   );
+  timeline.mark('HPA disabled at 0');
   expect(conditionOf(hpa, 'ScalingActive')?.status).toBe('False');
+  expect(hpa.status.desiredReplicas).toBe(0);
 });
