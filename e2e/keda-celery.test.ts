@@ -16,7 +16,7 @@ import { CeleryWorker, KedaScaledObject, RedisConnection } from '../constructs';
 import { celeryPriorityList, CeleryKeys } from '../runtime/contract';
 import { runCli } from '../test/support/cli';
 import { RedisServer, startRedis } from '../test/support/redis-server';
-import { conditionOf, counterDelta, eventsOf, externalMetric, hpaControllerCounters, hpaCurrentMetrics } from './harness/autoscaling';
+import { conditionOf, counterDelta, eventsOf, externalMetric, hpaControllerCounters, hpaCurrentMetrics, hpaReadingsReach } from './harness/autoscaling';
 import { applyObjects, ChartObject, createSecret, objectsOf, synthApp } from './harness/charts';
 import { ControlPlane } from './harness/control-plane';
 import { Keda } from './harness/keda';
@@ -272,14 +272,8 @@ step(`scales on a priority list: ${PRIORITY_6_BURST} more tasks in celery\\x06\\
   expect(await servedCounts()).toEqual(counts);
   const rescales = (await eventsOf(cluster(), NS)).filter((e) => e.kind === 'HorizontalPodAutoscaler' && e.reason === 'SuccessfulRescale');
   expect(rescales.map((e) => hex(e.message.slice(0, e.message.indexOf('('))))).toEqual([hex(`New size: 3; reason: external metric ${METRIC['celery-priority-6']}`)]);
-  await waitFor(
-    `HPA ${HPA} readings at 3 replicas`,
-    async () => {
-      const current = hpaCurrentMetrics(await get(`hpa/${HPA}`));
-      // 25 / 3 per pod, rounded up to a milli-unit.
-      if (current[METRIC['celery-priority-6']] === '8334m') return true;
-      throw new Error(JSON.stringify(current));
-    },
-    20_000,
-  );
+  // Per pod at 3 replicas, rounded up to a milli-unit: 7 / 3, 3 / 3, 25 / 3, 1 / 3, 2 / 3.
+  const perPod = { celery: '2334m', 'celery-priority-3': '1', 'celery-priority-6': '8334m', 'celery-priority-9': '334m', unacked: '667m' };
+  const readings = await hpaReadingsReach(cluster(), NS, HPA, Object.fromEntries(Object.entries(perPod).map(([trigger, value]) => [METRIC[trigger as TriggerName], value])));
+  expect(Object.values(readings)).toEqual(Object.values(perPod));
 });

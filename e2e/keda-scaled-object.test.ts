@@ -18,7 +18,17 @@ import { queueKeys } from '../runtime/contract';
 import { RunningProcess, startCli } from '../test/support/cli';
 import { EMPTY_QUEUE, queueState } from '../test/support/queue-state';
 import { RedisServer, startRedis } from '../test/support/redis-server';
-import { conditionOf, counterDelta, eventsOf, externalMetric, hpaControllerCounters, hpaCurrentMetrics, SCALED_OBJECT_LABEL, Timeline } from './harness/autoscaling';
+import {
+  conditionOf,
+  counterDelta,
+  eventsOf,
+  externalMetric,
+  hpaControllerCounters,
+  hpaCurrentMetrics,
+  hpaReadingsReach,
+  SCALED_OBJECT_LABEL,
+  Timeline,
+} from './harness/autoscaling';
 import { applyObjects, ChartObject, createSecret, objectsOf, synthApp } from './harness/charts';
 import { ControlPlane } from './harness/control-plane';
 import { Keda } from './harness/keda';
@@ -326,16 +336,11 @@ step(`1 -> 4 from the HPA: ${BURST} events on the list ask ceil(${BURST} / ${EVE
   expect(await queue().llen(LIST)).toBe(BURST);
   expect(await servedMetrics()).toEqual(served(BURST, 0, 0));
   // The HPA's own reading: the external AverageValue it compares, total / replicas (35 / 4, rounded up to a milli-unit).
-  await waitFor(
-    `HPA ${HPA} currentMetrics at 4 replicas`,
-    async () => {
-      const current = hpaCurrentMetrics(await get(`hpa/${HPA}`));
-      if (current[METRIC.ready] === '8750m') return true;
-      throw new Error(JSON.stringify(current));
-    },
-    20_000,
-  );
-  expect(hpaCurrentMetrics(await get(`hpa/${HPA}`))).toEqual({ [METRIC.ready]: '8750m', [METRIC.inflight]: '0', [METRIC.delayed]: '0' });
+  expect(await hpaReadingsReach(cluster(), NS, HPA, { [METRIC.ready]: '8750m', [METRIC.inflight]: '0', [METRIC.delayed]: '0' })).toEqual({
+    [METRIC.ready]: '8750m',
+    [METRIC.inflight]: '0',
+    [METRIC.delayed]: '0',
+  });
   const rescales = (await eventsOf(cluster(), NS)).filter((e) => e.kind === 'HorizontalPodAutoscaler' && e.reason === 'SuccessfulRescale');
   expect(rescales.map((e) => e.message)).toEqual([expect.stringMatching(new RegExp(`^New size: 4; reason: external metric ${METRIC.ready}\\(.*\\) above target$`))]);
 
@@ -365,16 +370,12 @@ step(
     await replicasReach(3, 30_000);
     timeline.mark('Deployment at 3');
     expect(await servedMetrics()).toEqual(served(0, HELD, 0));
-    await waitFor(
-      `HPA ${HPA} currentMetrics at 3 replicas`,
-      async () => {
-        const current = hpaCurrentMetrics(await get(`hpa/${HPA}`));
-        if (current[METRIC.inflight] === '2') return true;
-        throw new Error(JSON.stringify(current));
-      },
-      20_000,
-    );
-    expect(hpaCurrentMetrics(await get(`hpa/${HPA}`))).toEqual({ [METRIC.ready]: '0', [METRIC.inflight]: '2', [METRIC.delayed]: '0' });
+    // 6 leased / 3 replicas = 2 per pod, the in-flight target exactly: within tolerance, so 3 holds.
+    expect(await hpaReadingsReach(cluster(), NS, HPA, { [METRIC.ready]: '0', [METRIC.inflight]: '2', [METRIC.delayed]: '0' })).toEqual({
+      [METRIC.ready]: '0',
+      [METRIC.inflight]: '2',
+      [METRIC.delayed]: '0',
+    });
 
     const lastActiveBefore = Date.parse((await get(`scaledobject.keda.sh/${NAME}`)).status.lastActiveTime);
     const { window, outcomes, ms } = await overHpaSyncs(10);

@@ -8,6 +8,7 @@
 import { writeFileSync } from 'fs';
 import { join } from 'path';
 import type { ControlPlane } from './control-plane';
+import { waitFor } from './wait';
 
 /** A status condition of a Kubernetes or KEDA object. */
 export interface Condition {
@@ -45,6 +46,28 @@ export function hpaCurrentMetrics(hpa: any): Record<string, string> {
     (hpa?.status?.currentMetrics ?? [])
       .filter((m: any) => m.type === 'External')
       .map((m: any) => [m.external.metric.name, m.external.current.averageValue ?? m.external.current.value]),
+  );
+}
+
+/**
+ * Waits until HPA `name`'s own readings (status.currentMetrics, per pod for AverageValue targets) are
+ * exactly `expected`, by metric name; returns them. Throws with the last readings after `timeoutMs`.
+ */
+export async function hpaReadingsReach(
+  plane: ControlPlane,
+  namespace: string,
+  name: string,
+  expected: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<Record<string, string>> {
+  return waitFor(
+    `HPA ${name} reading ${JSON.stringify(expected)}`,
+    async () => {
+      const current = hpaCurrentMetrics(await plane.kubectl.getJson([`hpa/${name}`, '-n', namespace]));
+      if (JSON.stringify(current) === JSON.stringify(expected)) return current;
+      throw new Error(`it reads ${JSON.stringify(current)}`);
+    },
+    timeoutMs,
   );
 }
 
