@@ -16,7 +16,7 @@ import { BinaryName, binaryPath } from '../build/components';
 import { Kubectl } from './kubectl';
 import { CertificateAuthority, KeyPair, Pki, pem } from './pki';
 import { Processes, StartedProcess } from './processes';
-import { answers200, waitFor } from './wait';
+import { answers200, httpGet, waitFor } from './wait';
 
 /** The label (key=value) of the Nodes KWOK manages. */
 export const KWOK_NODE_LABEL = { key: 'e2e.redis-keda.dev/kubelet', value: 'kwok' } as const;
@@ -78,6 +78,10 @@ export class ControlPlane {
   private readonly apiServerPort: Promise<number>;
   private readonly keep: boolean;
   private saPrivateKey = '';
+  /** The admin's client TLS (PEM contents), for the components' own HTTPS endpoints. */
+  private adminTls: { ca: string; cert: string; key: string } | undefined;
+  /** The secure port each of kube-controller-manager and kube-scheduler serves /healthz and /metrics on. */
+  private readonly componentPorts = new Map<string, number>();
 
   private constructor(private readonly options: ControlPlaneOptions) {
     this.dir = mkdtempSync(join(tmpdir(), 'redis-keda-e2e-'));
@@ -136,6 +140,19 @@ export class ControlPlane {
   /** The last lines of every log, for a failing test. */
   logs(lines?: number): string {
     return this.processes.logTails(lines);
+  }
+
+  /**
+   * The Prometheus text of kube-controller-manager's or kube-scheduler's /metrics, read as the admin
+   * (e.g. `horizontal_pod_autoscaler_controller_reconciliations_total`, to count HPA syncs).
+   */
+  async componentMetrics(binary: 'kube-controller-manager' | 'kube-scheduler'): Promise<string> {
+    const port = this.componentPorts.get(binary);
+    if (port === undefined || !this.adminTls) throw new Error(`${binary} has not started`);
+    // Its serving certificate is self-signed (no --tls-cert-file): the admin's client certificate, no server check.
+    const { status, body } = await httpGet(`https://127.0.0.1:${port}/metrics`, { cert: this.adminTls.cert, key: this.adminTls.key });
+    if (status !== 200) throw new Error(`GET ${binary} /metrics answered ${status}: ${body.slice(0, 200)}`);
+    return body;
   }
 
   async stop(): Promise<void> {
@@ -218,6 +235,7 @@ export class ControlPlane {
       ...(this.options.apiServerArgs ?? []),
     ]);
     const clientTls = { ca: pem(this.clusterCa.cert), cert: pem(admin.cert), key: pem(admin.key) };
+    this.adminTls = clientTls;
     await this.waitReady(apiServer, 'kube-apiserver /readyz', () => answers200(`${this.access.server}/readyz`, clientTls));
   }
 
@@ -229,6 +247,7 @@ export class ControlPlane {
     const user = this.pki.leaf(`${binary}-client`, this.clusterCa, { commonName: `system:${binary}` });
     const kubeconfig = this.kubeconfig(binary, { keyPair: user });
     const port = await freePort();
+    this.componentPorts.set(binary, port);
     const started = this.startProcess(binary, binary, [
       `--kubeconfig=${kubeconfig}`,
       `--authentication-kubeconfig=${kubeconfig}`,

@@ -26,6 +26,10 @@ export class Kubectl {
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
       child.once('error', reject);
       child.once('close', (code) => resolve({ code, stdout, stderr }));
+      // A command that reads no input (get --raw) may exit before its stdin is closed: EPIPE then means nothing.
+      child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE') reject(error);
+      });
       child.stdin.end(input ?? '');
     });
   }
