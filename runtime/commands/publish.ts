@@ -26,7 +26,8 @@ const OPTIONS = {
     type: 'number',
     above: 0,
     max: MAX_RATE,
-    describe: 'Events per second, paced on absolute deadlines; each LPUSH carries --batch events and leaves when its last event is due (with --rate-file: the rate until the file holds a valid one)',
+    describe:
+      'Events per second, paced on absolute deadlines; each LPUSH carries --batch events and leaves when its last event is due (with --rate-file: the rate until the file holds a valid one)',
   },
   'rate-file': {
     env: Env.PUBLISH_RATE_FILE,
@@ -62,8 +63,10 @@ export type Args = OptionValues<typeof OPTIONS>;
 export function pacingProblem(args: Pick<Args, 'rate' | 'rate-file' | 'interval'>): string | undefined {
   if (args.interval === undefined) return undefined;
   const interval = `--interval (env ${Env.PUBLISH_INTERVAL}) ${args.interval}`;
-  if (args['rate-file'] !== undefined) return `${interval} contradicts --rate-file (env ${Env.PUBLISH_RATE_FILE}) ${args['rate-file']}: a rate sets the time between batches (batch / rate); give one of them`;
-  if (args.rate !== undefined) return `${interval} contradicts --rate (env ${Env.PUBLISH_RATE}) ${args.rate}: a rate sets the time between batches (batch / rate); give one of them`;
+  if (args['rate-file'] !== undefined)
+    return `${interval} contradicts --rate-file (env ${Env.PUBLISH_RATE_FILE}) ${args['rate-file']}: a rate sets the time between batches (batch / rate); give one of them`;
+  if (args.rate !== undefined)
+    return `${interval} contradicts --rate (env ${Env.PUBLISH_RATE}) ${args.rate}: a rate sets the time between batches (batch / rate); give one of them`;
   return undefined;
 }
 

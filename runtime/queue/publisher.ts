@@ -133,7 +133,16 @@ export const PACED_RETRY_MS = 1000;
  * rest of the debt is forgiven (events not made up). A rate change re-anchors: the next event is
  * due 1/new-rate after the last one's deadline; at rate 0 it waits for a change.
  */
-async function publishPaced(queue: Queue, source: RateSource, count: number, batch: number, event: () => string, log: Logger, metrics: PublisherMetrics, signal?: AbortSignal): Promise<number> {
+async function publishPaced(
+  queue: Queue,
+  source: RateSource,
+  count: number,
+  batch: number,
+  event: () => string,
+  log: Logger,
+  metrics: PublisherMetrics,
+  signal?: AbortSignal,
+): Promise<number> {
   let rate = source.current();
   let anchor = performance.now();
   let anchorEvent = 0;

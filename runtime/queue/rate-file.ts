@@ -61,7 +61,9 @@ export async function watchRateFile(options: RateFileOptions): Promise<RateSourc
         lastSeen = seen;
         const parsed = error ? undefined : parseRate(text);
         if (parsed === undefined) {
-          const problem = error ? `cannot be read (${error.code ?? errorMessage(error)})` : `does not hold a rate (a number of events per second, at least 0): ${JSON.stringify(text.slice(0, 80))}`;
+          const problem = error
+            ? `cannot be read (${error.code ?? errorMessage(error)})`
+            : `does not hold a rate (a number of events per second, at least 0): ${JSON.stringify(text.slice(0, 80))}`;
           log.warn(`rate file ${problem}; keeping the rate`, { rateFile: path, rate });
         } else if (parsed !== rate) {
           log.info('rate changed', { rateFile: path, from: rate, rate: parsed });

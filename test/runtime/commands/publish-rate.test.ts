@@ -169,7 +169,9 @@ describe('--rate-file in a mounted ConfigMap', () => {
     const list = 'publish-rate-file-late';
     const dir = mkdtempSync(join(tmpdir(), 'redis-keda-rate-'));
     config = { remove: () => rmSync(dir, { recursive: true, force: true }) } as ConfigMapDir;
-    const publisher = startCli(['publish', '--forever', '--rate', '10', '--rate-file', join(dir, 'rate'), '--metrics-port', '0'], { env: { REDIS_URL: server.url, LIST_NAME: list } });
+    const publisher = startCli(['publish', '--forever', '--rate', '10', '--rate-file', join(dir, 'rate'), '--metrics-port', '0'], {
+      env: { REDIS_URL: server.url, LIST_NAME: list },
+    });
     try {
       await publisher.waitForLog((l) => l.level === 'warn' && String(l.msg).includes('cannot be read (ENOENT)'));
       await waitFor(async () => (await redis.llen(list)) >= 5, 'events at the --rate');
