@@ -2,12 +2,9 @@
 import type { CommandModule } from 'yargs';
 import { Commands, Env, Options } from '../contract';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues, UsageError } from '../config';
-import { PUBLISH_DEFAULTS } from '../contract';
+import { MAX_PUBLISH_RATE, PUBLISH_DEFAULTS } from '../contract';
 import { lazyHandler } from './lazy';
 import { LIST_OPTIONS, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './options';
-
-/** The largest --rate: beyond it one LPUSH per event cannot keep up anyway; raise --batch instead. */
-export const MAX_RATE = 1_000_000;
 
 const OPTIONS = {
   count: { env: Env.PUBLISH_COUNT, type: 'number', integer: true, min: 0, describe: 'Publish this many events, then exit 0 (give this or --forever)' },
@@ -25,7 +22,7 @@ const OPTIONS = {
     env: Env.PUBLISH_RATE,
     type: 'number',
     above: 0,
-    max: MAX_RATE,
+    max: MAX_PUBLISH_RATE,
     describe:
       'Events per second, paced on absolute deadlines; each LPUSH carries --batch events and leaves when its last event is due (with --rate-file: the rate until the file holds a valid one)',
   },

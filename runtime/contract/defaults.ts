@@ -28,3 +28,5 @@ export const PUBLISH_DEFAULTS = { batch: 10, intervalSeconds: 10, waitMin: 10, w
 export const RATE_FILE_POLL_SECONDS = 1;
 /** Seconds one `queue exporter` scrape waits for Redis. */
 export const DEFAULT_EXPORTER_SCRAPE_TIMEOUT_SECONDS = 2;
+/** The largest publish rate (events per second): beyond it one LPUSH per event cannot keep up anyway; raise the batch instead. */
+export const MAX_PUBLISH_RATE = 1_000_000;
