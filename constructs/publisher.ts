@@ -71,7 +71,7 @@ export interface PublisherProps extends RuntimeDeploymentProps {
 }
 
 /** The key of the rate in the ConfigMap a Publisher creates. */
-export const RATE_KEY = 'rate';
+const RATE_KEY = 'rate';
 /** Stakater Reloader: restart on a change of any ConfigMap or Secret the pods reference. */
 const RELOADER_AUTO_ANNOTATION = 'reloader.stakater.com/auto';
 /** Stakater Reloader: the same for Secrets only (ConfigMap changes ignored). */
