@@ -83,7 +83,7 @@ export class Publisher extends Construct {
   public readonly deployment: kplus.Deployment;
   /** Events per batch. */
   public readonly batchSize: number;
-  /** Time between batches. */
+  /** Time between batches (unused when paced by a rate). */
   public readonly interval: Duration;
   /** Smallest `wait` of an event, in seconds. */
   public readonly waitMin: number;
