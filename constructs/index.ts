@@ -6,6 +6,7 @@ export * from './keda-scaled-job';
 export * from './keda-scaled-object';
 export * from './kustomization';
 export * from './publisher';
+export * from './queue-exporter';
 export * from './queue-worker';
 export * from './redis-connection';
 export * from './redis-queue';

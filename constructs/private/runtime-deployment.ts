@@ -88,14 +88,17 @@ export function renderWorkerDeployment(
   // The user's env last: it wins, METRICS_PORT included.
   for (const [name, value] of Object.entries(props.envVariables ?? {})) container.env.addVariable(name, value);
 
-  const podMonitor = props.podMonitor
-    ? new PodMonitor(scope, 'pod-monitor', {
-        metadata: nameMetadata(props.name),
-        spec: {
-          selector: { matchLabels: labels },
-          podMetricsEndpoints: [{ port: 'metrics', path: METRICS_PATH, interval: '15s' }],
-        },
-      })
-    : undefined;
+  const podMonitor = props.podMonitor ? renderPodMonitor(scope, props.name, labels) : undefined;
   return { deployment, container, grace, podMonitor };
+}
+
+/** A PodMonitor scraping `/metrics` on the `metrics` port of the pods with `labels`. */
+export function renderPodMonitor(scope: Construct, name: string | undefined, labels: Record<string, string>): PodMonitor {
+  return new PodMonitor(scope, 'pod-monitor', {
+    metadata: nameMetadata(name),
+    spec: {
+      selector: { matchLabels: labels },
+      podMetricsEndpoints: [{ port: 'metrics', path: METRICS_PATH, interval: '15s' }],
+    },
+  });
 }

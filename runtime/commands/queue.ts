@@ -6,9 +6,10 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { addEnvOptions, asTyped, EnvOption, OptionValues, UsageError } from '../config';
-import { Commands, DEAD_LETTER_REASONS, DeadLetterReason, QueueCommands } from '../contract';
+import { Commands, DEAD_LETTER_REASONS, DeadLetterReason, DEFAULT_EXPORTER_SCRAPE_TIMEOUT_SECONDS, Env, QueueCommands } from '../contract';
 import type { QueueOperation } from './run/queue';
-import { helpSections, LIST_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './options';
+import { lazyHandler } from './lazy';
+import { helpSections, LIST_OPTIONS, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './options';
 
 const OPTIONS = { ...LIST_OPTIONS, ...REDIS_OPTIONS } satisfies Record<string, EnvOption>;
 
@@ -134,9 +135,48 @@ const purge: CommandModule = {
   ),
 };
 
+const EXPORTER_OPTIONS = {
+  lists: {
+    env: Env.EXPORTER_LISTS,
+    type: 'string',
+    defaultDescription: 'the --list',
+    describe: 'Comma-separated lists to export (each with its <list>:inflight, :delayed, :dead keys)',
+  },
+  'scrape-timeout': {
+    env: Env.EXPORTER_SCRAPE_TIMEOUT,
+    type: 'number',
+    above: 0,
+    max: 60,
+    default: DEFAULT_EXPORTER_SCRAPE_TIMEOUT_SECONDS,
+    describe: 'Seconds a scrape waits for Redis before it serves up 0 (and no depth series)',
+  },
+  ...METRICS_OPTIONS,
+} satisfies Record<string, EnvOption>;
+
+export type ExporterArgs = Args & OptionValues<typeof EXPORTER_OPTIONS>;
+
+/** The lists of `--lists a,b` (else the one --list): blanks around names ignored, duplicates once; an empty name is a usage error. */
+export function exporterLists(args: Pick<ExporterArgs, 'lists' | 'list'>): string[] {
+  if (args.lists === undefined) return [args.list];
+  const names = args.lists.split(',').map((name) => name.trim());
+  if (names.some((name) => name === '')) throw new UsageError(`--lists (or env ${Env.EXPORTER_LISTS}) must be list names separated by commas, got '${args.lists}'`);
+  return [...new Set(names)];
+}
+
+const exporter: CommandModule = {
+  command: QueueCommands.EXPORTER,
+  describe: `Serve each list's depth by state and the age of its oldest ready event on /metrics (with /healthz, /readyz) until SIGTERM, whether or not a consumer runs`,
+  builder: (yargs) =>
+    helpSections(addEnvOptions(yargs, EXPORTER_OPTIONS)).check((argv) => {
+      exporterLists(argv as unknown as ExporterArgs);
+      return true;
+    }),
+  handler: lazyHandler(() => import('./run/queue-exporter')),
+};
+
 export const queueCommand: CommandModule = {
   command: Commands.QUEUE,
-  describe: 'Queue operations: stats, reap, peek-dead, redrive, purge',
+  describe: 'Queue operations: stats, reap, peek-dead, redrive, purge, exporter',
   builder: (yargs) =>
     addEnvOptions(yargs, OPTIONS)
       .command(stats)
@@ -144,10 +184,12 @@ export const queueCommand: CommandModule = {
       .command(peekDead)
       .command(redrive)
       .command(purge)
-      .demandCommand(1, 'name a queue subcommand: stats, reap, peek-dead, redrive or purge')
+      .command(exporter)
+      .demandCommand(1, 'name a queue subcommand: stats, reap, peek-dead, redrive, purge or exporter')
       .example('$0 queue reap', 'what the reaper CronJob runs')
       .example('$0 queue peek-dead --count 5', 'the five newest dead-letter entries')
       .example('$0 queue redrive --yes', 'every dead-lettered event back onto the list')
+      .example('$0 queue exporter --lists events,orders', 'what the QueueExporter Deployment runs')
       .epilogue(REDIS_EPILOGUE),
   handler: () => undefined,
 };

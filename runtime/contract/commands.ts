@@ -21,6 +21,8 @@ export const QueueCommands = {
   PEEK_DEAD: 'peek-dead',
   REDRIVE: 'redrive',
   PURGE: 'purge',
+  /** Serves every list's depth by state and oldest ready age on `/metrics` (the QueueExporter Deployment). */
+  EXPORTER: 'exporter',
 } as const;
 
 /** Options the constructs pass as flags. */

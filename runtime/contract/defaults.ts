@@ -23,3 +23,10 @@ export const DEFAULT_CONSUME_CONCURRENCY = 1;
 
 /** The demo publisher's batches: events per LPUSH, seconds between batches, the range of each event's `wait`. */
 export const PUBLISH_DEFAULTS = { batch: 10, intervalSeconds: 10, waitMin: 10, waitMax: 20 } as const;
+
+/** How often the publisher re-reads its rate file besides watching its directory (a safety net for missed events). */
+export const RATE_FILE_POLL_SECONDS = 1;
+/** Seconds one `queue exporter` scrape waits for Redis. */
+export const DEFAULT_EXPORTER_SCRAPE_TIMEOUT_SECONDS = 2;
+/** The largest publish rate (events per second): beyond it one LPUSH per event cannot keep up anyway; raise the batch instead. */
+export const MAX_PUBLISH_RATE = 1_000_000;

@@ -22,8 +22,17 @@ export const Env = {
   PUBLISH_BATCH: 'PUBLISH_BATCH',
   /** Seconds between batches. */
   PUBLISH_INTERVAL: 'PUBLISH_INTERVAL',
+  /** Events per second; paced on absolute deadlines (replaces PUBLISH_INTERVAL). */
+  PUBLISH_RATE: 'PUBLISH_RATE',
+  /** Path of a file whose content is the rate (events per second), followed live (a mounted ConfigMap key). */
+  PUBLISH_RATE_FILE: 'PUBLISH_RATE_FILE',
   WAIT_MIN: 'WAIT_MIN',
   WAIT_MAX: 'WAIT_MAX',
+  // queue exporter
+  /** Comma-separated lists whose state `queue exporter` serves. */
+  EXPORTER_LISTS: 'EXPORTER_LISTS',
+  /** Seconds one scrape waits for Redis before it reports the exporter down. */
+  EXPORTER_SCRAPE_TIMEOUT: 'EXPORTER_SCRAPE_TIMEOUT',
   // consume
   /** `true` for Job mode: take one event, handle it, exit. */
   CONSUME_ONCE: 'CONSUME_ONCE',

@@ -15,8 +15,14 @@ export const Metrics = {
   LATENCY_SECONDS: 'redis_keda_event_latency_seconds',
   /** Events this process holds right now. */
   IN_FLIGHT: 'redis_keda_events_in_flight',
-  /** Queue depth by `state`: ready, inflight, delayed, dead. */
+  /** Queue depth by `state`: ready, inflight, delayed, dead (`queue exporter` adds `list`; a consumer's own has none). */
   QUEUE_DEPTH: 'redis_keda_queue_depth',
+  /** The publisher's target rate in events per second (from --rate or the rate file; 0 while paused). */
+  PUBLISH_TARGET_RATE: 'redis_keda_publish_target_rate',
+  /** Of `queue exporter`: seconds since the enqueuedAt of the ready event consumed next (0 for an empty list), by `list`. */
+  QUEUE_OLDEST_READY_AGE: 'redis_keda_queue_oldest_ready_age_seconds',
+  /** Of `queue exporter`: 1 when the last scrape read every list from Redis, else 0 (and no depth series). */
+  QUEUE_EXPORTER_UP: 'redis_keda_queue_exporter_up',
 } as const;
 
 /** Celery metric names served on `/metrics`. */
@@ -38,6 +44,8 @@ export const MetricLabels = {
   REASON: 'reason',
   /** Of QUEUE_DEPTH: one of {@link QUEUE_STATES}. */
   STATE: 'state',
+  /** Of the `queue exporter` series: the ready list's name. */
+  LIST: 'list',
   /** Of the Celery TASKS and TASK_SECONDS: the task name. */
   TASK: 'task',
 } as const;

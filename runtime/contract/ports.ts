@@ -17,3 +17,7 @@ export const METRICS_PATH = '/metrics';
 /** The emptyDir mount of a Job-mode consumer, and the marker file in it. */
 export const CLAIM_DIR = '/run/redis-keda';
 export const CLAIM_FILE = `${CLAIM_DIR}/claimed`;
+
+/** Where the Publisher mounts its rate ConfigMap (a directory: the kubelet swaps `..data` in it), and the file in it. */
+export const RATE_DIR = '/etc/redis-keda/rate';
+export const RATE_FILE = `${RATE_DIR}/rate`;

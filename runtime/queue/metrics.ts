@@ -93,11 +93,15 @@ export interface PublisherMetrics {
   readonly published: Counter;
   /** Events Redis refused because it was at maxmemory (the queue was full). */
   readonly rejected: Counter;
+  /** The target rate in events per second; only a paced publisher has it. */
+  readonly targetRate?: Gauge;
 }
 
-export function createPublisherMetrics(registry: Registry = new Registry()): PublisherMetrics {
+/** The publisher's metrics; `paced` adds the target-rate gauge. */
+export function createPublisherMetrics(registry: Registry = new Registry(), paced = false): PublisherMetrics {
   return {
     published: new Counter({ name: Metrics.PUBLISHED, help: 'Events pushed onto the list.', registers: [registry] }),
     rejected: createRejectedCounter(registry),
+    targetRate: paced ? new Gauge({ name: Metrics.PUBLISH_TARGET_RATE, help: 'Events per second the publisher aims at (0: paused).', registers: [registry] }) : undefined,
   };
 }

@@ -1,4 +1,8 @@
-/** The demo publisher: batches of new events, one LPUSH per batch, a pause between batches. */
+/**
+ * The demo publisher: batches of new events, one LPUSH per batch, either a pause between batches
+ * (`intervalSeconds`) or paced at a rate (`rate`, events per second, possibly changing live).
+ */
+import { performance } from 'perf_hooks';
 import type Redis from 'ioredis';
 import { DEFAULT_LIST_NAME, PUBLISH_DEFAULTS } from '../contract';
 import { errorMessage, Logger, silentLogger } from '../log';
@@ -7,6 +11,7 @@ import { QueueFullError } from '../redis/queue-full';
 import { sleep } from '../sleep';
 import { createEventJson } from './event';
 import { Queue } from './queue';
+import type { RateSource } from './rate-file';
 
 export interface PublishOptions {
   /** A connected client; the caller owns it. */
@@ -19,6 +24,11 @@ export interface PublishOptions {
   readonly batch?: number;
   /** Pause between batches, in seconds. @default 10 */
   readonly intervalSeconds?: number;
+  /**
+   * Events per second, paced on absolute deadlines (see {@link publishPaced}); `intervalSeconds` is
+   * then ignored. @default - none: batches spaced by `intervalSeconds`
+   */
+  readonly rate?: RateSource;
   /** Each event's `wait` is a random integer in [waitMin, waitMax]. @default 10 */
   readonly waitMin?: number;
   /** @default 20 */
@@ -50,6 +60,7 @@ export async function publishEvents(options: PublishOptions): Promise<number> {
   }
 
   const event = () => createEventJson(waitMin, waitMax);
+  if (options.rate) return publishPaced(queue, options.rate, options.count ?? Infinity, batch, event, log, metrics, options.signal);
   if (!forever && intervalMs === 0) return publishPipelined(queue, options.count as number, batch, event, log, metrics, options.signal);
 
   let published = 0;
@@ -107,4 +118,99 @@ async function publishPipelined(queue: Queue, count: number, batch: number, even
   await Promise.all(underway);
   if (failure) throw failure.error;
   return published;
+}
+
+/** Seconds a paced publisher waits after a failed LPUSH before it tries again (then it re-anchors: no burst). */
+export const PACED_RETRY_MS = 1000;
+
+/**
+ * Paced publishing. Event k counted from an anchor is due at anchor + k / rate on the monotonic
+ * clock, so a timer that fires late never shifts the later deadlines (no drift). Each LPUSH
+ * carries `batch` events and leaves when its last event is due, so the rate is never exceeded on
+ * average. The catch-up rule: a late publisher (a slow Redis, a paused process, a late timer)
+ * makes up at most one batch: when a batch leaves more than one batch period (batch / rate) after
+ * its deadline, the deadlines move forward by the excess, so one more batch leaves at once and the
+ * rest of the debt is forgiven (events not made up). A rate change re-anchors: the next event is
+ * due 1/new-rate after the last one's deadline; at rate 0 it waits for a change.
+ */
+async function publishPaced(
+  queue: Queue,
+  source: RateSource,
+  count: number,
+  batch: number,
+  event: () => string,
+  log: Logger,
+  metrics: PublisherMetrics,
+  signal?: AbortSignal,
+): Promise<number> {
+  let rate = source.current();
+  let anchor = performance.now();
+  let anchorEvent = 0;
+  let published = 0;
+  let changed = false;
+  let wake: (() => void) | undefined;
+  const removeListener = source.onChange(() => {
+    changed = true;
+    wake?.();
+  });
+  const due = (k: number) => anchor + ((k - anchorEvent) * 1000) / rate;
+  const reanchor = (time: number) => ((anchor = time), (anchorEvent = published));
+  // Resolves at `until` (ms, monotonic), at a rate change or at stop, whichever is first.
+  const waitUntil = (until: number) =>
+    new Promise<void>((resolve) => {
+      if (changed || signal?.aborted) return resolve();
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      signal?.addEventListener('abort', stop, { once: true });
+      wake = stop;
+      void sleep(until - performance.now(), controller.signal).then(() => {
+        signal?.removeEventListener('abort', stop);
+        wake = undefined;
+        resolve();
+      });
+    });
+  metrics.targetRate?.set(rate);
+  try {
+    while (published < count && !signal?.aborted) {
+      if (changed) {
+        changed = false;
+        const next = source.current();
+        const last = rate > 0 && published > 0 ? due(published - 1) : undefined;
+        rate = next;
+        metrics.targetRate?.set(rate);
+        if (rate > 0) reanchor(last === undefined ? performance.now() : last + 1000 / rate);
+      }
+      if (rate === 0) {
+        await waitUntil(Infinity);
+        continue;
+      }
+      const size = Math.min(batch, count - published);
+      const leaves = due(published + size - 1);
+      if (leaves > performance.now()) {
+        await waitUntil(leaves);
+        if (changed || signal?.aborted) continue;
+      }
+      const events = Array.from({ length: size }, event);
+      const sentAt = performance.now();
+      try {
+        const length = await queue.publish(events);
+        published += size;
+        metrics.published.inc(size);
+        log.debug('published batch', { events: size, published, length });
+      } catch (error) {
+        if (error instanceof QueueFullError) metrics.rejected.inc(size);
+        if (count !== Infinity) throw error;
+        log.error('publish failed; retrying', { error: errorMessage(error), retryInSeconds: PACED_RETRY_MS / 1000 });
+        await sleep(PACED_RETRY_MS, signal);
+        reanchor(performance.now());
+        continue;
+      }
+      // The catch-up rule: a debt of more than one batch period is forgiven, down to one batch.
+      const late = sentAt - leaves - (batch * 1000) / rate;
+      if (late > 0) anchor += late;
+    }
+    return published;
+  } finally {
+    removeListener();
+  }
 }

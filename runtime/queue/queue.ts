@@ -204,9 +204,19 @@ export class Queue {
 
   /** Counts of each part of the queue, read atomically. */
   async stats(): Promise<QueueStats> {
-    const replies = await this.redis.multi().llen(this.keys.ready).zcard(this.keys.inflight).zcard(this.keys.delayed).llen(this.keys.dead).exec();
-    const [ready, inflight, delayed, dead] = execResults(replies, `stats of '${this.list}'`).map(Number);
-    return { list: this.list, ready, inflight, delayed, dead };
+    return (await this.state(false)).stats;
+  }
+
+  /**
+   * The counts and, with `next`, the ready event consumed next (the right end: RPOP side, where
+   * requeued events go too), all in one MULTI: one round trip, one moment.
+   */
+  async state(next = true): Promise<{ stats: QueueStats; next: Buffer | null }> {
+    const multi = this.redis.multi().llen(this.keys.ready).zcard(this.keys.inflight).zcard(this.keys.delayed).llen(this.keys.dead);
+    const replies = await (next ? multi.lindexBuffer(this.keys.ready, -1) : multi).exec();
+    const [ready, inflight, delayed, dead, tail] = execResults(replies, `stats of '${this.list}'`);
+    const [r, i, d, x] = [ready, inflight, delayed, dead].map(Number);
+    return { stats: { list: this.list, ready: r, inflight: i, delayed: d, dead: x }, next: Buffer.isBuffer(tail) ? tail : null };
   }
 
   /** The newest `count` dead-letter entries as stored (DeadLetter JSON, bytes untouched). */

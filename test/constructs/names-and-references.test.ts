@@ -1,7 +1,7 @@
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { CeleryProducer, CeleryWorker, KedaScaledJob, KedaScaledObject, Publisher, QueueWorker, RedisConnection, RedisQueue } from '../../constructs';
+import { CeleryProducer, CeleryWorker, KedaScaledJob, KedaScaledObject, Publisher, QueueExporter, QueueWorker, RedisConnection, RedisQueue } from '../../constructs';
 import { referenceViolations } from '../manifests/references';
 import { Doc, synth, testChart } from './helpers';
 
@@ -26,6 +26,13 @@ const builds: Record<string, Build> = {
   },
   Publisher: (chart, name) => {
     new Publisher(chart, 'publisher', { name: name('publisher'), queue: queue(chart, name) });
+  },
+  'Publisher with a rate ConfigMap': (chart, name) => {
+    new Publisher(chart, 'publisher', { name: name('publisher'), queue: queue(chart, name), rate: 20, rateConfigMap: {}, reloadOnChange: true });
+  },
+  'QueueExporter of two lists': (chart, name) => {
+    const q = queue(chart, name);
+    new QueueExporter(chart, 'exporter', { name: name('exporter'), queues: [q, { connection: q.connection, listName: 'orders' }], podMonitor: true });
   },
   KedaScaledJob: (chart, name) => {
     const q = queue(chart, name);
@@ -59,6 +66,8 @@ const builds: Record<string, Build> = {
 const KINDS: Record<string, string[]> = {
   RedisQueue: ['ConfigMap', 'Service', 'StatefulSet'],
   Publisher: ['ConfigMap', 'Deployment', 'Service', 'StatefulSet'],
+  'Publisher with a rate ConfigMap': ['ConfigMap', 'ConfigMap', 'Deployment', 'Service', 'StatefulSet'],
+  'QueueExporter of two lists': ['ConfigMap', 'Deployment', 'PodMonitor', 'Service', 'Service', 'StatefulSet'],
   KedaScaledJob: ['ConfigMap', 'CronJob', 'ScaledJob', 'Service', 'StatefulSet', 'TriggerAuthentication'],
   'QueueWorker + KedaScaledObject': ['ConfigMap', 'Deployment', 'PodMonitor', 'ScaledObject', 'Service', 'StatefulSet', 'TriggerAuthentication'],
   'CeleryWorker + KedaScaledObject': ['Deployment', 'PodMonitor', 'ScaledObject', 'TriggerAuthentication'],

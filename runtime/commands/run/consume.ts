@@ -1,17 +1,15 @@
 /** The work of `redis-keda consume`, loaded when the command runs. */
 import { existsSync } from 'fs';
 import { dirname } from 'path';
-import type Redis from 'ioredis';
 import { CLAIM_FILE } from '../../contract';
-import { startHealthServer } from '../../http/health-server';
 import type { Logger } from '../../log';
-import { createRegistry } from '../../http/registry';
 import { createConsumerMetrics } from '../../queue/metrics';
 import { consumeOnce, ConsumerOptions, runConsumer } from '../../queue/consumer';
 import { demoHandler, loadHandler } from '../../queue/handler';
 import { closeRedis, connectRedis } from '../../redis/connection';
 import { connectionOptions, runCommand, stopSignal } from '../common';
 import type { Args } from '../consume';
+import { serveWhileConnected } from './serve';
 
 async function consume(args: Args, log: Logger): Promise<number> {
   const handler = args.handler ? await loadHandler(args.handler) : demoHandler(args['sleep-scale']);
@@ -50,29 +48,10 @@ async function consumeOneEvent(args: Args, log: Logger, common: Common): Promise
 }
 
 /** Loop mode: serves probes at once and waits for Redis as long as it takes (no crash loop while Redis is down). */
-async function consumeInLoop(args: Args, log: Logger, common: Common): Promise<number> {
-  const registry = createRegistry();
-  let redis: Redis | undefined;
-  const server = await startHealthServer({
-    port: args['metrics-port'],
-    registry,
-    log,
-    isHealthy: () => !common.signal.aborted,
-    isReady: () => redis?.status === 'ready',
-  });
-  try {
-    try {
-      redis = await connectRedis({ ...connectionOptions(args, log), connectTimeoutMs: Infinity }, log, common.signal);
-    } catch (error) {
-      if (common.signal.aborted) return 0;
-      throw error;
-    }
-    await runConsumer({ ...common, redis, concurrency: args.concurrency, metrics: createConsumerMetrics(registry) });
-    return 0;
-  } finally {
-    await server.close();
-    if (redis) await closeRedis(redis);
-  }
+function consumeInLoop(args: Args, log: Logger, common: Common): Promise<number> {
+  return serveWhileConnected({ port: args['metrics-port'], connection: connectionOptions(args, log), log, signal: common.signal }, (redis, registry) =>
+    runConsumer({ ...common, redis, concurrency: args.concurrency, metrics: createConsumerMetrics(registry) }),
+  );
 }
 
 /** A ready file given explicitly must work; the default is skipped outside a pod with the emptyDir. */

@@ -4,6 +4,7 @@ import type { Logger } from '../../log';
 import { createRegistry } from '../../http/registry';
 import { createPublisherMetrics } from '../../queue/metrics';
 import { publishEvents } from '../../queue/publisher';
+import { fixedRate, RateSource, watchRateFile } from '../../queue/rate-file';
 import { closeRedis, connectRedis } from '../../redis/connection';
 import { connectionOptions, runCommand, stopSignal } from '../common';
 import type { Args } from '../publish';
@@ -16,6 +17,7 @@ async function publish(args: Args, log: Logger): Promise<number> {
     count: args.forever ? undefined : args.count,
     batch: args.batch,
     intervalSeconds: args.interval,
+    rate: await rateSource(args, log),
     waitMin: args['wait-min'],
     waitMax: args['wait-max'],
     log,
@@ -30,7 +32,7 @@ async function publish(args: Args, log: Logger): Promise<number> {
     const stop = stopSignal(log);
     const server = await startHealthServer({ port: args['metrics-port'], registry, log, isHealthy: () => !stop.signal.aborted });
     try {
-      const published = await publishEvents({ ...options, signal: stop.signal, metrics: createPublisherMetrics(registry) });
+      const published = await publishEvents({ ...options, signal: stop.signal, metrics: createPublisherMetrics(registry, options.rate !== undefined) });
       log.info('publisher stopped', { published });
       return 0;
     } finally {
@@ -38,8 +40,15 @@ async function publish(args: Args, log: Logger): Promise<number> {
       await server.close();
     }
   } finally {
+    options.rate?.close();
     await closeRedis(redis);
   }
+}
+
+/** The rate of --rate-file (starting at --rate, else paused), of --rate, or none (batches spaced by --interval). */
+async function rateSource(args: Args, log: Logger): Promise<RateSource | undefined> {
+  if (args['rate-file'] !== undefined) return watchRateFile({ path: args['rate-file'], initial: args.rate, log });
+  return args.rate === undefined ? undefined : fixedRate(args.rate);
 }
 
 export const run = runCommand(publish);

@@ -1,0 +1,26 @@
+/** The work of `redis-keda queue exporter`, loaded when it runs. */
+import type { Logger } from '../../log';
+import { createQueueExporter } from '../../queue/exporter';
+import { connectionOptions, runCommand, stopSignal } from '../common';
+import { ExporterArgs, exporterLists } from '../queue';
+import { serveWhileConnected } from './serve';
+
+/** Serves probes and `up` 0 at once and waits for Redis as long as it takes (no crash loop while Redis is down), like a loop consumer. */
+async function exportQueues(args: ExporterArgs, log: Logger): Promise<number> {
+  const lists = exporterLists(args);
+  const stop = stopSignal(log);
+  try {
+    return await serveWhileConnected(
+      { port: args['metrics-port'], connection: connectionOptions(args, log), log, signal: stop.signal },
+      async () => {
+        log.info('queue exporter running', { lists });
+        await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener('abort', () => resolve(), { once: true })));
+      },
+      (registry, redis) => createQueueExporter({ redis, lists, registry, scrapeTimeoutMs: args['scrape-timeout'] * 1000, log }),
+    );
+  } finally {
+    stop.dispose();
+  }
+}
+
+export const run = runCommand(exportQueues);
