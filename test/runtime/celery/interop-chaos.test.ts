@@ -34,6 +34,23 @@ function byId(runs: readonly Execution[]): Map<string, string[]> {
   return map;
 }
 
+/**
+ * Waits until every sent task has completed; if that takes too long (well before the test's own
+ * timeout), fails with what would explain it: the tasks missing and where the queue's state stands.
+ */
+async function allCompleted(sent: readonly { id: string }[], what: string): Promise<void> {
+  try {
+    await waitFor(async () => byId(await executions(redis, COMPLETED_KEY)).size >= sent.length, what, 30_000, 100);
+  } catch (error) {
+    const completed = byId(await executions(redis, COMPLETED_KEY));
+    const started = byId(await executions(redis));
+    const missing = sent.filter((s) => !completed.has(s.id)).map((s) => ({ id: s.id, startedBy: started.get(s.id) ?? [] }));
+    const lists = Object.fromEntries(await Promise.all(CELERY_PRIORITY_STEPS.map(async (step) => [step, await redis.llen(celeryPriorityList(DEFAULT_CELERY_QUEUE, step))])));
+    const state = { missing, lists, unacked: await redis.hkeys(CeleryKeys.UNACKED), unackedIndex: await redis.zrange(CeleryKeys.UNACKED_INDEX, 0, -1, 'WITHSCORES') };
+    throw new Error(`${(error as Error).message}; ${JSON.stringify(state)}`);
+  }
+}
+
 test('kill -9 one of ours while a Python + ours fleet drains 200 tasks: all succeed, none lost, only its tasks ran twice', async () => {
   // GIVEN a Python prefork worker (acks_late) and two of ours, one visibility timeout for all
   const celery: PythonCeleryOptions = { redisUrl: server.url, visibilityTimeout: VISIBILITY_TIMEOUT };
@@ -46,10 +63,11 @@ test('kill -9 one of ours while a Python + ours fleet drains 200 tasks: all succ
   await waitFor(async () => (await executions(redis, COMPLETED_KEY)).filter((e) => e.worker === 'ours-victim').length >= 5, 'the victim to complete a few tasks', 20_000);
   victim.child.kill('SIGKILL');
   await victim.done;
+  await allCompleted(sent, 'every task completed after the kill');
   const outcomes = await pythonGet(
     celery,
     sent.map((s) => s.id),
-    60,
+    20,
   );
 
   // THEN every task has a SUCCESS result
@@ -91,10 +109,11 @@ test('SIGTERM one of ours while a Python + ours fleet drains 200 tasks (scale-in
   const sent = await pythonSend(celery, 'tasks.sleep', { args: [0.2], count: TASKS, via: 'apply_async' });
   await waitFor(async () => (await executions(redis, COMPLETED_KEY)).filter((e) => e.worker === 'ours-leaving').length >= 5, 'the leaving worker to complete a few tasks', 20_000);
   const stopped = await stopOurWorker(leaving);
+  await allCompleted(sent, 'every task completed after the stop');
   const outcomes = await pythonGet(
     celery,
     sent.map((s) => s.id),
-    60,
+    20,
   );
 
   // THEN it exited 0, every task has a SUCCESS result, and each started and completed exactly once
