@@ -46,7 +46,7 @@ async function allCompleted(sent: readonly { id: string }[], what: string): Prom
     const started = byId(await executions(redis));
     const missing = sent.filter((s) => !completed.has(s.id)).map((s) => ({ id: s.id, startedBy: started.get(s.id) ?? [] }));
     const lists = Object.fromEntries(await Promise.all(CELERY_PRIORITY_STEPS.map(async (step) => [step, await redis.llen(celeryPriorityList(DEFAULT_CELERY_QUEUE, step))])));
-    const state = { missing, lists, unacked: await redis.hkeys(CeleryKeys.UNACKED), unackedIndex: await redis.zrange(CeleryKeys.UNACKED_INDEX, 0, -1, 'WITHSCORES') };
+    const state = { missing, lists, unacked: await redis.hkeys(CeleryKeys.UNACKED), unackedIndex: await redis.zrange(CeleryKeys.UNACKED_INDEX, '0', '-1') };
     throw new Error(`${(error as Error).message}; ${JSON.stringify(state)}`);
   }
 }
