@@ -2,3 +2,4 @@
 export * from './trigger';
 export * from './redis-list';
 export * from './custom';
+export * from './prometheus';
