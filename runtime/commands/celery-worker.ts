@@ -25,7 +25,6 @@ import {
   DEFAULT_CELERY_QUEUE,
   DEFAULT_CELERY_RESULT_EXPIRES_SECONDS,
   DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS,
-  DEFAULT_GRACE_SECONDS,
   DEFAULT_UNKNOWN_TASK_POLICY,
   Commands,
   Env,
@@ -34,7 +33,7 @@ import {
 } from '../contract';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues } from '../config';
 import { lazyHandler } from './lazy';
-import { METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './options';
+import { graceOption, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './options';
 
 const OPTIONS = {
   queues: {
@@ -87,14 +86,7 @@ const OPTIONS = {
     defaultDescription: `redis-keda@<env ${Env.POD_NAME} or the host name>`,
     describe: 'The worker name in logs and in the demo task',
   },
-  grace: {
-    env: Env.GRACE_SECONDS,
-    type: 'number',
-    max: MAX_DURATION_SECONDS,
-    min: 0,
-    default: DEFAULT_GRACE_SECONDS,
-    describe: 'On SIGTERM: seconds running tasks may still finish; the rest (and eta tasks) go back to their queues',
-  },
+  grace: graceOption('On SIGTERM: seconds running tasks may still finish; the rest (and eta tasks) go back to their queues'),
   ...METRICS_OPTIONS,
   ...REDIS_OPTIONS,
 } satisfies Record<string, EnvOption>;

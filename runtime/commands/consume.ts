@@ -4,7 +4,6 @@ import {
   CLAIM_FILE,
   DEFAULT_BACKOFF_MAX_SECONDS,
   DEFAULT_BACKOFF_SECONDS,
-  DEFAULT_GRACE_SECONDS,
   DEFAULT_LEASE_SECONDS,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_MAX_DELIVERIES,
@@ -16,7 +15,7 @@ import {
 } from '../contract';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues } from '../config';
 import { lazyHandler } from './lazy';
-import { LIST_OPTIONS, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './options';
+import { graceOption, LIST_OPTIONS, METRICS_OPTIONS, REDIS_EPILOGUE, REDIS_OPTIONS } from './options';
 
 const DELIVERY = 'Retries and delivery limits:';
 
@@ -38,14 +37,7 @@ const OPTIONS = {
     default: DEFAULT_LEASE_SECONDS,
     describe: 'Seconds an event stays leased without renewal; renewed every third of it while the handler runs, requeued once it runs out',
   },
-  grace: {
-    env: Env.GRACE_SECONDS,
-    type: 'number',
-    max: MAX_DURATION_SECONDS,
-    min: 0,
-    default: DEFAULT_GRACE_SECONDS,
-    describe: 'On SIGTERM: seconds handlers in hand may still run; events not finished by then go back to the list',
-  },
+  grace: graceOption('On SIGTERM: seconds handlers in hand may still run; events not finished by then go back to the list'),
   [Options.HANDLER]: {
     env: Env.HANDLER,
     type: 'string',

@@ -3,7 +3,7 @@
  * Cheap to load: every command's options are built for `--help` without loading what it runs.
  */
 import type { Argv } from 'yargs';
-import { DEFAULT_LIST_NAME, Env, METRICS_PORT, REDIS_PORT } from '../contract';
+import { DEFAULT_GRACE_SECONDS, DEFAULT_LIST_NAME, Env, METRICS_PORT, REDIS_PORT } from '../contract';
 import { EnvOption, GENERAL_OPTIONS, MAX_DURATION_SECONDS, OWN_OPTIONS } from '../config';
 import { LOG_FORMATS, LOG_LEVELS } from '../log';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../redis/defaults';
@@ -74,6 +74,11 @@ export const METRICS_OPTIONS = {
     describe: 'Port of /healthz, /readyz and /metrics while running long (0: any free port, logged)',
   },
 } satisfies Record<string, EnvOption>;
+
+/** `--grace` (env GRACE_SECONDS) of the long-running workers: the same bounds and default, in each its own words. */
+export function graceOption(describe: string) {
+  return { env: Env.GRACE_SECONDS, type: 'number', max: MAX_DURATION_SECONDS, min: 0, default: DEFAULT_GRACE_SECONDS, describe } as const satisfies EnvOption;
+}
 
 /**
  * Puts the help sections in their order, for a subcommand (whose own options yargs would list
