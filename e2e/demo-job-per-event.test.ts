@@ -13,9 +13,9 @@ import * as kplus from 'cdk8s-plus-27';
 import { KedaScaledJob, LeasedList, Publisher, RedisListTrigger, ScalingStrategy } from '../constructs';
 import { Env } from '../runtime/contract';
 import { EMPTY_QUEUE, queueState } from '../test/support/queue-state';
-import { applyObjects, objectsOf, synthApp } from './harness/charts';
+import { applyObjects, loopbackRedis, objectsOf, synthApp } from './harness/charts';
 import { ControlPlane } from './harness/control-plane';
-import { DemoCluster, loopbackRedis, podLogLines, startDemoCluster, stopDemoCluster } from './harness/demo-cluster';
+import { DemoCluster, podLogLines, startDemoCluster, stopDemoCluster } from './harness/demo-cluster';
 import { accurateJobsToCreate, scaledJobPolls } from './harness/scaled-job-polls';
 import { printLogsOnFailure } from './harness/logs';
 import { waitFor } from './harness/wait';
@@ -56,7 +56,7 @@ afterAll(async () => {
 function demoChart(): ReturnType<typeof synthApp> {
   return synthApp(cluster(), (app) => {
     const chart = new Chart(app, 'redis-keda', { namespace: NS });
-    const connection = loopbackRedis(chart, demo.server!);
+    const connection = loopbackRedis(chart, demo.server!.port, { name: 'redis' });
     const queue: LeasedList = { connection, listName: LIST };
     // One batch at start, then an hour's pause: the test knows exactly what was published.
     new Publisher(chart, 'publisher', { name: 'publisher', queue, batchSize: EVENTS, interval: Duration.hours(1), waitMin: 1, waitMax: 2 });

@@ -11,9 +11,9 @@ import * as kplus from 'cdk8s-plus-27';
 import { KedaScaledObject, LeasedList, Publisher, QueueWorker, ScalingPolicyType } from '../constructs';
 import { Env } from '../runtime/contract';
 import { EMPTY_QUEUE, queueState } from '../test/support/queue-state';
-import { applyObjects, synthApp } from './harness/charts';
+import { applyObjects, loopbackRedis, synthApp } from './harness/charts';
 import { ControlPlane } from './harness/control-plane';
-import { DemoCluster, loopbackRedis, podLogLines, startDemoCluster, stopDemoCluster } from './harness/demo-cluster';
+import { DemoCluster, podLogLines, startDemoCluster, stopDemoCluster } from './harness/demo-cluster';
 import { printLogsOnFailure } from './harness/logs';
 import { waitFor } from './harness/wait';
 import { watchObjects } from './harness/watch';
@@ -50,7 +50,7 @@ afterAll(async () => {
 function fleetChart(): ReturnType<typeof synthApp> {
   return synthApp(cluster(), (app) => {
     const chart = new Chart(app, 'worker-fleet', { namespace: NS });
-    const queue: LeasedList = { connection: loopbackRedis(chart, demo.server!), listName: LIST };
+    const queue: LeasedList = { connection: loopbackRedis(chart, demo.server!.port, { name: 'redis' }), listName: LIST };
     // One burst at start, then an hour's pause.
     new Publisher(chart, 'publisher', { name: 'publisher', queue, batchSize: EVENTS, interval: Duration.hours(1), waitMin: 2, waitMax: 6 });
     // A short grace: a pod stopped mid-event hands it back rather than finishing it. Debug logs:

@@ -10,14 +10,13 @@ import { randomBytes } from 'crypto';
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { Chart, Duration } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
 import Redis from 'ioredis';
-import { CeleryWorker, KedaScaledObject, RedisConnection } from '../constructs';
+import { CeleryWorker, KedaScaledObject } from '../constructs';
 import { celeryPriorityList, CeleryKeys } from '../runtime/contract';
 import { runCli } from '../test/support/cli';
 import { RedisServer, startRedis } from '../test/support/redis-server';
 import { conditionOf, counterDelta, eventsOf, externalMetric, hpaControllerCounters, hpaReadingsReach } from './harness/autoscaling';
-import { applyObjects, ChartObject, createSecret, objectsOf, synthApp } from './harness/charts';
+import { applyObjects, ChartObject, createSecret, loopbackRedis, objectsOf, REDIS_AUTH_SECRET, synthApp } from './harness/charts';
 import { ControlPlane } from './harness/control-plane';
 import { Keda } from './harness/keda';
 import { scenarioSteps } from './harness/steps';
@@ -110,16 +109,11 @@ beforeAll(async () => {
   await Keda.start(plane);
   countersAtStart = await hpaControllerCounters(plane);
   await plane.createRestrictedNamespace(NS);
-  await createSecret(plane, NS, 'redis-auth', { password: PASSWORD });
+  await createSecret(plane, NS, REDIS_AUTH_SECRET, { password: PASSWORD });
   const port = redis.port;
   objects = synthApp(plane, (app) => {
     const chart = new Chart(app, 'celery', { namespace: NS });
-    const connection = RedisConnection.external(chart, {
-      name: 'redis',
-      host: '127.0.0.1',
-      port,
-      password: { secret: kplus.Secret.fromSecretName(chart, 'redis-auth', 'redis-auth'), key: 'password' },
-    });
+    const connection = loopbackRedis(chart, port, { name: 'redis' });
     const worker = new CeleryWorker(chart, 'worker', { name: NAME, connection, queues: ['celery'], concurrency: CONCURRENCY });
     new KedaScaledObject(chart, 'worker-scaler', {
       name: NAME,

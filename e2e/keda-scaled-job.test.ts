@@ -12,13 +12,13 @@ import { join } from 'path';
 import { App, Chart, Cron, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import Redis from 'ioredis';
-import { KedaScaledJob, LeasedList, RedisConnection, RedisListTrigger, ScalingStrategy } from '../constructs';
+import { KedaScaledJob, LeasedList, RedisListTrigger, ScalingStrategy } from '../constructs';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_MAX_DELIVERIES, Env } from '../runtime/contract';
 import { Claim, Queue } from '../runtime/queue/queue';
 import { runCli } from '../test/support/cli';
 import { RedisServer, startRedis } from '../test/support/redis-server';
 import { startTlsRedisServer, TlsRedisServer } from '../test/support/tls-redis-server';
-import { applyObjects, ChartObject, createSecret, objectsOf, synthApp } from './harness/charts';
+import { applyObjects, ChartObject, createSecret, loopbackRedis, objectsOf, REDIS_AUTH_SECRET, REDIS_CA_SECRET, synthApp } from './harness/charts';
 import { ControlPlane } from './harness/control-plane';
 import { Keda } from './harness/keda';
 import { HELD_POD_ANNOTATIONS, holdScaledJobPods, SCALED_JOB_POD_LABEL } from './harness/kwok-stages';
@@ -79,12 +79,7 @@ const it = printLogsOnFailure(test, () => plane);
 /** A Job-per-event chart as a user writes it: an external Redis with a password (and a CA) from Secrets, a leased list, an accurate ScaledJob. */
 function jobPerEventChart(app: App, c: TestChart, port: number): void {
   const chart = new Chart(app, c.name, { namespace: c.namespace });
-  const connection = RedisConnection.external(chart, {
-    host: '127.0.0.1',
-    port,
-    password: { secret: kplus.Secret.fromSecretName(chart, 'redis-auth', 'redis-auth'), key: 'password' },
-    tlsCa: c.tls ? { secret: kplus.Secret.fromSecretName(chart, 'redis-ca', 'redis-ca'), key: 'ca.crt' } : undefined,
-  });
+  const connection = loopbackRedis(chart, port, { tls: c.tls });
   const list: LeasedList = { connection, listName: c.listName };
   new KedaScaledJob(chart, 'consumer', {
     name: c.name,
@@ -109,8 +104,8 @@ beforeAll(async () => {
   await Keda.start(plane, { operatorArgs: ['--zap-log-level=debug', '--zap-time-encoding=rfc3339nano'] });
   for (const c of CHARTS) {
     await plane.createRestrictedNamespace(c.namespace);
-    await createSecret(plane, c.namespace, 'redis-auth', { password: c.secretPassword });
-    if (c.tls) await createSecret(plane, c.namespace, 'redis-ca', { 'ca.crt': tlsRedis.ca });
+    await createSecret(plane, c.namespace, REDIS_AUTH_SECRET, { password: c.secretPassword });
+    if (c.tls) await createSecret(plane, c.namespace, REDIS_CA_SECRET, { 'ca.crt': tlsRedis.ca });
   }
   const ports = { plain: redis.port, tls: tlsRedis.port };
   objects = synthApp(plane, (app) => CHARTS.forEach((c) => jobPerEventChart(app, c, c.tls ? ports.tls : ports.plain)));

@@ -11,9 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Chart, Duration } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
 import Redis from 'ioredis';
-import { KedaScaledObject, QueueWorker, RedisConnection } from '../constructs';
+import { KedaScaledObject, QueueWorker } from '../constructs';
 import { queueKeys } from '../runtime/contract';
 import { RunningProcess, startCli } from '../test/support/cli';
 import { EMPTY_QUEUE, queueState } from '../test/support/queue-state';
@@ -29,7 +28,7 @@ import {
   SCALED_OBJECT_LABEL,
   Timeline,
 } from './harness/autoscaling';
-import { applyObjects, ChartObject, createSecret, objectsOf, synthApp } from './harness/charts';
+import { applyObjects, ChartObject, createSecret, loopbackRedis, objectsOf, REDIS_AUTH_SECRET, synthApp } from './harness/charts';
 import { ControlPlane } from './harness/control-plane';
 import { Keda } from './harness/keda';
 import { scenarioSteps } from './harness/steps';
@@ -192,15 +191,11 @@ beforeAll(async () => {
   plane = await ControlPlane.start();
   await Keda.start(plane);
   await plane.createRestrictedNamespace(NS);
-  await createSecret(plane, NS, 'redis-auth', { password: PASSWORD });
+  await createSecret(plane, NS, REDIS_AUTH_SECRET, { password: PASSWORD });
   const port = redis.port;
   objects = synthApp(plane, (app) => {
     const chart = new Chart(app, 'fleet', { namespace: NS });
-    const connection = RedisConnection.external(chart, {
-      host: '127.0.0.1',
-      port,
-      password: { secret: kplus.Secret.fromSecretName(chart, 'redis-auth', 'redis-auth'), key: 'password' },
-    });
+    const connection = loopbackRedis(chart, port);
     const worker = new QueueWorker(chart, 'worker', { name: NAME, queue: { connection, listName: LIST }, concurrency: CONCURRENCY });
     new KedaScaledObject(chart, 'worker-scaler', {
       name: NAME,

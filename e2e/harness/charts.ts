@@ -5,8 +5,10 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
-import { App } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import * as yaml from 'js-yaml';
+import { RedisConnection } from '../../constructs';
 import { ControlPlane } from './control-plane';
 
 /** A Kubernetes object of synth output. */
@@ -55,4 +57,23 @@ export async function createSecret(plane: ControlPlane, namespace: string, name:
 /** The objects of one kind (and name, if given) among synth output. */
 export function objectsOf(objects: readonly ChartObject[], kind: string, name?: string): ChartObject[] {
   return objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+}
+
+/** The Secrets a test chart's Redis connection reads: the password (key `password`) and, over TLS, the CA (key `ca.crt`). */
+export const REDIS_AUTH_SECRET = 'redis-auth';
+export const REDIS_CA_SECRET = 'redis-ca';
+
+/**
+ * The connection of a test chart: a real redis-server on 127.0.0.1:`port` (KEDA runs on the host and
+ * cannot resolve a Service name), its password from {@link REDIS_AUTH_SECRET}, over TLS with the CA
+ * from {@link REDIS_CA_SECRET} when `tls` is set. Without `name`, cdk8s names its objects.
+ */
+export function loopbackRedis(chart: Chart, port: number, options: { readonly name?: string; readonly tls?: boolean } = {}): RedisConnection {
+  return RedisConnection.external(chart, {
+    name: options.name,
+    host: '127.0.0.1',
+    port,
+    password: { secret: kplus.Secret.fromSecretName(chart, REDIS_AUTH_SECRET, REDIS_AUTH_SECRET), key: 'password' },
+    tlsCa: options.tls ? { secret: kplus.Secret.fromSecretName(chart, REDIS_CA_SECRET, REDIS_CA_SECRET), key: 'ca.crt' } : undefined,
+  });
 }

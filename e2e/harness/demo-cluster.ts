@@ -5,12 +5,9 @@
  */
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { Chart } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
 import Redis from 'ioredis';
-import { RedisConnection } from '../../constructs';
 import { RedisServer, startRedis } from '../../test/support/redis-server';
-import { createSecret } from './charts';
+import { createSecret, REDIS_AUTH_SECRET } from './charts';
 import { ControlPlane } from './control-plane';
 import { Keda, KedaOptions } from './keda';
 import { NodeAgent } from './node-agent';
@@ -34,7 +31,7 @@ export async function startDemoCluster(namespace: string, password: string, star
   started({ server, redis, plane, agent });
   await Keda.start(plane, kedaOptions);
   await plane.createRestrictedNamespace(namespace);
-  await createSecret(plane, namespace, 'redis-auth', { password });
+  await createSecret(plane, namespace, REDIS_AUTH_SECRET, { password });
   return { plane, agent, server, redis };
 }
 
@@ -43,20 +40,6 @@ export async function stopDemoCluster(parts: Partial<DemoCluster>): Promise<void
   await parts.plane?.stop();
   parts.redis?.disconnect();
   await parts.server?.stop();
-}
-
-/**
- * The demo's Redis as a user points a chart at a server outside it: 127.0.0.1 and the server's
- * port (KEDA runs on the host, so it must reach the address in the trigger), the password in
- * the Secret `redis-auth`.
- */
-export function loopbackRedis(chart: Chart, server: RedisServer): RedisConnection {
-  return RedisConnection.external(chart, {
-    name: 'redis',
-    host: '127.0.0.1',
-    port: server.port,
-    password: { secret: kplus.Secret.fromSecretName(chart, 'redis-auth', 'redis-auth'), key: 'password' },
-  });
 }
 
 /** The JSON log lines of the agent's pods in `namespace` whose names start with `prefix`, by pod name. */
