@@ -1,0 +1,28 @@
+/**
+ * Names of metrics other programs serve, which our dashboards and alerts read: Redis' exporter
+ * (oliver006/redis_exporter, as kube-prometheus-stack and Debian's `prometheus-redis-exporter` ship it),
+ * kube-state-metrics and KEDA. Ours are in the contract (`runtime/contract/metrics.ts`).
+ */
+
+/** Of redis_exporter (checked against Debian's prometheus-redis-exporter 1.45). */
+export const RedisExporterMetrics = {
+  UP: 'redis_up',
+  MEMORY_USED_BYTES: 'redis_memory_used_bytes',
+  /** 0 when no maxmemory is set. */
+  MEMORY_MAX_BYTES: 'redis_memory_max_bytes',
+  CONNECTED_CLIENTS: 'redis_connected_clients',
+  COMMANDS_PROCESSED: 'redis_commands_processed_total',
+  EVICTED_KEYS: 'redis_evicted_keys_total',
+  REJECTED_CONNECTIONS: 'redis_rejected_connections_total',
+} as const;
+
+/** Of kube-state-metrics (labels `namespace` plus `deployment`, `horizontalpodautoscaler` or `job_name`). */
+export const KubeStateMetrics = {
+  DEPLOYMENT_SPEC_REPLICAS: 'kube_deployment_spec_replicas',
+  DEPLOYMENT_READY_REPLICAS: 'kube_deployment_status_replicas_ready',
+  HPA_DESIRED_REPLICAS: 'kube_horizontalpodautoscaler_status_desired_replicas',
+  HPA_MAX_REPLICAS: 'kube_horizontalpodautoscaler_spec_max_replicas',
+  JOB_ACTIVE: 'kube_job_status_active',
+  JOB_SUCCEEDED: 'kube_job_status_succeeded',
+  JOB_FAILED: 'kube_job_status_failed',
+} as const;
