@@ -26,3 +26,13 @@ export const KubeStateMetrics = {
   JOB_SUCCEEDED: 'kube_job_status_succeeded',
   JOB_FAILED: 'kube_job_status_failed',
 } as const;
+
+/** Of the KEDA operator's `/metrics` (labels `namespace`, `scaledObject`, `scaler`, `metric`, `triggerIndex`, `type`). */
+export const KedaMetrics = {
+  SCALER_ACTIVE: 'keda_scaler_active',
+  SCALER_METRICS_VALUE: 'keda_scaler_metrics_value',
+  SCALER_METRICS_LATENCY_SECONDS: 'keda_scaler_metrics_latency_seconds',
+  SCALER_DETAIL_ERRORS: 'keda_scaler_detail_errors_total',
+  SCALED_OBJECT_ERRORS: 'keda_scaled_object_errors_total',
+  SCALED_OBJECT_PAUSED: 'keda_scaled_object_paused',
+} as const;
