@@ -23,6 +23,11 @@ export interface RuntimeDeploymentProps {
    * @default - none
    */
   readonly imagePullSecrets?: string[];
+  /**
+   * Emit a Prometheus-Operator PodMonitor scraping `/metrics`.
+   * @default false
+   */
+  readonly podMonitor?: boolean;
 }
 
 /** What every long-running worker Deployment of the runtime (QueueWorker, CeleryWorker) takes. */
@@ -43,9 +48,4 @@ export interface WorkerDeploymentProps extends RuntimeDeploymentProps {
    * @default - none in the YAML when a KedaScaledObject targets the Deployment, else cdk8s-plus's 2
    */
   readonly replicas?: number;
-  /**
-   * Emit a Prometheus-Operator PodMonitor scraping `/metrics`.
-   * @default false
-   */
-  readonly podMonitor?: boolean;
 }

@@ -14,12 +14,15 @@ export interface RuntimeDeployment {
   readonly deployment: kplus.Deployment;
   /** Its one container. */
   readonly container: kplus.Container;
+  /** The PodMonitor scraping the pods, when `podMonitor` asked for one. */
+  readonly podMonitor?: PodMonitor;
 }
 
 /**
  * Renders a Deployment of one long-running `redis-keda` command: restricted pod without a service
  * account token, `/healthz` and `/readyz` probes and the metrics port (longRunningContainer), the
- * command's env then METRICS_PORT, image pull secrets.
+ * command's env then METRICS_PORT, image pull secrets; with `podMonitor`, a PodMonitor selecting its pods by
+ * `labels` (by default the name, else a value unique to the construct path, and the container as component).
  */
 export function renderRuntimeDeployment(
   scope: Construct,
@@ -35,10 +38,12 @@ export function renderRuntimeDeployment(
 ): RuntimeDeployment {
   checkName(scope, 'name', props.name);
   const image = resolveRuntimeImage(scope, 'image', props.image);
+  // Without a name, a label value unique to the construct path: a PodMonitor must select these pods only.
+  const labels = spec.labels ?? { 'app.kubernetes.io/name': props.name ?? Names.toLabelValue(scope), 'app.kubernetes.io/component': spec.container };
   const deployment = new kplus.Deployment(scope, 'deployment', {
     metadata: nameMetadata(props.name),
     replicas: spec.replicas,
-    podMetadata: spec.labels ? { labels: spec.labels } : undefined,
+    podMetadata: { labels },
     securityContext: restrictedPod(),
     automountServiceAccountToken: false,
     terminationGracePeriod: spec.terminationGrace,
@@ -51,7 +56,8 @@ export function renderRuntimeDeployment(
     ...longRunningContainer(props.resources),
   });
   patchPodSpec(deployment, { imagePullSecrets: props.imagePullSecrets });
-  return { deployment, container };
+  const podMonitor = props.podMonitor ? renderPodMonitor(scope, props.name, labels) : undefined;
+  return { deployment, container, podMonitor };
 }
 
 /** What a worker construct renders: a restricted Deployment of one `redis-keda <command>` container. */
@@ -77,7 +83,7 @@ export function renderWorkerDeployment(
   checkWholeSeconds(scope, 'grace', grace, 0);
   // Without a name, a label value unique to the construct path: a PodMonitor must select this fleet only.
   const labels = { 'app.kubernetes.io/name': props.name ?? Names.toLabelValue(scope), 'app.kubernetes.io/component': command.component };
-  const { deployment, container } = renderRuntimeDeployment(scope, props, {
+  const { deployment, container, podMonitor } = renderRuntimeDeployment(scope, props, {
     container: 'worker',
     args: command.args,
     env: { ...command.env, [Env.GRACE_SECONDS]: kplus.EnvValue.fromValue(String(grace.toSeconds())) },
@@ -87,8 +93,6 @@ export function renderWorkerDeployment(
   });
   // The user's env last: it wins, METRICS_PORT included.
   for (const [name, value] of Object.entries(props.envVariables ?? {})) container.env.addVariable(name, value);
-
-  const podMonitor = props.podMonitor ? renderPodMonitor(scope, props.name, labels) : undefined;
   return { deployment, container, grace, podMonitor };
 }
 
