@@ -104,6 +104,11 @@ export class WorkerFleetChart extends Chart {
   }
 }
 
+/** A setting given at synth: the cdk8s context key, else the environment variable (empty counts as unset). */
+function synthSetting(scope: Construct, contextKey: string, env: string): string | undefined {
+  return scope.node.tryGetContext(contextKey) ?? (process.env[env] || undefined);
+}
+
 /** cdk8s context key (else env var at synth) with the host of the celery-worker chart's external Redis. */
 export const CELERY_REDIS_HOST_CONTEXT_KEY = 'celery-worker:redis-host';
 export const CELERY_REDIS_HOST_ENV = 'CELERY_REDIS_HOST';
@@ -124,11 +129,10 @@ export const CELERY_REDIS_HOST_PLACEHOLDER = 'change-me.redis.invalid';
 export class CeleryWorkerChart extends Chart {
   public constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, { namespace: 'celery-worker', ...props });
-    const setting = (key: string, env: string): string | undefined => this.node.tryGetContext(key) ?? (process.env[env] || undefined);
-    const caSecret = setting(CELERY_REDIS_CA_SECRET_CONTEXT_KEY, CELERY_REDIS_CA_SECRET_ENV);
+    const caSecret = synthSetting(this, CELERY_REDIS_CA_SECRET_CONTEXT_KEY, CELERY_REDIS_CA_SECRET_ENV);
     const connection = RedisConnection.external(this, {
       name: 'redis',
-      host: setting(CELERY_REDIS_HOST_CONTEXT_KEY, CELERY_REDIS_HOST_ENV) ?? CELERY_REDIS_HOST_PLACEHOLDER,
+      host: synthSetting(this, CELERY_REDIS_HOST_CONTEXT_KEY, CELERY_REDIS_HOST_ENV) ?? CELERY_REDIS_HOST_PLACEHOLDER,
       port: 6380,
       tls: true,
       password: { secret: kplus.Secret.fromSecretName(this, 'redis-auth', 'redis-auth'), key: 'password' },
@@ -181,7 +185,7 @@ export const EVENT_DRIVEN_PROMETHEUS_DEFAULT = 'http://prometheus-operated.monit
 export class EventDrivenChart extends Chart {
   public constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, { namespace: 'event-driven', ...props });
-    const prometheusUrl = this.node.tryGetContext(EVENT_DRIVEN_PROMETHEUS_CONTEXT_KEY) ?? (process.env[EVENT_DRIVEN_PROMETHEUS_ENV] || EVENT_DRIVEN_PROMETHEUS_DEFAULT);
+    const prometheusUrl = synthSetting(this, EVENT_DRIVEN_PROMETHEUS_CONTEXT_KEY, EVENT_DRIVEN_PROMETHEUS_ENV) ?? EVENT_DRIVEN_PROMETHEUS_DEFAULT;
     const password = { secret: kplus.Secret.fromSecretName(this, 'redis-auth', 'redis-auth'), key: 'password' };
     const queue = new RedisQueue(this, 'queue', {
       name: 'redis',
