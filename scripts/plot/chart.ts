@@ -81,13 +81,13 @@ export function coord(v: number): string {
 }
 
 /**
- * The sampling interval of a run: the smallest positive time between two consecutive samples of any series
- * (Prometheus range queries sample on a fixed grid, so a missing sample leaves a larger difference).
- * `Infinity` when no series has two samples.
+ * The sampling interval of a series: the smallest positive time between two consecutive samples (Prometheus range
+ * queries sample on a fixed grid, so a missing sample leaves a larger difference). Per series, so series recorded with
+ * different steps each keep their lines. `Infinity` with fewer than two samples.
  */
-export function samplingInterval(series: readonly PlotSeries[]): number {
+export function samplingInterval(points: readonly (readonly [number, number])[]): number {
   let interval = Infinity;
-  for (const s of series) for (let i = 1; i < s.points.length; i++) interval = Math.min(interval, s.points[i][0] - s.points[i - 1][0] || Infinity);
+  for (let i = 1; i < points.length; i++) interval = Math.min(interval, points[i][0] - points[i - 1][0] || Infinity);
   return interval;
 }
 
@@ -148,7 +148,6 @@ export function renderSvg(input: PlotInput): string {
   const start = times.reduce((a, b) => Math.min(a, b));
   const xTicks = niceTicks(0, times.reduce((a, b) => Math.max(a, b)) - start, 10);
   const x = linearScale(xTicks.values[0], xTicks.values[xTicks.values.length - 1], left, plotRight);
-  const interval = samplingInterval(input.series);
   const title = 'Load run: ' + input.series.map((s) => s.name).join(', ');
   const command = input.command.length > 140 ? input.command.slice(0, 139) + '…' : input.command;
 
@@ -184,7 +183,7 @@ export function renderSvg(input: PlotInput): string {
     for (const v of yTicks.values) {
       out.push(`<text x="${left - 6}" y="${coord(y(v) + 4)}" text-anchor="end" fill="${MUTED}">${formatTick(v, yTicks.step)}</text>`);
     }
-    const runs = unbrokenRuns(series.points, interval).map((run) => run.map(([t, v]): [number, number] => [x(t - start), y(v)]));
+    const runs = unbrokenRuns(series.points, samplingInterval(series.points)).map((run) => run.map(([t, v]): [number, number] => [x(t - start), y(v)]));
     if (runs.length) {
       out.push(`<path d="${pathData(runs, styleOf(series))}" stroke="${colour}" stroke-width="2" fill="none" stroke-linejoin="round" stroke-linecap="round"/>`);
     }

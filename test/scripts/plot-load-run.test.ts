@@ -112,7 +112,8 @@ test('a missing sample, NaN or Inf breaks the line; a lone sample is a dot', () 
     [40, Infinity],
     [45, 6],
   ];
-  expect(samplingInterval([{ name: 'a', unit: '', points }])).toBe(5);
+  expect(samplingInterval(points)).toBe(5);
+  expect(samplingInterval([[0, 1]])).toBe(Infinity);
   const runs = unbrokenRuns(points, 5);
   expect(runs).toEqual([
     [
@@ -128,6 +129,21 @@ test('a missing sample, NaN or Inf breaks the line; a lone sample is a dot', () 
   ]);
   expect(pathData(runs, 'line')).toBe('M0,1L5,2M15,3h0M30,4L35,5M45,6h0');
   expect(pathData(runs, 'step')).toBe('M0,1H5V2M15,3h0M30,4H35V5M45,6h0');
+});
+
+test('each series keeps its own sampling interval: one recorded every 15 s is not broken by another every 5 s', () => {
+  const every = (step: number, n: number) => Array.from({ length: n }, (_, i): [number, number] => [1000 + step * i, i % 2]);
+  const svg = renderSvg({
+    recordedAt: '2026-12-01T19:00:00Z',
+    command: 'c',
+    series: [
+      { name: 'fast', unit: 'u', points: every(5, 13) },
+      { name: 'slow', unit: 'u', points: every(15, 5) },
+    ],
+  });
+  const subpaths = (colour: string) => [...svg.matchAll(new RegExp(`<path d="([^"]*)" stroke="${colour}"`, 'g'))].map((m) => m[1].split('M').length - 1);
+  expect(subpaths('#0072b2')).toEqual([1]);
+  expect(subpaths('#d55e00')).toEqual([1]);
 });
 
 test('the panels map a known series to exact coordinates: integers as steps, fractions as lines', () => {
