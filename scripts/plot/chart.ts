@@ -164,10 +164,10 @@ export function renderSvg(input: PlotInput): string {
     const panelTop = top + index * (panelHeight + panelGap);
     const panelBottom = panelTop + panelHeight;
     const finite = series.points.map(([, v]) => v).filter(Number.isFinite);
-    const max = finite.reduce((a, b) => Math.max(a, b), 0);
+    // Zero in view: rate, depth, latency and replicas read against it.
     const yTicks = niceTicks(
       finite.reduce((a, b) => Math.min(a, b), 0),
-      max,
+      finite.reduce((a, b) => Math.max(a, b), 0),
       4,
     );
     const y = linearScale(yTicks.values[0], yTicks.values[yTicks.values.length - 1], panelBottom, panelTop);

@@ -164,6 +164,12 @@ test('the panels map a known series to exact coordinates: integers as steps, fra
   expect(svg).toContain('>count (u)</text>');
   expect(svg).toContain('>max 7.5</text>');
   expect(svg).toContain('>time since start (s)</text>');
+
+  // A series with samples but no value (NaN throughout) keeps its panel: axis 0..1, no line, 'no data'.
+  const empty = renderSvg({ ...input, series: [input.series[0], { name: 'p99', unit: 's', points: [[1000, NaN]] }] });
+  expect(empty).toContain('>no data</text>');
+  expect(empty).not.toContain('stroke="#d55e00"');
+  expect([...empty.matchAll(/<text x="58" y="[\d.]+" text-anchor="end" fill="#59636e">([^<]*)<\/text>/g)].map((m) => m[1])).toEqual(['0', '5', '10', '0', '0.5', '1']);
 });
 
 test('the script writes the same bytes on every run, the same as renderSvg of the parsed file, as well-formed XML', () => {
