@@ -152,7 +152,10 @@ async function main(): Promise<void> {
     recorded.push({ name: 'replicas', unit: 'pods', points: inWindow(replicas) });
     recorded.push({ name: 'ready replicas', unit: 'pods', points: inWindow(readyReplicas) });
     const command = ['npx ts-node --transpile-only scripts/record-load-run.ts', '--steps', steps.join(','), '--step-seconds', String(stepSeconds)].join(' ');
-    writeFileSync(out, JSON.stringify({ series: recorded, recordedAt: new Date().toISOString(), command }, null, 1) + '\n');
+    // One series a line; values to a thousandth (the plot needs no more).
+    const round = (points: [number, number][]) => points.map(([t, v]) => [t, Math.round(v * 1000) / 1000]);
+    const lines = recorded.map((r) => JSON.stringify({ ...r, points: round(r.points) }));
+    writeFileSync(out, `{"series":[\n${lines.join(',\n')}\n],\n"recordedAt":${JSON.stringify(new Date().toISOString())},\n"command":${JSON.stringify(command)}}\n`);
     process.stderr.write(`wrote ${out}: ${recorded.map((s) => `${s.name} ${s.points.length} points`).join(', ')}\n`);
   } finally {
     await stop();
