@@ -27,6 +27,8 @@ const LIST = 'events';
 interface Series {
   readonly name: string;
   readonly unit: string;
+  /** How the plotter (scripts/plot-load-run.ts) draws it: steps for set values and counts of pods. @default 'line' */
+  readonly style?: 'step' | 'line';
   readonly points: [number, number][];
 }
 
@@ -134,8 +136,8 @@ async function main(): Promise<void> {
     if (publisher.child.exitCode !== null) throw new Error(`the publisher exited early (${publisher.child.exitCode}); see ${publisher.logFile}`);
 
     const ns = { namespace: NS };
-    const queries: { name: string; unit: string; expr: string }[] = [
-      { name: 'target rate', unit: 'events/s', expr: `sum(${series(Metrics.PUBLISH_TARGET_RATE, ns)})` },
+    const queries: { name: string; unit: string; style?: 'step'; expr: string }[] = [
+      { name: 'target rate', unit: 'events/s', style: 'step', expr: `sum(${series(Metrics.PUBLISH_TARGET_RATE, ns)})` },
       { name: 'published', unit: 'events/s', expr: `sum(rate(${series(Metrics.PUBLISHED, ns)}[10s]))` },
       { name: 'processed', unit: 'events/s', expr: `sum(rate(${series(Metrics.PROCESSED, ns)}[10s]))` },
       { name: 'backlog (ready + in flight)', unit: 'events', expr: ready.query },
@@ -146,11 +148,11 @@ async function main(): Promise<void> {
     for (const q of queries) {
       const result = await prometheus.queryRange(q.expr, start, end, 1);
       const points = (result[0]?.values ?? []).map(([t, v]) => [t, Number(v)] as [number, number]).filter(([, v]) => Number.isFinite(v));
-      recorded.push({ name: q.name, unit: q.unit, points });
+      recorded.push({ name: q.name, unit: q.unit, ...(q.style ? { style: q.style } : {}), points });
     }
     const inWindow = (points: [number, number][]) => points.filter(([t]) => t >= start && t <= end).map(([t, v]) => [Math.round(t * 1000) / 1000, v] as [number, number]);
-    recorded.push({ name: 'replicas', unit: 'pods', points: inWindow(replicas) });
-    recorded.push({ name: 'ready replicas', unit: 'pods', points: inWindow(readyReplicas) });
+    recorded.push({ name: 'replicas', unit: 'pods', style: 'step', points: inWindow(replicas) });
+    recorded.push({ name: 'ready replicas', unit: 'pods', style: 'step', points: inWindow(readyReplicas) });
     const command = ['npx ts-node --transpile-only scripts/record-load-run.ts', '--steps', steps.join(','), '--step-seconds', String(stepSeconds)].join(' ');
     // One series a line; values to a thousandth (the plot needs no more).
     const round = (points: [number, number][]) => points.map(([t, v]) => [t, Math.round(v * 1000) / 1000]);
