@@ -148,6 +148,8 @@ export function renderSvg(input: PlotInput): string {
   const start = times.reduce((a, b) => Math.min(a, b));
   const xTicks = niceTicks(0, times.reduce((a, b) => Math.max(a, b)) - start, 10);
   const x = linearScale(xTicks.values[0], xTicks.values[xTicks.values.length - 1], left, plotRight);
+  // The visible heading stays short (each panel names its series); the accessible title lists them all.
+  const pageHeading = 'A load run as Prometheus recorded it';
   const title = 'Load run: ' + input.series.map((s) => s.name).join(', ');
   const command = input.command.length > 140 ? input.command.slice(0, 139) + '…' : input.command;
 
@@ -156,7 +158,7 @@ export function renderSvg(input: PlotInput): string {
     `<title id="title">${escapeXml(title)}, recorded ${escapeXml(input.recordedAt)}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<g font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12" fill="${INK}">`,
-    `<text x="${left}" y="24" font-size="16" font-weight="600">${escapeXml(title)}</text>`,
+    `<text x="${left}" y="24" font-size="16" font-weight="600">${escapeXml(pageHeading)}</text>`,
     `<text x="${left}" y="44" font-size="11" fill="${MUTED}">recorded ${escapeXml(input.recordedAt)}: ${escapeXml(command)}</text>`,
   ];
 

@@ -296,3 +296,10 @@ describe('bad input names the file and the field', () => {
     expect(usage.stderr.trim()).toBe('usage: ts-node scripts/plot-load-run.ts <recorded-run.json> <out.svg>');
   });
 });
+
+test("docs/load-run.svg is what the script draws from docs/load-run.json (the README's picture matches its recording)", () => {
+  const json = path.join(REPO_ROOT, 'docs', 'load-run.json');
+  const input = parseLoadRun(fs.readFileSync(json, 'utf8'), 'docs/load-run.json');
+  expect(input.series.map((s) => s.name)).toEqual(expect.arrayContaining(['target rate', 'latency p99', 'replicas']));
+  expect(fs.readFileSync(path.join(REPO_ROOT, 'docs', 'load-run.svg'), 'utf8')).toBe(renderSvg(input));
+});
