@@ -5,7 +5,8 @@ import { PodMonitor } from '../imports/monitoring.coreos.com';
 import { Commands, DEFAULT_EXPORTER_SCRAPE_TIMEOUT_SECONDS, Env, METRICS_PORT, QueueCommands } from '../runtime/contract';
 import { renderPodMonitor, renderRuntimeDeployment } from './private/runtime-deployment';
 import { nameMetadata, propError } from './private/validation';
-import { RuntimeDeploymentProps } from './runtime-deployment-props';
+import { PodMonitorOptions, RuntimeDeploymentProps } from './runtime-deployment-props';
+import type { RedisConnection } from './redis-connection';
 import { LeasedList } from './triggers';
 
 /** Props of a QueueExporter. */
@@ -18,10 +19,11 @@ export interface QueueExporterProps extends RuntimeDeploymentProps {
    */
   readonly scrapeTimeout?: Duration;
   /**
-   * Emit a Prometheus-Operator PodMonitor scraping `/metrics`.
+   * Emit a Prometheus-Operator PodMonitor scraping `/metrics`: `true`, or its options (labels a
+   * Prometheus' `podMonitorSelector` matches).
    * @default false
    */
-  readonly podMonitor?: boolean;
+  readonly podMonitor?: boolean | PodMonitorOptions;
 }
 
 /**
@@ -39,6 +41,8 @@ export class QueueExporter extends Construct {
   public readonly podMonitor?: PodMonitor;
   /** The names of the exported lists. */
   public readonly listNames: string[];
+  /** The connection of the exported lists. */
+  public readonly connection: RedisConnection;
 
   public constructor(scope: Construct, id: string, props: QueueExporterProps) {
     super(scope, id);
@@ -53,6 +57,7 @@ export class QueueExporter extends Construct {
         `must all be on one connection: '${stranger.listName}' is not on the connection of '${first.listName}' (use one QueueExporter per connection)`,
       );
     }
+    this.connection = first.connection;
     this.listNames = props.queues.map((q) => q.listName);
     const twice = this.listNames.find((name, i) => this.listNames.indexOf(name) !== i);
     if (twice) throw propError(this, 'queues', twice, 'must name each list once');
@@ -80,7 +85,7 @@ export class QueueExporter extends Construct {
       selector: this.deployment,
       ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: METRICS_PORT }],
     });
-    this.podMonitor = props.podMonitor ? renderPodMonitor(this, props.name, labels) : undefined;
+    this.podMonitor = renderPodMonitor(this, props.name, labels, props.podMonitor);
     first.connection.allowFrom(this.deployment);
   }
 }
