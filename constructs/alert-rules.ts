@@ -1,4 +1,4 @@
-import { Chart, Duration } from 'cdk8s';
+import { Chart, Duration, Size, SizeRoundingBehavior } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { PrometheusRule, PrometheusRuleSpecGroups, PrometheusRuleSpecGroupsRules, PrometheusRuleSpecGroupsRulesExpr } from '../imports/monitoring.coreos.com';
 import { MetricLabels, VERSION } from '../runtime/contract';
@@ -302,7 +302,7 @@ export class AlertRules extends Construct {
           for: MEMORY_FOR,
           severity: AlertSeverity.WARNING,
           summary: `Redis ${where} uses more than ${percent} of its maxmemory`,
-          description: `Redis of StatefulSet ${name} uses {{ $value | humanizePercentage }} of its maxmemory (${queue.maxMemory.asString()}); at maxmemory it refuses new events (publishers fail with "queue full").`,
+          description: `Redis of StatefulSet ${name} uses {{ $value | humanizePercentage }} of its maxmemory (${sizeText(queue.maxMemory)}); at maxmemory it refuses new events (publishers fail with "queue full").`,
         },
       ],
       'queue',
@@ -352,4 +352,10 @@ export class AlertRules extends Construct {
     if (!namespace) throw propError(this, prop, c.node.path, "is in a chart without a namespace; the alerts select its pods by namespace: set the chart's 'namespace'");
     return namespace;
   }
+}
+
+/** `384Mi` rather than `393216Ki`. */
+function sizeText(size: Size): string {
+  const kib = size.toKibibytes({ rounding: SizeRoundingBehavior.NONE });
+  return kib % 1024 === 0 ? `${kib / 1024}Mi` : `${kib}Ki`;
 }
