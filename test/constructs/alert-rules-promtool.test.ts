@@ -238,7 +238,10 @@ describe.each([true, false])('promtool on the synthesized rules (named %s)', (na
   });
 
   test('promtool test rules: every alert fires on its series, with exact labels and annotations, and stays quiet on the others', async () => {
-    fs.writeFileSync(path.join(dir, 'tests.json'), JSON.stringify({ rule_files: ['rules.json'], evaluation_interval: '1m', tests: all.map((c) => ({ interval: '1m', ...c })) }, null, 2));
+    fs.writeFileSync(
+      path.join(dir, 'tests.json'),
+      JSON.stringify({ rule_files: ['rules.json'], evaluation_interval: '1m', tests: all.map((c) => ({ interval: '1m', ...c })) }, null, 2),
+    );
     const result = await promtool(['test', 'rules', 'tests.json'], dir);
     if (result.code !== 0) throw new Error(`promtool test rules failed (exit ${result.code}):\n${result.output}`);
     expect(result.output).toContain('SUCCESS');

@@ -239,28 +239,92 @@ describe('AlertRules', () => {
     type Fixture = ReturnType<typeof fixture>;
 
     test.each<[string, (f: Fixture) => void, RegExp]>([
-      ['a label key with a space', (f) => new AlertRules(f.chart, 'x', { labels: { 'bad key': 'v' } }), /test\/x: 'labels' \("bad key"\) must be label keys of the form \[prefix\/\]name/],
-      ['a label value with a space', (f) => new AlertRules(f.chart, 'x', { labels: { release: 'kube prometheus' } }), /test\/x: 'labels.release' \("kube prometheus"\) must be a label value/],
-      ['an alert label with a dash', (f) => new AlertRules(f.chart, 'x', { alertLabels: { 'on-call': 'a' } }), /test\/x: 'alertLabels' \("on-call"\) must be Prometheus label names/],
+      [
+        'a label key with a space',
+        (f) => new AlertRules(f.chart, 'x', { labels: { 'bad key': 'v' } }),
+        /test\/x: 'labels' \("bad key"\) must be label keys of the form \[prefix\/\]name/,
+      ],
+      [
+        'a label value with a space',
+        (f) => new AlertRules(f.chart, 'x', { labels: { release: 'kube prometheus' } }),
+        /test\/x: 'labels.release' \("kube prometheus"\) must be a label value/,
+      ],
+      [
+        'an alert label with a dash',
+        (f) => new AlertRules(f.chart, 'x', { alertLabels: { 'on-call': 'a' } }),
+        /test\/x: 'alertLabels' \("on-call"\) must be Prometheus label names/,
+      ],
       ['an alert label with __', (f) => new AlertRules(f.chart, 'x', { alertLabels: { __name__: 'a' } }), /'alertLabels' \("__name__"\) must be Prometheus label names/],
-      ['severity as an alert label', (f) => new AlertRules(f.chart, 'x', { alertLabels: { severity: 'page' } }), /'alertLabels' \("severity"\) must not set alertname, severity, namespace, list/],
-      ['a relative runbookUrl', (f) => new AlertRules(f.chart, 'x', { runbookUrl: 'docs/runbooks.md' }), /test\/x: 'runbookUrl' \("docs\/runbooks.md"\) must be an absolute http\(s\) URL/],
-      ['a runbookUrl with a fragment', (f) => new AlertRules(f.chart, 'x', { runbookUrl: 'https://x.example/r#top' }), /'runbookUrl' \("https:\/\/x.example\/r#top"\) must be an absolute http\(s\) URL without a #fragment/],
+      [
+        'severity as an alert label',
+        (f) => new AlertRules(f.chart, 'x', { alertLabels: { severity: 'page' } }),
+        /'alertLabels' \("severity"\) must not set alertname, severity, namespace, list/,
+      ],
+      [
+        'a relative runbookUrl',
+        (f) => new AlertRules(f.chart, 'x', { runbookUrl: 'docs/runbooks.md' }),
+        /test\/x: 'runbookUrl' \("docs\/runbooks.md"\) must be an absolute http\(s\) URL/,
+      ],
+      [
+        'a runbookUrl with a fragment',
+        (f) => new AlertRules(f.chart, 'x', { runbookUrl: 'https://x.example/r#top' }),
+        /'runbookUrl' \("https:\/\/x.example\/r#top"\) must be an absolute http\(s\) URL without a #fragment/,
+      ],
       ['interval 1.5 s', (f) => new AlertRules(f.chart, 'x', { interval: Duration.millis(1500) }), /'interval' \("1.5s"\) must be a whole number of seconds, at least 1/],
-      ['oldestReadyAge 0', (f) => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.worker, oldestReadyAge: Duration.seconds(0) }), /test\/alerts: 'oldestReadyAge' \("0s"\) must be a whole number of seconds, at least 1/],
-      ['backlogWindow 30 s', (f) => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.worker, backlogWindow: Duration.seconds(30) }), /'backlogWindow' \("30s"\) must be a whole number of seconds, at least 60/],
+      [
+        'oldestReadyAge 0',
+        (f) => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.worker, oldestReadyAge: Duration.seconds(0) }),
+        /test\/alerts: 'oldestReadyAge' \("0s"\) must be a whole number of seconds, at least 1/,
+      ],
+      [
+        'backlogWindow 30 s',
+        (f) => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.worker, backlogWindow: Duration.seconds(30) }),
+        /'backlogWindow' \("30s"\) must be a whole number of seconds, at least 60/,
+      ],
       ['memoryFraction 0', (f) => f.rules.addRedis(f.queue, { memoryFraction: 0 }), /test\/alerts: 'memoryFraction' \(0\) must be a number above 0 and below 1/],
       ['memoryFraction 1', (f) => f.rules.addRedis(f.queue, { memoryFraction: 1 }), /'memoryFraction' \(1\) must be a number above 0 and below 1/],
       ['memoryFraction 90', (f) => f.rules.addRedis(f.queue, { memoryFraction: 90 }), /'memoryFraction' \(90\) must be a number above 0 and below 1/],
       ['memoryFraction NaN', (f) => f.rules.addRedis(f.queue, { memoryFraction: NaN }), /'memoryFraction' \(NaN\) must be a number above 0 and below 1/],
-      ['an exporter of other lists', (f) => f.rules.addQueue({ connection: f.queue.connection, listName: 'orders' }, { exporter: f.exporter, consumers: f.elsewhere }), /'exporter' \("test\/exporter"\) must export the list "orders" of this queue's connection \(it exports events\)/],
-      ['an exporter of another Redis', (f) => f.rules.addQueue(f.bare, { exporter: f.exporter, consumers: f.worker }), /'exporter' \("test\/exporter"\) must export the list "events" of this queue's connection/],
-      ['an exporter without a PodMonitor', (f) => f.rules.addQueue(f.queue, { exporter: f.unscraped, consumers: f.worker }), /'exporter' \("test\/unscraped"\) must have a PodMonitor \('podMonitor'\): the queue alerts read its series/],
-      ['workers without a PodMonitor', (f) => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.quiet }), /'consumers' \("test\/quiet"\) must have a PodMonitor \('podMonitor'\): the alerts count its pods by `up`/],
-      ['workers of another list', (f) => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.elsewhere }), /'consumers' \("test\/elsewhere"\) must consume the list "events" \(it consumes "orders"\)/],
-      ['a scaler of other workers', (f) => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.worker, scaler: f.scaler }), /'scaler' \("test\/scaler"\) must target the Deployment of 'consumers' \(test-worker-deployment-/],
-      ['a scaler beside a ScaledJob', (f) => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.job, scaler: f.scaler }), /'scaler' \("test\/scaler"\) must be left out: a KedaScaledJob is its own scaler/],
-      ['a queue twice', (f) => [0, 1].forEach(() => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.job })), /test\/alerts: 'queue' \("events"\) has its alerts added already/],
+      [
+        'an exporter of other lists',
+        (f) => f.rules.addQueue({ connection: f.queue.connection, listName: 'orders' }, { exporter: f.exporter, consumers: f.elsewhere }),
+        /'exporter' \("test\/exporter"\) must export the list "orders" of this queue's connection \(it exports events\)/,
+      ],
+      [
+        'an exporter of another Redis',
+        (f) => f.rules.addQueue(f.bare, { exporter: f.exporter, consumers: f.worker }),
+        /'exporter' \("test\/exporter"\) must export the list "events" of this queue's connection/,
+      ],
+      [
+        'an exporter without a PodMonitor',
+        (f) => f.rules.addQueue(f.queue, { exporter: f.unscraped, consumers: f.worker }),
+        /'exporter' \("test\/unscraped"\) must have a PodMonitor \('podMonitor'\): the queue alerts read its series/,
+      ],
+      [
+        'workers without a PodMonitor',
+        (f) => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.quiet }),
+        /'consumers' \("test\/quiet"\) must have a PodMonitor \('podMonitor'\): the alerts count its pods by `up`/,
+      ],
+      [
+        'workers of another list',
+        (f) => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.elsewhere }),
+        /'consumers' \("test\/elsewhere"\) must consume the list "events" \(it consumes "orders"\)/,
+      ],
+      [
+        'a scaler of other workers',
+        (f) => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.worker, scaler: f.scaler }),
+        /'scaler' \("test\/scaler"\) must target the Deployment of 'consumers' \(test-worker-deployment-/,
+      ],
+      [
+        'a scaler beside a ScaledJob',
+        (f) => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.job, scaler: f.scaler }),
+        /'scaler' \("test\/scaler"\) must be left out: a KedaScaledJob is its own scaler/,
+      ],
+      [
+        'a queue twice',
+        (f) => [0, 1].forEach(() => f.rules.addQueue(f.queue, { exporter: f.exporter, consumers: f.job })),
+        /test\/alerts: 'queue' \("events"\) has its alerts added already/,
+      ],
       ['a Redis without a scraped exporter', (f) => f.rules.addRedis(f.bare), /'queue' \("test\/bare"\) must have a scraped redis_exporter \('exporter: \{ podMonitor: true \}'\)/],
       ['an exporter without a PodMonitor (exporter alert)', (f) => f.rules.addQueueExporter(f.unscraped), /'exporter' \("test\/unscraped"\) must have a PodMonitor/],
     ])('%s', (_name, act, message) => {
@@ -272,7 +336,9 @@ describe('AlertRules', () => {
       const chart = testChart(null);
       const queue = new RedisQueue(chart, 'queue', { exporter: { podMonitor: true } });
       const rules = new AlertRules(chart, 'alerts');
-      expect(() => rules.addRedis(queue)).toThrow(/test\/alerts: 'queue' \("test\/queue"\) is in a chart without a namespace; the alerts select its pods by namespace: set the chart's 'namespace'/);
+      expect(() => rules.addRedis(queue)).toThrow(
+        /test\/alerts: 'queue' \("test\/queue"\) is in a chart without a namespace; the alerts select its pods by namespace: set the chart's 'namespace'/,
+      );
     });
   });
 });
@@ -318,7 +384,11 @@ describe('PodMonitor labels (kube-prometheus-stack selects by `release`)', () =>
       (chart) => new QueueWorker(chart, 'worker', { queue: new RedisQueue(chart, 'queue'), podMonitor: { labels: { 'a/b/c': 'x' } } }),
       /test\/worker: 'podMonitor.labels' \("a\/b\/c"\) must be label keys/,
     ],
-    ['a RedisQueue exporter', (chart) => new RedisQueue(chart, 'queue', { exporter: { podMonitor: { labels: { release: '-x' } } } }), /test\/queue: 'exporter.podMonitor.labels.release' \("-x"\) must be a label value/],
+    [
+      'a RedisQueue exporter',
+      (chart) => new RedisQueue(chart, 'queue', { exporter: { podMonitor: { labels: { release: '-x' } } } }),
+      /test\/queue: 'exporter.podMonitor.labels.release' \("-x"\) must be a label value/,
+    ],
     [
       'a QueueExporter',
       (chart) => new QueueExporter(chart, 'exporter', { queues: [new RedisQueue(chart, 'queue')], podMonitor: { labels: { ['x'.repeat(64)]: 'y' } } }),
