@@ -4,6 +4,7 @@ import { PrometheusRule, PrometheusRuleSpecGroups, PrometheusRuleSpecGroupsRules
 import { MetricLabels, VERSION } from '../runtime/contract';
 import * as expr from './private/alert-expressions';
 import { checkLabels, checkWholeSeconds, nameMetadata, propError } from './private/validation';
+import { CeleryWorker } from './celery-worker';
 import { KedaScaledJob } from './keda-scaled-job';
 import { KedaScaledObject } from './keda-scaled-object';
 import { QueueExporter } from './queue-exporter';
@@ -27,6 +28,8 @@ export enum RedisKedaAlert {
   QUEUE_DEAD_LETTERING = 'RedisKedaQueueDeadLettering',
   /** The consumers run at their scaler's maxReplicas while the backlog grows. */
   FLEET_AT_MAX_REPLICAS = 'RedisKedaFleetAtMaxReplicas',
+  /** A Celery worker fleet moves messages to a dead-letter list. */
+  CELERY_DEAD_LETTERING = 'RedisKedaCeleryDeadLettering',
   /** Redis does not answer its exporter, or its exporter is not scraped. */
   REDIS_DOWN = 'RedisKedaRedisDown',
   /** Redis uses more than a fraction of its `maxmemory`. */
@@ -123,7 +126,7 @@ const DOWN_FOR = Duration.minutes(2);
 /** How long the oldest event must stay too old (it only grows while nothing consumes). */
 const OLDEST_FOR = Duration.minutes(1);
 /** How long memory must stay high (a burst that drains in a minute is not a problem). */
-const MEMORY_FOR = Duration.minutes(5);
+const SUSTAINED_FOR = Duration.minutes(5);
 /** The window over which dead-lettering is counted: each dead letter keeps the alert up this long. */
 const DEAD_LETTER_WINDOW = Duration.minutes(5);
 const PROMETHEUS_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -149,7 +152,7 @@ type Subject = Record<string, string>;
 
 /**
  * A Prometheus-Operator PrometheusRule with the alerts of the constructs a chart has: add them with
- * `addQueue()`, `addRedis()` and `addQueueExporter()`. Every alert carries a `severity` label,
+ * `addQueue()`, `addRedis()`, `addQueueExporter()` and `addCeleryWorker()`. Every alert carries a `severity` label,
  * `summary` and `description` annotations and a `runbook_url` to its entry in `docs/runbooks.md`.
  * The expressions need no kube-state-metrics: they read the queue exporter, redis_exporter and `up`
  * of the scraped pods, selected by the target labels `namespace` and `pod` a PodMonitor sets.
@@ -186,7 +189,7 @@ export class AlertRules extends Construct {
     // The groups are added after construction; the generated serializer reads the array at synth.
     this.apiObject = new PrometheusRule(this, 'Resource', { metadata: { ...nameMetadata(props.name), ...labels }, spec: { groups: this.groups } });
     this.node.addValidation({
-      validate: () => (this.groups.length ? [] : [`${this.node.path}: has no rules; add some with addQueue(), addRedis() or addQueueExporter()`]),
+      validate: () => (this.groups.length ? [] : [`${this.node.path}: has no rules; add some with addQueue(), addRedis(), addQueueExporter() or addCeleryWorker()`]),
     });
   }
 
@@ -299,7 +302,7 @@ export class AlertRules extends Construct {
         {
           alert: RedisKedaAlert.REDIS_NEAR_MAX_MEMORY,
           expr: expr.redisNearMaxMemory(redis, fraction),
-          for: MEMORY_FOR,
+          for: SUSTAINED_FOR,
           severity: AlertSeverity.WARNING,
           summary: `Redis ${where} uses more than ${percent} of its maxmemory`,
           description: `Redis of StatefulSet ${name} uses {{ $value | humanizePercentage }} of its maxmemory (${sizeText(queue.maxMemory)}); at maxmemory it refuses new events (publishers fail with "queue full").`,
@@ -308,6 +311,28 @@ export class AlertRules extends Construct {
       'queue',
       name,
     );
+  }
+
+  /**
+   * An alert when a CeleryWorker fleet (with a PodMonitor) dead-letters messages, from its own
+   * `/metrics`. Its queues' depth is not exported (Celery lists are not leased lists), and its
+   * active-task gauge counts tasks held for an eta too, so there is no backlog or at-max alert.
+   */
+  public addCeleryWorker(worker: CeleryWorker): void {
+    if (!worker.podMonitor) throw propError(this, 'worker', worker.node.path, "must have a PodMonitor ('podMonitor'): the alerts read its series");
+    const name = worker.deployment.name;
+    const pods = expr.workloadPods(this.namespaceOf(worker, 'worker'), name);
+    const where = `${pods.namespace}/${name}`;
+    const alerts: Alert[] = [
+      {
+        alert: RedisKedaAlert.CELERY_DEAD_LETTERING,
+        expr: expr.celeryDeadLettering(pods, DEAD_LETTER_WINDOW),
+        severity: AlertSeverity.WARNING,
+        summary: `The Celery workers ${where} dead-letter messages`,
+        description: `Workers of Deployment ${name} moved malformed messages (not JSON, bad base64, no task name or id) to <queue>:dead over the last ${expr.promDuration(DEAD_LETTER_WINDOW)}.`,
+      },
+    ];
+    this.addGroup(`redis-keda.celery.${where}`, { namespace: pods.namespace, deployment: name }, alerts, 'worker', name);
   }
 
   /** An alert when the queue exporter cannot read Redis or is not scraped (it needs its PodMonitor). */

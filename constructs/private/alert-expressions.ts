@@ -6,7 +6,7 @@
  * `list`, or `namespace` and `pod`), so an alert's labels do not depend on the scrape's extra labels.
  */
 import { Duration } from 'cdk8s';
-import { MetricLabels, Metrics, QueueState } from '../../runtime/contract';
+import { CeleryMetrics, MetricLabels, Metrics, QueueState } from '../../runtime/contract';
 import { RedisExporterMetrics } from './external-metrics';
 import { podPattern, series, statefulSetPodPattern } from './promql';
 
@@ -109,4 +109,9 @@ export function redisNearMaxMemory(redis: PodSelection, fraction: number): strin
 export function queueExporterDown(exporter: PodSelection): string {
   const up = series(Metrics.QUEUE_EXPORTER_UP, { ...exporter });
   return `max by (namespace, pod) (${up}) == 0 or absent(${up})`;
+}
+
+/** A Celery worker fleet moved messages to a dead-letter list within `window`. */
+export function celeryDeadLettering(pods: PodSelection, window: Duration): string {
+  return `sum by (namespace) (increase(${series(CeleryMetrics.DEAD_LETTERED, { ...pods })}[${promDuration(window)}])) > 0`;
 }

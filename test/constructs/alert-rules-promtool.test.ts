@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { RedisKedaAlert } from '../../constructs';
 import { RedisExporterMetrics } from '../../constructs/private/external-metrics';
-import { Metrics } from '../../runtime/contract';
+import { CeleryMetrics, Metrics } from '../../runtime/contract';
 import { alertChart, NAMESPACE } from './alert-rules-chart';
 import { Doc } from './helpers';
 
@@ -71,7 +71,9 @@ function cases(rule: Doc, names: ReturnType<typeof alertChart>['names']): Case[]
   });
   const test = (eval_time: string, alertname: RedisKedaAlert, exp_alerts: Expected[] = []) => ({ eval_time, alertname, exp_alerts });
   const { QUEUE_BACKLOG_WITHOUT_CONSUMERS: BACKLOG, QUEUE_OLDEST_EVENT_TOO_OLD: OLDEST, QUEUE_DEAD_LETTERING: DEAD, FLEET_AT_MAX_REPLICAS: AT_MAX } = RedisKedaAlert;
-  const { REDIS_DOWN, REDIS_NEAR_MAX_MEMORY, QUEUE_EXPORTER_DOWN } = RedisKedaAlert;
+  const { REDIS_DOWN, REDIS_NEAR_MAX_MEMORY, QUEUE_EXPORTER_DOWN, CELERY_DEAD_LETTERING } = RedisKedaAlert;
+  const celeryPods = ['7f6d5c4b3-aaaaa', '7f6d5c4b3-bbbbb'].map((s) => `${names.celery}-${s}`);
+  const celeryDead = (pod: string, values: string, namespace = ns) => sample(CeleryMetrics.DEAD_LETTERED, scrape(pod, namespace), values);
   const redisLabels = { namespace: ns, statefulset: names.redis, team: 'queues' };
   const exporterLabels = { namespace: ns, deployment: names.exporter, team: 'queues', severity: 'warning' };
 
@@ -211,6 +213,22 @@ function cases(rule: Doc, names: ReturnType<typeof alertChart>['names']): Case[]
       input_series: [exporterUp('1x10')],
       alert_rule_test: [test('5m', QUEUE_EXPORTER_DOWN)],
     },
+    // --- the Celery workers ---
+    {
+      name: 'a Celery worker dead-letters a message: fires at once, and clears 5m later',
+      input_series: [celeryDead(celeryPods[0], '0x5 1x14'), celeryDead(celeryPods[1], '0x20')],
+      alert_rule_test: [
+        test('8m', CELERY_DEAD_LETTERING, [
+          { exp_labels: { namespace: ns, deployment: names.celery, team: 'queues', severity: 'warning' }, exp_annotations: annotations(4, CELERY_DEAD_LETTERING) },
+        ]),
+        test('13m', CELERY_DEAD_LETTERING),
+      ],
+    },
+    {
+      name: 'Celery counters that do not move, a restarted pod (counter reset), and dead letters of another namespace: no alert',
+      input_series: [celeryDead(celeryPods[0], '4x20'), celeryDead(celeryPods[1], '2x5 0x14'), celeryDead(celeryPods[0], '0+1x20', 'other-ns')],
+      alert_rule_test: [test('8m', CELERY_DEAD_LETTERING)],
+    },
   ];
 }
 
@@ -227,7 +245,7 @@ describe.each([true, false])('promtool on the synthesized rules (named %s)', (na
 
   test('promtool check rules accepts every group (lint included)', async () => {
     const result = await promtool(['check', 'rules', 'rules.json'], dir);
-    expect(result).toEqual({ code: 0, output: expect.stringContaining('SUCCESS: 11 rules found') });
+    expect(result).toEqual({ code: 0, output: expect.stringContaining('SUCCESS: 12 rules found') });
   });
 
   test('the cases cover every alert, each with series that fire it and series that do not', () => {

@@ -44,6 +44,7 @@ describe('AlertRules', () => {
       'redis-keda.queue.test-ns/jobs',
       'redis-keda.redis.test-ns/redis',
       'redis-keda.queue-exporter.test-ns/queue-exporter',
+      'redis-keda.celery.test-ns/celery-worker',
     ]);
     expect(rule.spec.groups.every((g: Doc) => g.interval === undefined)).toBe(true);
     expect(docs.flatMap((d) => upstreamErrors(d as any).map((e) => `${d.kind} ${d.metadata.name}: ${e}`))).toEqual([]);
@@ -164,6 +165,22 @@ describe('AlertRules', () => {
     ]);
   });
 
+  test('the Celery alert: messages dead-lettered by the fleet, from its own counter', () => {
+    const { rule } = alertChart();
+    expect(rule.spec.groups[4].rules).toEqual([
+      {
+        alert: 'RedisKedaCeleryDeadLettering',
+        expr: 'sum by (namespace) (increase(redis_keda_celery_dead_lettered_total{namespace="test-ns", pod=~"celery-worker-[a-z0-9]+-[a-z0-9]+"}[5m])) > 0',
+        labels: { namespace: NAMESPACE, deployment: 'celery-worker', team: 'queues', severity: 'warning' },
+        annotations: {
+          summary: 'The Celery workers test-ns/celery-worker dead-letter messages',
+          description: 'Workers of Deployment celery-worker moved malformed messages (not JSON, bad base64, no task name or id) to <queue>:dead over the last 5m.',
+          runbook_url: runbook('RedisKedaCeleryDeadLettering'),
+        },
+      },
+    ]);
+  });
+
   test('without names, every expression selects the pods of the names cdk8s generated', () => {
     const { rule, names } = alertChart(false);
     expect(names.worker).toMatch(/^test-worker-deployment-[0-9a-f]{8}$/);
@@ -174,8 +191,9 @@ describe('AlertRules', () => {
     expect(rule.spec.groups[2].rules[0].expr).toContain(`pod=~"${names.redis}-[0-9]+"`);
     expect(rule.spec.groups[2].rules[0].labels.statefulset).toBe(names.redis);
     expect(rule.spec.groups[3].rules[0].labels.deployment).toBe(names.exporter);
+    expect(rule.spec.groups[4].rules[0].expr).toContain(`pod=~"${names.celery}-[a-z0-9]+-[a-z0-9]+"`);
     expect(rule.spec.groups[1].rules[0].annotations.description).toContain(`ScaledJob ${names.consumer} `);
-    expect(exprs.filter((e: string) => e.includes('queue-exporter') || e.includes('"worker-') || e.includes('"redis-'))).toEqual([]);
+    expect(exprs.filter((e: string) => e.includes('queue-exporter') || e.includes('"worker-') || e.includes('"redis-') || e.includes('celery-worker'))).toEqual([]);
     expect(rule.metadata.name).toMatch(/^test-alerts-/);
   });
 
@@ -217,7 +235,7 @@ describe('AlertRules', () => {
   test('a rule without rules fails at synth, saying what to add', () => {
     const chart = testChart();
     new AlertRules(chart, 'alerts');
-    expect(() => Testing.synth(chart)).toThrow(/test\/alerts: has no rules; add some with addQueue\(\), addRedis\(\) or addQueueExporter\(\)/);
+    expect(() => Testing.synth(chart)).toThrow(/test\/alerts: has no rules; add some with addQueue\(\), addRedis\(\), addQueueExporter\(\) or addCeleryWorker\(\)/);
   });
 
   describe('rejects invalid props before any YAML, naming the path, the prop and the value', () => {
@@ -326,6 +344,11 @@ describe('AlertRules', () => {
         /test\/alerts: 'queue' \("events"\) has its alerts added already/,
       ],
       ['a Redis without a scraped exporter', (f) => f.rules.addRedis(f.bare), /'queue' \("test\/bare"\) must have a scraped redis_exporter \('exporter: \{ podMonitor: true \}'\)/],
+      [
+        'Celery workers without a PodMonitor',
+        (f) => f.rules.addCeleryWorker(new CeleryWorker(f.chart, 'celery', { connection: f.queue.connection })),
+        /'worker' \("test\/celery"\) must have a PodMonitor \('podMonitor'\): the alerts read its series/,
+      ],
       ['an exporter without a PodMonitor (exporter alert)', (f) => f.rules.addQueueExporter(f.unscraped), /'exporter' \("test\/unscraped"\) must have a PodMonitor/],
     ])('%s', (_name, act, message) => {
       const f = fixture();
