@@ -152,8 +152,9 @@ type Subject = Record<string, string>;
 
 /**
  * A Prometheus-Operator PrometheusRule with the alerts of the constructs a chart has: add them with
- * `addQueue()`, `addRedis()`, `addQueueExporter()` and `addCeleryWorker()`. Every alert carries a `severity` label,
- * `summary` and `description` annotations and a `runbook_url` to its entry in `docs/runbooks.md`.
+ * `addQueue()`, `addRedis()`, `addQueueExporter()` and `addCeleryWorker()`. Every alert carries a
+ * `severity` label, `summary` and `description` annotations and a `runbook_url` to its entry in
+ * `docs/runbooks.md`.
  * The expressions need no kube-state-metrics: they read the queue exporter, redis_exporter and `up`
  * of the scraped pods, selected by the target labels `namespace` and `pod` a PodMonitor sets.
  */
