@@ -1,5 +1,6 @@
 // What users compose: the constructs, their props and the value types they take. Rendering helpers, pod defaults
 // and validation live in ./private and are not part of the API.
+export * from './alert-rules';
 export * from './celery-producer';
 export * from './celery-worker';
 export * from './keda-scaled-job';

@@ -6,6 +6,7 @@ import { Commands, DEFAULT_EXPORTER_SCRAPE_TIMEOUT_SECONDS, Env, METRICS_PORT, M
 import { series } from './private/promql';
 import { renderRuntimeDeployment } from './private/runtime-deployment';
 import { nameMetadata, propError } from './private/validation';
+import type { RedisConnection } from './redis-connection';
 import { RuntimeDeploymentProps } from './runtime-deployment-props';
 import { LeasedList, PrometheusTrigger, PrometheusTriggerProps } from './triggers';
 
@@ -35,6 +36,8 @@ export class QueueExporter extends Construct {
   public readonly podMonitor?: PodMonitor;
   /** The names of the exported lists. */
   public readonly listNames: string[];
+  /** The connection of the exported lists. */
+  public readonly connection: RedisConnection;
 
   public constructor(scope: Construct, id: string, props: QueueExporterProps) {
     super(scope, id);
@@ -49,6 +52,7 @@ export class QueueExporter extends Construct {
         `must all be on one connection: '${stranger.listName}' is not on the connection of '${first.listName}' (use one QueueExporter per connection)`,
       );
     }
+    this.connection = first.connection;
     this.listNames = props.queues.map((q) => q.listName);
     const twice = this.listNames.find((name, i) => this.listNames.indexOf(name) !== i);
     if (twice) throw propError(this, 'queues', twice, 'must name each list once');

@@ -3,10 +3,10 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { PodMonitor } from '../../imports/monitoring.coreos.com';
 import { DEFAULT_GRACE_SECONDS, Env, METRICS_PATH, TERMINATION_MARGIN_SECONDS } from '../../runtime/contract';
-import type { RuntimeDeploymentProps, WorkerDeploymentProps } from '../runtime-deployment-props';
+import type { PodMonitorOptions, RuntimeDeploymentProps, WorkerDeploymentProps } from '../runtime-deployment-props';
 import { resolveRuntimeImage } from '../runtime-image';
 import { longRunningContainer, metricsPortEnv, patchPodSpec, restrictedPod } from './pod-defaults';
-import { checkInteger, checkName, checkWholeSeconds, nameMetadata } from './validation';
+import { checkInteger, checkLabels, checkName, checkWholeSeconds, nameMetadata } from './validation';
 
 /** A restricted Deployment of one `redis-keda <command>` container. */
 export interface RuntimeDeployment {
@@ -56,7 +56,7 @@ export function renderRuntimeDeployment(
     ...longRunningContainer(props.resources),
   });
   patchPodSpec(deployment, { imagePullSecrets: props.imagePullSecrets });
-  const podMonitor = props.podMonitor ? renderPodMonitor(scope, props.name, labels) : undefined;
+  const podMonitor = renderPodMonitor(scope, props.name, labels, props.podMonitor);
   return { deployment, container, podMonitor };
 }
 
@@ -96,13 +96,25 @@ export function renderWorkerDeployment(
   return { deployment, container, grace, podMonitor };
 }
 
-/** A PodMonitor scraping `/metrics` on the `metrics` port of the pods with `labels`. */
-export function renderPodMonitor(scope: Construct, name: string | undefined, labels: Record<string, string>): PodMonitor {
+/**
+ * When asked for (`podMonitor` true or options), a PodMonitor scraping `path` on the `metrics` port
+ * of the pods with `selector`, carrying the option's labels (checked, as the `podMonitor.labels` prop).
+ */
+export function renderPodMonitor(
+  scope: Construct,
+  name: string | undefined,
+  selector: Record<string, string>,
+  podMonitor: boolean | PodMonitorOptions | undefined,
+  options: { readonly prop?: string; readonly path?: string } = {},
+): PodMonitor | undefined {
+  if (!podMonitor) return undefined;
+  const labels = podMonitor === true ? undefined : podMonitor.labels;
+  checkLabels(scope, `${options.prop ?? 'podMonitor'}.labels`, labels);
   return new PodMonitor(scope, 'pod-monitor', {
-    metadata: nameMetadata(name),
+    metadata: { ...nameMetadata(name), ...(labels && Object.keys(labels).length ? { labels: { ...labels } } : {}) },
     spec: {
-      selector: { matchLabels: labels },
-      podMetricsEndpoints: [{ port: 'metrics', path: METRICS_PATH, interval: '15s' }],
+      selector: { matchLabels: selector },
+      podMetricsEndpoints: [{ port: 'metrics', path: options.path ?? METRICS_PATH, interval: '15s' }],
     },
   });
 }
