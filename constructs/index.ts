@@ -2,6 +2,7 @@
 // and validation live in ./private and are not part of the API.
 export * from './celery-producer';
 export * from './celery-worker';
+export * from './dashboards';
 export * from './keda-scaled-job';
 export * from './keda-scaled-object';
 export * from './kustomization';

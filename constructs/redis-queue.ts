@@ -167,6 +167,8 @@ export class RedisQueue extends Construct implements LeasedList {
   public readonly config: kplus.ConfigMap;
   /** Redis `maxmemory` in force (noeviction). */
   public readonly maxMemory: Size;
+  /** Image of the redis_exporter sidecar (metrics on port 9121), undefined without one. */
+  public readonly exporterImage?: string;
   /** The NetworkPolicy, when `networkPolicy` is set. */
   public readonly networkPolicy?: kplus.k8s.KubeNetworkPolicy;
   /** The persistence settings in force, undefined when off. */
@@ -224,7 +226,7 @@ export class RedisQueue extends Construct implements LeasedList {
       securityContext: restrictedPod(REDIS_UID, REDIS_UID),
     });
     this.addServer(image, props, resources);
-    if (props.exporter) this.addExporter(props.exporter, props.password);
+    if (props.exporter) this.exporterImage = this.addExporter(props.exporter, props.password);
     patchPodSpec(this.statefulSet, { imagePullSecrets: props.imagePullSecrets });
     if (props.networkPolicy) this.networkPolicy = this.addNetworkPolicy(props.networkPolicy, props.exporter !== undefined);
   }
@@ -387,7 +389,7 @@ export class RedisQueue extends Construct implements LeasedList {
     sts.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'data', mountPath: DATA_DIR }));
   }
 
-  private addExporter(options: RedisExporterOptions, password?: SecretKeyRef): void {
+  private addExporter(options: RedisExporterOptions, password?: SecretKeyRef): string {
     const image = options.image ?? DEFAULT_REDIS_EXPORTER_IMAGE;
     checkImage(this, 'exporter.image', image);
     const env: Record<string, kplus.EnvValue> = { REDIS_ADDR: kplus.EnvValue.fromValue(`redis://localhost:${REDIS_PORT}`) };
@@ -406,5 +408,6 @@ export class RedisQueue extends Construct implements LeasedList {
       readiness: kplus.Probe.fromHttpGet('/health', { port: REDIS_EXPORTER_PORT }),
       liveness: kplus.Probe.fromHttpGet('/health', { port: REDIS_EXPORTER_PORT, periodSeconds: Duration.seconds(20) }),
     });
+    return image;
   }
 }
