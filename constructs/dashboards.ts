@@ -257,6 +257,23 @@ export class Dashboards extends Construct {
     const id = `${kind}-${relativePath(subject)}`;
     if (this.node.tryFindChild(id)) throw propError(this, kind, subject.node.path, `already has a ${kind} dashboard in ${this.node.path}`);
     const scope = new Construct(this, id);
+    try {
+      return this.render(scope, kind, namespace, options, defaultTitle, build);
+    } catch (e) {
+      // Nothing half-made stays in the tree: the call can be made again, corrected.
+      this.node.tryRemoveChild(id);
+      throw e;
+    }
+  }
+
+  private render(
+    scope: Construct,
+    kind: string,
+    namespace: string,
+    options: DashboardOptions,
+    defaultTitle: string,
+    build: (header: DashboardHeader) => DashboardSpec,
+  ): GrafanaDashboard {
     const uid = options.uid ?? Names.toLabelValue(scope, { maxLen: UID_MAX_LENGTH });
     if (!/^[A-Za-z0-9_-]+$/.test(uid) || uid.length > UID_MAX_LENGTH) throw propError(this, 'uid', uid, 'must be 1 to 40 letters, digits, "-" or "_"');
     if (this.dashboards.some((d) => d.uid === uid)) throw propError(this, 'uid', uid, `must be unique: ${this.node.path} already has a dashboard with it`);
