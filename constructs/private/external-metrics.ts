@@ -41,6 +41,11 @@ export const KedaMetrics = {
 export const ExternalLabels = {
   /** A target label of every scraped pod; kube-state-metrics and KEDA also set it to the object's namespace. */
   NAMESPACE: 'namespace',
+  /**
+   * Where Prometheus moves a series' own `namespace` when the target's wins (scraped without `honorLabels`, as
+   * KEDA's ServiceMonitor usually is): then `namespace` is the exporter's and this one the object's.
+   */
+  EXPORTED_NAMESPACE: 'exported_namespace',
   /** A target label of every scraped pod. */
   POD: 'pod',
   DEPLOYMENT: 'deployment',

@@ -54,7 +54,7 @@ const KNOWN_METRICS = new Set<string>([
   ...HISTOGRAMS.map((h) => `${h}_bucket`),
 ]);
 /** Every other word a query may hold: PromQL's functions and keywords, and label names from the same modules. */
-const PROMQL_WORDS = new Set(['sum', 'max', 'min', 'by', 'rate', 'histogram_quantile', ...Object.values(MetricLabels), ...Object.values(ExternalLabels)]);
+const PROMQL_WORDS = new Set(['sum', 'max', 'min', 'by', 'or', 'rate', 'histogram_quantile', ...Object.values(MetricLabels), ...Object.values(ExternalLabels)]);
 
 function wordsOf(expr: string): string[] {
   const bare = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\[\$__rate_interval\]/g, '');
@@ -136,7 +136,12 @@ describe('Dashboards', () => {
       expect({ expr: q.expr, unknown: metrics.filter((w) => !KNOWN_METRICS.has(w)) }).toEqual({ expr: q.expr, unknown: [] });
       expect(metrics.length).toBeGreaterThan(0);
       metrics.forEach((m) => used.add(m));
-      for (const m of metrics) expect(q.expr).toContain(`${m}{namespace="$namespace", `);
+      // Our pods by the target label; objects (kube-state-metrics, KEDA) by their own namespace, whichever way it was scraped.
+      const selectors = [...q.expr.matchAll(/([a-z_]+)\{([a-z_]+)="\$namespace", /g)].map(([, metric, label]) => [metric, label]);
+      expect(selectors.map(([metric]) => metric)).toEqual([...q.expr.matchAll(/([a-z_]+)\{/g)].map((x) => x[1]));
+      const objects = selectors.filter(([metric]) => metric.startsWith('kube_') || metric.startsWith('keda_'));
+      expect(objects.map(([, label]) => label)).toEqual(objects.map((_, i) => (i % 2 === 0 ? 'exported_namespace' : 'namespace')));
+      expect(selectors.filter(([metric]) => !objects.some(([o]) => o === metric)).every(([, label]) => label === 'namespace')).toBe(true);
     }
     // The panels the issue asks for read these series.
     expect([...used].sort()).toEqual(
@@ -183,7 +188,10 @@ describe('Dashboards', () => {
     const { fleet } = fleetChart({ named: true });
     const pods = 'namespace="$namespace", pod=~"workers-[a-z0-9]+-[a-z0-9]+"';
     const exporter = 'namespace="$namespace", pod=~"queue-exporter-[a-z0-9]+-[a-z0-9]+", list="events"';
-    const so = 'namespace="$namespace", scaledObject="workers-scaler"';
+    const either = (metric: string, labels: string, wrap = (x: string) => x) =>
+      `${wrap(`${metric}{exported_namespace="$namespace", ${labels}}`)} or ${wrap(`${metric}{namespace="$namespace", ${labels}}`)}`;
+    const so = 'scaledObject="workers-scaler"';
+    const rate = (x: string) => `rate(${x}[$__rate_interval])`;
     expect(fleet.title).toBe('Queue fleet workers (test-ns)');
     expect(fleet.queries.map((q) => [q.panel, q.refId, q.expr])).toEqual([
       ['Depth by state', 'A', `max by (state) (redis_keda_queue_depth{${exporter}})`],
@@ -200,14 +208,14 @@ describe('Dashboards', () => {
       ['Handler time', 'A', `histogram_quantile(0.5, sum by (le) (rate(redis_keda_event_processing_seconds_bucket{${pods}}[$__rate_interval])))`],
       ['Handler time', 'B', `histogram_quantile(0.95, sum by (le) (rate(redis_keda_event_processing_seconds_bucket{${pods}}[$__rate_interval])))`],
       ['Handler time', 'C', `histogram_quantile(0.99, sum by (le) (rate(redis_keda_event_processing_seconds_bucket{${pods}}[$__rate_interval])))`],
-      ['Replicas', 'A', 'max(kube_deployment_spec_replicas{namespace="$namespace", deployment="workers"})'],
-      ['Replicas', 'B', 'max(kube_deployment_status_replicas_ready{namespace="$namespace", deployment="workers"})'],
-      ['Replicas', 'C', 'max(kube_horizontalpodautoscaler_status_desired_replicas{namespace="$namespace", horizontalpodautoscaler="keda-hpa-workers-scaler"})'],
-      ['Replicas', 'D', 'max(kube_horizontalpodautoscaler_spec_max_replicas{namespace="$namespace", horizontalpodautoscaler="keda-hpa-workers-scaler"})'],
-      ['Scaler metric value', 'A', `max by (scaler, metric) (keda_scaler_metrics_value{${so}})`],
-      ['Scaler active', 'A', `max by (scaler, metric) (keda_scaler_active{${so}})`],
-      ['Scaler errors', 'A', `sum by (scaler) (rate(keda_scaler_detail_errors_total{${so}}[$__rate_interval]))`],
-      ['Scaler errors', 'B', `sum(rate(keda_scaled_object_errors_total{${so}}[$__rate_interval]))`],
+      ['Replicas', 'A', `max(${either('kube_deployment_spec_replicas', 'deployment="workers"')})`],
+      ['Replicas', 'B', `max(${either('kube_deployment_status_replicas_ready', 'deployment="workers"')})`],
+      ['Replicas', 'C', `max(${either('kube_horizontalpodautoscaler_status_desired_replicas', 'horizontalpodautoscaler="keda-hpa-workers-scaler"')})`],
+      ['Replicas', 'D', `max(${either('kube_horizontalpodautoscaler_spec_max_replicas', 'horizontalpodautoscaler="keda-hpa-workers-scaler"')})`],
+      ['Scaler metric value', 'A', `max by (scaler, metric) (${either('keda_scaler_metrics_value', so)})`],
+      ['Scaler active', 'A', `max by (scaler, metric) (${either('keda_scaler_active', so)})`],
+      ['Scaler errors', 'A', `sum by (scaler) (${either('keda_scaler_detail_errors_total', so, rate)})`],
+      ['Scaler errors', 'B', `sum(${either('keda_scaled_object_errors_total', so, rate)})`],
     ]);
     expect(
       model(fleet)
@@ -220,8 +228,12 @@ describe('Dashboards', () => {
     const { jobs, tasks, redis } = fleetChart({ named: true });
     const titles = (d: GrafanaDashboard) => panelsOf(d).map((p: Doc) => p.title);
     expect(titles(jobs)).toEqual(['Depth by state', 'Oldest ready event', 'Jobs', 'Scaler metric value', 'Scaler active', 'Scaler errors']);
-    expect(jobs.queries.find((q) => q.panel === 'Jobs')!.expr).toBe('sum(kube_job_status_active{namespace="$namespace", job_name=~"consumer-[a-z0-9]+"})');
-    expect(jobs.queries.find((q) => q.panel === 'Scaler active')!.expr).toBe('max by (scaler, metric) (keda_scaler_active{namespace="$namespace", scaledObject="consumer"})');
+    expect(jobs.queries.find((q) => q.panel === 'Jobs')!.expr).toBe(
+      'sum(kube_job_status_active{exported_namespace="$namespace", job_name=~"consumer-[a-z0-9]+"} or kube_job_status_active{namespace="$namespace", job_name=~"consumer-[a-z0-9]+"})',
+    );
+    expect(jobs.queries.find((q) => q.panel === 'Scaler active')!.expr).toBe(
+      'max by (scaler, metric) (keda_scaler_active{exported_namespace="$namespace", scaledObject="consumer"} or keda_scaler_active{namespace="$namespace", scaledObject="consumer"})',
+    );
     expect(titles(tasks)).toEqual([
       'Tasks per second by state',
       'Tasks per second by task',

@@ -7,7 +7,7 @@ import { CeleryMetrics, MetricLabels, Metrics } from '../../../runtime/contract'
 import { ExternalLabels, KubeStateMetrics } from '../external-metrics';
 import { jobNamePattern, series } from '../promql';
 import { DashboardSpec, RowSpec } from './model';
-import { kedaRow, NAMESPACE, podsOf, quantiles, queueRow, replicasPanel, sumRate } from './rows';
+import { kedaRow, podsOf, quantiles, queueRow, replicasPanel, sumOfObject, sumRate } from './rows';
 
 /** What every dashboard is given besides its workloads. */
 export interface DashboardHeader {
@@ -85,7 +85,7 @@ export interface JobPerEventInput {
 }
 
 export function jobPerEventDashboard(header: DashboardHeader, input: JobPerEventInput): DashboardSpec {
-  const jobs = { ...NAMESPACE, [ExternalLabels.JOB_NAME]: jobNamePattern(input.scaledJob) };
+  const jobs = { [ExternalLabels.JOB_NAME]: jobNamePattern(input.scaledJob) };
   const rows: RowSpec[] = [];
   const queue = queueRow({ exporter: input.exporter, list: input.list });
   if (queue) rows.push(queue);
@@ -98,9 +98,9 @@ export function jobPerEventDashboard(header: DashboardHeader, input: JobPerEvent
           description: 'Pods running, and the Jobs kept in the history (the ScaledJob keeps the last ones) that succeeded or failed (kube-state-metrics).',
           unit: 'short',
           queries: [
-            { expr: `sum(${series(KubeStateMetrics.JOB_ACTIVE, jobs)})`, legend: 'running' },
-            { expr: `sum(${series(KubeStateMetrics.JOB_SUCCEEDED, jobs)})`, legend: 'succeeded (kept)' },
-            { expr: `sum(${series(KubeStateMetrics.JOB_FAILED, jobs)})`, legend: 'failed (kept)' },
+            { expr: sumOfObject(KubeStateMetrics.JOB_ACTIVE, jobs), legend: 'running' },
+            { expr: sumOfObject(KubeStateMetrics.JOB_SUCCEEDED, jobs), legend: 'succeeded (kept)' },
+            { expr: sumOfObject(KubeStateMetrics.JOB_FAILED, jobs), legend: 'failed (kept)' },
           ],
         },
       ],

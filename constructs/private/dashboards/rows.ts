@@ -22,7 +22,36 @@ export function podsOf(name: string): Labels {
 
 /** `sum [by (...)] (rate(metric{labels}[window]))`. */
 export function sumRate(metric: string, labels: Labels, by: string[] = []): string {
-  return `sum${by.length ? ` by (${by.join(', ')}) ` : ''}(rate(${series(metric, labels)}[${RATE_WINDOW}]))`;
+  return `${sum(by)}(rate(${series(metric, labels)}[${RATE_WINDOW}]))`;
+}
+
+function sum(by: string[]): string {
+  return `sum${by.length ? ` by (${by.join(', ')}) ` : ''}`;
+}
+
+/**
+ * A series about a Kubernetes object (kube-state-metrics, KEDA) in the dashboard's namespace, whichever way it
+ * was scraped: its own `namespace` label is kept with `honorLabels` (kube-prometheus-stack's kube-state-metrics),
+ * else Prometheus renames it `exported_namespace` (KEDA's ServiceMonitor). `wrap` applies to each selector.
+ */
+function objectSeries(metric: string, labels: Labels, wrap: (selector: string) => string = (s) => s): string {
+  const ns = `$${NAMESPACE_VARIABLE}`;
+  return `${wrap(series(metric, { [ExternalLabels.EXPORTED_NAMESPACE]: ns, ...labels }))} or ${wrap(series(metric, { [ExternalLabels.NAMESPACE]: ns, ...labels }))}`;
+}
+
+/** `max [by (...)] (...)` of an object's series. */
+export function maxOfObject(metric: string, labels: Labels, by: string[] = []): string {
+  return `max${by.length ? ` by (${by.join(', ')}) ` : ''}(${objectSeries(metric, labels)})`;
+}
+
+/** `sum [by (...)] (...)` of an object's series. */
+export function sumOfObject(metric: string, labels: Labels, by: string[] = []): string {
+  return `${sum(by)}(${objectSeries(metric, labels)})`;
+}
+
+/** `sum [by (...)] (rate(...))` of an object's counter. */
+function sumRateOfObject(metric: string, labels: Labels, by: string[] = []): string {
+  return `${sum(by)}(${objectSeries(metric, labels, (s) => `rate(${s}[${RATE_WINDOW}])`)})`;
 }
 
 /** p50, p95 and p99 of a histogram over the selected series. */
@@ -75,16 +104,16 @@ export function queueRow(source: DepthSource): RowSpec | undefined {
 
 /** Desired and ready replicas of a Deployment, and, when KEDA scales it, its HPA's desired and maximum. */
 export function replicasPanel(deployment: string, scaledObject?: string): PanelSpec {
-  const workload: Labels = { ...NAMESPACE, [ExternalLabels.DEPLOYMENT]: deployment };
+  const workload: Labels = { [ExternalLabels.DEPLOYMENT]: deployment };
   const queries: QuerySpec[] = [
-    { expr: `max(${series(KubeStateMetrics.DEPLOYMENT_SPEC_REPLICAS, workload)})`, legend: 'desired' },
-    { expr: `max(${series(KubeStateMetrics.DEPLOYMENT_READY_REPLICAS, workload)})`, legend: 'ready' },
+    { expr: maxOfObject(KubeStateMetrics.DEPLOYMENT_SPEC_REPLICAS, workload), legend: 'desired' },
+    { expr: maxOfObject(KubeStateMetrics.DEPLOYMENT_READY_REPLICAS, workload), legend: 'ready' },
   ];
   if (scaledObject !== undefined) {
-    const hpa: Labels = { ...NAMESPACE, [ExternalLabels.HPA]: `${KEDA_HPA_PREFIX}${scaledObject}` };
+    const hpa: Labels = { [ExternalLabels.HPA]: `${KEDA_HPA_PREFIX}${scaledObject}` };
     queries.push(
-      { expr: `max(${series(KubeStateMetrics.HPA_DESIRED_REPLICAS, hpa)})`, legend: 'HPA desired' },
-      { expr: `max(${series(KubeStateMetrics.HPA_MAX_REPLICAS, hpa)})`, legend: 'HPA max' },
+      { expr: maxOfObject(KubeStateMetrics.HPA_DESIRED_REPLICAS, hpa), legend: 'HPA desired' },
+      { expr: maxOfObject(KubeStateMetrics.HPA_MAX_REPLICAS, hpa), legend: 'HPA max' },
     );
   }
   return { title: 'Replicas', description: 'Replicas the Deployment wants and has ready (kube-state-metrics).', unit: 'short', queries };
@@ -92,9 +121,9 @@ export function replicasPanel(deployment: string, scaledObject?: string): PanelS
 
 /** KEDA's own view of a ScaledObject or ScaledJob: each trigger's metric, whether it is active, errors. */
 export function kedaRow(scaler: string): RowSpec {
-  const labels: Labels = { ...NAMESPACE, [ExternalLabels.SCALED_OBJECT]: scaler };
+  const labels: Labels = { [ExternalLabels.SCALED_OBJECT]: scaler };
   const trigger = `{{${ExternalLabels.SCALER}}} {{${ExternalLabels.METRIC}}}`;
-  const byTrigger = `${ExternalLabels.SCALER}, ${ExternalLabels.METRIC}`;
+  const byTrigger = [ExternalLabels.SCALER, ExternalLabels.METRIC];
   return {
     title: 'KEDA',
     panels: [
@@ -102,21 +131,21 @@ export function kedaRow(scaler: string): RowSpec {
         title: 'Scaler metric value',
         description: "The value of each trigger's metric as KEDA last read it.",
         unit: 'short',
-        queries: [{ expr: `max by (${byTrigger}) (${series(KedaMetrics.SCALER_METRICS_VALUE, labels)})`, legend: trigger }],
+        queries: [{ expr: maxOfObject(KedaMetrics.SCALER_METRICS_VALUE, labels, byTrigger), legend: trigger }],
       },
       {
         title: 'Scaler active',
         description: 'Whether each trigger is active (1): an active trigger keeps the workload above zero.',
         unit: 'short',
-        queries: [{ expr: `max by (${byTrigger}) (${series(KedaMetrics.SCALER_ACTIVE, labels)})`, legend: trigger }],
+        queries: [{ expr: maxOfObject(KedaMetrics.SCALER_ACTIVE, labels, byTrigger), legend: trigger }],
       },
       {
         title: 'Scaler errors',
         description: "Errors per second reading the triggers, and of the scaler as a whole; while they last KEDA keeps the replica count (or the fallback's).",
         unit: 'ops',
         queries: [
-          { expr: sumRate(KedaMetrics.SCALER_DETAIL_ERRORS, labels, [ExternalLabels.SCALER]), legend: `{{${ExternalLabels.SCALER}}}` },
-          { expr: sumRate(KedaMetrics.SCALED_OBJECT_ERRORS, labels), legend: 'scaler' },
+          { expr: sumRateOfObject(KedaMetrics.SCALER_DETAIL_ERRORS, labels, [ExternalLabels.SCALER]), legend: `{{${ExternalLabels.SCALER}}}` },
+          { expr: sumRateOfObject(KedaMetrics.SCALED_OBJECT_ERRORS, labels), legend: 'scaler' },
         ],
       },
     ],
