@@ -274,7 +274,7 @@ export class Dashboards extends Construct {
     defaultTitle: string,
     build: (header: DashboardHeader) => DashboardSpec,
   ): GrafanaDashboard {
-    const uid = options.uid ?? Names.toLabelValue(scope, { maxLen: UID_MAX_LENGTH });
+    const uid = options.uid ?? defaultUid(kind, scope);
     if (!/^[A-Za-z0-9_-]+$/.test(uid) || uid.length > UID_MAX_LENGTH) throw propError(this, 'uid', uid, 'must be 1 to 40 letters, digits, "-" or "_"');
     if (this.dashboards.some((d) => d.uid === uid)) throw propError(this, 'uid', uid, `must be unique: ${this.node.path} already has a dashboard with it`);
     const title = options.title ?? `${defaultTitle} (${namespace})`;
@@ -329,6 +329,20 @@ export class Dashboards extends Construct {
       throw propError(this, 'scaler', scaler.node.path, `must scale Deployment ${deployment.name} (it scales ${target?.kind ?? 'Deployment'} ${target?.name})`);
     }
   }
+}
+
+/**
+ * `<kind>-<subject's path in its chart>`, shortened, then the hash cdk8s derives from the whole construct path:
+ * readable, at most 40 characters, and the same on every synth while the path is.
+ */
+function defaultUid(kind: string, scope: Construct): string {
+  const hash = Names.toLabelValue(scope).slice(-8);
+  const readable = scope.node.id
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, UID_MAX_LENGTH - hash.length - 1)
+    .replace(/^-+|-+$/g, '');
+  return `${readable || kind}-${hash}`;
 }
 
 /** The subject's path inside its chart, `-`-joined (a construct id holds no `/`). */

@@ -1,4 +1,8 @@
 import { Chart, Testing } from 'cdk8s';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import {
   CeleryWorker,
   Dashboards,
@@ -184,6 +188,24 @@ describe('Dashboards', () => {
     );
   });
 
+  test('every query parses as PromQL (promtool, with the variables substituted)', () => {
+    const { dashboards } = fleetChart();
+    const queries = dashboards.dashboards.flatMap((d) => d.queries);
+    const substituted = queries.map((q) => q.expr.replace(/\$namespace/g, 'test-ns').replace(/\$__rate_interval/g, '1m'));
+    for (const expr of substituted) expect(expr).not.toContain('$');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboards-promql-'));
+    try {
+      const file = path.join(dir, 'queries.yml');
+      // A recording rule per query: promtool parses each expression as Prometheus would.
+      const rules = substituted.map((expr, i) => `      - record: dashboard_query_${i}\n        expr: ${JSON.stringify(expr)}`).join('\n');
+      fs.writeFileSync(file, `groups:\n  - name: dashboards\n    rules:\n${rules}\n`);
+      const out = execFileSync(process.env.PROMTOOL_BINARY ?? 'promtool', ['check', 'rules', file], { encoding: 'utf8' });
+      expect(out).toContain(`SUCCESS: ${queries.length} rules found`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the queue fleet: exact queries with explicit names', () => {
     const { fleet } = fleetChart({ named: true });
     const pods = 'namespace="$namespace", pod=~"workers-[a-z0-9]+-[a-z0-9]+"';
@@ -305,8 +327,14 @@ describe('Dashboards', () => {
     expect(again).toEqual(first);
     expect(new Set(first).size).toBe(4);
     for (const uid of first) expect(uid).toMatch(/^[a-z0-9-]{1,40}$/);
-    // cdk8s shortens the path's first parts to fit, and adds a hash of the whole path.
-    expect(first[0]).toMatch(/^t-dashboards-queue-fleet-worker-[0-9a-f]{8}$/);
+    // The kind and the subject's path in its chart, and a hash of the whole construct path.
+    expect(first.map((uid) => uid.slice(0, -8))).toEqual(['queue-fleet-worker-', 'job-per-event-consumer-', 'celery-celery-', 'redis-queue-']);
+    for (const uid of first) expect(uid).toMatch(/-[0-9a-f]{8}$/);
+    const long = fleetChart();
+    const longWorker = new QueueWorker(long.chart, 'a-very-long-construct-id-for-the-workers-of-this-fleet', { queue: long.queue });
+    const longUid = long.dashboards.addQueueFleet(longWorker).uid;
+    expect(longUid).toMatch(/^queue-fleet-a-very-long-constru-[0-9a-f]{8}$/);
+    expect(longUid.length).toBeLessThanOrEqual(40);
     // Another Dashboards of the same chart gets other uids.
     const { chart, worker } = fleetChart();
     const second = new Dashboards(chart, 'more').addQueueFleet(worker);
@@ -331,7 +359,7 @@ describe('Dashboards', () => {
       message = (e as Error).message;
     }
     const m = message.match(
-      /^test\/big: 'queue-fleet' \("test-big-queue-fleet-worker-[0-9a-f]{8}: (\d+) bytes of annotations"\) must fit the 262144 bytes the API server takes: client-side 'kubectl apply' copies the whole ConfigMap into 'kubectl.kubernetes.io\/last-applied-configuration'/,
+      /^test\/big: 'queue-fleet' \("queue-fleet-worker-[0-9a-f]{8}: (\d+) bytes of annotations"\) must fit the 262144 bytes the API server takes: client-side 'kubectl apply' copies the whole ConfigMap into 'kubectl.kubernetes.io\/last-applied-configuration'/,
     );
     expect(message).not.toBe('');
     expect(m).not.toBeNull();
