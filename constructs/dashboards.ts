@@ -290,7 +290,11 @@ export class Dashboards extends Construct {
       },
       data: { [fileName]: json },
     });
-    this.checkSize(kind, uid, configMap);
+    const tooLarge = () => this.sizeError(kind, uid, configMap);
+    const now = tooLarge();
+    if (now) throw now;
+    // Labels, annotations or data added to the ConfigMap later count too: measured again at synth.
+    this.node.addValidation({ validate: () => [tooLarge()?.message].filter((m): m is string => m !== undefined) });
     const dashboard: GrafanaDashboard = {
       uid,
       title,
@@ -305,18 +309,17 @@ export class Dashboards extends Construct {
   }
 
   /** Client-side `kubectl apply` copies the whole object into an annotation; all annotations together must fit the API server's limit. */
-  private checkSize(kind: string, uid: string, configMap: kplus.ConfigMap): void {
+  private sizeError(kind: string, uid: string, configMap: kplus.ConfigMap): Error | undefined {
     const manifest = ApiObject.of(configMap).toJson();
     const annotations: Record<string, string> = { ...manifest.metadata?.annotations, [LAST_APPLIED_ANNOTATION]: JSON.stringify(manifest) };
     const bytes = Object.entries(annotations).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
-    if (bytes > ANNOTATIONS_SIZE_LIMIT_BYTES) {
-      throw propError(
-        this,
-        kind,
-        `${uid}: ${bytes} bytes of annotations`,
-        `must fit the ${ANNOTATIONS_SIZE_LIMIT_BYTES} bytes the API server takes: client-side 'kubectl apply' copies the whole ConfigMap into '${LAST_APPLIED_ANNOTATION}' (shorten the dashboard, or apply with --server-side)`,
-      );
-    }
+    if (bytes <= ANNOTATIONS_SIZE_LIMIT_BYTES) return undefined;
+    return propError(
+      this,
+      kind,
+      `${uid}: ${bytes} bytes of annotations`,
+      `must fit the ${ANNOTATIONS_SIZE_LIMIT_BYTES} bytes the API server takes: client-side 'kubectl apply' copies the whole ConfigMap into '${LAST_APPLIED_ANNOTATION}' (shorten the dashboard, or apply with --server-side)`,
+    );
   }
 
   private checkExports(exporter: QueueExporter, list: string, prop: string): void {

@@ -367,6 +367,9 @@ describe('Dashboards', () => {
     expect(Number(m![1])).toBeLessThan(262_144 + 20_000);
     // Nothing half-made was kept.
     expect(dashboardConfigMaps(synth(chart)).map((c) => Object.keys(c.data))).toEqual([['fits.json']]);
+    // What is added to the ConfigMap afterwards is measured again at synth.
+    fits.configMap.addData('notes.txt', 'n'.repeat(30_000));
+    expect(() => synth(chart)).toThrow(/test\/dashboards: 'queue-fleet' \("fits: \d+ bytes of annotations"\) must fit the 262144 bytes/);
   });
 
   test('invalid props and arguments are refused with the path, the prop and the value', () => {
