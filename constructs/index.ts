@@ -3,6 +3,7 @@
 export * from './alert-rules';
 export * from './celery-producer';
 export * from './celery-worker';
+export * from './dashboards';
 export * from './keda-scaled-job';
 export * from './keda-scaled-object';
 export * from './kustomization';

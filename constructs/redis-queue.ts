@@ -180,6 +180,8 @@ export class RedisQueue extends Construct implements LeasedList {
   public readonly maxMemory: Size;
   /** The PodMonitor scraping the redis_exporter sidecar, when `exporter.podMonitor` is set. */
   public readonly exporterPodMonitor?: PodMonitor;
+  /** Image of the redis_exporter sidecar (metrics on port 9121), undefined without one. */
+  public readonly exporterImage?: string;
   /** The NetworkPolicy, when `networkPolicy` is set. */
   public readonly networkPolicy?: kplus.k8s.KubeNetworkPolicy;
   /** The persistence settings in force, undefined when off. */
@@ -238,7 +240,7 @@ export class RedisQueue extends Construct implements LeasedList {
     });
     this.addServer(image, props, resources);
     if (props.exporter) {
-      this.addExporter(props.exporter, props.password);
+      this.exporterImage = this.addExporter(props.exporter, props.password);
       this.exporterPodMonitor = renderPodMonitor(this, props.name, this.statefulSet.matchLabels, props.exporter.podMonitor, {
         prop: 'exporter.podMonitor',
         path: REDIS_EXPORTER_METRICS_PATH,
@@ -406,7 +408,7 @@ export class RedisQueue extends Construct implements LeasedList {
     sts.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'data', mountPath: DATA_DIR }));
   }
 
-  private addExporter(options: RedisExporterOptions, password?: SecretKeyRef): void {
+  private addExporter(options: RedisExporterOptions, password?: SecretKeyRef): string {
     const image = options.image ?? DEFAULT_REDIS_EXPORTER_IMAGE;
     checkImage(this, 'exporter.image', image);
     const env: Record<string, kplus.EnvValue> = { REDIS_ADDR: kplus.EnvValue.fromValue(`redis://localhost:${REDIS_PORT}`) };
@@ -425,5 +427,6 @@ export class RedisQueue extends Construct implements LeasedList {
       readiness: kplus.Probe.fromHttpGet('/health', { port: REDIS_EXPORTER_PORT }),
       liveness: kplus.Probe.fromHttpGet('/health', { port: REDIS_EXPORTER_PORT, periodSeconds: Duration.seconds(20) }),
     });
+    return image;
   }
 }

@@ -49,3 +49,28 @@ export const KedaMetrics = {
   /** 1 while the ScaledObject is paused, else 0; `namespace` and `scaledObject` only. */
   SCALED_OBJECT_PAUSED: 'keda_scaled_object_paused',
 } as const;
+
+/** Label names of the series above, and the target labels Prometheus attaches to every pod it scrapes. */
+export const ExternalLabels = {
+  /** A target label of every scraped pod; kube-state-metrics and KEDA also set it to the object's namespace. */
+  NAMESPACE: 'namespace',
+  /**
+   * Where Prometheus moves a series' own `namespace` when the target's wins (scraped without `honorLabels`, as
+   * KEDA's ServiceMonitor usually is): then `namespace` is the exporter's and this one the object's.
+   */
+  EXPORTED_NAMESPACE: 'exported_namespace',
+  /** A target label of every scraped pod. */
+  POD: 'pod',
+  DEPLOYMENT: 'deployment',
+  HPA: 'horizontalpodautoscaler',
+  JOB_NAME: 'job_name',
+  /** Of KEDA's series: the ScaledObject's (or ScaledJob's) name. */
+  SCALED_OBJECT: 'scaledObject',
+  SCALER: 'scaler',
+  METRIC: 'metric',
+  /** Of the histograms' `_bucket` series. */
+  LE: 'le',
+} as const;
+
+/** KEDA names the HPA of a ScaledObject `keda-hpa-<name>`. */
+export const KEDA_HPA_PREFIX = 'keda-hpa-';

@@ -28,6 +28,11 @@ export function statefulSetPodPattern(name: string): { readonly regex: string } 
   return { regex: `${regexQuote(name)}-[0-9]+` };
 }
 
+/** A regex matching the names of the Jobs a ScaledJob named `name` starts (`<name>-<suffix>`). */
+export function jobNamePattern(name: string): { readonly regex: string } {
+  return { regex: `${regexQuote(name)}-[a-z0-9]+` };
+}
+
 function escape(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 }
