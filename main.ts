@@ -2,9 +2,11 @@ import { App, Chart, ChartProps, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
+  AlertRules,
   AppendFsync,
   CeleryProducer,
   CeleryWorker,
+  Dashboards,
   KedaScaledJob,
   KedaScaledObject,
   Publisher,
@@ -31,7 +33,9 @@ export class RedisKedaChart extends Chart {
       listName: 'events',
       password,
       persistence: { size: Size.gibibytes(1) },
-      // Redis open only to this chart's publisher, Jobs and reaper, and to KEDA (namespace keda).
+      exporter: { podMonitor: true },
+      // Redis open only to this chart's publisher, Jobs, reaper and queue exporter, and to KEDA (namespace keda);
+      // its redis_exporter to namespace monitoring.
       networkPolicy: {},
     });
     new Publisher(this, 'publisher', {
@@ -42,7 +46,7 @@ export class RedisKedaChart extends Chart {
       waitMin: 10,
       waitMax: 20,
     });
-    new KedaScaledJob(this, 'consumer', {
+    const consumer = new KedaScaledJob(this, 'consumer', {
       name: 'consumer',
       triggers: [queue.listTrigger({ listLength: 1 })],
       container: {
@@ -55,6 +59,15 @@ export class RedisKedaChart extends Chart {
       // The longest event sleeps 20 s; a Job stuck far past that is killed and its event reaped.
       activeDeadline: Duration.minutes(10),
     });
+    // Jobs serve no /metrics: the queue's state comes from the exporter, which runs whether or not a Job does.
+    const exporter = new QueueExporter(this, 'queue-exporter', { name: 'queue-exporter', queues: [queue], podMonitor: true });
+    const dashboards = new Dashboards(this, 'dashboards');
+    dashboards.addJobPerEvent(consumer, { exporter, queue });
+    dashboards.addRedis({ queue, exporter });
+    const rules = new AlertRules(this, 'alerts', { name: 'redis-keda' });
+    rules.addQueue(queue, { exporter, consumers: consumer });
+    rules.addRedis(queue);
+    rules.addQueueExporter(exporter);
   }
 }
 
@@ -73,8 +86,8 @@ export class WorkerFleetChart extends Chart {
       listName: 'events',
       password,
       persistence: { size: Size.gibibytes(5), appendFsync: AppendFsync.EVERY_SECOND },
-      exporter: {},
-      // Redis open only to this chart's publisher and workers and to KEDA; the exporter to namespace monitoring.
+      exporter: { podMonitor: true },
+      // Redis open only to this chart's publisher, workers and queue exporter and to KEDA; its redis_exporter to namespace monitoring.
       networkPolicy: {},
     });
     new Publisher(this, 'publisher', { name: 'publisher', queue, batchSize: 50, interval: Duration.seconds(5), waitMin: 1, waitMax: 5 });
@@ -85,7 +98,7 @@ export class WorkerFleetChart extends Chart {
       grace: Duration.seconds(30),
       podMonitor: true,
     });
-    new KedaScaledObject(this, 'worker-scaler', {
+    const scaler = new KedaScaledObject(this, 'worker-scaler', {
       name: 'worker',
       target: worker.deployment,
       triggers: worker.scalingTriggers({ eventsPerReplica: 20 }),
@@ -101,7 +114,24 @@ export class WorkerFleetChart extends Chart {
       // If Redis cannot be read, keep a small fleet rather than freezing at whatever size it had.
       fallback: { failureThreshold: 3, replicas: 2 },
     });
+    const exporter = new QueueExporter(this, 'queue-exporter', { name: 'queue-exporter', queues: [queue], podMonitor: true });
+    observeQueueFleet(this, { queue, worker, scaler, exporter });
   }
+}
+
+/**
+ * Dashboards (the fleet, Redis and the exporter) and alert rules (backlog, oldest event, dead letters, fleet at
+ * max, Redis, exporter) for a queue fleet scaled by a ScaledObject: what worker-fleet and event-driven share.
+ */
+function observeQueueFleet(chart: Chart, parts: { queue: RedisQueue; worker: QueueWorker; scaler: KedaScaledObject; exporter: QueueExporter }): void {
+  const { queue, worker, scaler, exporter } = parts;
+  const dashboards = new Dashboards(chart, 'dashboards');
+  dashboards.addQueueFleet(worker, { scaler, exporter });
+  dashboards.addRedis({ queue, exporter });
+  const rules = new AlertRules(chart, 'alerts', { name: chart.node.id });
+  rules.addQueue(queue, { exporter, consumers: worker, scaler });
+  rules.addRedis(queue);
+  rules.addQueueExporter(exporter);
 }
 
 /** A setting given at synth: the cdk8s context key, else the environment variable (empty counts as unset). */
@@ -146,7 +176,7 @@ export class CeleryWorkerChart extends Chart {
       grace: Duration.seconds(30),
       podMonitor: true,
     });
-    new KedaScaledObject(this, 'worker-scaler', {
+    const scaler = new KedaScaledObject(this, 'worker-scaler', {
       name: 'celery-worker',
       target: worker.deployment,
       triggers: worker.scalingTriggers({ tasksPerReplica: 10 }),
@@ -161,6 +191,9 @@ export class CeleryWorkerChart extends Chart {
       },
     });
     new CeleryProducer(this, 'producer', { name: 'producer', connection, queue: 'celery', interval: Duration.seconds(1) });
+    // The Redis is external (a managed cache): its own monitoring watches it, not this chart.
+    new Dashboards(this, 'dashboards').addCelery(worker, { scaler });
+    new AlertRules(this, 'alerts', { name: 'celery-worker' }).addCeleryWorker(worker);
   }
 }
 
@@ -192,15 +225,15 @@ export class EventDrivenChart extends Chart {
       listName: 'events',
       password,
       persistence: { size: Size.gibibytes(5), appendFsync: AppendFsync.EVERY_SECOND },
-      exporter: {},
-      // Redis open only to this chart's producer, exporter and consumers and to KEDA; its exporter to namespace monitoring.
+      exporter: { podMonitor: true },
+      // Redis open only to this chart's producer, queue exporter and consumers and to KEDA; its redis_exporter to namespace monitoring.
       networkPolicy: {},
     });
     // 10 events a second to start; `kubectl -n event-driven edit configmap producer-rate` changes it live.
     new Publisher(this, 'producer', { name: 'producer', queue, rate: 10, batchSize: 1, rateConfigMap: {}, waitMin: 1, waitMax: 3, podMonitor: true });
     const exporter = new QueueExporter(this, 'queue-exporter', { name: 'queue-exporter', queues: [queue], podMonitor: true });
     const consumer = new QueueWorker(this, 'consumer', { name: 'consumer', queue, concurrency: 10, grace: Duration.seconds(30), podMonitor: true });
-    new KedaScaledObject(this, 'consumer-scaler', {
+    const scaler = new KedaScaledObject(this, 'consumer-scaler', {
       name: 'consumer',
       target: consumer.deployment,
       // One replica per 10 events waiting or in flight: a full pod (concurrency 10).
@@ -210,6 +243,7 @@ export class EventDrivenChart extends Chart {
       pollingInterval: Duration.seconds(5),
       cooldown: Duration.seconds(30),
     });
+    observeQueueFleet(this, { queue, worker: consumer, scaler, exporter });
   }
 }
 

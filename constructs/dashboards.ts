@@ -284,6 +284,8 @@ export class Dashboards extends Construct {
     const fileName = `${uid}.json`;
     const configMap = new kplus.ConfigMap(scope, 'config-map', {
       metadata: {
+        // Named after the dashboard's uid (unique, stable), so `kubectl get configmap` says which dashboard it holds.
+        name: configMapName(uid),
         ...(this.namespace !== undefined ? { namespace: this.namespace } : {}),
         labels: this.labels,
         annotations: { [this.folderAnnotation]: this.folder },
@@ -371,4 +373,13 @@ function isQualifiedName(key: string): boolean {
 function queriesOf(json: string): DashboardQuery[] {
   const model = JSON.parse(json) as { panels?: Array<{ title: string; targets?: Array<{ refId: string; expr: string; datasource: { uid: string } }> }> };
   return (model.panels ?? []).flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, refId: t.refId, expr: t.expr, datasource: t.datasource.uid })));
+}
+
+/** `dashboard-<uid>` as a DNS subdomain name: lower case, other characters as '-', at most 253. */
+function configMapName(uid: string): string {
+  return `dashboard-${uid}`
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/-+$/, '')
+    .slice(0, 253);
 }

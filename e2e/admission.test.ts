@@ -22,10 +22,10 @@ const it = printLogsOnFailure(test, () => plane);
 beforeAll(async () => {
   plane = await ControlPlane.start();
   await Keda.start(plane);
-  // The charts' PodMonitors need Prometheus-Operator's CRDs.
+  // The charts' PodMonitors and PrometheusRules need Prometheus-Operator's CRDs.
   const promCrds = join(defaultReferenceDir(), 'prometheus-operator');
   await plane.kubectl.ok(['apply', '--server-side', '-f', promCrds]);
-  await plane.kubectl.ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/podmonitors.monitoring.coreos.com']);
+  await plane.kubectl.ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/podmonitors.monitoring.coreos.com', 'crd/prometheusrules.monitoring.coreos.com']);
 }, 600_000);
 
 afterAll(async () => {

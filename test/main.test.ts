@@ -7,12 +7,45 @@ import {
   EVENT_DRIVEN_PROMETHEUS_CONTEXT_KEY,
   EVENT_DRIVEN_PROMETHEUS_DEFAULT,
 } from '../main';
+import { RedisKedaAlert } from '../constructs';
 import { CeleryKeys, celeryPriorityList, DEMO_CELERY_TASK, Env, MetricLabels, Metrics, TERMINATION_MARGIN_SECONDS } from '../runtime/contract';
+
+/** The alerts of a queue with its exporter, its Redis and the exporter itself, in the order AlertRules adds them. */
+const QUEUE_ALERTS = [
+  RedisKedaAlert.QUEUE_BACKLOG_WITHOUT_CONSUMERS,
+  RedisKedaAlert.QUEUE_OLDEST_EVENT_TOO_OLD,
+  RedisKedaAlert.QUEUE_DEAD_LETTERING,
+  RedisKedaAlert.FLEET_AT_MAX_REPLICAS,
+  RedisKedaAlert.REDIS_DOWN,
+  RedisKedaAlert.REDIS_NEAR_MAX_MEMORY,
+  RedisKedaAlert.QUEUE_EXPORTER_DOWN,
+];
 
 describe('the app', () => {
   const app = buildApp(Testing.app());
   test.each(app.charts.map((c) => [c.node.id, c] as const))('chart %s matches its snapshot', (_id, chart) => {
     expect(Testing.synth(chart)).toMatchSnapshot();
+  });
+
+  test.each([
+    ['redis-keda', ['job-per-event', 'redis'], QUEUE_ALERTS],
+    ['worker-fleet', ['queue-fleet', 'redis'], QUEUE_ALERTS],
+    ['celery-worker', ['celery'], [RedisKedaAlert.CELERY_DEAD_LETTERING]],
+    ['event-driven', ['queue-fleet', 'redis'], QUEUE_ALERTS],
+  ])('chart %s carries its dashboards (%j) and alert rules', (id, kinds, alerts) => {
+    const docs = synthChart(id);
+    const dashboards = docs.filter((d) => d.kind === 'ConfigMap' && d.metadata.labels?.grafana_dashboard === '1');
+    expect(
+      dashboards.map((d) =>
+        Object.keys(d.data)[0]
+          .replace(/-[^-]+-c[0-9a-f]{7}\.json$/, '')
+          .replace(/-queue$/, ''),
+      ),
+    ).toEqual(kinds);
+    for (const d of dashboards) expect(d.metadata.namespace).toBe(id === 'redis-keda' ? 'redis-demo' : id);
+    const rules = docs.filter((d) => d.kind === 'PrometheusRule');
+    expect(rules).toHaveLength(1);
+    expect(rules[0].spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert))).toEqual(alerts);
   });
 
   test('chart redis-keda: accurate ScaledJob of 30, polling 5 s, one event per Job, in redis-demo', () => {
@@ -39,7 +72,7 @@ describe('chart worker-fleet', () => {
     const grace = Number(worker.spec.template.spec.containers[0].env.find((e: any) => e.name === 'GRACE_SECONDS').value);
     expect(grace).toBe(30);
     expect(worker.spec.template.spec.terminationGracePeriodSeconds).toBe(grace + TERMINATION_MARGIN_SECONDS);
-    expect(docs.filter((d) => d.kind === 'PodMonitor')).toHaveLength(1);
+    expect(docs.filter((d) => d.kind === 'PodMonitor').map((d) => d.metadata.name)).toEqual(['redis', 'worker', 'queue-exporter']);
     const sts = docs.find((d) => d.kind === 'StatefulSet');
     expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
   });
@@ -141,7 +174,7 @@ describe('chart event-driven', () => {
         .filter((d) => d.kind === 'PodMonitor')
         .map((d) => d.metadata.name)
         .sort(),
-    ).toEqual(['consumer', 'producer', 'queue-exporter']);
+    ).toEqual(['consumer', 'producer', 'queue-exporter', 'redis']);
   });
 
   test('Prometheus from the cdk8s context reaches the trigger', () => {
