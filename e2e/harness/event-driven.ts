@@ -9,9 +9,8 @@
  */
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { KedaScaledObject, LeasedList, PrometheusTrigger, QueueExporter, QueueWorker } from '../../constructs';
-import { series } from '../../constructs/private/promql';
-import { Env, MetricLabels, Metrics } from '../../runtime/contract';
+import { KedaScaledObject, LeasedList, QueueExporter, QueueWorker } from '../../constructs';
+import { Env } from '../../runtime/contract';
 import { PrometheusServer, ScrapeTarget, startPrometheus } from '../../test/support/prometheus-server';
 import { applyObjects, ChartObject, loopbackRedis, synthApp } from './charts';
 import { DemoCluster, startDemoCluster, stopDemoCluster } from './demo-cluster';
@@ -34,11 +33,6 @@ export const EVENT_DRIVEN = {
 /** The target labels a PodMonitor scrape attaches (constructs/private/promql.ts selects on them). */
 const NAMESPACE_LABEL = 'namespace';
 const POD_LABEL = 'pod';
-
-/** The trigger's query: ready plus in-flight events of `list` as the namespace's exporter serves them. */
-export function backlogQuery(namespace: string, list: string): string {
-  return `sum(${series(Metrics.QUEUE_DEPTH, { [NAMESPACE_LABEL]: namespace, [MetricLabels.LIST]: list, [MetricLabels.STATE]: { regex: 'ready|inflight' } })})`;
-}
 
 export interface EventDrivenOptions {
   readonly namespace: string;
@@ -85,7 +79,7 @@ export async function startEventDriven(password: string, options: EventDrivenOpt
   const api = adminApi(demo.plane);
   parts = { ...parts, api };
   started(parts);
-  const query = backlogQuery(namespace, list);
+  let query = '';
   const objects = synthApp(demo.plane, (app) => {
     const chart = new Chart(app, 'event-driven', { namespace });
     const queue: LeasedList = { connection: loopbackRedis(chart, demo.server.port, { name: 'redis' }), listName: list };
@@ -97,9 +91,11 @@ export async function startEventDriven(password: string, options: EventDrivenOpt
       // Debug: each claim is logged, which the tests count beside the processed events.
       envVariables: { [Env.LOG_LEVEL]: kplus.EnvValue.fromValue('debug'), [Env.SLEEP_SCALE]: kplus.EnvValue.fromValue(String(options.sleepScale ?? 1)) },
     });
-    new QueueExporter(chart, 'exporter', { name: EVENT_DRIVEN.exporter, queues: [queue] });
+    const exporter = new QueueExporter(chart, 'exporter', { name: EVENT_DRIVEN.exporter, queues: [queue] });
+    // The event-driven chart's trigger: ready plus in-flight events of the list, as the exporter serves them.
     // KEDA runs on the host: the Prometheus URL on 127.0.0.1 is what it can reach.
-    const trigger = new PrometheusTrigger(chart, 'backlog', { name: EVENT_DRIVEN.trigger, serverAddress: prometheus.url, query, threshold: options.threshold });
+    const trigger = exporter.pendingTrigger(chart, 'backlog', { name: EVENT_DRIVEN.trigger, serverAddress: prometheus.url, threshold: options.threshold });
+    query = trigger.query;
     new KedaScaledObject(chart, 'worker-scaler', {
       name: EVENT_DRIVEN.scaledObject,
       target: worker.deployment,
