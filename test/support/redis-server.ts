@@ -82,7 +82,8 @@ async function serverIn(dir: string, port: number, options: RedisServerOptions):
   };
 }
 
-async function launch(args: string[], port: number, password?: string): Promise<ChildProcess> {
+/** Spawns redis-server with `args` and waits until it answers PING on `port` (else stops it and throws with its output). */
+export async function launch(args: string[], port: number, password?: string): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -118,7 +119,8 @@ function sendCommand(port: number, command: string, password?: string): Promise<
   });
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+/** SIGTERM (SIGKILL after 3 s) and wait for the exit; at once when it has ended. */
+export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
