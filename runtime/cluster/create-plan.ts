@@ -49,7 +49,7 @@ export function byHostRoundRobin<T extends { readonly node: { readonly host: str
 function refuseStrangers(states: readonly NodeState[]): void {
   const ids = new Set(states.map((s) => s.id));
   for (const s of states) {
-    const foreign = s.view.filter((e) => !e.flags.includes('handshake') && !ids.has(e.id));
+    const foreign = s.view.filter((e) => !e.flags.includes('handshake') && !ids.has(e.id)).sort((a, b) => a.address.localeCompare(b.address));
     if (foreign.length > 0) {
       throw new ClusterRefusal(
         `${s.node.address} belongs to another cluster: it knows ${foreign.map((e) => `${e.address} (${e.id})`).join(', ')}, not in --nodes; nothing was changed`,

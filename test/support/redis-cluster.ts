@@ -18,14 +18,16 @@ export interface ClusterNodesOptions {
   readonly password?: string;
   /** `cluster-node-timeout` in ms. @default 2000 */
   readonly nodeTimeoutMs?: number;
+  /** Loopback addresses the nodes bind, node i on `hosts[i % hosts.length]` (127.0.0.x: hosts of their own). @default ['127.0.0.1'] */
+  readonly hosts?: readonly string[];
 }
 
 export interface ClusterNodeProcess {
-  readonly host: '127.0.0.1';
+  readonly host: string;
   readonly port: number;
   /** The cluster bus port (`cluster-port`; port + 10000 may be out of range for an ephemeral port). */
   readonly busPort: number;
-  /** `127.0.0.1:<port>`, as `--nodes` takes it. */
+  /** `<host>:<port>`, as `--nodes` takes it. */
   readonly address: string;
   /** Data dir: nodes.conf and the AOF, kept across stop/kill and restart. */
   readonly dir: string;
@@ -37,7 +39,7 @@ export interface ClusterNodeProcess {
   kill(): Promise<void>;
   /** Starts again on the same ports and dir after stop() or kill(). */
   restart(): Promise<void>;
-  /** A plain (not cluster-aware) client of this node, authenticated; close it with quit(). */
+  /** A plain (not cluster-aware) client of this node, authenticated, reconnecting; close it with disconnect(). */
   client(): Redis;
 }
 
@@ -53,7 +55,7 @@ export async function startClusterNodes(options: ClusterNodesOptions): Promise<C
   const nodes: ClusterNodeProcess[] = [];
   try {
     // One at a time: the ports are free when asked, and a loaded machine starts few processes well at once.
-    for (let i = 0; i < options.count; i++) nodes.push(await startNode(options));
+    for (let i = 0; i < options.count; i++) nodes.push(await startNode(options, options.hosts?.[i % options.hosts.length] ?? '127.0.0.1'));
   } catch (error) {
     await Promise.all(nodes.map((n) => destroy(n)));
     throw error;
@@ -73,7 +75,7 @@ function destroy(node: ClusterNodeProcess): Promise<void> {
   return destroyers.get(node)?.() ?? Promise.resolve();
 }
 
-async function startNode(options: ClusterNodesOptions, attempts = 5): Promise<ClusterNodeProcess> {
+async function startNode(options: ClusterNodesOptions, host: string, attempts = 5): Promise<ClusterNodeProcess> {
   let lastError: unknown;
   for (let i = 0; i < attempts; i++) {
     const dir = mkdtempSync(join(tmpdir(), 'redis-keda-test-cluster-'));
@@ -81,7 +83,7 @@ async function startNode(options: ClusterNodesOptions, attempts = 5): Promise<Cl
       const port = await freePort();
       let busPort = await freePort();
       while (busPort === port) busPort = await freePort();
-      return await nodeIn(dir, port, busPort, options);
+      return await nodeIn(dir, host, port, busPort, options);
     } catch (error) {
       rmSync(dir, { recursive: true, force: true });
       lastError = error;
@@ -90,11 +92,11 @@ async function startNode(options: ClusterNodesOptions, attempts = 5): Promise<Cl
   throw new Error(`cluster redis-server did not start after ${attempts} attempts: ${String(lastError)}`);
 }
 
-async function nodeIn(dir: string, port: number, busPort: number, options: ClusterNodesOptions): Promise<ClusterNodeProcess> {
+async function nodeIn(dir: string, host: string, port: number, busPort: number, options: ClusterNodesOptions): Promise<ClusterNodeProcess> {
   const args = [
     '--port', String(port),
     '--cluster-port', String(busPort),
-    '--bind', '127.0.0.1',
+    '--bind', host,
     '--cluster-enabled', 'yes',
     '--cluster-config-file', 'nodes.conf',
     '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000),
@@ -106,7 +108,7 @@ async function nodeIn(dir: string, port: number, busPort: number, options: Clust
     '--loglevel', 'warning',
   ]; // prettier-ignore
   if (options.password !== undefined) args.push('--requirepass', options.password, '--masterauth', options.password);
-  let child: ChildProcess | undefined = await launch(args, port, options.password);
+  let child: ChildProcess | undefined = await launch(args, port, options.password, host);
   const running = (c: ChildProcess | undefined): c is ChildProcess => c !== undefined && c.exitCode === null && c.signalCode === null;
   const kill = async () => {
     if (!running(child)) return;
@@ -115,10 +117,10 @@ async function nodeIn(dir: string, port: number, busPort: number, options: Clust
     await exited;
   };
   const node: ClusterNodeProcess = {
-    host: '127.0.0.1',
+    host,
     port,
     busPort,
-    address: `127.0.0.1:${port}`,
+    address: `${host}:${port}`,
     dir,
     get pid() {
       return running(child) ? child.pid : undefined;
@@ -130,9 +132,14 @@ async function nodeIn(dir: string, port: number, busPort: number, options: Clust
     restart: async () => {
       if (running(child)) throw new Error(`cluster node ${port} is still running`);
       child = undefined;
-      child = await launch(args, port, options.password);
+      child = await launch(args, port, options.password, host);
     },
-    client: () => new Redis({ host: '127.0.0.1', port, password: options.password, protocol: 2, maxRetriesPerRequest: 1, lazyConnect: false }),
+    client: () => {
+      const redis = new Redis({ host, port, password: options.password, protocol: 2, maxRetriesPerRequest: 1 });
+      // A killed node's client reconnects until it is back; its failures are the test's to report.
+      redis.on('error', () => undefined);
+      return redis;
+    },
   };
   destroyers.set(node, async () => {
     if (running(child)) await stopChild(child);

@@ -83,7 +83,7 @@ async function serverIn(dir: string, port: number, options: RedisServerOptions):
 }
 
 /** Spawns redis-server with `args` and waits until it answers PING on `port` (else stops it and throws with its output). */
-export async function launch(args: string[], port: number, password?: string): Promise<ChildProcess> {
+export async function launch(args: string[], port: number, password?: string, host = '127.0.0.1'): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -91,7 +91,7 @@ export async function launch(args: string[], port: number, password?: string): P
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) break;
-    if ((await sendCommand(port, 'PING', password)).endsWith('+PONG\r\n')) return child;
+    if ((await sendCommand(port, 'PING', password, host)).endsWith('+PONG\r\n')) return child;
     await new Promise((r) => setTimeout(r, 25));
   }
   await stopChild(child);
@@ -99,10 +99,10 @@ export async function launch(args: string[], port: number, password?: string): P
 }
 
 /** Sends one inline command (after AUTH, with a password) and resolves with the reply lines, or '' when there are none. */
-function sendCommand(port: number, command: string, password?: string): Promise<string> {
+function sendCommand(port: number, command: string, password?: string, host = '127.0.0.1'): Promise<string> {
   const commands = password === undefined ? [command] : [`AUTH ${password}`, command];
   return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
+    const socket = createConnection({ host, port });
     let reply = '';
     const done = () => {
       socket.destroy();
