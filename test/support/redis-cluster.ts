@@ -97,6 +97,8 @@ async function nodeIn(dir: string, host: string, port: number, busPort: number, 
     '--port', String(port),
     '--cluster-port', String(busPort),
     '--bind', host,
+    // Without it peers record the source address of its bus connections, 127.0.0.1 for any loopback host.
+    '--cluster-announce-ip', host,
     '--cluster-enabled', 'yes',
     '--cluster-config-file', 'nodes.conf',
     '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000),
