@@ -44,7 +44,8 @@ export async function createCluster(listed: readonly NodeAddress[], clients: rea
   const actions: CreateAction[] = [];
   const act = (action: CreateAction) => {
     actions.push(action);
-    log.info(action.action, { ...action, action: undefined });
+    const { action: name, ...fields } = action;
+    log.info(name, fields);
   };
   let states = await readAll(clients);
   const client = (id: string) => clients[states.findIndex((s) => s.id === id)];

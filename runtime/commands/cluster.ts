@@ -28,19 +28,20 @@ const OPTIONS = {
   ...(Object.fromEntries(CONNECTION.map((name) => [name, REDIS_OPTIONS[name]])) as Pick<typeof REDIS_OPTIONS, (typeof CONNECTION)[number]>),
 } satisfies Record<string, EnvOption>;
 
-const CREATE_OPTIONS = {
+const WAIT_OPTIONS = {
   timeout: {
     env: Env.CLUSTER_TIMEOUT,
     type: 'number',
     above: 0,
     max: MAX_DURATION_SECONDS,
     default: DEFAULT_CLUSTER_TIMEOUT_SECONDS,
-    describe: 'Seconds each wait (gossip, the final agreement of all nodes) may take before create fails (exit 1)',
+    describe: 'Seconds each wait for the nodes to agree (after MEET, after the last change) may take before the command fails (exit 1)',
   },
 } satisfies Record<string, EnvOption>;
 
 export type ClusterArgs = OptionValues<typeof OPTIONS>;
-export type CreateArgs = ClusterArgs & OptionValues<typeof CREATE_OPTIONS>;
+export type CreateArgs = ClusterArgs & OptionValues<typeof WAIT_OPTIONS>;
+export type FixArgs = CreateArgs;
 
 /** The listed nodes; a missing or malformed list is a usage error. */
 export function listedNodes(args: Pick<ClusterArgs, 'nodes'>) {
@@ -65,7 +66,7 @@ const create: CommandModule = {
     'Join the listed nodes into a cluster (MEET, an even share of the 16384 slots for each master, replicas on other hosts than their master where possible) and wait until every node agrees; ' +
     'a rerun does only what is missing. Refuses nodes of another cluster and nodes holding keys. Prints {"changed", "actions", "report"}',
   builder: (yargs) =>
-    helpSections(addEnvOptions(yargs, CREATE_OPTIONS)).check((argv) => {
+    helpSections(addEnvOptions(yargs, WAIT_OPTIONS)).check((argv) => {
       checkLayout(argv as unknown as CreateArgs);
       return true;
     }),
@@ -85,14 +86,28 @@ const check: CommandModule = {
   handler: lazyHandler(() => import('./run/cluster-check')),
 };
 
+const fix: CommandModule = {
+  command: ClusterCommands.FIX,
+  describe:
+    'Repair what needs no data moved: clear open slots whose importing side holds none of their keys (SETSLOT STABLE), give uncovered slots to the master serving the fewest (ADDSLOTSRANGE); ' +
+    'prints {"changed", "actions", "notFixed", "report"}; exit 1 when the report after it is not ok',
+  builder: (yargs) =>
+    helpSections(addEnvOptions(yargs, WAIT_OPTIONS)).check((argv) => {
+      listedNodes(argv as unknown as ClusterArgs);
+      return true;
+    }),
+  handler: lazyHandler(() => import('./run/cluster-fix')),
+};
+
 export const clusterCommand: CommandModule = {
   command: Commands.CLUSTER,
-  describe: 'Redis Cluster operations on nodes listed by address: create, check',
+  describe: 'Redis Cluster operations on nodes listed by address: create, check, fix',
   builder: (yargs) =>
     addEnvOptions(yargs, OPTIONS)
       .command(create)
       .command(check)
-      .demandCommand(1, 'name a cluster subcommand: create or check')
+      .command(fix)
+      .demandCommand(1, 'name a cluster subcommand: create, check or fix')
       .example('$0 cluster create --nodes 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379,10.0.0.4:6379,10.0.0.5:6379,10.0.0.6:6379', '3 masters with 1 replica each')
       .example('$0 cluster check --nodes 10.0.0.1:6379,10.0.0.2:6379', 'the report; exit 1 when not ok')
       .epilogue(

@@ -32,6 +32,8 @@ export const ClusterCommands = {
   CREATE: 'create',
   /** Reports slot coverage, open slots, failed nodes and replicas as JSON; exit 1 when not ok. */
   CHECK: 'check',
+  /** Clears open slots no key has moved for and assigns uncovered slots; prints what it did and the check after. */
+  FIX: 'fix',
 } as const;
 
 /** Options the constructs pass as flags. */

@@ -243,3 +243,91 @@ test('check exits 1 when a master dropped slots (DELSLOTS): the nodes disagree a
     ],
   });
 }, 60_000);
+
+describe('fix', () => {
+  test('leaves what it does not handle (node 1 alone dropped slots the others name it for), listing it, and exits 1', async () => {
+    const fix = await clusterCli(['fix']);
+    expect(fix.code).toBe(1);
+    const result = json(fix.stdout) as { changed: boolean; actions: unknown[]; notFixed: { problem: string; reason: string }[]; report: { problems: { problem: string }[] } };
+    expect(result.changed).toBe(false);
+    expect(result.actions).toEqual([]);
+    expect(result.notFixed.map((n) => [n.problem, n.reason])).toEqual([['slots-disagree', 'not one of the cases fix handles (open slots without keys moved, uncovered slots)']]);
+    expect(result.report.problems.map((p) => p.problem)).toEqual(['slots-disagree', 'cluster-state-fail']);
+  }, 60_000);
+
+  test('clears an open slot no key has moved for (both ends) and gives uncovered slots to the master serving the fewest; check passes after', async () => {
+    // GIVEN slots 5461-5470 served by nobody (dropped on every node), slot 200 half-way from node 3 to node 1
+    for (const i of [0, 2, 3, 4, 5]) expect(await clients[i].call('CLUSTER', 'DELSLOTSRANGE', '5461', '5470')).toBe('OK');
+    expect(await clients[3].call('CLUSTER', 'SETSLOT', '200', 'MIGRATING', ids[1])).toBe('OK');
+    expect(await clients[1].call('CLUSTER', 'SETSLOT', '200', 'IMPORTING', ids[3])).toBe('OK');
+    const before = await clusterCli(['check']);
+    expect(before.code).toBe(1);
+    expect((json(before.stdout) as { problems: { problem: string }[] }).problems.map((p) => p.problem)).toEqual([
+      'uncovered-slots',
+      'open-slot',
+      'open-slot',
+      'cluster-state-fail',
+    ]);
+    // WHEN
+    const fix = await clusterCli(['fix']);
+    // THEN
+    expect({ code: fix.code, stderr: fix.code === 0 ? '' : fix.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(json(fix.stdout)).toEqual({
+      changed: true,
+      actions: [
+        { action: 'setslot-stable', node: at(1), slot: 200 },
+        { action: 'setslot-stable', node: at(3), slot: 200 },
+        // Node 1 serves 5451 slots, node 3 5461, node 2 5462.
+        { action: 'add-slots', node: at(1), slots: ['5461-5470'] },
+      ],
+      notFixed: [],
+      report: afterFailoverReport(),
+    });
+    const check = await clusterCli(['check']);
+    expect(check.code).toBe(0);
+    expect(json(check.stdout)).toEqual(afterFailoverReport());
+  }, 90_000);
+
+  test('a rerun changes nothing', async () => {
+    const fix = await clusterCli(['fix']);
+    expect(fix.code).toBe(0);
+    expect(json(fix.stdout)).toEqual({ changed: false, actions: [], notFixed: [], report: afterFailoverReport() });
+  }, 60_000);
+
+  test('an open slot whose importing side already holds keys is left open, with the reason', async () => {
+    // GIVEN slot 300 of node 3 importing into node 1, and a key of that slot already on node 1
+    const key = await keyInSlot(300);
+    expect(await clients[3].call('CLUSTER', 'SETSLOT', '300', 'MIGRATING', ids[1])).toBe('OK');
+    expect(await clients[1].call('CLUSTER', 'SETSLOT', '300', 'IMPORTING', ids[3])).toBe('OK');
+    try {
+      // ASKING (just before, on the same connection) lets node 1 take a write for a slot it imports.
+      expect(await clients[1].pipeline().call('ASKING').set(key, 'moved').exec()).toEqual([
+        [null, 'OK'],
+        [null, 'OK'],
+      ]);
+      const fix = await clusterCli(['fix']);
+      expect(fix.code).toBe(1);
+      const result = json(fix.stdout) as { actions: unknown[]; notFixed: { problem: string; reason: string }[] };
+      expect(result.actions).toEqual([]);
+      const reason = `${at(1)} already holds 1 keys of slot 300: finishing the migration is not fix's work yet`;
+      expect(result.notFixed).toEqual([
+        { problem: 'open-slot', message: `slot 300 is importing into ${at(1)} from ${at(3)}`, reason },
+        { problem: 'open-slot', message: `slot 300 is migrating from ${at(3)} to ${at(1)}`, reason },
+      ]);
+    } finally {
+      await clients[1].pipeline().call('ASKING').del(key).exec();
+      for (const i of [1, 3]) expect(await clients[i].call('CLUSTER', 'SETSLOT', '300', 'STABLE')).toBe('OK');
+    }
+  }, 60_000);
+});
+
+/** A key hashing to `slot`. */
+async function keyInSlot(slot: number): Promise<string> {
+  const candidates = Array.from({ length: 50_000 }, (_, i) => `k${i}`);
+  const pipeline = clients[1].pipeline();
+  for (const key of candidates) pipeline.call('CLUSTER', 'KEYSLOT', key);
+  const slots = ((await pipeline.exec()) ?? []).map(([, s]) => s);
+  const found = candidates[slots.indexOf(slot)];
+  if (found === undefined) throw new Error(`no key of slot ${slot} among ${candidates.length} candidates`);
+  return found;
+}
