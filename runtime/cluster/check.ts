@@ -3,7 +3,7 @@
  * report out). The cluster is ok when every one of the 16384 slots is served by one master that
  * every reachable node names, no slot is open (importing / migrating), no node is down or flagged
  * fail / pfail by anyone, every node reports cluster_state:ok, and every master serving slots has
- * the replicas asked for.
+ * the replicas asked for, each with its replication link up.
  */
 import { NodeAddress } from './addresses';
 import { ClusterState, NodeState } from './node-state';
@@ -32,6 +32,7 @@ export type Problem =
   | { readonly problem: 'open-slot'; readonly node: string; readonly slot: number; readonly state: 'migrating' | 'importing'; readonly peer: string; readonly message: string }
   | { readonly problem: 'cluster-state-fail'; readonly nodes: readonly string[]; readonly message: string }
   | { readonly problem: 'replicas'; readonly master: string; readonly expected: number; readonly replicas: readonly string[]; readonly message: string }
+  | { readonly problem: 'replica-not-synced'; readonly node: string; readonly master: string; readonly syncing: boolean; readonly message: string }
   | { readonly problem: 'idle-node'; readonly node: string; readonly message: string };
 
 export interface Warning {
@@ -218,6 +219,19 @@ export function checkCluster(listed: readonly NodeAddress[], cluster: ClusterSta
       expected: expect.replicasPerMaster,
       replicas: m.replicas,
       message: `${m.node} has ${m.replicas.length} replica${m.replicas.length === 1 ? '' : 's'}${m.replicas.length ? ` (${m.replicas.join(', ')})` : ''}, expected ${expect.replicasPerMaster}`,
+    });
+  }
+  // A replica that never finished its first sync holds nothing and will never fail over (its data counts as too old).
+  for (const s of states) {
+    if (s.myself.role !== 'replica' || !s.myself.masterId || s.link?.up !== false) continue;
+    const master = names.of(s.myself.masterId);
+    const why = s.link.syncing ? 'its first sync is still running' : 'its replication link is down';
+    problems.push({
+      problem: 'replica-not-synced',
+      node: s.node.address,
+      master,
+      syncing: s.link.syncing,
+      message: `${s.node.address} replicates ${master} but ${why} (master_link_status:down)`,
     });
   }
   for (const s of states) {

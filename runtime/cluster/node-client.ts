@@ -7,7 +7,7 @@ import type Redis from 'ioredis';
 import { errorMessage, Logger } from '../log';
 import { closeRedis, connectRedis, RedisConnectionOptions } from '../redis/connection';
 import { NodeAddress } from './addresses';
-import { ClusterInfo, ClusterNodeEntry, parseClusterInfo, parseClusterNodes } from './topology';
+import { ClusterInfo, ClusterNodeEntry, parseClusterInfo, parseClusterNodes, parseReplicationLink, ReplicationLink } from './topology';
 
 /** How to reach every node: the connection options of one node, without host and port. */
 export type NodeConnectionOptions = Omit<RedisConnectionOptions, 'url' | 'host' | 'port' | 'db'>;
@@ -56,6 +56,10 @@ export class NodeClient {
 
   async info(): Promise<ClusterInfo> {
     return parseClusterInfo(await this.text('CLUSTER INFO', 'CLUSTER', 'INFO'));
+  }
+
+  async replicationLink(): Promise<ReplicationLink | undefined> {
+    return parseReplicationLink(await this.text('INFO replication', 'INFO', 'replication'));
   }
 
   async keyCount(): Promise<number> {

@@ -2,7 +2,7 @@
 import { errorMessage } from '../log';
 import { NodeAddress } from './addresses';
 import { NodeClient, UnreachableNode } from './node-client';
-import { ClusterInfo, ClusterNodeEntry, myselfOf } from './topology';
+import { ClusterInfo, ClusterNodeEntry, myselfOf, ReplicationLink } from './topology';
 
 export interface NodeState {
   readonly node: NodeAddress;
@@ -13,6 +13,8 @@ export interface NodeState {
   readonly myself: ClusterNodeEntry;
   readonly info: ClusterInfo;
   readonly keys: number;
+  /** A replica's link to its master (INFO replication); undefined on a master. */
+  readonly link?: ReplicationLink;
 }
 
 export interface ClusterState {
@@ -23,10 +25,10 @@ export interface ClusterState {
 }
 
 export async function readNode(client: NodeClient): Promise<NodeState> {
-  const [id, view, info, keys] = await Promise.all([client.myId(), client.nodes(), client.info(), client.keyCount()]);
+  const [id, view, info, keys, link] = await Promise.all([client.myId(), client.nodes(), client.info(), client.keyCount(), client.replicationLink()]);
   const myself = myselfOf(view);
   if (myself.id !== id) throw new Error(`${client.address}: CLUSTER MYID says ${id} but CLUSTER NODES flags ${myself.id} as myself`);
-  return { node: client.node, id, view, myself, info, keys };
+  return { node: client.node, id, view, myself, info, keys, ...(link ? { link } : {}) };
 }
 
 /** Reads every client; a node whose reads fail counts as unreachable, with the reason. */

@@ -128,3 +128,18 @@ export function myselfOf(view: readonly ClusterNodeEntry[]): ClusterNodeEntry {
 export function isFailing(entry: ClusterNodeEntry): 'fail' | 'pfail' | undefined {
   return entry.flags.includes('fail') ? 'fail' : entry.flags.includes('fail?') ? 'pfail' : undefined;
 }
+
+/** What INFO replication says about a replica's link to its master (undefined on a master). */
+export interface ReplicationLink {
+  /** `master_link_status:up`: the first sync is done and the link is live. */
+  readonly up: boolean;
+  /** `master_sync_in_progress:1`: a full sync is running. */
+  readonly syncing: boolean;
+}
+
+/** Parses INFO replication; a master has no link. */
+export function parseReplicationLink(reply: string): ReplicationLink | undefined {
+  const fields = new Map(reply.split(/\r?\n/).map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]));
+  if (fields.get('role') !== 'slave') return undefined;
+  return { up: fields.get('master_link_status') === 'up', syncing: fields.get('master_sync_in_progress') === '1' };
+}
