@@ -2,7 +2,7 @@
  * `redis-keda cluster <subcommand>`: operations on a Redis Cluster whose nodes are listed by address
  * (`--nodes host:port,...`), results as JSON on stdout, progress on stderr.
  */
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues, UsageError } from '../config';
 import { ClusterCommands, Commands, DEFAULT_CLUSTER_REPLICAS_PER_MASTER, DEFAULT_CLUSTER_TIMEOUT_SECONDS, Env, MIN_CLUSTER_MASTERS } from '../contract';
 import { parseNodeAddresses } from '../cluster/addresses';
@@ -60,16 +60,20 @@ export function checkLayout(args: Pick<ClusterArgs, 'nodes' | 'replicas-per-mast
   }
 }
 
+/** A subcommand's options (`extra`, then the shared sections) and the check of the node list, before anything connects. */
+function subcommandOptions<T>(yargs: Argv<T>, extra: Record<string, EnvOption>, check: (args: CreateArgs) => void): Argv<T> {
+  return helpSections(addEnvOptions(yargs, extra)).check((argv) => {
+    check(argv as unknown as CreateArgs);
+    return true;
+  });
+}
+
 const create: CommandModule = {
   command: ClusterCommands.CREATE,
   describe:
     'Join the listed nodes into a cluster (MEET, an even share of the 16384 slots for each master, replicas on other hosts than their master where possible) and wait until every node agrees; ' +
     'a rerun does only what is missing. Refuses nodes of another cluster and nodes holding keys. Prints {"changed", "actions", "report"}',
-  builder: (yargs) =>
-    helpSections(addEnvOptions(yargs, WAIT_OPTIONS)).check((argv) => {
-      checkLayout(argv as unknown as CreateArgs);
-      return true;
-    }),
+  builder: (yargs) => subcommandOptions(yargs, WAIT_OPTIONS, checkLayout),
   handler: lazyHandler(() => import('./run/cluster-create')),
 };
 
@@ -78,11 +82,7 @@ const check: CommandModule = {
   describe:
     'Check that every slot is served by one master all nodes name, no slot is open, no node failed, every master has its replicas; ' +
     'prints the report {"ok", "nodes", "slots", "masters", "problems", "warnings"}; exit 1 when not ok',
-  builder: (yargs) =>
-    helpSections(yargs).check((argv) => {
-      listedNodes(argv as unknown as ClusterArgs);
-      return true;
-    }),
+  builder: (yargs) => subcommandOptions(yargs, {}, listedNodes),
   handler: lazyHandler(() => import('./run/cluster-check')),
 };
 
@@ -91,11 +91,7 @@ const fix: CommandModule = {
   describe:
     'Repair what needs no data moved: clear open slots whose importing side holds none of their keys (SETSLOT STABLE), give uncovered slots to the master serving the fewest (ADDSLOTSRANGE); ' +
     'prints {"changed", "actions", "notFixed", "report"}; exit 1 when the report after it is not ok',
-  builder: (yargs) =>
-    helpSections(addEnvOptions(yargs, WAIT_OPTIONS)).check((argv) => {
-      listedNodes(argv as unknown as ClusterArgs);
-      return true;
-    }),
+  builder: (yargs) => subcommandOptions(yargs, WAIT_OPTIONS, listedNodes),
   handler: lazyHandler(() => import('./run/cluster-fix')),
 };
 
