@@ -1,5 +1,5 @@
 /** CLUSTER NODES / CLUSTER INFO as Redis 7.0 writes them (lines taken from the test clusters), and the slot arithmetic. */
-import { parseClusterInfo, parseClusterNodes } from '../../../runtime/cluster/topology';
+import { parseClusterInfo, parseClusterNodes, parseReplicationLink } from '../../../runtime/cluster/topology';
 import { evenShare, formatRange, rangesOf, SLOT_COUNT, slotsOf } from '../../../runtime/cluster/slots';
 
 const A = '59f63d0c6e873a5a22f753f62519eaedeec3aa6e';
@@ -68,6 +68,15 @@ test('parseClusterInfo reads the state, slots, nodes, size and epoch; an unknown
     'cluster_enabled:1\r\ncluster_state:ok\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\ncluster_known_nodes:6\r\ncluster_size:3\r\ncluster_current_epoch:7\r\n';
   expect(parseClusterInfo(info)).toEqual({ state: 'ok', slotsAssigned: 16384, knownNodes: 6, size: 3, currentEpoch: 7 });
   expect(() => parseClusterInfo(info.replace('ok\r', 'meh\r'))).toThrow("unexpected CLUSTER INFO: cluster_state 'meh'");
+});
+
+test('parseReplicationLink: none on a master; on a replica whether the link is up and a full sync runs', () => {
+  expect(parseReplicationLink('# Replication\r\nrole:master\r\nconnected_slaves:1\r\n')).toBeUndefined();
+  expect(parseReplicationLink('# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\nmaster_link_status:up\r\nmaster_sync_in_progress:0\r\n')).toEqual({
+    up: true,
+    syncing: false,
+  });
+  expect(parseReplicationLink('# Replication\r\nrole:slave\r\nmaster_link_status:down\r\nmaster_sync_in_progress:1\r\n')).toEqual({ up: false, syncing: true });
 });
 
 describe('slots', () => {

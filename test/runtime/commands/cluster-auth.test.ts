@@ -55,10 +55,29 @@ test('create refuses a node that holds a key and changes nothing on any node', a
   }
 }, 60_000);
 
-test('create with the password from env: every replica on another host than its master; check ok with no warning; the password never printed', async () => {
+test('create, rerun after a crash, with the password from env: does only what was missing; every replica on another host than its master; check ok with no warning; the password never printed', async () => {
   const ids = await myIds();
+  // GIVEN a create that stopped after its first ADDSLOTSRANGE: node 0 met node 1 and took its share
+  expect(await clients[0].call('CLUSTER', 'MEET', cluster.nodes[1].host, cluster.nodes[1].port, cluster.nodes[1].busPort)).toBe('OK');
+  await waitFor(
+    async () => parseClusterNodes((await clients[1].call('CLUSTER', 'NODES')) as string).some((e) => e.id === ids[0] && !e.flags.includes('handshake')),
+    'node 1 to know node 0',
+    20_000,
+  );
+  expect(await clients[0].call('CLUSTER', 'ADDSLOTSRANGE', '0', '5460')).toBe('OK');
+  // WHEN
   const created = await clusterCli(['create']);
+  // THEN
   expect({ code: created.code, stderr: created.code === 0 ? '' : created.stderr }).toEqual({ code: 0, stderr: '' });
+  expect((JSON.parse(created.stdout) as { actions: unknown }).actions).toEqual([
+    ...[2, 3, 4, 5].map((i) => ({ action: 'set-config-epoch', node: at(i), epoch: i + 1 })),
+    ...[2, 3, 4, 5].map((i) => ({ action: 'meet', node: at(i), via: at(0) })),
+    { action: 'add-slots', node: at(1), slots: ['5461-10921'] },
+    { action: 'add-slots', node: at(2), slots: ['10922-16383'] },
+    { action: 'replicate', node: at(3), master: at(1) },
+    { action: 'replicate', node: at(5), master: at(0) },
+    { action: 'replicate', node: at(4), master: at(2) },
+  ]);
   const check = await clusterCli(['check']);
   expect(check.code).toBe(0);
   const report = {

@@ -78,6 +78,9 @@ test('usage errors name the problem and change nothing: a node count that does n
   const bad = await runCli(['cluster', 'check', '--nodes', `${at(0)},localhost`]);
   expect(bad.code).toBe(2);
   expect(bad.logs.at(-1)?.msg).toBe(`usage error: --nodes (or env CLUSTER_NODES) must be host:port entries separated by commas, got 'localhost' in '${at(0)},localhost'`);
+  const unknown = await runCli(['cluster', 'nope', '--nodes', at(0)]);
+  expect(unknown.code).toBe(2);
+  expect(unknown.logs.at(-1)?.msg).toBe("usage error: unknown command 'cluster nope'");
   const none = await runCli(['cluster', 'check']);
   expect(none.code).toBe(2);
   expect(none.logs.at(-1)?.msg).toBe("usage error: --nodes (or env CLUSTER_NODES) must list the cluster's nodes as host:port,host:port,...");
