@@ -8,6 +8,7 @@ import yargs, { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { celerySendCommand } from './commands/celery-send';
 import { celeryWorkerCommand } from './commands/celery-worker';
+import { clusterCommand } from './commands/cluster';
 import { consumeCommand } from './commands/consume';
 import { LOG_OPTIONS } from './commands/options';
 import { publishCommand } from './commands/publish';
@@ -32,6 +33,7 @@ export function buildCli(args: string[]): Argv {
       .command(queueCommand)
       .command(celeryWorkerCommand)
       .command(celerySendCommand)
+      .command(clusterCommand)
       .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
       .strict()
       .recommendCommands()
@@ -52,7 +54,7 @@ export function buildCli(args: string[]): Argv {
 /** yargs' message, made to say what was wrong with what was typed. */
 export function usageMessage(msg: string, args: readonly string[]): string {
   const words = leadingWords(args);
-  const unknown = words.find((w, i) => (i === 0 ? !COMMANDS.includes(w) : words[0] === Commands.QUEUE && i === 1));
+  const unknown = words.find((w, i) => (i === 0 ? !COMMANDS.includes(w) : (words[0] === Commands.QUEUE || words[0] === Commands.CLUSTER) && i === 1));
   // recommendCommands() reports only its guess; the word typed is what the user must see.
   const guess = /^Did you mean (.+)\?$/.exec(msg);
   if (guess) return `unknown command${unknown ? ` '${unknown}'` : ''}; did you mean ${guess[1]}?`;

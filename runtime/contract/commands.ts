@@ -11,6 +11,7 @@ export const Commands = {
   QUEUE: 'queue',
   CELERY_WORKER: 'celery-worker',
   CELERY_SEND: 'celery-send',
+  CLUSTER: 'cluster',
 } as const;
 
 /** The subcommands of `redis-keda queue`. */
@@ -23,6 +24,16 @@ export const QueueCommands = {
   PURGE: 'purge',
   /** Serves every list's depth by state and oldest ready age on `/metrics` (the QueueExporter Deployment). */
   EXPORTER: 'exporter',
+} as const;
+
+/** The subcommands of `redis-keda cluster`. */
+export const ClusterCommands = {
+  /** Joins the listed nodes into a cluster: MEET, slots, replicas (the create Job). */
+  CREATE: 'create',
+  /** Reports slot coverage, open slots, failed nodes and replicas as JSON; exit 1 when not ok. */
+  CHECK: 'check',
+  /** Clears open slots no key has moved for and assigns uncovered slots; prints what it did and the check after. */
+  FIX: 'fix',
 } as const;
 
 /** Options the constructs pass as flags. */

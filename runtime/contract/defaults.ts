@@ -30,3 +30,10 @@ export const RATE_FILE_POLL_SECONDS = 1;
 export const DEFAULT_EXPORTER_SCRAPE_TIMEOUT_SECONDS = 2;
 /** The largest publish rate (events per second): beyond it one LPUSH per event cannot keep up anyway; raise the batch instead. */
 export const MAX_PUBLISH_RATE = 1_000_000;
+
+/** Replicas per master of a Redis Cluster: one, so a master's failure loses no shard. */
+export const DEFAULT_CLUSTER_REPLICAS_PER_MASTER = 1;
+/** Seconds a cluster operation waits for the nodes to agree (gossip, failover, sync). */
+export const DEFAULT_CLUSTER_TIMEOUT_SECONDS = 60;
+/** Fewest masters `cluster create` makes: a failover needs a majority of masters. */
+export const MIN_CLUSTER_MASTERS = 3;

@@ -99,6 +99,13 @@ export const Env = {
   CELERY_TIME_LIMIT: 'CELERY_TIME_LIMIT',
   /** The task's soft time limit in seconds (Celery's soft_time_limit). */
   CELERY_SOFT_TIME_LIMIT: 'CELERY_SOFT_TIME_LIMIT',
+  // cluster
+  /** The cluster's nodes in address mode: `host:port,host:port,...`. */
+  CLUSTER_NODES: 'CLUSTER_NODES',
+  /** Replicas each master gets (create) or must have (check). */
+  CLUSTER_REPLICAS_PER_MASTER: 'CLUSTER_REPLICAS_PER_MASTER',
+  /** Seconds a cluster operation waits for the nodes to agree before it fails. */
+  CLUSTER_TIMEOUT: 'CLUSTER_TIMEOUT',
   /** The pod's name (downward API); used in worker names. */
   POD_NAME: 'POD_NAME',
   // long-running commands

@@ -82,7 +82,8 @@ async function serverIn(dir: string, port: number, options: RedisServerOptions):
   };
 }
 
-async function launch(args: string[], port: number, password?: string): Promise<ChildProcess> {
+/** Spawns redis-server with `args` and waits until it answers PING on `port` (else stops it and throws with its output). */
+export async function launch(args: string[], port: number, password?: string, host = '127.0.0.1'): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -90,7 +91,7 @@ async function launch(args: string[], port: number, password?: string): Promise<
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) break;
-    if ((await sendCommand(port, 'PING', password)).endsWith('+PONG\r\n')) return child;
+    if ((await sendCommand(port, 'PING', password, host)).endsWith('+PONG\r\n')) return child;
     await new Promise((r) => setTimeout(r, 25));
   }
   await stopChild(child);
@@ -98,10 +99,10 @@ async function launch(args: string[], port: number, password?: string): Promise<
 }
 
 /** Sends one inline command (after AUTH, with a password) and resolves with the reply lines, or '' when there are none. */
-function sendCommand(port: number, command: string, password?: string): Promise<string> {
+function sendCommand(port: number, command: string, password?: string, host = '127.0.0.1'): Promise<string> {
   const commands = password === undefined ? [command] : [`AUTH ${password}`, command];
   return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
+    const socket = createConnection({ host, port });
     let reply = '';
     const done = () => {
       socket.destroy();
@@ -118,7 +119,8 @@ function sendCommand(port: number, command: string, password?: string): Promise<
   });
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+/** SIGTERM (SIGKILL after 3 s) and wait for the exit; at once when it has ended. */
+export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 3000);

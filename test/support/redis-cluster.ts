@@ -1,0 +1,151 @@
+/**
+ * Real redis-server processes in cluster mode for tests, not yet joined (that is what
+ * `redis-keda cluster create` does): each on its own free loopback port and cluster bus port, with
+ * `nodes.conf` and the AOF in its own temp dir, so a node stopped or killed -9 comes back on its own
+ * data with its old node id. Only the processes started here are ever signalled. Stop in afterAll.
+ */
+import { ChildProcess } from 'child_process';
+import { mkdtempSync, rmSync } from 'fs';
+import Redis from 'ioredis';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { freePort, launch, stopChild } from './redis-server';
+
+export interface ClusterNodesOptions {
+  /** Processes to start. */
+  readonly count: number;
+  /** `requirepass` and `masterauth`: clients and replicas must AUTH with it. @default - no password */
+  readonly password?: string;
+  /** `cluster-node-timeout` in ms. @default 2000 */
+  readonly nodeTimeoutMs?: number;
+  /** Loopback addresses the nodes bind, node i on `hosts[i % hosts.length]` (127.0.0.x: hosts of their own). @default ['127.0.0.1'] */
+  readonly hosts?: readonly string[];
+}
+
+export interface ClusterNodeProcess {
+  readonly host: string;
+  readonly port: number;
+  /** The cluster bus port (`cluster-port`; port + 10000 may be out of range for an ephemeral port). */
+  readonly busPort: number;
+  /** `<host>:<port>`, as `--nodes` takes it. */
+  readonly address: string;
+  /** Data dir: nodes.conf and the AOF, kept across stop/kill and restart. */
+  readonly dir: string;
+  /** The running process' id, undefined while stopped. */
+  readonly pid: number | undefined;
+  /** SIGTERM and wait for the exit (Redis writes nodes.conf and the AOF). */
+  stop(): Promise<void>;
+  /** SIGKILL and wait for the exit: nothing is written. */
+  kill(): Promise<void>;
+  /** Starts again on the same ports and dir after stop() or kill(). */
+  restart(): Promise<void>;
+  /** A plain (not cluster-aware) client of this node, authenticated, reconnecting; close it with disconnect(). */
+  client(): Redis;
+}
+
+export interface ClusterNodes {
+  readonly nodes: readonly ClusterNodeProcess[];
+  /** `host:port,host:port,...` of every node, as `--nodes` / CLUSTER_NODES take it. */
+  readonly addresses: string;
+  /** Stops every process started here and removes their dirs. */
+  stop(): Promise<void>;
+}
+
+export async function startClusterNodes(options: ClusterNodesOptions): Promise<ClusterNodes> {
+  const nodes: ClusterNodeProcess[] = [];
+  try {
+    // One at a time: the ports are free when asked, and a loaded machine starts few processes well at once.
+    for (let i = 0; i < options.count; i++) nodes.push(await startNode(options, options.hosts?.[i % options.hosts.length] ?? '127.0.0.1'));
+  } catch (error) {
+    await Promise.all(nodes.map((n) => destroy(n)));
+    throw error;
+  }
+  return {
+    nodes,
+    addresses: nodes.map((n) => n.address).join(','),
+    stop: async () => {
+      await Promise.all(nodes.map((n) => destroy(n)));
+    },
+  };
+}
+
+const destroyers = new WeakMap<ClusterNodeProcess, () => Promise<void>>();
+
+function destroy(node: ClusterNodeProcess): Promise<void> {
+  return destroyers.get(node)?.() ?? Promise.resolve();
+}
+
+async function startNode(options: ClusterNodesOptions, host: string, attempts = 5): Promise<ClusterNodeProcess> {
+  let lastError: unknown;
+  for (let i = 0; i < attempts; i++) {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-keda-test-cluster-'));
+    try {
+      const port = await freePort();
+      let busPort = await freePort();
+      while (busPort === port) busPort = await freePort();
+      return await nodeIn(dir, host, port, busPort, options);
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      lastError = error;
+    }
+  }
+  throw new Error(`cluster redis-server did not start after ${attempts} attempts: ${String(lastError)}`);
+}
+
+async function nodeIn(dir: string, host: string, port: number, busPort: number, options: ClusterNodesOptions): Promise<ClusterNodeProcess> {
+  const args = [
+    '--port', String(port),
+    '--cluster-port', String(busPort),
+    '--bind', host,
+    // Without it peers record the source address of its bus connections, 127.0.0.1 for any loopback host.
+    '--cluster-announce-ip', host,
+    '--cluster-enabled', 'yes',
+    '--cluster-config-file', 'nodes.conf',
+    '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000),
+    '--appendonly', 'yes',
+    '--appendfsync', 'everysec',
+    '--save', '',
+    '--dir', dir,
+    '--daemonize', 'no',
+    '--loglevel', 'warning',
+  ]; // prettier-ignore
+  if (options.password !== undefined) args.push('--requirepass', options.password, '--masterauth', options.password);
+  let child: ChildProcess | undefined = await launch(args, port, options.password, host);
+  const running = (c: ChildProcess | undefined): c is ChildProcess => c !== undefined && c.exitCode === null && c.signalCode === null;
+  const kill = async () => {
+    if (!running(child)) return;
+    const exited = new Promise<void>((resolve) => child?.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  const node: ClusterNodeProcess = {
+    host,
+    port,
+    busPort,
+    address: `${host}:${port}`,
+    dir,
+    get pid() {
+      return running(child) ? child.pid : undefined;
+    },
+    stop: async () => {
+      if (running(child)) await stopChild(child);
+    },
+    kill,
+    restart: async () => {
+      if (running(child)) throw new Error(`cluster node ${port} is still running`);
+      child = undefined;
+      child = await launch(args, port, options.password, host);
+    },
+    client: () => {
+      const redis = new Redis({ host, port, password: options.password, protocol: 2, maxRetriesPerRequest: 1 });
+      // A killed node's client reconnects until it is back; its failures are the test's to report.
+      redis.on('error', () => undefined);
+      return redis;
+    },
+  };
+  destroyers.set(node, async () => {
+    if (running(child)) await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return node;
+}
