@@ -15,15 +15,15 @@ import {
 describe('substituteVariables', () => {
   test('every spelling of a variable, the built-ins, a regex format; $1 of label_replace left alone', () => {
     const values = { namespace: 'ns-1', list: 'a.b', ...DEFAULT_BUILTINS };
-    expect(substituteVariables('m{namespace="$namespace", x="${namespace}", y="[[namespace]]"}[$__rate_interval]', values)).toBe(
-      'm{namespace="ns-1", x="ns-1", y="ns-1"}[15s]',
-    );
+    expect(substituteVariables('m{namespace="$namespace", x="${namespace}", y="[[namespace]]"}[$__rate_interval]', values)).toBe('m{namespace="ns-1", x="ns-1", y="ns-1"}[15s]');
     expect(substituteVariables('m{list=~"${list:regex}", raw="${list:raw}"} offset $__interval', values)).toBe('m{list=~"a\\.b", raw="a.b"} offset 2s');
     expect(substituteVariables('label_replace(m, "dst", "$1", "src", "(.*)")', values)).toBe('label_replace(m, "dst", "$1", "src", "(.*)")');
   });
 
   test('a variable without a value is an error naming it and the query', () => {
-    expect(() => substituteVariables('m{pod=~"$pod", a="$namespace"}', { namespace: 'x' })).toThrow(new UnknownVariableError('no value for $pod in m{pod=~"$pod", a="$namespace"}'));
+    expect(() => substituteVariables('m{pod=~"$pod", a="$namespace"}', { namespace: 'x' })).toThrow(
+      new UnknownVariableError('no value for $pod in m{pod=~"$pod", a="$namespace"}'),
+    );
   });
 });
 
@@ -62,12 +62,36 @@ test('extractQueries: panels (nested in rows), query variables, annotations of d
       ],
     },
     annotations: { list: [{ name: 'deploys', expr: 'changes(up[5m]) > 0' }, { name: 'builtin' }] },
-    panels: [{ title: 'Row', type: 'row', panels: [{ title: 'In row', targets: [{ refId: 'A', expr: 'up' }] }] }, { title: 'Text', type: 'text' }, { title: 'Top', targets: [{ refId: 'B', expr: 'sum(up)' }, { refId: 'C', expr: ' ' }] }],
+    panels: [
+      { title: 'Row', type: 'row', panels: [{ title: 'In row', targets: [{ refId: 'A', expr: 'up' }] }] },
+      { title: 'Text', type: 'text' },
+      {
+        title: 'Top',
+        targets: [
+          { refId: 'B', expr: 'sum(up)' },
+          { refId: 'C', expr: ' ' },
+        ],
+      },
+    ],
   };
   const queries = extractQueries([
     { kind: 'ConfigMap', metadata: { name: 'dash', namespace: 'n', labels: { grafana_dashboard: '1' } }, data: { 'd.json': JSON.stringify(dashboard) } },
     { kind: 'ConfigMap', metadata: { name: 'other', namespace: 'n' }, data: { 'd.json': JSON.stringify(dashboard) } },
-    { kind: 'PrometheusRule', metadata: { name: 'rules', namespace: 'n' }, spec: { groups: [{ name: 'g', rules: [{ alert: 'A', expr: 'up == 0' }, { record: 'r:up', expr: 'sum(up)' }] }] } },
+    {
+      kind: 'PrometheusRule',
+      metadata: { name: 'rules', namespace: 'n' },
+      spec: {
+        groups: [
+          {
+            name: 'g',
+            rules: [
+              { alert: 'A', expr: 'up == 0' },
+              { record: 'r:up', expr: 'sum(up)' },
+            ],
+          },
+        ],
+      },
+    },
     { kind: 'Deployment', metadata: { name: 'x' }, spec: {} },
   ]);
   const own = { list: 'events', pick: 'b' };

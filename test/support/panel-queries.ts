@@ -100,7 +100,12 @@ export function extractQueries(documents: readonly unknown[]): ShippedQuery[] {
         for (const rule of group.rules ?? []) {
           const name = rule.alert ?? rule.record ?? '(unnamed)';
           if (rule.expr === undefined) continue;
-          queries.push({ kind: 'rule', source: `PrometheusRule ${objectName(doc)} group "${group.name ?? ''}" ${rule.alert ? 'alert' : 'record'} ${name}`, expr: String(rule.expr), rule: name });
+          queries.push({
+            kind: 'rule',
+            source: `PrometheusRule ${objectName(doc)} group "${group.name ?? ''}" ${rule.alert ? 'alert' : 'record'} ${name}`,
+            expr: String(rule.expr),
+            rule: name,
+          });
         }
       }
     }
@@ -389,7 +394,7 @@ export interface Coverage {
 /**
  * What a run proves, given the metric families the observed programs export: every query parses and runs; every
  * selector over an exported family matches series; a panel, variable or annotation query over exported families
- * only returns data (an alert's expression may rightly return nothing: it does not fire).
+ * only returns data (an alert or annotation may rightly return nothing: it does not fire).
  */
 export function coverage(report: QueryReport, exported: ReadonlySet<string>): Coverage {
   const failures: QueryOutcome[] = [];
@@ -402,7 +407,7 @@ export function coverage(report: QueryReport, exported: ReadonlySet<string>): Co
     const families = metricFamilies(outcome, exported);
     const ours = outcome.selectors.filter((_, i) => exported.has(families[i]));
     const onlyOurs = ours.length === outcome.selectors.length && ours.length > 0;
-    if (ours.some((s) => s.series === 0) || (onlyOurs && outcome.query.kind !== 'rule' && outcome.samples === 0)) failures.push(outcome);
+    if (ours.some((s) => s.series === 0) || (onlyOurs && (outcome.query.kind === 'panel' || outcome.query.kind === 'variable') && outcome.samples === 0)) failures.push(outcome);
     else if (!onlyOurs) elsewhere.push(outcome);
   }
   return { failures, elsewhere };

@@ -20,7 +20,7 @@ export function referenceDocuments(workloads: ObservedWorkloads): unknown[] {
   const ours = (metric: string, workload: string, labels: Record<string, string> = {}) => series(metric, { ...pods(workload), ...labels });
   const redis = { namespace: '$namespace', pod: `${workloads.redis}-0` };
   const rate = (metric: string, workload: string) => `sum(rate(${ours(metric, workload)}[$__rate_interval]))`;
-  const quantile = (q: number, metric: string, workload: string) => `histogram_quantile(${q}, sum by (le) (rate(${ours(metric, workload)}_bucket[$__rate_interval])))`;
+  const quantile = (q: number, metric: string, workload: string) => `histogram_quantile(${q}, sum by (le) (rate(${ours(`${metric}_bucket`, workload)}[$__rate_interval])))`;
   let id = 0;
   const panel = (title: string, ...exprs: string[]) => ({
     id: ++id,
@@ -68,7 +68,13 @@ export function referenceDocuments(workloads: ObservedWorkloads): unknown[] {
       panel('Replicas ready', series(KubeStateMetrics.DEPLOYMENT_READY_REPLICAS, { namespace: '$namespace', deployment: workloads.worker })),
     ],
   };
-  const alert = (name: string, expr: string) => ({ alert: name, expr, for: '1m', labels: { severity: 'warning' }, annotations: { runbook_url: `docs/runbooks.md#${name.toLowerCase()}` } });
+  const alert = (name: string, expr: string) => ({
+    alert: name,
+    expr,
+    for: '1m',
+    labels: { severity: 'warning' },
+    annotations: { runbook_url: `docs/runbooks.md#${name.toLowerCase()}` },
+  });
   const namespace = workloads.namespace;
   const fixed = (workload: string) => ({ namespace, pod: podPattern(workload) });
   return [
@@ -101,7 +107,10 @@ export function referenceDocuments(workloads: ObservedWorkloads): unknown[] {
             name: 'redis',
             rules: [
               alert('RedisDown', `${series(RedisExporterMetrics.UP, { namespace })} == 0`),
-              alert('RedisNearMaxMemory', `${series(RedisExporterMetrics.MEMORY_USED_BYTES, { namespace })} / ${series(RedisExporterMetrics.MEMORY_MAX_BYTES, { namespace })} > 0.9`),
+              alert(
+                'RedisNearMaxMemory',
+                `${series(RedisExporterMetrics.MEMORY_USED_BYTES, { namespace })} / ${series(RedisExporterMetrics.MEMORY_MAX_BYTES, { namespace })} > 0.9`,
+              ),
             ],
           },
         ],
