@@ -12,6 +12,7 @@ import { runCli, waitFor } from './support/cli';
 import { ObservedPrograms, startObservedPrograms } from './support/observed-programs';
 import { coverage, describeOutcomes, evaluateQueries, extractQueries } from './support/panel-queries';
 import { PromSample } from './support/prometheus-server';
+import { pythonSend } from './support/python-celery';
 import { exportedFamilies, referenceDocuments } from './support/reference-queries';
 
 const RATE = 50;
@@ -20,6 +21,8 @@ const LOAD_SECONDS = 15;
 const FAILING = 3;
 const MALFORMED = ['not json', '{"nowait": 1}'];
 const ADDS = 20;
+/** tasks.add sent by Python Celery's client (`.delay()`), run by our worker too. */
+const PYTHON_ADDS = 5;
 const FAILS = 2;
 const MAX_MEMORY = 64 * 1024 * 1024;
 
@@ -74,6 +77,7 @@ describe('the programs under load, through Prometheus', () => {
     // Celery tasks with known outcomes, beside the producer's users.register.
     expect((await runCli(['celery-send', '--count', String(ADDS), '--task', 'tasks.add', '--args', '[2, 3]', '--redis', observed.redis.url])).code).toBe(0);
     expect((await runCli(['celery-send', '--count', String(FAILS), '--task', 'tasks.fail', '--redis', observed.redis.url])).code).toBe(0);
+    expect(await pythonSend({ redisUrl: observed.redis.url }, 'tasks.add', { args: [1, 2], count: PYTHON_ADDS })).toHaveLength(PYTHON_ADDS);
 
     const publishedRate = `sum(rate(${of(Metrics.PUBLISHED, workloads.publisher)}[10s]))`;
     const processedRate = `sum(rate(${of(Metrics.PROCESSED, workloads.worker)}[10s]))`;
@@ -132,7 +136,7 @@ describe('the programs under load, through Prometheus', () => {
 
     const processed = `sum(${of(Metrics.PROCESSED, workloads.worker)})`;
     const celeryTasks = `sum by (${MetricLabels.TASK}, ${MetricLabels.STATE}) (${of(CeleryMetrics.TASKS, workloads.celeryWorker)})`;
-    const expectedTasks = { 'users.register SUCCESS': celerySent, 'tasks.add SUCCESS': ADDS, 'tasks.fail FAILURE': FAILS };
+    const expectedTasks = { 'users.register SUCCESS': celerySent, 'tasks.add SUCCESS': ADDS + PYTHON_ADDS, 'tasks.fail FAILURE': FAILS };
     // The last scrape after the drain has them all.
     let last: unknown;
     await waitFor(
@@ -154,9 +158,10 @@ describe('the programs under load, through Prometheus', () => {
     expect(byLabel(await observed.prometheus.query(`sum by (${MetricLabels.REASON}) (${of(Metrics.DEAD_LETTERED, workloads.worker)})`), MetricLabels.REASON)).toEqual({
       'handler-failed': FAILING,
       malformed: MALFORMED.length,
+      'max-deliveries': 0,
     });
     expect(await scalar(`sum(${of(Metrics.IN_FLIGHT, workloads.worker)})`)).toBe(0);
-    expect(await scalar(`sum(${of(`${CeleryMetrics.TASK_SECONDS}_count`, workloads.celeryWorker)})`)).toBe(celerySent + ADDS + FAILS);
+    expect(await scalar(`sum(${of(`${CeleryMetrics.TASK_SECONDS}_count`, workloads.celeryWorker)})`)).toBe(celerySent + ADDS + PYTHON_ADDS + FAILS);
   }, 60_000);
 
   test('steady state: the exporter depth by state of each list equals what Redis holds, read before and after the scrape; oldest ready age', async () => {
@@ -206,5 +211,8 @@ describe('the programs under load, through Prometheus', () => {
     // The reference set has one query over kube-state-metrics: listed, not required.
     expect(elsewhere.map((o) => o.query.source)).toEqual([expect.stringContaining('Replicas ready')]);
     expect(queries.length).toBe(report.outcomes.length);
+    // At that moment the alerts say what happened: dead letters in the last 5 minutes, nothing else.
+    const firing = report.outcomes.filter((o) => o.query.kind === 'rule' && o.query.rule !== undefined && !o.query.rule.includes(':') && o.samples > 0);
+    expect(firing.map((o) => o.query.rule)).toEqual(['DeadLetters']);
   });
 });
