@@ -8,6 +8,7 @@ import {
   KedaScaledJob,
   KedaScaledObject,
   Publisher,
+  QueueExporter,
   QueueWorker,
   RedisConnection,
   RedisQueue,
@@ -103,6 +104,11 @@ export class WorkerFleetChart extends Chart {
   }
 }
 
+/** A setting given at synth: the cdk8s context key, else the environment variable (empty counts as unset). */
+function synthSetting(scope: Construct, contextKey: string, env: string): string | undefined {
+  return scope.node.tryGetContext(contextKey) ?? (process.env[env] || undefined);
+}
+
 /** cdk8s context key (else env var at synth) with the host of the celery-worker chart's external Redis. */
 export const CELERY_REDIS_HOST_CONTEXT_KEY = 'celery-worker:redis-host';
 export const CELERY_REDIS_HOST_ENV = 'CELERY_REDIS_HOST';
@@ -123,11 +129,10 @@ export const CELERY_REDIS_HOST_PLACEHOLDER = 'change-me.redis.invalid';
 export class CeleryWorkerChart extends Chart {
   public constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, { namespace: 'celery-worker', ...props });
-    const setting = (key: string, env: string): string | undefined => this.node.tryGetContext(key) ?? (process.env[env] || undefined);
-    const caSecret = setting(CELERY_REDIS_CA_SECRET_CONTEXT_KEY, CELERY_REDIS_CA_SECRET_ENV);
+    const caSecret = synthSetting(this, CELERY_REDIS_CA_SECRET_CONTEXT_KEY, CELERY_REDIS_CA_SECRET_ENV);
     const connection = RedisConnection.external(this, {
       name: 'redis',
-      host: setting(CELERY_REDIS_HOST_CONTEXT_KEY, CELERY_REDIS_HOST_ENV) ?? CELERY_REDIS_HOST_PLACEHOLDER,
+      host: synthSetting(this, CELERY_REDIS_HOST_CONTEXT_KEY, CELERY_REDIS_HOST_ENV) ?? CELERY_REDIS_HOST_PLACEHOLDER,
       port: 6380,
       tls: true,
       password: { secret: kplus.Secret.fromSecretName(this, 'redis-auth', 'redis-auth'), key: 'password' },
@@ -159,11 +164,61 @@ export class CeleryWorkerChart extends Chart {
   }
 }
 
+/** cdk8s context key (else env var at synth) with the URL KEDA queries Prometheus at, in the event-driven chart. */
+export const EVENT_DRIVEN_PROMETHEUS_CONTEXT_KEY = 'event-driven:prometheus-url';
+export const EVENT_DRIVEN_PROMETHEUS_ENV = 'EVENT_DRIVEN_PROMETHEUS_URL';
+/** The Service the Prometheus Operator creates for every Prometheus (kube-prometheus-stack installs into `monitoring`). */
+export const EVENT_DRIVEN_PROMETHEUS_DEFAULT = 'http://prometheus-operated.monitoring.svc:9090';
+
+/**
+ * The "scalable event-driven system with KEDA" demo on Redis, corrected: a producer whose rate lives in a
+ * ConfigMap and is followed live (no restart), a queue exporter whose series exist at zero consumers, and
+ * consumers that acknowledge after processing, scaled 0..10 by a KEDA `prometheus` trigger on the events
+ * waiting or in flight. The original's demo values: threshold 10, polling 5 s, cooldown 30 s, 0..10
+ * replicas. For production, see docs/producer-and-exporter.md: poll every 15-30 s, cool down over
+ * minutes (300 s), shrink slowly (a 5-minute stabilization window), and keep the threshold equal to a
+ * pod's concurrency so a replica is added per full pod.
+ * Expects the Secret `redis-auth` (key `password`) in namespace `event-driven`; Prometheus at the context
+ * key `event-driven:prometheus-url` (or EVENT_DRIVEN_PROMETHEUS_URL at synth), else the Prometheus
+ * Operator's `prometheus-operated` Service in namespace `monitoring`.
+ */
+export class EventDrivenChart extends Chart {
+  public constructor(scope: Construct, id: string, props: ChartProps = {}) {
+    super(scope, id, { namespace: 'event-driven', ...props });
+    const prometheusUrl = synthSetting(this, EVENT_DRIVEN_PROMETHEUS_CONTEXT_KEY, EVENT_DRIVEN_PROMETHEUS_ENV) ?? EVENT_DRIVEN_PROMETHEUS_DEFAULT;
+    const password = { secret: kplus.Secret.fromSecretName(this, 'redis-auth', 'redis-auth'), key: 'password' };
+    const queue = new RedisQueue(this, 'queue', {
+      name: 'redis',
+      listName: 'events',
+      password,
+      persistence: { size: Size.gibibytes(5), appendFsync: AppendFsync.EVERY_SECOND },
+      exporter: {},
+      // Redis open only to this chart's producer, exporter and consumers and to KEDA; its exporter to namespace monitoring.
+      networkPolicy: {},
+    });
+    // 10 events a second to start; `kubectl -n event-driven edit configmap producer-rate` changes it live.
+    new Publisher(this, 'producer', { name: 'producer', queue, rate: 10, batchSize: 1, rateConfigMap: {}, waitMin: 1, waitMax: 3, podMonitor: true });
+    const exporter = new QueueExporter(this, 'queue-exporter', { name: 'queue-exporter', queues: [queue], podMonitor: true });
+    const consumer = new QueueWorker(this, 'consumer', { name: 'consumer', queue, concurrency: 10, grace: Duration.seconds(30), podMonitor: true });
+    new KedaScaledObject(this, 'consumer-scaler', {
+      name: 'consumer',
+      target: consumer.deployment,
+      // One replica per 10 events waiting or in flight: a full pod (concurrency 10).
+      triggers: [exporter.pendingTrigger(this, 'pending', { serverAddress: prometheusUrl, threshold: 10 })],
+      minReplicas: 0,
+      maxReplicas: 10,
+      pollingInterval: Duration.seconds(5),
+      cooldown: Duration.seconds(30),
+    });
+  }
+}
+
 /** Every demo chart of the app, by folder name in dist/. */
 export function buildApp(app: App): App {
   new RedisKedaChart(app, 'redis-keda');
   new WorkerFleetChart(app, 'worker-fleet');
   new CeleryWorkerChart(app, 'celery-worker');
+  new EventDrivenChart(app, 'event-driven');
   return app;
 }
 

@@ -1,6 +1,7 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import type { PodMonitor } from '../imports/monitoring.coreos.com';
 import { Commands, DEFAULT_CELERY_QUEUE, DEFAULT_CELERY_SEND_INTERVAL_SECONDS, DEMO_CELERY_TASK, Env, flag, Options } from '../runtime/contract';
 import { RedisConnection } from './redis-connection';
 import { renderRuntimeDeployment } from './private/runtime-deployment';
@@ -38,6 +39,8 @@ export class CeleryProducer extends Construct {
   public readonly deployment: kplus.Deployment;
   /** The producer's container. */
   public readonly container: kplus.Container;
+  /** The PodMonitor scraping the producer, when asked for. */
+  public readonly podMonitor?: PodMonitor;
   /** The queue the tasks go to. */
   public readonly queue: string;
   /** The name of the task sent. */
@@ -54,7 +57,11 @@ export class CeleryProducer extends Construct {
     if (!this.task || /\s/.test(this.task)) throw propError(this, 'task', this.task, 'must be a task name without white space');
     if (this.interval.toMilliseconds() <= 0) throw propError(this, 'interval', `${this.interval.toMilliseconds()}ms`, 'must be positive');
     // With --forever, celery-send serves /healthz, /readyz and /metrics like `publish --forever`.
-    ({ deployment: this.deployment, container: this.container } = renderRuntimeDeployment(this, props, {
+    ({
+      deployment: this.deployment,
+      container: this.container,
+      podMonitor: this.podMonitor,
+    } = renderRuntimeDeployment(this, props, {
       container: 'producer',
       args: [Commands.CELERY_SEND, flag(Options.FOREVER)],
       replicas: 1,

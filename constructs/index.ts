@@ -1,7 +1,9 @@
 // What users compose: the constructs, their props and the value types they take. Rendering helpers, pod defaults
 // and validation live in ./private and are not part of the API.
+export * from './alert-rules';
 export * from './celery-producer';
 export * from './celery-worker';
+export * from './dashboards';
 export * from './keda-scaled-job';
 export * from './keda-scaled-object';
 export * from './kustomization';

@@ -224,6 +224,8 @@ export interface KedaScaledObjectProps {
 export class KedaScaledObject extends Construct {
   /** The rendered ScaledObject. */
   public readonly apiObject: ScaledObject;
+  /** The workload it scales, as given in `target`. */
+  public readonly target: IScalableWorkload | ScaleTargetReference;
   /** The minimum replica count in force. */
   public readonly minReplicas: number;
   /** The maximum replica count in force. */
@@ -236,6 +238,7 @@ export class KedaScaledObject extends Construct {
   public constructor(scope: Construct, id: string, props: KedaScaledObjectProps) {
     super(scope, id);
     checkName(this, 'name', props.name);
+    this.target = props.target;
     ({ min: this.minReplicas, max: this.maxReplicas } = checkScaler(this, props));
     checkInteger(this, 'idleReplicaCount', props.idleReplicaCount, 0);
     checkInteger(this, 'pausedReplicas', props.pausedReplicas, 0);

@@ -1,6 +1,7 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import type { PodMonitor } from '../imports/monitoring.coreos.com';
 import { Commands, Env, flag, MAX_PUBLISH_RATE, Options, PUBLISH_DEFAULTS, RATE_DIR, RATE_FILE } from '../runtime/contract';
 import { renderRuntimeDeployment } from './private/runtime-deployment';
 import { leasedListEnv } from './private/triggers';
@@ -81,6 +82,8 @@ const RELOADER_SECRETS_ANNOTATION = 'secret.reloader.stakater.com/auto';
 export class Publisher extends Construct {
   /** The publisher's Deployment. */
   public readonly deployment: kplus.Deployment;
+  /** The PodMonitor scraping the publisher, when asked for. */
+  public readonly podMonitor?: PodMonitor;
   /** Events per batch. */
   public readonly batchSize: number;
   /** Time between batches (unused when paced by a rate). */
@@ -127,7 +130,7 @@ export class Publisher extends Construct {
     this.rateConfigMap = props.rateConfigMap
       ? (props.rateConfigMap.configMap ?? new kplus.ConfigMap(this, 'rate', { metadata: nameMetadata(props.name && `${props.name}-rate`), data: { [key]: String(props.rate) } }))
       : undefined;
-    const { deployment, container } = renderRuntimeDeployment(this, props, {
+    const { deployment, container, podMonitor } = renderRuntimeDeployment(this, props, {
       container: 'publisher',
       args: [Commands.PUBLISH, flag(Options.FOREVER)],
       replicas: 1,
@@ -142,6 +145,7 @@ export class Publisher extends Construct {
       },
     });
     this.deployment = deployment;
+    this.podMonitor = podMonitor;
     if (this.rateConfigMap) {
       // The whole directory, read-only: the runtime watches it for the kubelet's `..data` swap.
       const volume = kplus.Volume.fromConfigMap(this, 'rate-volume', this.rateConfigMap, { name: 'rate', items: { [key]: { path: RATE_FILE.slice(RATE_DIR.length + 1) } } });

@@ -1,12 +1,14 @@
-import { Duration, Names } from 'cdk8s';
+import { Chart, Duration, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { PodMonitor } from '../imports/monitoring.coreos.com';
-import { Commands, DEFAULT_EXPORTER_SCRAPE_TIMEOUT_SECONDS, Env, METRICS_PORT, QueueCommands } from '../runtime/contract';
-import { renderPodMonitor, renderRuntimeDeployment } from './private/runtime-deployment';
+import { Commands, DEFAULT_EXPORTER_SCRAPE_TIMEOUT_SECONDS, Env, METRICS_PORT, MetricLabels, Metrics, QueueCommands } from '../runtime/contract';
+import { series } from './private/promql';
+import { renderRuntimeDeployment } from './private/runtime-deployment';
 import { nameMetadata, propError } from './private/validation';
+import type { RedisConnection } from './redis-connection';
 import { RuntimeDeploymentProps } from './runtime-deployment-props';
-import { LeasedList } from './triggers';
+import { LeasedList, PrometheusTrigger, PrometheusTriggerProps } from './triggers';
 
 /** Props of a QueueExporter. */
 export interface QueueExporterProps extends RuntimeDeploymentProps {
@@ -17,11 +19,6 @@ export interface QueueExporterProps extends RuntimeDeploymentProps {
    * @default Duration.seconds(2)
    */
   readonly scrapeTimeout?: Duration;
-  /**
-   * Emit a Prometheus-Operator PodMonitor scraping `/metrics`.
-   * @default false
-   */
-  readonly podMonitor?: boolean;
 }
 
 /**
@@ -39,6 +36,8 @@ export class QueueExporter extends Construct {
   public readonly podMonitor?: PodMonitor;
   /** The names of the exported lists. */
   public readonly listNames: string[];
+  /** The connection of the exported lists. */
+  public readonly connection: RedisConnection;
 
   public constructor(scope: Construct, id: string, props: QueueExporterProps) {
     super(scope, id);
@@ -53,6 +52,7 @@ export class QueueExporter extends Construct {
         `must all be on one connection: '${stranger.listName}' is not on the connection of '${first.listName}' (use one QueueExporter per connection)`,
       );
     }
+    this.connection = first.connection;
     this.listNames = props.queues.map((q) => q.listName);
     const twice = this.listNames.find((name, i) => this.listNames.indexOf(name) !== i);
     if (twice) throw propError(this, 'queues', twice, 'must name each list once');
@@ -64,7 +64,7 @@ export class QueueExporter extends Construct {
 
     // Without a name, a label value unique to the construct path: the Service and PodMonitor select this pod only.
     const labels = { 'app.kubernetes.io/name': props.name ?? Names.toLabelValue(this), 'app.kubernetes.io/component': 'queue-exporter' };
-    this.deployment = renderRuntimeDeployment(this, props, {
+    const rendered = renderRuntimeDeployment(this, props, {
       container: 'exporter',
       args: [Commands.QUEUE, QueueCommands.EXPORTER],
       replicas: 1,
@@ -74,13 +74,42 @@ export class QueueExporter extends Construct {
         [Env.EXPORTER_LISTS]: kplus.EnvValue.fromValue(this.listNames.join(',')),
         [Env.EXPORTER_SCRAPE_TIMEOUT]: kplus.EnvValue.fromValue(String(timeoutMs / 1000)),
       },
-    }).deployment;
+    });
+    this.deployment = rendered.deployment;
+    this.podMonitor = rendered.podMonitor;
     this.service = new kplus.Service(this, 'service', {
       metadata: nameMetadata(props.name),
       selector: this.deployment,
       ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: METRICS_PORT }],
     });
-    this.podMonitor = props.podMonitor ? renderPodMonitor(this, props.name, labels) : undefined;
     first.connection.allowFrom(this.deployment);
+  }
+
+  /**
+   * PromQL for the events waiting or in flight on one exported list, from this exporter's series (they exist at
+   * zero consumers, so a trigger on it scales up from zero). Selected by the pod's namespace when the chart has one.
+   * @param listName one of `listNames`; the first list by default
+   */
+  public pendingQuery(listName: string = this.listNames[0]): string {
+    if (!this.listNames.includes(listName)) throw propError(this, 'pendingQuery', listName, `must be one of the exported lists: ${this.listNames.join(', ')}`);
+    const namespace = Chart.of(this).namespace;
+    const selector = series(Metrics.QUEUE_DEPTH, {
+      ...(namespace ? { namespace } : {}),
+      [MetricLabels.LIST]: listName,
+      [MetricLabels.STATE]: { regex: 'ready|inflight' },
+    });
+    return `sum(${selector})`;
+  }
+
+  /**
+   * A KEDA `prometheus` trigger on {@link pendingQuery}: one replica per `threshold` events waiting or in flight.
+   * Create it in the chart of the ScaledObject (its TriggerAuthentication, if any, must be in that namespace).
+   * @param scope where the trigger goes (and its TriggerAuthentication, with credentials)
+   * @param id the construct id
+   * @param props everything of a PrometheusTrigger but the query; `listName` picks the list (the first by default)
+   */
+  public pendingTrigger(scope: Construct, id: string, props: Omit<PrometheusTriggerProps, 'query'> & { readonly listName?: string }): PrometheusTrigger {
+    const { listName, ...trigger } = props;
+    return new PrometheusTrigger(scope, id, { ...trigger, query: this.pendingQuery(listName) });
   }
 }

@@ -2,10 +2,13 @@ import { ApiObject, Chart, Duration, JsonPatch, Lazy, Size, SizeRoundingBehavior
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { DEFAULT_LIST_NAME, queueKeys, REDIS_EXPORTER_PORT, REDIS_PORT } from '../runtime/contract';
+import type { PodMonitor } from '../imports/monitoring.coreos.com';
 import { patchPodSpec, restrictedContainer, restrictedPod } from './private/pod-defaults';
+import { renderPodMonitor } from './private/runtime-deployment';
 import { leasedListEnv } from './private/triggers';
 import { checkImage, checkName, nameMetadata, propError } from './private/validation';
 import { RedisClientPods, RedisConnection, SecretKeyRef } from './redis-connection';
+import type { PodMonitorOptions } from './runtime-deployment-props';
 import { LeasedList, RedisListTrigger, RedisListTriggerOptions } from './triggers';
 
 /** The official Redis 7 image, pinned. */
@@ -58,6 +61,12 @@ export interface RedisExporterOptions {
    * @default - 10m CPU and 32Mi memory requested, 64Mi memory limit
    */
   readonly resources?: kplus.ContainerResources;
+  /**
+   * Emit a Prometheus-Operator PodMonitor scraping the exporter: `true`, or its options (labels a
+   * Prometheus' `podMonitorSelector` matches). `AlertRules.addRedis()` reads the series it scrapes.
+   * @default false
+   */
+  readonly podMonitor?: boolean | PodMonitorOptions;
 }
 
 /** Who may reach a RedisQueue's ports (a NetworkPolicy on its pod). */
@@ -138,6 +147,8 @@ export interface RedisQueueProps {
   readonly imagePullSecrets?: string[];
 }
 
+/** Where redis_exporter serves its metrics (its default `--web.telemetry-path`). */
+const REDIS_EXPORTER_METRICS_PATH = '/metrics';
 /** The label Kubernetes puts on every namespace with its name. */
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 const DATA_DIR = '/data';
@@ -167,6 +178,10 @@ export class RedisQueue extends Construct implements LeasedList {
   public readonly config: kplus.ConfigMap;
   /** Redis `maxmemory` in force (noeviction). */
   public readonly maxMemory: Size;
+  /** The PodMonitor scraping the redis_exporter sidecar, when `exporter.podMonitor` is set. */
+  public readonly exporterPodMonitor?: PodMonitor;
+  /** Image of the redis_exporter sidecar (metrics on port 9121), undefined without one. */
+  public readonly exporterImage?: string;
   /** The NetworkPolicy, when `networkPolicy` is set. */
   public readonly networkPolicy?: kplus.k8s.KubeNetworkPolicy;
   /** The persistence settings in force, undefined when off. */
@@ -224,7 +239,13 @@ export class RedisQueue extends Construct implements LeasedList {
       securityContext: restrictedPod(REDIS_UID, REDIS_UID),
     });
     this.addServer(image, props, resources);
-    if (props.exporter) this.addExporter(props.exporter, props.password);
+    if (props.exporter) {
+      this.exporterImage = this.addExporter(props.exporter, props.password);
+      this.exporterPodMonitor = renderPodMonitor(this, props.name, this.statefulSet.matchLabels, props.exporter.podMonitor, {
+        prop: 'exporter.podMonitor',
+        path: REDIS_EXPORTER_METRICS_PATH,
+      });
+    }
     patchPodSpec(this.statefulSet, { imagePullSecrets: props.imagePullSecrets });
     if (props.networkPolicy) this.networkPolicy = this.addNetworkPolicy(props.networkPolicy, props.exporter !== undefined);
   }
@@ -387,7 +408,7 @@ export class RedisQueue extends Construct implements LeasedList {
     sts.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'data', mountPath: DATA_DIR }));
   }
 
-  private addExporter(options: RedisExporterOptions, password?: SecretKeyRef): void {
+  private addExporter(options: RedisExporterOptions, password?: SecretKeyRef): string {
     const image = options.image ?? DEFAULT_REDIS_EXPORTER_IMAGE;
     checkImage(this, 'exporter.image', image);
     const env: Record<string, kplus.EnvValue> = { REDIS_ADDR: kplus.EnvValue.fromValue(`redis://localhost:${REDIS_PORT}`) };
@@ -406,5 +427,6 @@ export class RedisQueue extends Construct implements LeasedList {
       readiness: kplus.Probe.fromHttpGet('/health', { port: REDIS_EXPORTER_PORT }),
       liveness: kplus.Probe.fromHttpGet('/health', { port: REDIS_EXPORTER_PORT, periodSeconds: Duration.seconds(20) }),
     });
+    return image;
   }
 }

@@ -1,6 +1,16 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 
+/** Options of a PodMonitor a construct emits. */
+export interface PodMonitorOptions {
+  /**
+   * Labels of the PodMonitor object: what a Prometheus' `podMonitorSelector` selects it by
+   * (kube-prometheus-stack's is `release: <release name>`).
+   * @default - none
+   */
+  readonly labels?: Record<string, string>;
+}
+
 /** What every Deployment running a long-lived `redis-keda` command takes (workers, publishers, producers). */
 export interface RuntimeDeploymentProps {
   /**
@@ -23,6 +33,12 @@ export interface RuntimeDeploymentProps {
    * @default - none
    */
   readonly imagePullSecrets?: string[];
+  /**
+   * Emit a Prometheus-Operator PodMonitor scraping `/metrics`: `true`, or its options (labels a
+   * Prometheus' `podMonitorSelector` matches, e.g. `{ labels: { release: 'kube-prometheus-stack' } }`).
+   * @default false
+   */
+  readonly podMonitor?: boolean | PodMonitorOptions;
 }
 
 /** What every long-running worker Deployment of the runtime (QueueWorker, CeleryWorker) takes. */
@@ -43,9 +59,4 @@ export interface WorkerDeploymentProps extends RuntimeDeploymentProps {
    * @default - none in the YAML when a KedaScaledObject targets the Deployment, else cdk8s-plus's 2
    */
   readonly replicas?: number;
-  /**
-   * Emit a Prometheus-Operator PodMonitor scraping `/metrics`.
-   * @default false
-   */
-  readonly podMonitor?: boolean;
 }

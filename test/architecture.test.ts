@@ -22,6 +22,9 @@ function resolveImport(file: string, spec: string): string {
 /** The one file of constructs/ that touches the file system: it writes each chart folder's kustomization.yaml. */
 const WRITES_FILES = path.join('constructs', 'kustomization.ts');
 const CONTRACT = path.join('runtime', 'contract');
+/** The one folder of constructs/ that builds Grafana dashboards, with the Grafana Foundation SDK (a dependency of the package). */
+const DASHBOARD_BUILDERS = path.join('constructs', 'private', 'dashboards');
+const GRAFANA_SDK = '@grafana/grafana-foundation-sdk/';
 
 describe('dependency rule', () => {
   test.each(sources('constructs'))('%s imports only cdk8s, constructs, imports/ and the contract', (file) => {
@@ -30,6 +33,7 @@ describe('dependency rule', () => {
       const allowed =
         ['cdk8s', 'cdk8s-plus-27', 'constructs'].includes(target) ||
         (file === WRITES_FILES && ['fs', 'path'].includes(target)) ||
+        (path.dirname(file) === DASHBOARD_BUILDERS && target.startsWith(GRAFANA_SDK)) ||
         target.startsWith(`constructs${path.sep}`) ||
         target.startsWith(`imports${path.sep}`) ||
         target === CONTRACT ||
@@ -53,6 +57,12 @@ describe('dependency rule', () => {
 
   test('the library entry exports nothing of constructs/private/', () => {
     expect(importsOf(path.join('constructs', 'index.ts')).filter((spec) => spec.includes('private'))).toEqual([]);
+  });
+
+  test('only the dashboard builders import the Grafana Foundation SDK, and they do', () => {
+    const importers = sources('constructs').filter((file) => importsOf(file).some((spec) => spec.startsWith(GRAFANA_SDK)));
+    expect(importers.length).toBeGreaterThan(0);
+    expect(importers.filter((file) => path.dirname(file) !== DASHBOARD_BUILDERS)).toEqual([]);
   });
 
   test('the generated version module imports nothing', () => {

@@ -23,7 +23,7 @@ const OBJECTS_PER_CHART: Record<string, Record<string, number>> = {
   'celery-external-tls.ts': { celery: 6 },
   'job-per-event.ts': { jobs: 8 },
   'several-charts.ts': { consumers: 4, queue: 5 },
-  'worker-fleet.ts': { fleet: 8 },
+  'worker-fleet.ts': { fleet: 10 },
 };
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'examples-'));

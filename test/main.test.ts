@@ -1,6 +1,13 @@
 import { Testing } from 'cdk8s';
-import { buildApp, CELERY_REDIS_CA_SECRET_CONTEXT_KEY, CELERY_REDIS_HOST_CONTEXT_KEY, CELERY_REDIS_HOST_PLACEHOLDER } from '../main';
-import { CeleryKeys, celeryPriorityList, DEMO_CELERY_TASK, Env, TERMINATION_MARGIN_SECONDS } from '../runtime/contract';
+import {
+  buildApp,
+  CELERY_REDIS_CA_SECRET_CONTEXT_KEY,
+  CELERY_REDIS_HOST_CONTEXT_KEY,
+  CELERY_REDIS_HOST_PLACEHOLDER,
+  EVENT_DRIVEN_PROMETHEUS_CONTEXT_KEY,
+  EVENT_DRIVEN_PROMETHEUS_DEFAULT,
+} from '../main';
+import { CeleryKeys, celeryPriorityList, DEMO_CELERY_TASK, Env, MetricLabels, Metrics, TERMINATION_MARGIN_SECONDS } from '../runtime/contract';
 
 describe('the app', () => {
   const app = buildApp(Testing.app());
@@ -38,12 +45,15 @@ describe('chart worker-fleet', () => {
   });
 });
 
+/** The documents of one chart of the app, synthesized with these cdk8s context values. */
+function synthChart(id: string, context: Record<string, string> = {}): any[] {
+  const app = Testing.app();
+  for (const [k, v] of Object.entries(context)) app.node.setContext(k, v);
+  return Testing.synth(buildApp(app).charts.find((c) => c.node.id === id)!) as any[];
+}
+
 describe('chart celery-worker', () => {
-  const chartDocs = (context: Record<string, string> = {}) => {
-    const app = Testing.app();
-    for (const [k, v] of Object.entries(context)) app.node.setContext(k, v);
-    return Testing.synth(buildApp(app).charts.find((c) => c.node.id === 'celery-worker')!) as any[];
-  };
+  const chartDocs = (context: Record<string, string> = {}) => synthChart('celery-worker', context);
   const docs = chartDocs();
   const so = docs.find((d) => d.kind === 'ScaledObject');
   const worker = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === so.spec.scaleTargetRef.name);
@@ -93,5 +103,49 @@ describe('chart celery-worker', () => {
     expect(producer.spec.replicas).toBe(1);
     expect(producer.spec.template.spec.containers[0].args).toEqual(['celery-send', '--forever']);
     expect(envOf(producer)).toMatchObject({ [Env.CELERY_QUEUE]: 'celery', [Env.CELERY_TASK]: DEMO_CELERY_TASK, [Env.CELERY_SEND_INTERVAL]: '1' });
+  });
+});
+
+describe('chart event-driven', () => {
+  const docs = synthChart('event-driven');
+  const named = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name);
+
+  test("the original demo's values: threshold 10, polling 5 s, cooldown 30 s, 0..10, on the exporter's ready + in-flight count, in event-driven", () => {
+    const so = named('ScaledObject', 'consumer');
+    expect(so.metadata.namespace).toBe('event-driven');
+    expect(so.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 10, pollingInterval: 5, cooldownPeriod: 30, scaleTargetRef: { kind: 'Deployment', name: 'consumer' } });
+    expect(so.spec.triggers).toEqual([
+      {
+        type: 'prometheus',
+        metadata: {
+          serverAddress: EVENT_DRIVEN_PROMETHEUS_DEFAULT,
+          query: `sum(${Metrics.QUEUE_DEPTH}{namespace="event-driven", ${MetricLabels.LIST}="events", ${MetricLabels.STATE}=~"ready|inflight"})`,
+          threshold: '10',
+          activationThreshold: '0',
+        },
+      },
+    ]);
+  });
+
+  test('the producer follows its rate from the ConfigMap it mounts (10 a second to start); consumers hold 10 events a pod', () => {
+    const producer = named('Deployment', 'producer');
+    const rate = named('ConfigMap', 'producer-rate');
+    expect(rate.data).toEqual({ rate: '10' });
+    const env = Object.fromEntries(producer.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+    expect(env[Env.PUBLISH_RATE]).toBe('10');
+    expect(producer.spec.template.spec.volumes.map((v: any) => v.configMap?.name)).toContain('producer-rate');
+    const consumer = named('Deployment', 'consumer');
+    expect(Object.fromEntries(consumer.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]))[Env.CONSUME_CONCURRENCY]).toBe('10');
+    expect(
+      docs
+        .filter((d) => d.kind === 'PodMonitor')
+        .map((d) => d.metadata.name)
+        .sort(),
+    ).toEqual(['consumer', 'producer', 'queue-exporter']);
+  });
+
+  test('Prometheus from the cdk8s context reaches the trigger', () => {
+    const so = synthChart('event-driven', { [EVENT_DRIVEN_PROMETHEUS_CONTEXT_KEY]: 'http://prometheus.example:9090' }).find((d) => d.kind === 'ScaledObject');
+    expect(so.spec.triggers[0].metadata.serverAddress).toBe('http://prometheus.example:9090');
   });
 });

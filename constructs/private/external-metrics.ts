@@ -27,12 +27,50 @@ export const KubeStateMetrics = {
   JOB_FAILED: 'kube_job_status_failed',
 } as const;
 
-/** Of the KEDA operator's `/metrics` (labels `namespace`, `scaledObject`, `scaler`, `metric`, `triggerIndex`, `type`). */
+/**
+ * Of the KEDA operator's `/metrics` (checked against the live KEDA v2.20.2 operator, e2e/keda-prometheus.test.ts).
+ * The scaler series carry `namespace`, `scaledObject`, `scaler`, `metric`, `triggerIndex` and `type`: `scaler` is the
+ * trigger's `name` when it has one, else KEDA's scaler type (`prometheusScaler`, `redisScaler`, ...); `metric` the
+ * HPA's metric name (`s<triggerIndex>-<kind>`, e.g. `s0-prometheus`); `type` `scaledobject` or `scaledjob`. The
+ * ScaledObject series carry only `namespace` and `scaledObject`. Scraped with a target label `namespace` (a
+ * PodMonitor without `honorLabels`), KEDA's own `namespace` arrives as `exported_namespace`.
+ */
 export const KedaMetrics = {
+  /** 1 while the trigger is active, else 0; scaler labels. */
   SCALER_ACTIVE: 'keda_scaler_active',
+  /** The value the trigger last read (the query's value for `prometheus`); scaler labels. */
   SCALER_METRICS_VALUE: 'keda_scaler_metrics_value',
+  /** Seconds the trigger's last read took; scaler labels. */
   SCALER_METRICS_LATENCY_SECONDS: 'keda_scaler_metrics_latency_seconds',
+  /** Failed reads of the trigger (present from 0); scaler labels. */
   SCALER_DETAIL_ERRORS: 'keda_scaler_detail_errors_total',
+  /** Failed reads of any trigger of the ScaledObject (present from 0); `namespace` and `scaledObject` only. */
   SCALED_OBJECT_ERRORS: 'keda_scaled_object_errors_total',
+  /** 1 while the ScaledObject is paused, else 0; `namespace` and `scaledObject` only. */
   SCALED_OBJECT_PAUSED: 'keda_scaled_object_paused',
 } as const;
+
+/** Label names of the series above, and the target labels Prometheus attaches to every pod it scrapes. */
+export const ExternalLabels = {
+  /** A target label of every scraped pod; kube-state-metrics and KEDA also set it to the object's namespace. */
+  NAMESPACE: 'namespace',
+  /**
+   * Where Prometheus moves a series' own `namespace` when the target's wins (scraped without `honorLabels`, as
+   * KEDA's ServiceMonitor usually is): then `namespace` is the exporter's and this one the object's.
+   */
+  EXPORTED_NAMESPACE: 'exported_namespace',
+  /** A target label of every scraped pod. */
+  POD: 'pod',
+  DEPLOYMENT: 'deployment',
+  HPA: 'horizontalpodautoscaler',
+  JOB_NAME: 'job_name',
+  /** Of KEDA's series: the ScaledObject's (or ScaledJob's) name. */
+  SCALED_OBJECT: 'scaledObject',
+  SCALER: 'scaler',
+  METRIC: 'metric',
+  /** Of the histograms' `_bucket` series. */
+  LE: 'le',
+} as const;
+
+/** KEDA names the HPA of a ScaledObject `keda-hpa-<name>`. */
+export const KEDA_HPA_PREFIX = 'keda-hpa-';

@@ -23,6 +23,16 @@ export function podPattern(name: string): { readonly regex: string } {
   return { regex: `${regexQuote(name)}-[a-z0-9]+-[a-z0-9]+` };
 }
 
+/** A regex matching the pods of the StatefulSet named `name` (`<name>-<ordinal>`), and no other workload's. */
+export function statefulSetPodPattern(name: string): { readonly regex: string } {
+  return { regex: `${regexQuote(name)}-[0-9]+` };
+}
+
+/** A regex matching the names of the Jobs a ScaledJob named `name` starts (`<name>-<suffix>`). */
+export function jobNamePattern(name: string): { readonly regex: string } {
+  return { regex: `${regexQuote(name)}-[a-z0-9]+` };
+}
+
 function escape(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 }

@@ -3,10 +3,10 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { PodMonitor } from '../../imports/monitoring.coreos.com';
 import { DEFAULT_GRACE_SECONDS, Env, METRICS_PATH, TERMINATION_MARGIN_SECONDS } from '../../runtime/contract';
-import type { RuntimeDeploymentProps, WorkerDeploymentProps } from '../runtime-deployment-props';
+import type { PodMonitorOptions, RuntimeDeploymentProps, WorkerDeploymentProps } from '../runtime-deployment-props';
 import { resolveRuntimeImage } from '../runtime-image';
 import { longRunningContainer, metricsPortEnv, patchPodSpec, restrictedPod } from './pod-defaults';
-import { checkInteger, checkName, checkWholeSeconds, nameMetadata } from './validation';
+import { checkInteger, checkLabels, checkName, checkWholeSeconds, nameMetadata } from './validation';
 
 /** A restricted Deployment of one `redis-keda <command>` container. */
 export interface RuntimeDeployment {
@@ -14,12 +14,15 @@ export interface RuntimeDeployment {
   readonly deployment: kplus.Deployment;
   /** Its one container. */
   readonly container: kplus.Container;
+  /** The PodMonitor scraping the pods, when `podMonitor` asked for one. */
+  readonly podMonitor?: PodMonitor;
 }
 
 /**
  * Renders a Deployment of one long-running `redis-keda` command: restricted pod without a service
  * account token, `/healthz` and `/readyz` probes and the metrics port (longRunningContainer), the
- * command's env then METRICS_PORT, image pull secrets.
+ * command's env then METRICS_PORT, image pull secrets; with `podMonitor`, a PodMonitor selecting its pods by
+ * `labels` (by default the name, else a value unique to the construct path, and the container as component).
  */
 export function renderRuntimeDeployment(
   scope: Construct,
@@ -35,10 +38,12 @@ export function renderRuntimeDeployment(
 ): RuntimeDeployment {
   checkName(scope, 'name', props.name);
   const image = resolveRuntimeImage(scope, 'image', props.image);
+  // Without a name, a label value unique to the construct path: a PodMonitor must select these pods only.
+  const labels = spec.labels ?? { 'app.kubernetes.io/name': props.name ?? Names.toLabelValue(scope), 'app.kubernetes.io/component': spec.container };
   const deployment = new kplus.Deployment(scope, 'deployment', {
     metadata: nameMetadata(props.name),
     replicas: spec.replicas,
-    podMetadata: spec.labels ? { labels: spec.labels } : undefined,
+    podMetadata: { labels },
     securityContext: restrictedPod(),
     automountServiceAccountToken: false,
     terminationGracePeriod: spec.terminationGrace,
@@ -51,7 +56,8 @@ export function renderRuntimeDeployment(
     ...longRunningContainer(props.resources),
   });
   patchPodSpec(deployment, { imagePullSecrets: props.imagePullSecrets });
-  return { deployment, container };
+  const podMonitor = renderPodMonitor(scope, props.name, labels, props.podMonitor);
+  return { deployment, container, podMonitor };
 }
 
 /** What a worker construct renders: a restricted Deployment of one `redis-keda <command>` container. */
@@ -77,7 +83,7 @@ export function renderWorkerDeployment(
   checkWholeSeconds(scope, 'grace', grace, 0);
   // Without a name, a label value unique to the construct path: a PodMonitor must select this fleet only.
   const labels = { 'app.kubernetes.io/name': props.name ?? Names.toLabelValue(scope), 'app.kubernetes.io/component': command.component };
-  const { deployment, container } = renderRuntimeDeployment(scope, props, {
+  const { deployment, container, podMonitor } = renderRuntimeDeployment(scope, props, {
     container: 'worker',
     args: command.args,
     env: { ...command.env, [Env.GRACE_SECONDS]: kplus.EnvValue.fromValue(String(grace.toSeconds())) },
@@ -87,18 +93,28 @@ export function renderWorkerDeployment(
   });
   // The user's env last: it wins, METRICS_PORT included.
   for (const [name, value] of Object.entries(props.envVariables ?? {})) container.env.addVariable(name, value);
-
-  const podMonitor = props.podMonitor ? renderPodMonitor(scope, props.name, labels) : undefined;
   return { deployment, container, grace, podMonitor };
 }
 
-/** A PodMonitor scraping `/metrics` on the `metrics` port of the pods with `labels`. */
-export function renderPodMonitor(scope: Construct, name: string | undefined, labels: Record<string, string>): PodMonitor {
+/**
+ * When asked for (`podMonitor` true or options), a PodMonitor scraping `path` on the `metrics` port
+ * of the pods with `selector`, carrying the option's labels (checked, as the `podMonitor.labels` prop).
+ */
+export function renderPodMonitor(
+  scope: Construct,
+  name: string | undefined,
+  selector: Record<string, string>,
+  podMonitor: boolean | PodMonitorOptions | undefined,
+  options: { readonly prop?: string; readonly path?: string } = {},
+): PodMonitor | undefined {
+  if (!podMonitor) return undefined;
+  const labels = podMonitor === true ? undefined : podMonitor.labels;
+  checkLabels(scope, `${options.prop ?? 'podMonitor'}.labels`, labels);
   return new PodMonitor(scope, 'pod-monitor', {
-    metadata: nameMetadata(name),
+    metadata: { ...nameMetadata(name), ...(labels && Object.keys(labels).length ? { labels: { ...labels } } : {}) },
     spec: {
-      selector: { matchLabels: labels },
-      podMetricsEndpoints: [{ port: 'metrics', path: METRICS_PATH, interval: '15s' }],
+      selector: { matchLabels: selector },
+      podMetricsEndpoints: [{ port: 'metrics', path: options.path ?? METRICS_PATH, interval: '15s' }],
     },
   });
 }

@@ -65,3 +65,21 @@ export function checkScaler(scope: Construct, props: { minReplicas?: number; max
   if (min > max) throw propError(scope, 'minReplicas', min, `must be at most 'maxReplicas' (${max})`);
   return { min, max };
 }
+
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Kubernetes object labels: keys `[prefix/]name` (name at most 63 characters), values at most 63 characters of the same alphabet. */
+export function checkLabels(scope: Construct, prop: string, labels: Record<string, string> | undefined): void {
+  for (const [key, value] of Object.entries(labels ?? {})) {
+    const slash = key.lastIndexOf('/');
+    const prefix = slash < 0 ? undefined : key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    if ((prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) || name.length > 63 || !LABEL_NAME.test(name)) {
+      throw propError(scope, prop, key, 'must be label keys of the form [prefix/]name: a name of at most 63 letters, digits, -, _ and ., and an optional DNS-subdomain prefix');
+    }
+    if (typeof value !== 'string' || value.length > 63 || (value !== '' && !LABEL_NAME.test(value))) {
+      throw propError(scope, `${prop}.${key}`, value, 'must be a label value: at most 63 letters, digits, -, _ and ., beginning and ending with a letter or digit');
+    }
+  }
+}

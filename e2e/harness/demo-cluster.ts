@@ -15,6 +15,7 @@ import { NodeAgent } from './node-agent';
 export interface DemoCluster {
   readonly plane: ControlPlane;
   readonly agent: NodeAgent;
+  readonly keda: Keda;
   readonly server: RedisServer;
   /** A client of the server, for the test's own reads. */
   readonly redis: Redis;
@@ -29,10 +30,11 @@ export async function startDemoCluster(namespace: string, password: string, star
   started({ server, redis, plane });
   const agent = await NodeAgent.start(plane);
   started({ server, redis, plane, agent });
-  await Keda.start(plane, kedaOptions);
+  const keda = await Keda.start(plane, kedaOptions);
+  started({ server, redis, plane, agent, keda });
   await plane.createRestrictedNamespace(namespace);
   await createSecret(plane, namespace, REDIS_AUTH_SECRET, { password });
-  return { plane, agent, server, redis };
+  return { plane, agent, keda, server, redis };
 }
 
 export async function stopDemoCluster(parts: Partial<DemoCluster>): Promise<void> {

@@ -35,6 +35,8 @@ export interface KedaPorts {
   readonly grpc: number;
   readonly adapter: number;
   readonly webhooks: number;
+  /** The operator's own Prometheus `/metrics` (plain HTTP on 127.0.0.1; 8080 in a cluster). */
+  readonly operatorMetrics: number;
 }
 
 export interface KedaOptions {
@@ -95,7 +97,7 @@ export class Keda {
     const kubeconfig = this.plane.kubeconfig('keda-operator', { token });
 
     this.makeCertificates();
-    this.ports = { grpc: await freePort(), adapter: await freePort(), webhooks: await freePort() };
+    this.ports = { grpc: await freePort(), adapter: await freePort(), webhooks: await freePort(), operatorMetrics: await freePort() };
     const env = {
       KUBECONFIG: kubeconfig,
       WATCH_NAMESPACE: '',
@@ -110,7 +112,7 @@ export class Keda {
       'keda-operator',
       [
         '--leader-elect=false',
-        `--metrics-bind-address=127.0.0.1:${await freePort()}`,
+        `--metrics-bind-address=127.0.0.1:${this.ports.operatorMetrics}`,
         `--health-probe-bind-address=127.0.0.1:${operatorProbe}`,
         // The gRPC server the adapter asks for metrics (9666 in a cluster).
         `--metrics-service-bind-address=127.0.0.1:${this.ports.grpc}`,

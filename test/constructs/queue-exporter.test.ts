@@ -89,4 +89,23 @@ describe('QueueExporter', () => {
     const env = envOf(only(synth(chart), 'Deployment').spec.template.spec.containers[0]);
     expect(env[Env.REDIS_PASSWORD]).toEqual({ secretKeyRef: { name: 'redis-auth', key: 'password' } });
   });
+
+  test('pendingQuery: the events waiting or in flight on one list, from the exporter in its namespace; pendingTrigger scales on it', () => {
+    const { chart, exporter } = setup();
+    expect(exporter.pendingQuery()).toBe('sum(redis_keda_queue_depth{namespace="test-ns", list="jobs", state=~"ready|inflight"})');
+    expect(exporter.pendingQuery('orders')).toBe('sum(redis_keda_queue_depth{namespace="test-ns", list="orders", state=~"ready|inflight"})');
+    const trigger = exporter.pendingTrigger(chart, 'pending', { serverAddress: 'http://prometheus-operated.monitoring.svc:9090', threshold: 10, listName: 'orders' });
+    expect(trigger.bind(chart)).toMatchObject({
+      type: 'prometheus',
+      metadata: { serverAddress: 'http://prometheus-operated.monitoring.svc:9090', query: exporter.pendingQuery('orders'), threshold: '10' },
+    });
+    expect(() => exporter.pendingQuery('nope')).toThrow(/test\/exporter: 'pendingQuery' \("nope"\) must be one of the exported lists: jobs, orders/);
+  });
+
+  test('pendingQuery without a chart namespace selects by list only', () => {
+    const chart = testChart(null);
+    const queue = new RedisQueue(chart, 'queue', { listName: 'jobs' });
+    const exporter = new QueueExporter(chart, 'exporter', { queues: [queue] });
+    expect(exporter.pendingQuery()).toBe('sum(redis_keda_queue_depth{list="jobs", state=~"ready|inflight"})');
+  });
 });

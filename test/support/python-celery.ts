@@ -11,7 +11,8 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { join } from 'path';
 import type Redis from 'ioredis';
-import { CeleryDemoKeys } from '../../runtime/contract';
+import { CeleryDemoKeys, CeleryKeys, CELERY_PRIORITY_STEPS, celeryPriorityList, DEFAULT_CELERY_QUEUE } from '../../runtime/contract';
+import { waitFor } from './cli';
 
 /** The interpreter with Celery and redis-py: $CELERY_PYTHON, else Debian's python3-celery and python3-redis. */
 export const PYTHON = process.env.CELERY_PYTHON || '/usr/bin/python3';
@@ -311,4 +312,29 @@ export function executionCounts(records: readonly Execution[]): Map<string, numb
   const counts = new Map<string, number>();
   for (const record of records) counts.set(record.id, (counts.get(record.id) ?? 0) + 1);
   return counts;
+}
+
+/** The workers that ran each task id, in order. */
+export function workersById(runs: readonly Execution[]): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const run of runs) map.set(run.id, [...(map.get(run.id) ?? []), run.worker]);
+  return map;
+}
+
+/**
+ * Waits until every sent task has completed (tasks.sleep records it under COMPLETED_KEY); if that takes longer
+ * than `timeoutMs` (keep it well under the test's own timeout), fails with what would explain it: the tasks
+ * missing, who started them, and where the queue's state stands.
+ */
+export async function allCompleted(redis: Redis, sent: readonly { id: string }[], what: string, timeoutMs = 30_000): Promise<void> {
+  try {
+    await waitFor(async () => workersById(await executions(redis, COMPLETED_KEY)).size >= sent.length, what, timeoutMs, 100);
+  } catch (error) {
+    const completed = workersById(await executions(redis, COMPLETED_KEY));
+    const started = workersById(await executions(redis));
+    const missing = sent.filter((s) => !completed.has(s.id)).map((s) => ({ id: s.id, startedBy: started.get(s.id) ?? [] }));
+    const lists = Object.fromEntries(await Promise.all(CELERY_PRIORITY_STEPS.map(async (step) => [step, await redis.llen(celeryPriorityList(DEFAULT_CELERY_QUEUE, step))])));
+    const state = { missing, lists, unacked: await redis.hkeys(CeleryKeys.UNACKED), unackedIndex: await redis.zrange(CeleryKeys.UNACKED_INDEX, '0', '-1') };
+    throw new Error(`${(error as Error).message}; ${JSON.stringify(state)}`);
+  }
 }

@@ -10,7 +10,17 @@ import type Redis from 'ioredis';
 import { CeleryKeys, CELERY_PRIORITY_STEPS, celeryPriorityList, DEFAULT_CELERY_QUEUE } from '../../../runtime/contract';
 import { RECORDING_TASKS, startOurWorker, stopOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
 import { waitFor } from '../../support/cli';
-import { COMPLETED_KEY, Execution, executions, PythonCeleryOptions, pythonGet, pythonSend, startPythonWorker, stopPythonWorkers } from '../../support/python-celery';
+import {
+  allCompleted,
+  COMPLETED_KEY,
+  executions,
+  workersById,
+  PythonCeleryOptions,
+  pythonGet,
+  pythonSend,
+  startPythonWorker,
+  stopPythonWorkers,
+} from '../../support/python-celery';
 import { RedisServer } from '../../support/redis-server';
 import { withRedis } from '../../support/redis-fixture';
 
@@ -28,29 +38,6 @@ afterEach(async () => {
   await redis.del('executed', 'completed');
 });
 
-function byId(runs: readonly Execution[]): Map<string, string[]> {
-  const map = new Map<string, string[]>();
-  for (const run of runs) map.set(run.id, [...(map.get(run.id) ?? []), run.worker]);
-  return map;
-}
-
-/**
- * Waits until every sent task has completed; if that takes too long (well before the test's own
- * timeout), fails with what would explain it: the tasks missing and where the queue's state stands.
- */
-async function allCompleted(sent: readonly { id: string }[], what: string): Promise<void> {
-  try {
-    await waitFor(async () => byId(await executions(redis, COMPLETED_KEY)).size >= sent.length, what, 30_000, 100);
-  } catch (error) {
-    const completed = byId(await executions(redis, COMPLETED_KEY));
-    const started = byId(await executions(redis));
-    const missing = sent.filter((s) => !completed.has(s.id)).map((s) => ({ id: s.id, startedBy: started.get(s.id) ?? [] }));
-    const lists = Object.fromEntries(await Promise.all(CELERY_PRIORITY_STEPS.map(async (step) => [step, await redis.llen(celeryPriorityList(DEFAULT_CELERY_QUEUE, step))])));
-    const state = { missing, lists, unacked: await redis.hkeys(CeleryKeys.UNACKED), unackedIndex: await redis.zrange(CeleryKeys.UNACKED_INDEX, '0', '-1') };
-    throw new Error(`${(error as Error).message}; ${JSON.stringify(state)}`);
-  }
-}
-
 test('kill -9 one of ours while a Python + ours fleet drains 200 tasks: all succeed, none lost, only its tasks ran twice', async () => {
   // GIVEN a Python prefork worker (acks_late) and two of ours, one visibility timeout for all
   const celery: PythonCeleryOptions = { redisUrl: server.url, visibilityTimeout: VISIBILITY_TIMEOUT };
@@ -63,7 +50,7 @@ test('kill -9 one of ours while a Python + ours fleet drains 200 tasks: all succ
   await waitFor(async () => (await executions(redis, COMPLETED_KEY)).filter((e) => e.worker === 'ours-victim').length >= 5, 'the victim to complete a few tasks', 20_000);
   victim.child.kill('SIGKILL');
   await victim.done;
-  await allCompleted(sent, 'every task completed after the kill');
+  await allCompleted(redis, sent, 'every task completed after the kill');
   const outcomes = await pythonGet(
     celery,
     sent.map((s) => s.id),
@@ -73,8 +60,8 @@ test('kill -9 one of ours while a Python + ours fleet drains 200 tasks: all succ
   // THEN every task has a SUCCESS result
   expect(outcomes.filter((o) => o.status !== 'SUCCESS' || o.result !== 0.2)).toEqual([]);
   // AND every task completed; a task completed twice only if the victim completed it first (and died before the ack)
-  const started = byId(await executions(redis));
-  const completed = byId(await executions(redis, COMPLETED_KEY));
+  const started = workersById(await executions(redis));
+  const completed = workersById(await executions(redis, COMPLETED_KEY));
   expect(sent.filter((s) => !completed.has(s.id))).toEqual([]);
   const completedTwice = [...completed.entries()].filter(([, workers]) => workers.length > 1);
   for (const [id, workers] of completedTwice) expect({ id, workers: workers.slice(0, 1), times: workers.length }).toEqual({ id, workers: ['ours-victim'], times: 2 });
@@ -109,7 +96,7 @@ test('SIGTERM one of ours while a Python + ours fleet drains 200 tasks (scale-in
   const sent = await pythonSend(celery, 'tasks.sleep', { args: [0.2], count: TASKS, via: 'apply_async' });
   await waitFor(async () => (await executions(redis, COMPLETED_KEY)).filter((e) => e.worker === 'ours-leaving').length >= 5, 'the leaving worker to complete a few tasks', 20_000);
   const stopped = await stopOurWorker(leaving);
-  await allCompleted(sent, 'every task completed after the stop');
+  await allCompleted(redis, sent, 'every task completed after the stop');
   const outcomes = await pythonGet(
     celery,
     sent.map((s) => s.id),
@@ -119,8 +106,8 @@ test('SIGTERM one of ours while a Python + ours fleet drains 200 tasks (scale-in
   // THEN it exited 0, every task has a SUCCESS result, and each started and completed exactly once
   expect(stopped.code).toBe(0);
   expect(outcomes.filter((o) => o.status !== 'SUCCESS' || o.result !== 0.2)).toEqual([]);
-  const started = byId(await executions(redis));
-  const completed = byId(await executions(redis, COMPLETED_KEY));
+  const started = workersById(await executions(redis));
+  const completed = workersById(await executions(redis, COMPLETED_KEY));
   expect(sent.filter((s) => started.get(s.id)?.length !== 1 || completed.get(s.id)?.length !== 1)).toEqual([]);
   // AND the leaving worker did take part, and left nothing unacknowledged behind
   expect([...completed.values()].flat()).toContain('ours-leaving');

@@ -1,0 +1,49 @@
+/** The chart the AlertRules tests share: a worker fleet and a Job-per-event consumer on one Redis, with every alert. */
+import { Duration } from 'cdk8s';
+import { AlertRules, CeleryWorker, KedaScaledJob, KedaScaledObject, QueueExporter, QueueWorker, RedisQueue } from '../../constructs';
+import { Commands } from '../../runtime/contract';
+import { Doc, only, synth, testChart } from './helpers';
+
+export const NAMESPACE = 'test-ns';
+
+/**
+ * RedisQueue (list `events`, exporter scraped), a QueueWorker fleet on `events` scaled 0..3 by a
+ * KedaScaledObject, a KedaScaledJob (at most 4 Jobs) on `jobs`, a QueueExporter of both lists, a
+ * CeleryWorker fleet, and AlertRules with all of their alerts. `named` false leaves every name to cdk8s.
+ */
+export function alertChart(named = true) {
+  const chart = testChart(NAMESPACE);
+  const name = (n: string) => (named ? n : undefined);
+  const queue = new RedisQueue(chart, 'queue', { name: name('redis'), listName: 'events', exporter: { podMonitor: true } });
+  const jobs = { connection: queue.connection, listName: 'jobs' };
+  const exporter = new QueueExporter(chart, 'exporter', { name: name('queue-exporter'), queues: [queue, jobs], podMonitor: { labels: { release: 'kps' } } });
+  const worker = new QueueWorker(chart, 'worker', { name: name('worker'), queue, podMonitor: true });
+  const scaler = new KedaScaledObject(chart, 'worker-scaler', { name: name('worker'), target: worker.deployment, triggers: worker.scalingTriggers(), maxReplicas: 3 });
+  const consumer = new KedaScaledJob(chart, 'consumer', {
+    name: name('consumer'),
+    triggers: [queue.listTrigger()],
+    container: { args: ['consume', '--once'], envVariables: queue.envVariables() },
+    maxReplicas: 4,
+  });
+  const celery = new CeleryWorker(chart, 'celery', { name: name('celery-worker'), connection: queue.connection, podMonitor: true });
+  const rules = new AlertRules(chart, 'alerts', { name: name('redis-keda'), labels: { release: 'kps' }, alertLabels: { team: 'queues' } });
+  rules.addQueue(queue, { exporter, consumers: worker, scaler, oldestReadyAge: Duration.minutes(5) });
+  rules.addQueue(jobs, { exporter, consumers: consumer });
+  rules.addRedis(queue);
+  rules.addQueueExporter(exporter);
+  rules.addCeleryWorker(celery);
+  const docs = synth(chart);
+  const nameOf = (kind: string, pick: (d: Doc) => boolean) => docs.filter((d) => d.kind === kind).find(pick)!.metadata.name as string;
+  return {
+    chart,
+    docs,
+    rule: only(docs, 'PrometheusRule'),
+    names: {
+      exporter: nameOf('Deployment', (d) => d.spec.template.spec.containers[0].name === 'exporter'),
+      worker: nameOf('Deployment', (d) => d.spec.template.spec.containers[0].args[0] === Commands.CONSUME),
+      celery: nameOf('Deployment', (d) => d.spec.template.spec.containers[0].args[0] === Commands.CELERY_WORKER),
+      consumer: nameOf('ScaledJob', () => true),
+      redis: nameOf('StatefulSet', () => true),
+    },
+  };
+}
