@@ -4,13 +4,17 @@
  * answers compared with what Redis and the programs say. The tests run in order: load, drain, steady state, queries.
  */
 import { isDeepStrictEqual } from 'util';
-import { CeleryKeys, CeleryMetrics, Metrics, MetricLabels, QUEUE_STATES, queueKeys } from '../runtime/contract';
+import { Chart, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { AlertRules, CeleryProducer, CeleryWorker, Dashboards, KedaScaledJob, KedaScaledObject, Publisher, QueueExporter, QueueWorker, RedisQueue } from '../constructs';
+import { RedisListTrigger } from '../constructs/triggers';
+import { CeleryKeys, CeleryMetrics, Commands, Env, flag, Metrics, MetricLabels, Options, QUEUE_STATES, queueKeys } from '../runtime/contract';
 import { Queue } from '../runtime/queue/queue';
-import { RedisExporterMetrics } from '../constructs/private/external-metrics';
+import { KedaMetrics, KubeStateMetrics, RedisExporterMetrics } from '../constructs/private/external-metrics';
 import { podPattern, series } from '../constructs/private/promql';
 import { runCli, waitFor } from './support/cli';
-import { ObservedPrograms, startObservedPrograms } from './support/observed-programs';
-import { coverage, describeOutcomes, evaluateQueries, extractQueries } from './support/panel-queries';
+import { ObservedPrograms, ObservedWorkloads, startObservedPrograms } from './support/observed-programs';
+import { coverage, DASHBOARD_LABEL, describeOutcomes, evaluateQueries, extractQueries, metricFamilies } from './support/panel-queries';
 import { PromSample } from './support/prometheus-server';
 import { pythonSend } from './support/python-celery';
 import { exportedFamilies, referenceDocuments } from './support/reference-queries';
@@ -26,13 +30,73 @@ const PYTHON_ADDS = 5;
 const FAILS = 2;
 const MAX_MEMORY = 64 * 1024 * 1024;
 
+/** The list no consumer takes from (a Job-per-event list whose Jobs do not run here): its depth stays as the test leaves it. */
+const BACKLOG = 'backlog';
+
+/**
+ * The chart whose dashboards and alert rules are evaluated, every name left to cdk8s as a user may: a RedisQueue
+ * with its scraped redis_exporter, a Publisher, a QueueWorker fleet scaled by a KedaScaledObject, a KedaScaledJob
+ * on a second list, a QueueExporter of both lists, a CeleryWorker fleet scaled by a KedaScaledObject and its
+ * producer; Dashboards of every kind and AlertRules with every alert. The programs run as the pods of these workloads.
+ */
+function observedChart(): { docs: unknown[]; workloads: ObservedWorkloads; list: string } {
+  const chart = new Chart(Testing.app(), 'observed', { namespace: 'observed' });
+  const queue = new RedisQueue(chart, 'queue', { exporter: { podMonitor: true } });
+  const backlog = { connection: queue.connection, listName: BACKLOG };
+  const publisher = new Publisher(chart, 'publisher', { queue, rate: RATE, podMonitor: true });
+  const worker = new QueueWorker(chart, 'worker', { queue, podMonitor: true });
+  const scaler = new KedaScaledObject(chart, 'worker-scaler', { target: worker.deployment, triggers: worker.scalingTriggers(), maxReplicas: 10 });
+  const jobs = new KedaScaledJob(chart, 'jobs', {
+    triggers: [new RedisListTrigger(chart, queue.connection, BACKLOG, {}, backlog)],
+    container: { args: [Commands.CONSUME, flag(Options.ONCE)], envVariables: { ...queue.connection.envVariables(), [Env.LIST_NAME]: kplus.EnvValue.fromValue(BACKLOG) } },
+    maxReplicas: 4,
+  });
+  const exporter = new QueueExporter(chart, 'exporter', { queues: [queue, backlog], podMonitor: true });
+  const celery = new CeleryWorker(chart, 'celery', { connection: queue.connection, podMonitor: true });
+  const celeryScaler = new KedaScaledObject(chart, 'celery-scaler', { target: celery.deployment, triggers: celery.scalingTriggers(), maxReplicas: 10 });
+  const producer = new CeleryProducer(chart, 'producer', { connection: queue.connection, podMonitor: true });
+  const dashboards = new Dashboards(chart, 'dashboards');
+  dashboards.addQueueFleet(worker, { scaler, exporter });
+  dashboards.addJobPerEvent(jobs, { exporter, queue: backlog });
+  dashboards.addCelery(celery, { scaler: celeryScaler });
+  dashboards.addRedis({ queue, exporter });
+  const rules = new AlertRules(chart, 'alerts');
+  rules.addQueue(queue, { exporter, consumers: worker, scaler });
+  rules.addQueue(backlog, { exporter, consumers: jobs });
+  rules.addRedis(queue);
+  rules.addQueueExporter(exporter);
+  rules.addCeleryWorker(celery);
+  return {
+    docs: Testing.synth(chart),
+    list: queue.listName,
+    workloads: {
+      namespace: 'observed',
+      publisher: publisher.deployment.name,
+      worker: worker.deployment.name,
+      celeryWorker: celery.deployment.name,
+      celeryProducer: producer.deployment.name,
+      queueExporter: exporter.deployment.name,
+      redis: queue.statefulSet.name,
+    },
+  };
+}
+
+const chart = observedChart();
 let observed: ObservedPrograms;
 let started: number;
 /** A moment under full load (unix seconds), just before the producers stop: the queries of dashboards and rules are evaluated at it. */
 let underLoad: number;
 
 beforeAll(async () => {
-  observed = await startObservedPrograms({ rate: RATE, extraLists: ['backlog'], maxMemoryBytes: MAX_MEMORY, maxAttempts: 2, backoffSeconds: 1 });
+  observed = await startObservedPrograms({
+    workloads: chart.workloads,
+    list: chart.list,
+    extraLists: [BACKLOG],
+    rate: RATE,
+    maxMemoryBytes: MAX_MEMORY,
+    maxAttempts: 2,
+    backoffSeconds: 1,
+  });
   started = Date.now();
 }, 90_000);
 
@@ -69,8 +133,8 @@ describe('the programs under load, through Prometheus', () => {
     // Failing and malformed events on the consumed list; the backlog list brought into every state, no consumer on it.
     for (let i = 0; i < FAILING; i++) await client.lpush(list, JSON.stringify({ id: `fail-${i}`, wait: 0, fail: true }));
     for (const raw of MALFORMED) await client.lpush(list, raw);
-    expect((await runCli(['publish', '--count', '37', '--batch', '37', '--interval', '0', '--list', 'backlog', '--redis', observed.redis.url])).code).toBe(0);
-    const backlog = new Queue(client, 'backlog');
+    expect((await runCli(['publish', '--count', '37', '--batch', '37', '--interval', '0', '--list', BACKLOG, '--redis', observed.redis.url])).code).toBe(0);
+    const backlog = new Queue(client, BACKLOG);
     const claims = await backlog.claim(600_000, 3);
     expect((await backlog.retry(claims[0], 'test failure', { backoffSeconds: 600, backoffMaxSeconds: 600 })).outcome).toBe('retried');
     expect(await backlog.deadLetter(claims[1], { reason: 'malformed', error: 'test' })).toBe(true);
@@ -167,7 +231,7 @@ describe('the programs under load, through Prometheus', () => {
   test('steady state: the exporter depth by state of each list equals what Redis holds, read before and after the scrape; oldest ready age', async () => {
     const { lists, workloads } = observed;
     const before = Object.fromEntries(await Promise.all(lists.map(async (list) => [list, await redisDepth(list)] as const)));
-    const oldestBacklog = JSON.parse((await observed.client.lindex('backlog', -1)) as string) as { enqueuedAt: number };
+    const oldestBacklog = JSON.parse((await observed.client.lindex(BACKLOG, -1)) as string) as { enqueuedAt: number };
     const after = Date.now() / 1000;
     const depth = of(Metrics.QUEUE_DEPTH, workloads.queueExporter);
     // A scrape that started after the reads above.
@@ -184,7 +248,7 @@ describe('the programs under load, through Prometheus', () => {
     });
     expect(await scalar(of(Metrics.QUEUE_EXPORTER_UP, workloads.queueExporter))).toBe(1);
     // The age is read when the exporter is scraped: after the sample's timestamp, within the 1 s scrape timeout.
-    const age = of(Metrics.QUEUE_OLDEST_READY_AGE, workloads.queueExporter, { [MetricLabels.LIST]: 'backlog' });
+    const age = of(Metrics.QUEUE_OLDEST_READY_AGE, workloads.queueExporter, { [MetricLabels.LIST]: BACKLOG });
     const at = Date.now() / 1000;
     const [value, scrapedAt] = [await scalar(age, at), await scalar(`timestamp(${age})`, at)];
     const sinceEnqueued = scrapedAt! - oldestBacklog.enqueuedAt / 1000;
@@ -214,5 +278,26 @@ describe('the programs under load, through Prometheus', () => {
     // At that moment the alerts say what happened: dead letters in the last 5 minutes, nothing else.
     const firing = report.outcomes.filter((o) => o.query.kind === 'rule' && o.query.rule !== undefined && !o.query.rule.includes(':') && o.samples > 0);
     expect(firing.map((o) => o.query.rule)).toEqual(['DeadLetters']);
+  });
+
+  test("the chart's Dashboards and AlertRules: every query parses; every query over series these programs export returns data", async () => {
+    const queries = extractQueries(chart.docs);
+    const report = await evaluateQueries(observed.prometheus, queries, { variables: { namespace: observed.workloads.namespace }, time: underLoad });
+    const exported = exportedFamilies();
+    const { failures, elsewhere } = coverage(report, exported);
+    expect(describeOutcomes(failures)).toBe('');
+    expect(report.parseErrors).toEqual([]);
+    // Every dashboard ConfigMap and the PrometheusRule gave queries.
+    const docs = chart.docs as { kind: string; metadata: { name: string; labels?: Record<string, string> } }[];
+    const shipping = docs.filter((d) => d.kind === 'PrometheusRule' || (d.kind === 'ConfigMap' && d.metadata.labels?.[DASHBOARD_LABEL] !== undefined));
+    expect(shipping).toHaveLength(5);
+    expect(new Set(queries.map((q) => q.source.split(' ')[1].split('/')[1]))).toEqual(new Set(shipping.map((d) => d.metadata.name)));
+    // The rest read series only a cluster has: kube-state-metrics' and KEDA's, by the names in external-metrics.
+    const cluster = new Set<string>([...Object.values(KubeStateMetrics), ...Object.values(KedaMetrics)]);
+    const unknown = elsewhere.flatMap((o) => metricFamilies(o, exported).filter((name) => !exported.has(name) && !cluster.has(name)));
+    expect(unknown).toEqual([]);
+    // Under load the alerts say what happened: dead letters on both lists (the fed failures, the test's own), nothing else.
+    const firing = report.outcomes.filter((o) => o.query.kind === 'rule' && o.samples > 0).map((o) => /group "([^"]+)" alert (\w+)/.exec(o.query.source)?.slice(1).join(' '));
+    expect(firing).toEqual([`redis-keda.queue.observed/${chart.list} RedisKedaQueueDeadLettering`, `redis-keda.queue.observed/${BACKLOG} RedisKedaQueueDeadLettering`]);
   });
 });
