@@ -1,7 +1,9 @@
 /**
  * The proof on the real thing: the programs of a chart as its pods run them (test/support/observed-programs), a real
  * Prometheus scraping them every second with PodMonitor-like labels, a load at a set rate, then what Prometheus
- * answers compared with what Redis and the programs say. The tests run in order: load, drain, steady state, queries.
+ * answers compared with what Redis and the programs say, and every query of the chart's Dashboards and AlertRules
+ * evaluated at a moment under load (test/support/panel-queries). The tests run in order: load, drain, steady
+ * state, queries.
  */
 import { isDeepStrictEqual } from 'util';
 import { Chart, Testing } from 'cdk8s';
