@@ -1,6 +1,6 @@
 /** Prometheus metrics of the queue's consumer and publisher, named in the contract. */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { MetricLabels, Metrics, QUEUE_STATES } from '../contract';
+import { DEAD_LETTER_REASONS, MetricLabels, Metrics, QUEUE_STATES } from '../contract';
 import { createRejectedCounter } from '../redis/queue-full';
 
 /** The counts of a queue's parts, as `queue stats` prints them. */
@@ -43,16 +43,19 @@ export interface ConsumerMetrics {
 
 export function createConsumerMetrics(registry: Registry = new Registry()): ConsumerMetrics {
   let source: GaugeSource | undefined;
+  const deadLettered = new Counter({
+    name: Metrics.DEAD_LETTERED,
+    help: 'Events moved to the dead-letter list, by reason.',
+    labelNames: [MetricLabels.REASON],
+    registers: [registry],
+  });
+  // Every reason's series from the first scrape: a series born at 1 has no increase, so rate() > 0 would miss the first dead letters.
+  for (const reason of DEAD_LETTER_REASONS) deadLettered.inc({ reason }, 0);
   return {
     processed: new Counter({ name: Metrics.PROCESSED, help: 'Events handled and acknowledged.', registers: [registry] }),
     failed: new Counter({ name: Metrics.FAILED, help: 'Handler runs that threw.', registers: [registry] }),
     retried: new Counter({ name: Metrics.RETRIED, help: 'Failed events scheduled for a retry with backoff.', registers: [registry] }),
-    deadLettered: new Counter({
-      name: Metrics.DEAD_LETTERED,
-      help: 'Events moved to the dead-letter list, by reason.',
-      labelNames: [MetricLabels.REASON],
-      registers: [registry],
-    }),
+    deadLettered,
     redelivered: new Counter({ name: Metrics.REDELIVERED, help: 'Expired leases requeued by this process.', registers: [registry] }),
     processingSeconds: new Histogram({
       name: Metrics.PROCESSING_SECONDS,
