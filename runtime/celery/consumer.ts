@@ -52,6 +52,7 @@ export class CeleryConsumer {
     this.broker = new CeleryBroker(options.redis, options.queues, options.resultExpires);
     this.finisher = createFinisher(this.broker, options.log);
     this.metrics = options.metrics ?? createCeleryWorkerMetrics();
+    this.metrics.seedTasks(options.tasks.names);
     this.maxEtaHeld = options.maxEtaHeld ?? DEFAULT_CELERY_MAX_ETA_HELD;
     if (!(Number.isInteger(options.concurrency) && options.concurrency >= 1)) throw new Error(`'concurrency' (${options.concurrency}) must be an integer of at least 1`);
     if (!(options.visibilitySeconds > 0)) throw new Error(`'visibilitySeconds' (${options.visibilitySeconds}) must be greater than 0`);

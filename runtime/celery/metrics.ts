@@ -11,12 +11,23 @@ export interface CeleryWorkerMetrics {
   readonly deadLettered: Counter;
   /** Connects the active gauge to a running worker. */
   watch(active: () => number): void;
+  /** Starts every (task, state) series of these tasks at 0: a series born at 1 has no increase, so rate() would miss it. */
+  seedTasks(names: readonly string[]): void;
 }
+
+/** The states a finished task is counted under. */
+const FINISHED_STATES = ['SUCCESS', 'FAILURE', 'REVOKED', 'REQUEUED'] as const;
 
 export function createCeleryWorkerMetrics(registry: Registry = new Registry()): CeleryWorkerMetrics {
   let source: (() => number) | undefined;
+  const tasks = new Counter({
+    name: CeleryMetrics.TASKS,
+    help: 'Tasks finished, by task name and state.',
+    labelNames: [MetricLabels.TASK, MetricLabels.STATE],
+    registers: [registry],
+  });
   return {
-    tasks: new Counter({ name: CeleryMetrics.TASKS, help: 'Tasks finished, by task name and state.', labelNames: [MetricLabels.TASK, MetricLabels.STATE], registers: [registry] }),
+    tasks,
     taskSeconds: new Histogram({
       name: CeleryMetrics.TASK_SECONDS,
       help: 'Run time of task handlers, by task name.',
@@ -35,5 +46,8 @@ export function createCeleryWorkerMetrics(registry: Registry = new Registry()): 
     restored: new Counter({ name: CeleryMetrics.RESTORED, help: 'Unacknowledged messages this worker put back after their visibility timeout.', registers: [registry] }),
     deadLettered: new Counter({ name: CeleryMetrics.DEAD_LETTERED, help: 'Messages moved to a dead-letter list.', registers: [registry] }),
     watch: (active) => (source = active),
+    seedTasks: (names) => {
+      for (const task of names) for (const state of FINISHED_STATES) tasks.inc({ task, state }, 0);
+    },
   };
 }
