@@ -10,8 +10,9 @@
  */
 import { randomBytes } from 'crypto';
 import { Duration } from 'cdk8s';
-import { KedaMetrics } from '../constructs/private/external-metrics';
+import { KedaMetrics, KubeStateMetrics } from '../constructs/private/external-metrics';
 import { QueueEvent, queueKeys } from '../runtime/contract';
+import { describeOutcomes, evaluateQueries, extractQueries, metricFamilies } from '../test/support/panel-queries';
 import { EMPTY_QUEUE, queueState } from '../test/support/queue-state';
 import { conditionOf, eventsOf, hpaCurrentMetrics, SCALED_OBJECT_LABEL, Timeline } from './harness/autoscaling';
 import { objectsOf } from './harness/charts';
@@ -402,4 +403,21 @@ step("KEDA's operator metrics, scraped by Prometheus: every KedaMetrics name wit
   // Scraped with a PodMonitor's target label `namespace` (no honorLabels), KEDA's own `namespace` is renamed.
   const relabelled = await prometheus.query(`${KedaMetrics.SCALER_ACTIVE}{job="keda-operator-podmonitor", scaledObject="${NAME}"}`);
   expect(relabelled.map((s) => [s.metric.namespace, s.metric.exported_namespace])).toEqual([['keda', NS]]);
+});
+
+step("the fleet dashboard's queries over KEDA's series return data from the live operator; kube-state-metrics' are listed", async () => {
+  const { prometheus, objects } = cluster();
+  const queries = extractQueries(objects);
+  expect(queries.length).toBeGreaterThan(0);
+  const report = await evaluateQueries(prometheus, queries, { variables: { namespace: NS } });
+  expect(describeOutcomes([...report.parseErrors, ...report.errors])).toBe('');
+  const keda = new Set<string>(Object.values(KedaMetrics));
+  const ksm = new Set<string>(Object.values(KubeStateMetrics));
+  const families = (o: (typeof report.outcomes)[number]) => metricFamilies(o, keda);
+  const overKeda = report.outcomes.filter((o) => families(o).some((f) => keda.has(f)) && !families(o).some((f) => ksm.has(f)));
+  // The dashboard has KEDA panels (value, active, errors), and each returns series from the operator's /metrics.
+  expect(overKeda.length).toBeGreaterThanOrEqual(3);
+  expect(describeOutcomes(overKeda.filter((o) => o.samples === 0 || o.selectors.some((sel) => keda.has(sel.metric) && sel.series === 0)))).toBe('');
+  const overKsm = report.outcomes.filter((o) => families(o).some((f) => ksm.has(f)));
+  process.stdout.write(`${JSON.stringify({ kedaPanelQueries: overKeda.length, kubeStateMetricsQueriesNotEvaluated: overKsm.map((o) => o.query.source) })}\n`);
 });

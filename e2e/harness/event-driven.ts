@@ -9,7 +9,7 @@
  */
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { KedaScaledObject, LeasedList, QueueExporter, QueueWorker } from '../../constructs';
+import { Dashboards, KedaScaledObject, LeasedList, QueueExporter, QueueWorker } from '../../constructs';
 import { Env } from '../../runtime/contract';
 import { PrometheusServer, ScrapeTarget, startPrometheus } from '../../test/support/prometheus-server';
 import { applyObjects, ChartObject, loopbackRedis, synthApp } from './charts';
@@ -96,7 +96,7 @@ export async function startEventDriven(password: string, options: EventDrivenOpt
     // KEDA runs on the host: the Prometheus URL on 127.0.0.1 is what it can reach.
     const trigger = exporter.pendingTrigger(chart, 'backlog', { name: EVENT_DRIVEN.trigger, serverAddress: prometheus.url, threshold: options.threshold });
     query = trigger.query;
-    new KedaScaledObject(chart, 'worker-scaler', {
+    const scaler = new KedaScaledObject(chart, 'worker-scaler', {
       name: EVENT_DRIVEN.scaledObject,
       target: worker.deployment,
       triggers: [trigger],
@@ -105,6 +105,8 @@ export async function startEventDriven(password: string, options: EventDrivenOpt
       pollingInterval: options.pollingInterval,
       cooldown: options.cooldown,
     });
+    // The fleet's dashboard, as the event-driven chart ships it: its KEDA panels are evaluated against the live operator.
+    new Dashboards(chart, 'dashboards').addQueueFleet(worker, { scaler, exporter });
   });
   parts = { ...parts, objects, list, query };
   started(parts);
