@@ -213,7 +213,7 @@ export class RedisCluster extends Construct {
     this.replicasPerMaster = props.replicasPerMaster ?? DEFAULT_CLUSTER_REPLICAS_PER_MASTER;
     this.pods = this.masters * (1 + this.replicasPerMaster);
     this.nodeTimeout = props.nodeTimeout ?? DEFAULT_NODE_TIMEOUT;
-    const timeoutMs = this.nodeTimeout.toMilliseconds();
+    const timeoutMs = this.nodeTimeout.toMilliseconds({ integral: false });
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1000 || timeoutMs > 60000) {
       throw propError(this, 'nodeTimeout', `${timeoutMs}ms`, 'must be a whole number of milliseconds from 1000 to 60000');
     }
