@@ -45,7 +45,7 @@ export enum AppendFsync {
   NO = 'no',
 }
 
-/** Where and how a RedisQueue keeps its data. */
+/** Where and how a RedisQueue (or each node of a RedisCluster) keeps its data. */
 export interface RedisPersistence {
   /**
    * Size of the PersistentVolumeClaim of each pod.
@@ -64,7 +64,7 @@ export interface RedisPersistence {
   readonly appendFsync?: AppendFsync;
 }
 
-/** The redis_exporter sidecar of a RedisQueue. */
+/** The redis_exporter sidecar of a RedisQueue or RedisCluster. */
 export interface RedisExporterOptions {
   /**
    * Image of the exporter.
@@ -84,7 +84,7 @@ export interface RedisExporterOptions {
   readonly podMonitor?: boolean | PodMonitorOptions;
 }
 
-/** Who may reach a RedisQueue's ports (a NetworkPolicy on its pod). */
+/** Who may reach the ports of a RedisQueue or RedisCluster (a NetworkPolicy on its pods). */
 export interface RedisNetworkPolicyOptions {
   /**
    * Namespace of KEDA's operator, which reads the lists for the triggers; all its pods may reach
