@@ -1,21 +1,19 @@
-import { ApiObject, Chart, Duration, JsonPatch, Lazy, Size } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { PodMonitor } from '../imports/monitoring.coreos.com';
-import { ClusterCommands, Commands, DEFAULT_CLUSTER_REPLICAS_PER_MASTER, Env, MIN_CLUSTER_MASTERS, REDIS_EXPORTER_PORT, REDIS_PORT } from '../runtime/contract';
+import { ClusterCommands, Commands, DEFAULT_CLUSTER_REPLICAS_PER_MASTER, Env, MIN_CLUSTER_MASTERS, REDIS_PORT } from '../runtime/contract';
 import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './private/pod-defaults';
 import {
   addDataClaimTemplate,
+  addRedisNetworkPolicy,
+  addRedisServer,
   addRedisExporter,
   checkClaimSize,
   DEFAULT_REDIS_RESOURCES,
-  namespaceSelector,
-  REDIS_CONFIG_DIR,
   REDIS_DATA_DIR,
   REDIS_EXPORTER_METRICS_PATH,
   redisConfigLines,
-  redisPasswordEnv,
-  redisServerProbes,
   resolveMaxMemory,
   tcpPort,
 } from './private/redis-server';
@@ -304,7 +302,16 @@ export class RedisCluster extends Construct {
       subjects: [{ kind: 'ServiceAccount', name: this.operationsServiceAccount.name, ...(namespace ? { namespace } : {}) }],
     });
     if (props.operations?.createJob ?? true) this.createJob = this.addCreateJob(props);
-    if (props.networkPolicy) this.networkPolicy = this.addNetworkPolicy(props.networkPolicy, props.exporter !== undefined);
+    if (props.networkPolicy) {
+      const nodes = { podSelector: { matchLabels: this.statefulSet.matchLabels } };
+      this.networkPolicy = addRedisNetworkPolicy(this, this.statefulSet, this.connection, {
+        options: props.networkPolicy,
+        exporter: props.exporter !== undefined,
+        // Replicas sync from their master over the client port; the bus is the nodes' alone.
+        clientPortPeers: [nodes],
+        rules: [{ from: [nodes], ports: [tcpPort(REDIS_CLUSTER_BUS_PORT)] }],
+      });
+    }
   }
 
   /**
@@ -337,29 +344,21 @@ export class RedisCluster extends Construct {
 
   private addServer(image: string, resources: kplus.ContainerResources): void {
     const announced = `$(${POD_NAME_ENV}).${this.headlessService.name}.$(${POD_NAMESPACE_ENV}).svc`;
-    const args = [`${REDIS_CONFIG_DIR}/redis.conf`, '--cluster-announce-hostname', announced];
+    const args = ['--cluster-announce-hostname', announced];
     // A replica authenticates to its master with the same password.
     if (this.password) args.push('--requirepass', '$(REDIS_PASSWORD)', '--masterauth', '$(REDIS_PASSWORD)');
-    const server = this.statefulSet.addContainer({
-      name: 'redis',
+    addRedisServer(this, this.statefulSet, this.config, {
       image,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      command: ['redis-server'],
       args,
-      envVariables: {
+      env: {
         [POD_NAME_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
         [POD_NAMESPACE_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
-        ...redisPasswordEnv(this.password),
       },
-      ports: [
-        { name: 'redis', number: REDIS_PORT },
-        { name: 'bus', number: REDIS_CLUSTER_BUS_PORT },
-      ],
-      securityContext: restrictedContainer(REDIS_UID, REDIS_UID),
+      password: this.password,
+      ports: [{ name: 'bus', number: REDIS_CLUSTER_BUS_PORT }],
       resources,
-      ...redisServerProbes(),
+      user: REDIS_UID,
     });
-    server.mount(REDIS_CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'config-volume', this.config, { name: 'config' }), { readOnly: true });
   }
 
   /**
@@ -415,37 +414,5 @@ export class RedisCluster extends Construct {
     patchPodSpec(job, { imagePullSecrets: props.imagePullSecrets });
     this.connection.allowFrom(job);
     return job;
-  }
-
-  /** Client port from the registered clients, KEDA and the nodes; bus port from the nodes only; exporter port from monitoring. */
-  private addNetworkPolicy(options: RedisNetworkPolicyOptions, exporter: boolean): kplus.k8s.KubeNetworkPolicy {
-    const kedaNamespace = options.kedaNamespace ?? 'keda';
-    const monitoringNamespace = options.monitoringNamespace ?? 'monitoring';
-    checkName(this, 'networkPolicy.kedaNamespace', kedaNamespace);
-    checkName(this, 'networkPolicy.monitoringNamespace', monitoringNamespace);
-    const ownNamespace = Chart.of(this).namespace;
-    const nodes = { podSelector: { matchLabels: this.statefulSet.matchLabels } };
-    const ingress = (): kplus.k8s.NetworkPolicyIngressRule[] => {
-      const clients = this.connection.clients.map((c) => ({
-        podSelector: { matchLabels: c.matchLabels },
-        ...(c.namespace && c.namespace !== ownNamespace ? { namespaceSelector: namespaceSelector(c.namespace) } : {}),
-      }));
-      const rules: kplus.k8s.NetworkPolicyIngressRule[] = [
-        // Replicas sync from their master over the client port.
-        { from: [nodes, ...clients, { namespaceSelector: namespaceSelector(kedaNamespace) }], ports: [tcpPort(REDIS_PORT)] },
-        { from: [nodes], ports: [tcpPort(REDIS_CLUSTER_BUS_PORT)] },
-      ];
-      if (exporter) rules.push({ from: [{ namespaceSelector: namespaceSelector(monitoringNamespace) }], ports: [tcpPort(REDIS_EXPORTER_PORT)] });
-      return rules;
-    };
-    return new kplus.k8s.KubeNetworkPolicy(this, 'network-policy', {
-      metadata: { name: this.statefulSet.name },
-      spec: {
-        podSelector: { matchLabels: this.statefulSet.matchLabels },
-        policyTypes: ['Ingress'],
-        // Clients register as they are created, after the cluster: read them at synth.
-        ingress: Lazy.any({ produce: ingress }) as unknown as kplus.k8s.NetworkPolicyIngressRule[],
-      },
-    });
   }
 }

@@ -1,23 +1,20 @@
-import { Chart, Lazy, Size } from 'cdk8s';
+import { Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { DEFAULT_LIST_NAME, queueKeys, REDIS_EXPORTER_PORT, REDIS_PORT } from '../runtime/contract';
+import { DEFAULT_LIST_NAME, queueKeys, REDIS_PORT } from '../runtime/contract';
 import type { PodMonitor } from '../imports/monitoring.coreos.com';
-import { patchPodSpec, restrictedContainer, restrictedPod } from './private/pod-defaults';
+import { patchPodSpec, restrictedPod } from './private/pod-defaults';
 import {
   addDataClaimTemplate,
+  addRedisNetworkPolicy,
+  addRedisServer,
   addRedisExporter,
   checkClaimSize,
   DEFAULT_REDIS_RESOURCES,
-  namespaceSelector,
-  REDIS_CONFIG_DIR,
   REDIS_DATA_DIR,
   REDIS_EXPORTER_METRICS_PATH,
   redisConfigLines,
-  redisPasswordEnv,
-  redisServerProbes,
   resolveMaxMemory,
-  tcpPort,
 } from './private/redis-server';
 import { renderPodMonitor } from './private/runtime-deployment';
 import { leasedListEnv } from './private/triggers';
@@ -247,7 +244,9 @@ export class RedisQueue extends Construct implements LeasedList {
       });
     }
     patchPodSpec(this.statefulSet, { imagePullSecrets: props.imagePullSecrets });
-    if (props.networkPolicy) this.networkPolicy = this.addNetworkPolicy(props.networkPolicy, props.exporter !== undefined);
+    if (props.networkPolicy) {
+      this.networkPolicy = addRedisNetworkPolicy(this, this.statefulSet, this.connection, { options: props.networkPolicy, exporter: props.exporter !== undefined });
+    }
   }
 
   /**
@@ -283,59 +282,9 @@ export class RedisQueue extends Construct implements LeasedList {
     return [header, ...redisConfigLines(this.maxMemory, this.persistence?.appendFsync)].join('\n') + '\n';
   }
 
-  /** Ingress to the Redis port from the registered clients and KEDA, to the exporter from monitoring. */
-  private addNetworkPolicy(options: RedisNetworkPolicyOptions, exporter: boolean): kplus.k8s.KubeNetworkPolicy {
-    const kedaNamespace = options.kedaNamespace ?? 'keda';
-    const monitoringNamespace = options.monitoringNamespace ?? 'monitoring';
-    checkName(this, 'networkPolicy.kedaNamespace', kedaNamespace);
-    checkName(this, 'networkPolicy.monitoringNamespace', monitoringNamespace);
-    const ownNamespace = Chart.of(this).namespace;
-    const ingress = (): kplus.k8s.NetworkPolicyIngressRule[] => {
-      const clients = this.connection.clients.map((c) => ({
-        podSelector: { matchLabels: c.matchLabels },
-        ...(c.namespace && c.namespace !== ownNamespace ? { namespaceSelector: namespaceSelector(c.namespace) } : {}),
-      }));
-      const rules: kplus.k8s.NetworkPolicyIngressRule[] = [
-        {
-          from: [...clients, { namespaceSelector: namespaceSelector(kedaNamespace) }],
-          ports: [tcpPort(REDIS_PORT)],
-        },
-      ];
-      if (exporter) {
-        rules.push({
-          from: [{ namespaceSelector: namespaceSelector(monitoringNamespace) }],
-          ports: [tcpPort(REDIS_EXPORTER_PORT)],
-        });
-      }
-      return rules;
-    };
-    return new kplus.k8s.KubeNetworkPolicy(this, 'network-policy', {
-      metadata: { name: this.statefulSet.name },
-      spec: {
-        podSelector: { matchLabels: this.statefulSet.matchLabels },
-        policyTypes: ['Ingress'],
-        // Clients register as they are created, after the queue: read them at synth.
-        ingress: Lazy.any({ produce: ingress }) as unknown as kplus.k8s.NetworkPolicyIngressRule[],
-      },
-    });
-  }
-
   private addServer(image: string, props: RedisQueueProps, resources: kplus.ContainerResources): void {
-    const args = [`${REDIS_CONFIG_DIR}/redis.conf`];
-    if (props.password) args.push('--requirepass', '$(REDIS_PASSWORD)');
-    const server = this.statefulSet.addContainer({
-      name: 'redis',
-      image,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      command: ['redis-server'],
-      args,
-      envVariables: redisPasswordEnv(props.password),
-      ports: [{ name: 'redis', number: REDIS_PORT }],
-      securityContext: restrictedContainer(REDIS_UID, REDIS_UID),
-      resources,
-      ...redisServerProbes(),
-    });
-    server.mount(REDIS_CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'config-volume', this.config, { name: 'config' }), { readOnly: true });
+    const args = props.password ? ['--requirepass', '$(REDIS_PASSWORD)'] : [];
+    const server = addRedisServer(this, this.statefulSet, this.config, { image, args, password: props.password, resources, user: REDIS_UID });
     if (this.persistence) {
       addDataClaimTemplate(this.statefulSet, this.persistence);
     } else {

@@ -1,10 +1,10 @@
-import { ApiObject, Duration, JsonPatch, Size, SizeRoundingBehavior } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch, Lazy, Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { REDIS_EXPORTER_PORT, REDIS_PORT } from '../../runtime/contract';
 import type { SecretKeyRef } from '../redis-connection';
 import { restrictedContainer } from './pod-defaults';
-import { checkImage, propError } from './validation';
+import { checkImage, checkName, propError } from './validation';
 
 /** What the Redis StatefulSets (RedisQueue, RedisCluster) share: config lines, probes, claims, the exporter sidecar. */
 
@@ -71,7 +71,7 @@ export function checkClaimSize(scope: Construct, prop: string, size: Size | unde
  * The password in redis-server's env: `REDIS_PASSWORD` for `$(REDIS_PASSWORD)` in its args (Kubernetes
  * expands it, so the value never appears in the manifest) and `REDISCLI_AUTH` for redis-cli (the probe).
  */
-export function redisPasswordEnv(password: SecretKeyRef | undefined): Record<string, kplus.EnvValue> {
+function redisPasswordEnv(password: SecretKeyRef | undefined): Record<string, kplus.EnvValue> {
   if (!password) return {};
   const fromSecret = kplus.EnvValue.fromSecretValue({ secret: password.secret, key: password.key });
   return { REDIS_PASSWORD: fromSecret, REDISCLI_AUTH: fromSecret };
@@ -82,7 +82,7 @@ export function redisPasswordEnv(password: SecretKeyRef | undefined): Record<str
  * alive and started while the port accepts connections (TCP, not PING: a server loading a large AOF
  * answers LOADING and must not be killed for it).
  */
-export function redisServerProbes(): Pick<kplus.ContainerProps, 'readiness' | 'liveness' | 'startup'> {
+function redisServerProbes(): Pick<kplus.ContainerProps, 'readiness' | 'liveness' | 'startup'> {
   return {
     readiness: kplus.Probe.fromCommand(['sh', '-c', `redis-cli -p ${REDIS_PORT} ping | grep -q PONG`], {
       periodSeconds: Duration.seconds(5),
@@ -150,4 +150,91 @@ export function addRedisExporter(scope: Construct, statefulSet: kplus.StatefulSe
     readiness: kplus.Probe.fromHttpGet('/health', { port: REDIS_EXPORTER_PORT }),
     liveness: kplus.Probe.fromHttpGet('/health', { port: REDIS_EXPORTER_PORT, periodSeconds: Duration.seconds(20) }),
   });
+}
+
+/** Who may reach a Redis StatefulSet's pods, beside the clients of its connection. */
+export interface RedisIngress {
+  /** The KEDA and monitoring namespaces as the `networkPolicy` prop gives them. */
+  readonly options: { readonly kedaNamespace?: string; readonly monitoringNamespace?: string };
+  /** Whether the pods run the exporter (its port opened to monitoring). */
+  readonly exporter: boolean;
+  /** More peers of the client port, before the clients. */
+  readonly clientPortPeers?: kplus.k8s.NetworkPolicyPeer[];
+  /** More rules, between the client port's and the exporter's. */
+  readonly rules?: kplus.k8s.NetworkPolicyIngressRule[];
+}
+
+/**
+ * A NetworkPolicy on the StatefulSet's pods: the client port from the pods registered with the
+ * connection (from their namespace when it is another) and from KEDA's namespace, the exporter port
+ * from the monitoring namespace, and whatever `ingress` adds. Clients register as they are created,
+ * after the server, so the rules are read at synth.
+ */
+export function addRedisNetworkPolicy(
+  scope: Construct,
+  statefulSet: kplus.StatefulSet,
+  connection: { readonly clients: ReadonlyArray<{ readonly matchLabels: Record<string, string>; readonly namespace?: string }> },
+  ingress: RedisIngress,
+): kplus.k8s.KubeNetworkPolicy {
+  const kedaNamespace = ingress.options.kedaNamespace ?? 'keda';
+  const monitoringNamespace = ingress.options.monitoringNamespace ?? 'monitoring';
+  checkName(scope, 'networkPolicy.kedaNamespace', kedaNamespace);
+  checkName(scope, 'networkPolicy.monitoringNamespace', monitoringNamespace);
+  const ownNamespace = Chart.of(scope).namespace;
+  const rules = (): kplus.k8s.NetworkPolicyIngressRule[] => {
+    const clients = connection.clients.map((c) => ({
+      podSelector: { matchLabels: c.matchLabels },
+      ...(c.namespace && c.namespace !== ownNamespace ? { namespaceSelector: namespaceSelector(c.namespace) } : {}),
+    }));
+    return [
+      { from: [...(ingress.clientPortPeers ?? []), ...clients, { namespaceSelector: namespaceSelector(kedaNamespace) }], ports: [tcpPort(REDIS_PORT)] },
+      ...(ingress.rules ?? []),
+      ...(ingress.exporter ? [{ from: [{ namespaceSelector: namespaceSelector(monitoringNamespace) }], ports: [tcpPort(REDIS_EXPORTER_PORT)] }] : []),
+    ];
+  };
+  return new kplus.k8s.KubeNetworkPolicy(scope, 'network-policy', {
+    metadata: { name: statefulSet.name },
+    spec: {
+      podSelector: { matchLabels: statefulSet.matchLabels },
+      policyTypes: ['Ingress'],
+      ingress: Lazy.any({ produce: rules }) as unknown as kplus.k8s.NetworkPolicyIngressRule[],
+    },
+  });
+}
+
+/** What differs between the redis-server containers of our StatefulSets. */
+export interface RedisServerSpec {
+  readonly image: string;
+  /** Flags after the config file. */
+  readonly args: string[];
+  /** Env besides the password's. */
+  readonly env?: Record<string, kplus.EnvValue>;
+  readonly password?: SecretKeyRef;
+  /** Named ports besides `redis` (6379). */
+  readonly ports?: kplus.ContainerPort[];
+  readonly resources: kplus.ContainerResources;
+  /** The user of the image. */
+  readonly user: number;
+}
+
+/**
+ * Adds the `redis` container (first, so the data claim's mount patch finds it) running
+ * `redis-server <config dir>/redis.conf <args>` as `user` under restricted security, with the
+ * password env, the probes above and the config ConfigMap mounted read-only.
+ */
+export function addRedisServer(scope: Construct, statefulSet: kplus.StatefulSet, config: kplus.ConfigMap, spec: RedisServerSpec): kplus.Container {
+  const server = statefulSet.addContainer({
+    name: 'redis',
+    image: spec.image,
+    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    command: ['redis-server'],
+    args: [`${REDIS_CONFIG_DIR}/redis.conf`, ...spec.args],
+    envVariables: { ...spec.env, ...redisPasswordEnv(spec.password) },
+    ports: [{ name: 'redis', number: REDIS_PORT }, ...(spec.ports ?? [])],
+    securityContext: restrictedContainer(spec.user, spec.user),
+    resources: spec.resources,
+    ...redisServerProbes(),
+  });
+  server.mount(REDIS_CONFIG_DIR, kplus.Volume.fromConfigMap(scope, 'config-volume', config, { name: 'config' }), { readOnly: true });
+  return server;
 }
