@@ -8,8 +8,10 @@ import Redis from 'ioredis';
 import { AppendFsync, REDIS_CLUSTER_BUS_PORT, REDIS_EXPORTER_UID, RedisCluster } from '../../constructs';
 import { ClusterCommands, Commands, Env } from '../../runtime/contract';
 import { containerRuleViolations, chartRuleViolations, objectMetaViolations, podTemplatesOf } from '../manifests/house-rules';
+import { CoreFieldChecker, coreModelModule } from '../manifests/core-fields';
 import { restrictedViolations } from '../manifests/pod-security';
 import { referenceViolations } from '../manifests/references';
+import { upstreamErrors } from '../manifests/upstream-models';
 import { runCli } from '../support/cli';
 import { freePort, launch, stopChild } from '../support/redis-server';
 import { all, Doc, envOf, only, synth, testChart } from './helpers';
@@ -302,6 +304,15 @@ describe('RedisCluster', () => {
         );
       }
     });
+
+    test('every object is valid against its upstream schema, without unknown fields', () => {
+      const { docs } = build();
+      const core = CoreFieldChecker.forDocuments(docs);
+      const problems = docs.flatMap((d) =>
+        [...upstreamErrors(d), ...(coreModelModule(d) ? core.unknownFields(d).map((f) => `${f}: unknown field`) : [])].map((p) => `${d.kind}/${d.metadata.name}: ${p}`),
+      );
+      expect(problems).toEqual([]);
+    }, 60_000);
 
     test('every pod meets Pod Security "restricted" and the house rules', () => {
       const { docs } = build();
