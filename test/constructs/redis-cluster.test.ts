@@ -1,4 +1,4 @@
-import { ChildProcess } from 'child_process';
+import { ChildProcess, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -422,6 +422,12 @@ describe('RedisCluster', () => {
       } finally {
         client.disconnect();
       }
+
+      // The readiness probe as the pod runs it: it passes with REDISCLI_AUTH, and fails without (AUTH is on).
+      const probe: string[] = redis.readinessProbe.exec.command.map((a: string) => a.replace('-p 6379', `-p ${started[1].port}`));
+      const probeEnv = (auth: string) => ({ env: { PATH: process.env.PATH, REDISCLI_AUTH: auth } });
+      expect(spawnSync(probe[0], probe.slice(1), probeEnv(password)).status).toBe(0);
+      expect(spawnSync(probe[0], probe.slice(1), probeEnv('')).status).not.toBe(0);
 
       const again = await runCli(jobContainer.args, { env, timeoutMs: 90_000 });
       expect(again.code).toBe(0);
