@@ -218,9 +218,6 @@ export class RedisCluster extends Construct {
     const maxMasters = props.operations?.maxMasters ?? this.masters;
     checkInteger(this, 'operations.maxMasters', maxMasters, this.masters);
     checkClaimSize(this, 'persistence.size', props.persistence?.size);
-    if (props.password && !props.password.key) {
-      throw propError(this, 'password.key', props.password.key, `must name the key of Secret "${props.password.secret.name}" that holds the password`);
-    }
     const resources = props.resources ?? DEFAULT_REDIS_RESOURCES;
     this.maxMemory = resolveMaxMemory(this, props.maxMemory, resources.memory?.limit);
     this.persistence = {
@@ -243,7 +240,7 @@ export class RedisCluster extends Construct {
         { name: 'bus', port: REDIS_CLUSTER_BUS_PORT, targetPort: REDIS_CLUSTER_BUS_PORT },
       ],
     });
-    // Nodes must find each other by name before any is ready: readiness comes after the cluster forms.
+    // Every node's name resolves, ready or not: peers and the create Job reach nodes that are starting or failing a probe.
     ApiObject.of(this.headlessService).addJsonPatch(JsonPatch.add('/spec/publishNotReadyAddresses', true));
     this.service = new kplus.Service(this, 'service', {
       metadata: nameMetadata(props.name),
@@ -255,7 +252,7 @@ export class RedisCluster extends Construct {
       replicas: this.pods,
       service: this.headlessService,
       podManagementPolicy: kplus.PodManagementPolicy.PARALLEL,
-      // Every pod at or above the partition is left as it is: the tool rolls them, one at a time.
+      // Pods with an ordinal below the partition keep their revision: with all of them below, only the tool rolls them.
       strategy: kplus.StatefulSetUpdateStrategy.rollingUpdate({ partition: this.pods }),
       securityContext: restrictedPod(REDIS_UID, REDIS_UID),
     });
