@@ -10,6 +10,7 @@ export * from './kustomization';
 export * from './publisher';
 export * from './queue-exporter';
 export * from './queue-worker';
+export * from './redis-cluster';
 export * from './redis-connection';
 export * from './redis-queue';
 export * from './restricted-namespace';

@@ -1,9 +1,21 @@
-import { ApiObject, Chart, Duration, JsonPatch, Lazy, Size, SizeRoundingBehavior } from 'cdk8s';
+import { Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { DEFAULT_LIST_NAME, queueKeys, REDIS_EXPORTER_PORT, REDIS_PORT } from '../runtime/contract';
+import { DEFAULT_LIST_NAME, queueKeys, REDIS_PORT } from '../runtime/contract';
 import type { PodMonitor } from '../imports/monitoring.coreos.com';
-import { patchPodSpec, restrictedContainer, restrictedPod } from './private/pod-defaults';
+import { patchPodSpec, restrictedPod } from './private/pod-defaults';
+import {
+  addDataClaimTemplate,
+  addRedisNetworkPolicy,
+  addRedisServer,
+  addRedisExporter,
+  checkClaimSize,
+  DEFAULT_REDIS_RESOURCES,
+  REDIS_DATA_DIR,
+  REDIS_EXPORTER_METRICS_PATH,
+  redisConfigLines,
+  resolveMaxMemory,
+} from './private/redis-server';
 import { renderPodMonitor } from './private/runtime-deployment';
 import { leasedListEnv } from './private/triggers';
 import { checkImage, checkName, nameMetadata, propError } from './private/validation';
@@ -30,7 +42,7 @@ export enum AppendFsync {
   NO = 'no',
 }
 
-/** Where and how a RedisQueue keeps its data. */
+/** Where and how a RedisQueue (or each node of a RedisCluster) keeps its data. */
 export interface RedisPersistence {
   /**
    * Size of the PersistentVolumeClaim of each pod.
@@ -49,7 +61,7 @@ export interface RedisPersistence {
   readonly appendFsync?: AppendFsync;
 }
 
-/** The redis_exporter sidecar of a RedisQueue. */
+/** The redis_exporter sidecar of a RedisQueue or RedisCluster. */
 export interface RedisExporterOptions {
   /**
    * Image of the exporter.
@@ -69,7 +81,7 @@ export interface RedisExporterOptions {
   readonly podMonitor?: boolean | PodMonitorOptions;
 }
 
-/** Who may reach a RedisQueue's ports (a NetworkPolicy on its pod). */
+/** Who may reach the ports of a RedisQueue or RedisCluster (a NetworkPolicy on its pods). */
 export interface RedisNetworkPolicyOptions {
   /**
    * Namespace of KEDA's operator, which reads the lists for the triggers; all its pods may reach
@@ -147,19 +159,6 @@ export interface RedisQueueProps {
   readonly imagePullSecrets?: string[];
 }
 
-/** Where redis_exporter serves its metrics (its default `--web.telemetry-path`). */
-const REDIS_EXPORTER_METRICS_PATH = '/metrics';
-/** The label Kubernetes puts on every namespace with its name. */
-const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
-const DATA_DIR = '/data';
-const DEFAULT_RESOURCES: kplus.ContainerResources = {
-  cpu: { request: kplus.Cpu.millis(100) },
-  memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
-};
-/** The share of the memory limit `maxmemory` defaults to. */
-const MAX_MEMORY_SHARE = 0.75;
-const CONFIG_DIR = '/etc/redis';
-
 /**
  * A single Redis server for a queue: StatefulSet (one pod, a volume claim template when
  * persistent), Service, and its configuration. It hands out its `connection` and typed KEDA
@@ -197,11 +196,9 @@ export class RedisQueue extends Construct implements LeasedList {
     checkName(this, 'name', props.name);
     this.listName = props.listName ?? DEFAULT_LIST_NAME;
     if (!this.listName || /\s/.test(this.listName)) throw propError(this, 'listName', this.listName, 'must be a non-empty key without white space');
-    if (props.persistence?.size && props.persistence.size.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) < 1024) {
-      throw propError(this, 'persistence.size', props.persistence.size.asString(), 'must be at least 1Mi');
-    }
-    const resources = props.resources ?? DEFAULT_RESOURCES;
-    this.maxMemory = this.resolveMaxMemory(props.maxMemory, resources.memory?.limit);
+    checkClaimSize(this, 'persistence.size', props.persistence?.size);
+    const resources = props.resources ?? DEFAULT_REDIS_RESOURCES;
+    this.maxMemory = resolveMaxMemory(this, props.maxMemory, resources.memory?.limit);
     this.persistence = props.persistence && {
       size: props.persistence.size ?? Size.gibibytes(1),
       appendFsync: props.persistence.appendFsync ?? AppendFsync.EVERY_SECOND,
@@ -247,7 +244,9 @@ export class RedisQueue extends Construct implements LeasedList {
       });
     }
     patchPodSpec(this.statefulSet, { imagePullSecrets: props.imagePullSecrets });
-    if (props.networkPolicy) this.networkPolicy = this.addNetworkPolicy(props.networkPolicy, props.exporter !== undefined);
+    if (props.networkPolicy) {
+      this.networkPolicy = addRedisNetworkPolicy(this, this.statefulSet, this.connection, { options: props.networkPolicy, exporter: props.exporter !== undefined });
+    }
   }
 
   /**
@@ -279,154 +278,23 @@ export class RedisQueue extends Construct implements LeasedList {
   }
 
   private renderConfig(): string {
-    const lines = [
-      '# Rendered by cdk8s-redis-keda RedisQueue; the password comes from the Secret at start.',
-      'bind * -::*',
-      'protected-mode no',
-      `port ${REDIS_PORT}`,
-      `dir ${DATA_DIR}`,
-    ];
-    // Refuse writes at the limit rather than evict events; the queue's draining scripts still run.
-    const kib = this.maxMemory.toKibibytes();
-    lines.push(`maxmemory ${kib % 1024 === 0 ? `${kib / 1024}mb` : `${kib}kb`}`, 'maxmemory-policy noeviction');
-    if (this.persistence) {
-      lines.push('appendonly yes', `appendfsync ${this.persistence.appendFsync}`);
-    } else {
-      lines.push('appendonly no', 'save ""');
-    }
-    return lines.join('\n') + '\n';
-  }
-
-  private resolveMaxMemory(maxMemory: Size | undefined, limit: Size | undefined): Size {
-    const kib = (size: Size) => size.toKibibytes({ rounding: SizeRoundingBehavior.NONE });
-    if (!maxMemory) {
-      if (!limit) throw propError(this, 'resources.memory.limit', undefined, "must be set, or 'maxMemory' given: Redis needs a memory ceiling below the container's limit");
-      return Size.kibibytes(Math.floor(kib(limit) * MAX_MEMORY_SHARE));
-    }
-    if (kib(maxMemory) < 1024 || !Number.isInteger(kib(maxMemory))) throw propError(this, 'maxMemory', maxMemory.asString(), 'must be a whole number of KiB, at least 1Mi');
-    if (limit && kib(maxMemory) >= kib(limit)) {
-      throw propError(this, 'maxMemory', maxMemory.asString(), `must be below the memory limit (${limit.asString()}): Redis needs room beside its data`);
-    }
-    return maxMemory;
-  }
-
-  /** Ingress to the Redis port from the registered clients and KEDA, to the exporter from monitoring. */
-  private addNetworkPolicy(options: RedisNetworkPolicyOptions, exporter: boolean): kplus.k8s.KubeNetworkPolicy {
-    const kedaNamespace = options.kedaNamespace ?? 'keda';
-    const monitoringNamespace = options.monitoringNamespace ?? 'monitoring';
-    checkName(this, 'networkPolicy.kedaNamespace', kedaNamespace);
-    checkName(this, 'networkPolicy.monitoringNamespace', monitoringNamespace);
-    const ownNamespace = Chart.of(this).namespace;
-    const namespaceSelector = (name: string) => ({ matchLabels: { [NAMESPACE_NAME_LABEL]: name } });
-    const ingress = (): kplus.k8s.NetworkPolicyIngressRule[] => {
-      const clients = this.connection.clients.map((c) => ({
-        podSelector: { matchLabels: c.matchLabels },
-        ...(c.namespace && c.namespace !== ownNamespace ? { namespaceSelector: namespaceSelector(c.namespace) } : {}),
-      }));
-      const rules: kplus.k8s.NetworkPolicyIngressRule[] = [
-        {
-          from: [...clients, { namespaceSelector: namespaceSelector(kedaNamespace) }],
-          ports: [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(REDIS_PORT) }],
-        },
-      ];
-      if (exporter) {
-        rules.push({
-          from: [{ namespaceSelector: namespaceSelector(monitoringNamespace) }],
-          ports: [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(REDIS_EXPORTER_PORT) }],
-        });
-      }
-      return rules;
-    };
-    return new kplus.k8s.KubeNetworkPolicy(this, 'network-policy', {
-      metadata: { name: this.statefulSet.name },
-      spec: {
-        podSelector: { matchLabels: this.statefulSet.matchLabels },
-        policyTypes: ['Ingress'],
-        // Clients register as they are created, after the queue: read them at synth.
-        ingress: Lazy.any({ produce: ingress }) as unknown as kplus.k8s.NetworkPolicyIngressRule[],
-      },
-    });
+    const header = '# Rendered by cdk8s-redis-keda RedisQueue; the password comes from the Secret at start.';
+    return [header, ...redisConfigLines(this.maxMemory, this.persistence?.appendFsync)].join('\n') + '\n';
   }
 
   private addServer(image: string, props: RedisQueueProps, resources: kplus.ContainerResources): void {
-    const env: Record<string, kplus.EnvValue> = {};
-    const args = [`${CONFIG_DIR}/redis.conf`];
-    if (props.password) {
-      const fromSecret = kplus.EnvValue.fromSecretValue({ secret: props.password.secret, key: props.password.key });
-      // Kubernetes expands $(VAR) in args, so the value never appears in the manifest.
-      env.REDIS_PASSWORD = fromSecret;
-      // redis-cli (the probe) reads its password from here.
-      env.REDISCLI_AUTH = fromSecret;
-      args.push('--requirepass', '$(REDIS_PASSWORD)');
-    }
-    const server = this.statefulSet.addContainer({
-      name: 'redis',
-      image,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      command: ['redis-server'],
-      args,
-      envVariables: env,
-      ports: [{ name: 'redis', number: REDIS_PORT }],
-      securityContext: restrictedContainer(REDIS_UID, REDIS_UID),
-      resources,
-      // PING needs AUTH when a password is set: REDISCLI_AUTH covers it.
-      readiness: kplus.Probe.fromCommand(['sh', '-c', 'redis-cli -p 6379 ping | grep -q PONG'], {
-        periodSeconds: Duration.seconds(5),
-        timeoutSeconds: Duration.seconds(3),
-        failureThreshold: 3,
-      }),
-      // TCP, not PING: a server loading a large AOF answers LOADING and must not be killed for it.
-      liveness: kplus.Probe.fromTcpSocket({ port: REDIS_PORT, periodSeconds: Duration.seconds(10), failureThreshold: 6 }),
-      startup: kplus.Probe.fromTcpSocket({ port: REDIS_PORT, periodSeconds: Duration.seconds(2), failureThreshold: 150 }),
-    });
-    server.mount(CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'config-volume', this.config, { name: 'config' }), { readOnly: true });
+    const args = props.password ? ['--requirepass', '$(REDIS_PASSWORD)'] : [];
+    const server = addRedisServer(this, this.statefulSet, this.config, { image, args, password: props.password, resources, user: REDIS_UID });
     if (this.persistence) {
-      this.claimTemplate();
+      addDataClaimTemplate(this.statefulSet, this.persistence);
     } else {
-      server.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'data-volume', 'data'));
+      server.mount(REDIS_DATA_DIR, kplus.Volume.fromEmptyDir(this, 'data-volume', 'data'));
     }
-  }
-
-  /** cdk8s-plus 27 has no volume claim templates: the `data` volume becomes one. */
-  private claimTemplate(): void {
-    const p = this.persistence!;
-    const sts = ApiObject.of(this.statefulSet);
-    sts.addJsonPatch(
-      JsonPatch.add('/spec/volumeClaimTemplates', [
-        {
-          metadata: { name: 'data' },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            ...(p.storageClassName ? { storageClassName: p.storageClassName } : {}),
-            // The patch passes through cdk8s-plus's typed serializer, which reads quantities from `.value`.
-            resources: { requests: { storage: kplus.k8s.Quantity.fromString(p.size.asString()) } },
-          },
-        },
-      ]),
-    );
-    // The server is the first container (added first); the claim named `data` backs this mount.
-    sts.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'data', mountPath: DATA_DIR }));
   }
 
   private addExporter(options: RedisExporterOptions, password?: SecretKeyRef): string {
     const image = options.image ?? DEFAULT_REDIS_EXPORTER_IMAGE;
-    checkImage(this, 'exporter.image', image);
-    const env: Record<string, kplus.EnvValue> = { REDIS_ADDR: kplus.EnvValue.fromValue(`redis://localhost:${REDIS_PORT}`) };
-    if (password) env.REDIS_PASSWORD = kplus.EnvValue.fromSecretValue({ secret: password.secret, key: password.key });
-    this.statefulSet.addContainer({
-      name: 'exporter',
-      image,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      envVariables: env,
-      ports: [{ name: 'metrics', number: REDIS_EXPORTER_PORT }],
-      securityContext: restrictedContainer(REDIS_EXPORTER_UID, REDIS_EXPORTER_UID),
-      resources: options.resources ?? {
-        cpu: { request: kplus.Cpu.millis(10) },
-        memory: { request: Size.mebibytes(32), limit: Size.mebibytes(64) },
-      },
-      readiness: kplus.Probe.fromHttpGet('/health', { port: REDIS_EXPORTER_PORT }),
-      liveness: kplus.Probe.fromHttpGet('/health', { port: REDIS_EXPORTER_PORT, periodSeconds: Duration.seconds(20) }),
-    });
+    addRedisExporter(this, this.statefulSet, { image, user: REDIS_EXPORTER_UID, resources: options.resources, password });
     return image;
   }
 }

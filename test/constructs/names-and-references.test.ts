@@ -1,7 +1,7 @@
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { CeleryProducer, CeleryWorker, KedaScaledJob, KedaScaledObject, Publisher, QueueExporter, QueueWorker, RedisConnection, RedisQueue } from '../../constructs';
+import { CeleryProducer, CeleryWorker, KedaScaledJob, KedaScaledObject, Publisher, QueueExporter, QueueWorker, RedisCluster, RedisConnection, RedisQueue } from '../../constructs';
 import { referenceViolations } from '../manifests/references';
 import { Doc, synth, testChart } from './helpers';
 
@@ -23,6 +23,9 @@ const external = (chart: Construct, name: (n: string) => string | undefined) =>
 const builds: Record<string, Build> = {
   RedisQueue: (chart, name) => {
     queue(chart, name);
+  },
+  RedisCluster: (chart, name) => {
+    new RedisCluster(chart, 'cluster', { name: name('cluster'), password: password(chart), exporter: { podMonitor: true }, networkPolicy: {} });
   },
   Publisher: (chart, name) => {
     new Publisher(chart, 'publisher', { name: name('publisher'), queue: queue(chart, name) });
@@ -65,6 +68,7 @@ const builds: Record<string, Build> = {
 /** The kinds each build writes: what the reference check below runs over. */
 const KINDS: Record<string, string[]> = {
   RedisQueue: ['ConfigMap', 'Service', 'StatefulSet'],
+  RedisCluster: ['ConfigMap', 'Job', 'NetworkPolicy', 'PodDisruptionBudget', 'PodMonitor', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'StatefulSet'],
   Publisher: ['ConfigMap', 'Deployment', 'Service', 'StatefulSet'],
   'Publisher with a rate ConfigMap': ['ConfigMap', 'ConfigMap', 'Deployment', 'Service', 'StatefulSet'],
   'QueueExporter of two lists': ['ConfigMap', 'Deployment', 'PodMonitor', 'Service', 'Service', 'StatefulSet'],
