@@ -321,20 +321,32 @@ export function workersById(runs: readonly Execution[]): Map<string, string[]> {
   return map;
 }
 
+/** Where a drain stands: the sent tasks not completed (and who started them), the queue lists, the unacked hash. */
+export interface CompletionState {
+  readonly missing: { readonly id: string; readonly startedBy: string[] }[];
+  readonly lists: Record<string, number>;
+  readonly unacked: string[];
+  readonly unackedIndex: string[];
+}
+
 /**
- * Waits until every sent task has completed (tasks.sleep records it under COMPLETED_KEY); if that takes longer
- * than `timeoutMs` (keep it well under the test's own timeout), fails with what would explain it: the tasks
- * missing, who started them, and where the queue's state stands.
+ * Waits up to `timeoutMs` until every sent task has completed (tasks.sleep records it under COMPLETED_KEY), then
+ * says where the drain stands: the tasks missing, who started them, and the queue's state.
+ */
+export async function completionState(redis: Redis, sent: readonly { id: string }[], what: string, timeoutMs = 30_000): Promise<CompletionState> {
+  await waitFor(async () => workersById(await executions(redis, COMPLETED_KEY)).size >= sent.length, what, timeoutMs, 100).catch(() => undefined);
+  const completed = workersById(await executions(redis, COMPLETED_KEY));
+  const started = workersById(await executions(redis));
+  const missing = sent.filter((s) => !completed.has(s.id)).map((s) => ({ id: s.id, startedBy: started.get(s.id) ?? [] }));
+  const lists = Object.fromEntries(await Promise.all(CELERY_PRIORITY_STEPS.map(async (step) => [step, await redis.llen(celeryPriorityList(DEFAULT_CELERY_QUEUE, step))])));
+  return { missing, lists, unacked: await redis.hkeys(CeleryKeys.UNACKED), unackedIndex: await redis.zrange(CeleryKeys.UNACKED_INDEX, '0', '-1') };
+}
+
+/**
+ * Waits until every sent task has completed; if that takes longer than `timeoutMs` (keep it well under the test's
+ * own timeout), fails with what would explain it (see {@link completionState}).
  */
 export async function allCompleted(redis: Redis, sent: readonly { id: string }[], what: string, timeoutMs = 30_000): Promise<void> {
-  try {
-    await waitFor(async () => workersById(await executions(redis, COMPLETED_KEY)).size >= sent.length, what, timeoutMs, 100);
-  } catch (error) {
-    const completed = workersById(await executions(redis, COMPLETED_KEY));
-    const started = workersById(await executions(redis));
-    const missing = sent.filter((s) => !completed.has(s.id)).map((s) => ({ id: s.id, startedBy: started.get(s.id) ?? [] }));
-    const lists = Object.fromEntries(await Promise.all(CELERY_PRIORITY_STEPS.map(async (step) => [step, await redis.llen(celeryPriorityList(DEFAULT_CELERY_QUEUE, step))])));
-    const state = { missing, lists, unacked: await redis.hkeys(CeleryKeys.UNACKED), unackedIndex: await redis.zrange(CeleryKeys.UNACKED_INDEX, '0', '-1') };
-    throw new Error(`${(error as Error).message}; ${JSON.stringify(state)}`);
-  }
+  const state = await completionState(redis, sent, what, timeoutMs);
+  if (state.missing.length > 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${JSON.stringify(state)}`);
 }

@@ -7,7 +7,7 @@ import type Redis from 'ioredis';
 import { CeleryKeys, DEFAULT_CELERY_QUEUE } from '../../../runtime/contract';
 import { RECORDING_TASKS, startOurWorker, stopOurWorkers } from '../../support/celery/our-worker';
 import { waitFor } from '../../support/cli';
-import { allCompleted, COMPLETED_KEY, executions, PythonCeleryOptions, pythonGet, pythonSend, startPythonWorker, stopPythonWorkers } from '../../support/python-celery';
+import { completionState, COMPLETED_KEY, executions, PythonCeleryOptions, pythonGet, pythonSend, startPythonWorker, stopPythonWorkers } from '../../support/python-celery';
 import { RedisServer } from '../../support/redis-server';
 import { withRedis } from '../../support/redis-fixture';
 
@@ -35,11 +35,20 @@ test('a Redis restart mid-drain: Python and ours reconnect, every task succeeds,
   await server.start();
   await redis.ping();
 
-  // THEN every task completes (or the test says which did not, and where the queue stands) and ends with SUCCESS
-  await allCompleted(redis, sent, 'every task completed after the restart', 45_000);
+  // THEN every task completes and ends with SUCCESS, but for at most one that no worker ever started: kombu takes a
+  // message with BRPOP and records it in `unacked` in a second round trip, so a Redis shutdown between the two loses
+  // the one message Python's worker had just popped (kombu's window, not ours: our worker claims with one script)
+  const state = await completionState(redis, sent, 'every task completed after the restart', 45_000);
+  expect({ lost: state.missing.length <= 1, neverStarted: state.missing.every((m) => m.startedBy.length === 0), state }).toEqual({
+    lost: true,
+    neverStarted: true,
+    state,
+  });
+  if (state.missing.length > 0) process.stdout.write(`${JSON.stringify({ lostInKombuWindow: state.missing })}\n`);
+  const lost = new Set(state.missing.map((m) => m.id));
   const outcomes = await pythonGet(
     celery,
-    sent.map((s) => s.id),
+    sent.filter((s) => !lost.has(s.id)).map((s) => s.id),
     20,
   );
   expect(outcomes.filter((o) => o.status !== 'SUCCESS')).toEqual([]);
@@ -52,6 +61,6 @@ test('a Redis restart mid-drain: Python and ours reconnect, every task succeeds,
   // visibility timeout while it still runs them); ours keeps results and acks until Redis is back
   const completions = new Map<string, number>();
   for (const c of await executions(redis, COMPLETED_KEY)) completions.set(c.id, (completions.get(c.id) ?? 0) + 1);
-  expect(sent.filter((s) => !completions.has(s.id))).toEqual([]);
+  expect(sent.filter((s) => !completions.has(s.id) && !lost.has(s.id))).toEqual([]);
   expect([...completions.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(2);
 }, 120_000);
