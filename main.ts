@@ -17,7 +17,13 @@ import {
   GitOpsApp,
   ScalingPolicyType,
   ScalingStrategy,
+  SecretKeyRef,
 } from './constructs';
+
+/** The Secret every chart expects (key `password`), created by the user before applying: never in dist/. */
+function redisAuth(chart: Chart): SecretKeyRef {
+  return { secret: kplus.Secret.fromSecretName(chart, 'redis-auth', 'redis-auth'), key: 'password' };
+}
 
 /**
  * The "Redis Keda" demo, corrected: events `{"id", "enqueuedAt", "wait"}` pushed in batches of 10
@@ -27,7 +33,7 @@ import {
 export class RedisKedaChart extends Chart {
   public constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, { namespace: 'redis-demo', ...props });
-    const password = { secret: kplus.Secret.fromSecretName(this, 'redis-auth', 'redis-auth'), key: 'password' };
+    const password = redisAuth(this);
     const queue = new RedisQueue(this, 'queue', {
       name: 'redis',
       listName: 'events',
@@ -80,7 +86,7 @@ export class RedisKedaChart extends Chart {
 export class WorkerFleetChart extends Chart {
   public constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, { namespace: 'worker-fleet', ...props });
-    const password = { secret: kplus.Secret.fromSecretName(this, 'redis-auth', 'redis-auth'), key: 'password' };
+    const password = redisAuth(this);
     const queue = new RedisQueue(this, 'queue', {
       name: 'redis',
       listName: 'events',
@@ -165,7 +171,7 @@ export class CeleryWorkerChart extends Chart {
       host: synthSetting(this, CELERY_REDIS_HOST_CONTEXT_KEY, CELERY_REDIS_HOST_ENV) ?? CELERY_REDIS_HOST_PLACEHOLDER,
       port: 6380,
       tls: true,
-      password: { secret: kplus.Secret.fromSecretName(this, 'redis-auth', 'redis-auth'), key: 'password' },
+      password: redisAuth(this),
       tlsCa: caSecret ? { secret: kplus.Secret.fromSecretName(this, 'redis-ca', caSecret), key: 'ca.crt' } : undefined,
     });
     const worker = new CeleryWorker(this, 'worker', {
@@ -219,7 +225,7 @@ export class EventDrivenChart extends Chart {
   public constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, { namespace: 'event-driven', ...props });
     const prometheusUrl = synthSetting(this, EVENT_DRIVEN_PROMETHEUS_CONTEXT_KEY, EVENT_DRIVEN_PROMETHEUS_ENV) ?? EVENT_DRIVEN_PROMETHEUS_DEFAULT;
-    const password = { secret: kplus.Secret.fromSecretName(this, 'redis-auth', 'redis-auth'), key: 'password' };
+    const password = redisAuth(this);
     const queue = new RedisQueue(this, 'queue', {
       name: 'redis',
       listName: 'events',
