@@ -1,4 +1,4 @@
-import { Chart, Duration, Names } from 'cdk8s';
+import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { PodMonitor } from '../imports/monitoring.coreos.com';
@@ -62,13 +62,11 @@ export class QueueExporter extends Construct {
     const timeoutMs = timeout.toMilliseconds();
     if (!(timeoutMs > 0 && timeoutMs <= 60_000)) throw propError(this, 'scrapeTimeout', `${timeoutMs}ms`, 'must be above 0 and at most 60 s');
 
-    // Without a name, a label value unique to the construct path: the Service and PodMonitor select this pod only.
-    const labels = { 'app.kubernetes.io/name': props.name ?? Names.toLabelValue(this), 'app.kubernetes.io/component': 'queue-exporter' };
     const rendered = renderRuntimeDeployment(this, props, {
       container: 'exporter',
       args: [Commands.QUEUE, QueueCommands.EXPORTER],
       replicas: 1,
-      labels,
+      component: 'queue-exporter',
       env: {
         ...first.connection.envVariables(),
         [Env.EXPORTER_LISTS]: kplus.EnvValue.fromValue(this.listNames.join(',')),

@@ -131,7 +131,7 @@ export interface RedisClusterProps {
 }
 
 /** Set by the downward API in each node's env, for `$(...)` in its args and the Job's node list. */
-const POD_NAME_ENV = 'POD_NAME';
+const POD_NAME_ENV = Env.POD_NAME;
 const POD_NAMESPACE_ENV = 'POD_NAMESPACE';
 const DEFAULT_NODE_TIMEOUT = Duration.seconds(5);
 

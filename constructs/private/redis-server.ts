@@ -11,11 +11,11 @@ import { checkImage, checkName, propError } from './validation';
 /** Where redis-server keeps its AOF (and a cluster node its `nodes.conf`). */
 export const REDIS_DATA_DIR = '/data';
 /** Where the config ConfigMap is mounted. */
-export const REDIS_CONFIG_DIR = '/etc/redis';
+const REDIS_CONFIG_DIR = '/etc/redis';
 /** Where redis_exporter serves its metrics (its default `--web.telemetry-path`). */
 export const REDIS_EXPORTER_METRICS_PATH = '/metrics';
 /** The label Kubernetes puts on every namespace with its name. */
-export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 /** Requests and limits of a redis-server container unless the construct is given its own. */
 export const DEFAULT_REDIS_RESOURCES: kplus.ContainerResources = {
   cpu: { request: kplus.Cpu.millis(100) },
@@ -25,7 +25,7 @@ export const DEFAULT_REDIS_RESOURCES: kplus.ContainerResources = {
 const MAX_MEMORY_SHARE = 0.75;
 
 /** A namespace selected by its name label. */
-export function namespaceSelector(name: string): kplus.k8s.LabelSelector {
+function namespaceSelector(name: string): kplus.k8s.LabelSelector {
   return { matchLabels: { [NAMESPACE_NAME_LABEL]: name } };
 }
 

@@ -22,7 +22,7 @@ export interface RuntimeDeployment {
  * Renders a Deployment of one long-running `redis-keda` command: restricted pod without a service
  * account token, `/healthz` and `/readyz` probes and the metrics port (longRunningContainer), the
  * command's env then METRICS_PORT, image pull secrets; with `podMonitor`, a PodMonitor selecting its pods by
- * `labels` (by default the name, else a value unique to the construct path, and the container as component).
+ * its labels: the name (else a value unique to the construct path) and `component` (by default the container).
  */
 export function renderRuntimeDeployment(
   scope: Construct,
@@ -32,14 +32,15 @@ export function renderRuntimeDeployment(
     readonly args: string[];
     readonly env: Record<string, kplus.EnvValue>;
     readonly replicas?: number;
-    readonly labels?: Record<string, string>;
+    /** The `app.kubernetes.io/component` label of the pods. @default - the container's name */
+    readonly component?: string;
     readonly terminationGrace?: Duration;
   },
 ): RuntimeDeployment {
   checkName(scope, 'name', props.name);
   const image = resolveRuntimeImage(scope, 'image', props.image);
   // Without a name, a label value unique to the construct path: a PodMonitor must select these pods only.
-  const labels = spec.labels ?? { 'app.kubernetes.io/name': props.name ?? Names.toLabelValue(scope), 'app.kubernetes.io/component': spec.container };
+  const labels = { 'app.kubernetes.io/name': props.name ?? Names.toLabelValue(scope), 'app.kubernetes.io/component': spec.component ?? spec.container };
   const deployment = new kplus.Deployment(scope, 'deployment', {
     metadata: nameMetadata(props.name),
     replicas: spec.replicas,
@@ -81,14 +82,12 @@ export function renderWorkerDeployment(
   checkInteger(scope, 'replicas', props.replicas, 0);
   const grace = props.grace ?? Duration.seconds(DEFAULT_GRACE_SECONDS);
   checkWholeSeconds(scope, 'grace', grace, 0);
-  // Without a name, a label value unique to the construct path: a PodMonitor must select this fleet only.
-  const labels = { 'app.kubernetes.io/name': props.name ?? Names.toLabelValue(scope), 'app.kubernetes.io/component': command.component };
   const { deployment, container, podMonitor } = renderRuntimeDeployment(scope, props, {
     container: 'worker',
     args: command.args,
     env: { ...command.env, [Env.GRACE_SECONDS]: kplus.EnvValue.fromValue(String(grace.toSeconds())) },
     replicas: props.replicas,
-    labels,
+    component: command.component,
     terminationGrace: Duration.seconds(grace.toSeconds() + TERMINATION_MARGIN_SECONDS),
   });
   // The user's env last: it wins, METRICS_PORT included.
