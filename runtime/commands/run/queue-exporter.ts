@@ -1,6 +1,7 @@
 /** The work of `redis-keda queue exporter`, loaded when it runs. */
 import type { Logger } from '../../log';
 import { createQueueExporter } from '../../queue/exporter';
+import { sleep } from '../../sleep';
 import { connectionOptions, runCommand, stopSignal } from '../common';
 import { ExporterArgs, exporterLists } from '../queue';
 import { serveWhileConnected } from './serve';
@@ -14,7 +15,7 @@ async function exportQueues(args: ExporterArgs, log: Logger): Promise<number> {
       { port: args['metrics-port'], connection: connectionOptions(args, log), log, signal: stop.signal },
       async () => {
         log.info('queue exporter running', { lists });
-        await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener('abort', () => resolve(), { once: true })));
+        await sleep(Infinity, stop.signal);
       },
       (registry, redis) => createQueueExporter({ redis, lists, registry, scrapeTimeoutMs: args['scrape-timeout'] * 1000, log }),
     );
