@@ -20,6 +20,7 @@ import { EVENT_DRIVEN, EventDriven, startEventDriven, stopEventDriven } from '..
 import { freePort } from '../test/support/redis-server';
 import { transpiledCli } from '../test/support/runtime-build';
 import { Metrics, MetricLabels } from '../runtime/contract';
+import { sleep } from '../runtime/sleep';
 
 const NS = 'event-driven';
 const LIST = 'events';
@@ -36,8 +37,6 @@ function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<void> {
   const steps = option('steps', '5,30,60,20,0').split(',').map(Number);

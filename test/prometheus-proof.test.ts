@@ -16,6 +16,7 @@ import { KedaMetrics, KubeStateMetrics, RedisExporterMetrics } from '../construc
 import { podPattern, series } from '../constructs/private/promql';
 import { runCli, waitFor } from './support/cli';
 import { ObservedPrograms, ObservedWorkloads, startObservedPrograms } from './support/observed-programs';
+import { sleep } from '../runtime/sleep';
 import { coverage, DASHBOARD_LABEL, describeOutcomes, evaluateQueries, extractQueries, metricFamilies } from './support/panel-queries';
 import { PromSample } from './support/prometheus-server';
 import { pythonSend } from './support/python-celery';
@@ -147,7 +148,7 @@ describe('the programs under load, through Prometheus', () => {
 
     const publishedRate = `sum(rate(${of(Metrics.PUBLISHED, workloads.publisher)}[10s]))`;
     const processedRate = `sum(rate(${of(Metrics.PROCESSED, workloads.worker)}[10s]))`;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + LOAD_SECONDS * 1000 - Date.now())));
+    await sleep(Math.max(0, started + LOAD_SECONDS * 1000 - Date.now()));
     // Both rates over the last 10 s, read at the same instant; under a loaded machine a second or two more to settle.
     const seen: string[] = [];
     let rates: [number | undefined, number | undefined] = [undefined, undefined];
@@ -277,7 +278,6 @@ describe('the programs under load, through Prometheus', () => {
     expect(report.parseErrors).toEqual([]);
     // The reference set has one query over kube-state-metrics: listed, not required.
     expect(elsewhere.map((o) => o.query.source)).toEqual([expect.stringContaining('Replicas ready')]);
-    expect(queries.length).toBe(report.outcomes.length);
     // At that moment the alerts say what happened: dead letters in the last 5 minutes, nothing else.
     const firing = report.outcomes.filter((o) => o.query.kind === 'rule' && o.query.rule !== undefined && !o.query.rule.includes(':') && o.samples > 0);
     expect(firing.map((o) => o.query.rule)).toEqual(['DeadLetters']);

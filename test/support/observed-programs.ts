@@ -13,7 +13,7 @@ import Redis from 'ioredis';
 import { Commands, Env, Options, QueueCommands } from '../../runtime/contract';
 import { LogLine, ProcessResult, REPO_ROOT, RunningProcess, spawnProcess, startCli } from './cli';
 import { PrometheusServer, ScrapeTarget, startPrometheus } from './prometheus-server';
-import { freePort, RedisServer, startRedis } from './redis-server';
+import { freePort, RedisServer, startRedis, stopChild } from './redis-server';
 
 /** Debian's redis_exporter (package prometheus-redis-exporter), or the binary $REDIS_EXPORTER_BINARY names. */
 export const REDIS_EXPORTER_BINARY = process.env.REDIS_EXPORTER_BINARY ?? 'prometheus-redis-exporter';
@@ -136,16 +136,7 @@ export async function startObservedPrograms(options: ObservedProgramsOptions): P
   let prometheus: PrometheusServer | undefined;
 
   const stopProcess = async (running: RunningProcess, timeoutMs = STOP_TIMEOUT_MS): Promise<ProcessResult> => {
-    const { child } = running;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      try {
-        return await running.done;
-      } finally {
-        clearTimeout(timer);
-      }
-    }
+    await stopChild(running.child, timeoutMs);
     return running.done;
   };
 

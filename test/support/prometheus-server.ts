@@ -7,7 +7,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { freePort } from './redis-server';
+import { freePort, stopChild } from './redis-server';
 
 export const PROMETHEUS_BINARY = process.env.PROMETHEUS_BINARY ?? 'prometheus';
 
@@ -75,8 +75,8 @@ export interface PrometheusServer {
 
 const STARTUP_TIMEOUT_MS = 20_000;
 
-/** The prometheus.yml for these options (exported for tests that check a config with promtool). */
-export function prometheusConfig(options: PrometheusOptions): string {
+/** The prometheus.yml for these options. */
+function prometheusConfig(options: PrometheusOptions): string {
   const scrape = options.scrapeIntervalSeconds ?? 1;
   const evaluation = options.evaluationIntervalSeconds ?? 1;
   const config = {
@@ -174,13 +174,7 @@ async function serverIn(dir: string, port: number, initial: PrometheusOptions): 
       current = options;
     },
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopChild(child, 10_000);
       rmSync(dir, { recursive: true, force: true });
     },
   };

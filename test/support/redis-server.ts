@@ -120,10 +120,10 @@ function sendCommand(port: number, command: string, password?: string, host = '1
 }
 
 /** SIGTERM (SIGKILL after 3 s) and wait for the exit; at once when it has ended. */
-export function stopChild(child: ChildProcess): Promise<void> {
+export function stopChild(child: ChildProcess, killAfterMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();
