@@ -16,18 +16,21 @@ export function connectionOptions(args: RedisArgs, log?: Logger, env: NodeJS.Pro
   if (log && typed !== undefined && hasPassword(typed)) {
     log.warn(`the Redis password was given on the command line (--redis), where any process list shows it; set env ${Env.REDIS_PASSWORD}, or ${Env.REDIS_URL}, instead`);
   }
+  return { url: args.redis, host: args['redis-host'], port: args['redis-port'], db: args['redis-db'], ...credentialOptions(args, env), connectionName: 'redis-keda' };
+}
+
+/** Who connects and how (user, password from the env, TLS, connect timeout): what every server of a command shares. */
+export function credentialOptions(
+  args: Pick<RedisArgs, 'redis-username' | 'redis-tls' | 'redis-tls-ca-file' | 'redis-connect-timeout'>,
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<RedisConnectionOptions, 'username' | 'password' | 'tls' | 'tlsCaFile' | 'tlsCa' | 'connectTimeoutMs'> {
   return {
-    url: args.redis,
-    host: args['redis-host'],
-    port: args['redis-port'],
     username: args['redis-username'],
     password: env[Env.REDIS_PASSWORD] || undefined,
-    db: args['redis-db'],
     tls: args['redis-tls'],
     tlsCaFile: args['redis-tls-ca-file'],
     tlsCa: env[Env.REDIS_TLS_CA] || undefined,
     connectTimeoutMs: args['redis-connect-timeout'] * 1000,
-    connectionName: 'redis-keda',
   };
 }
 

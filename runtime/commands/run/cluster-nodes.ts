@@ -1,20 +1,12 @@
 /** What the cluster subcommands share: a connection to every listed node, with the password from the environment. */
 import { NodeAddress } from '../../cluster/addresses';
 import { connectNodes, NodeClients, NodeConnectionOptions } from '../../cluster/node-client';
-import { Env } from '../../contract';
 import type { Logger } from '../../log';
 import type { ClusterArgs } from '../cluster';
+import { credentialOptions } from '../common';
 
 export function nodeConnectionOptions(args: ClusterArgs, env: NodeJS.ProcessEnv = process.env): NodeConnectionOptions {
-  return {
-    username: args['redis-username'],
-    password: env[Env.REDIS_PASSWORD] || undefined,
-    tls: args['redis-tls'],
-    tlsCaFile: args['redis-tls-ca-file'],
-    tlsCa: env[Env.REDIS_TLS_CA] || undefined,
-    connectTimeoutMs: args['redis-connect-timeout'] * 1000,
-    connectionName: 'redis-keda-cluster',
-  };
+  return { ...credentialOptions(args, env), connectionName: 'redis-keda-cluster' };
 }
 
 /** Runs `body` with a client of every listed node, closing them after. */
