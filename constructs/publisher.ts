@@ -2,7 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { PodMonitor } from '../imports/monitoring.coreos.com';
-import { Commands, Env, flag, MAX_PUBLISH_RATE, Options, PUBLISH_DEFAULTS, RATE_DIR, RATE_FILE } from '../runtime/contract';
+import { Commands, Env, flag, MAX_PUBLISH_RATE, Options, PUBLISH_DEFAULTS, RATE_DIR, RATE_FILE, RATE_FILE_NAME } from '../runtime/contract';
 import { renderRuntimeDeployment } from './private/runtime-deployment';
 import { leasedListEnv } from './private/triggers';
 import { checkInteger, nameMetadata, propError } from './private/validation';
@@ -148,7 +148,7 @@ export class Publisher extends Construct {
     this.podMonitor = podMonitor;
     if (this.rateConfigMap) {
       // The whole directory, read-only: the runtime watches it for the kubelet's `..data` swap.
-      const volume = kplus.Volume.fromConfigMap(this, 'rate-volume', this.rateConfigMap, { name: 'rate', items: { [key]: { path: RATE_FILE.slice(RATE_DIR.length + 1) } } });
+      const volume = kplus.Volume.fromConfigMap(this, 'rate-volume', this.rateConfigMap, { name: 'rate', items: { [key]: { path: RATE_FILE_NAME } } });
       container.mount(RATE_DIR, volume, { readOnly: true });
     }
     if (props.reloadOnChange) deployment.metadata.addAnnotation(this.rateConfigMap ? RELOADER_SECRETS_ANNOTATION : RELOADER_AUTO_ANNOTATION, 'true');

@@ -20,4 +20,5 @@ export const CLAIM_FILE = `${CLAIM_DIR}/claimed`;
 
 /** Where the Publisher mounts its rate ConfigMap (a directory: the kubelet swaps `..data` in it), and the file in it. */
 export const RATE_DIR = '/etc/redis-keda/rate';
-export const RATE_FILE = `${RATE_DIR}/rate`;
+export const RATE_FILE_NAME = 'rate';
+export const RATE_FILE = `${RATE_DIR}/${RATE_FILE_NAME}`;
