@@ -141,9 +141,11 @@ const DEFAULT_NODE_TIMEOUT = Duration.seconds(5);
  * Service; a client Service, a PodDisruptionBudget (one pod at a time), preferred spread over nodes,
  * optional NetworkPolicy and redis_exporter; and for `redis-keda cluster`: RBAC and the create Job.
  *
- * The update strategy is RollingUpdate with `partition` equal to the pod count, so a changed pod
- * template rolls no pod by itself: the operations tool lowers the partition one pod at a time, after
- * failing that pod's master role over.
+ * The update strategy is RollingUpdate with a partition the operations tool keeps at the pod count, so a
+ * changed pod template rolls no pod by itself: the tool lowers the partition one pod at a time, after
+ * failing that pod's master role over. The manifest leaves `spec.replicas` and the partition out: the
+ * tool owns both (the create Job sets them), so a GitOps tool re-applying the manifest never reverts a
+ * scale or a staged upgrade (docs/redis-cluster.md, "GitOps").
  */
 export class RedisCluster extends Construct {
   /** Masters the cluster is created with. */
@@ -257,6 +259,7 @@ export class RedisCluster extends Construct {
       securityContext: restrictedPod(REDIS_UID, REDIS_UID),
     });
     this.service.select(this.statefulSet);
+    omitToolOwnedFields(this.statefulSet);
     this.statefulSet.scheduling.spread({ topology: kplus.Topology.HOSTNAME, weight: 100 });
     this.addServer(image, resources);
     addDataClaimTemplate(this.statefulSet, this.persistence);
@@ -374,9 +377,9 @@ export class RedisCluster extends Construct {
   }
 
   /**
-   * `redis-keda cluster create` over every node's DNS name. It needs no API access (address mode), so
-   * it runs without a service account token. Retried while the nodes come up; a rerun on a created
-   * cluster changes nothing, so a GitOps tool may recreate it after its TTL.
+   * `redis-keda cluster create` over every node's DNS name, after growing the StatefulSet to them through
+   * the API as the ops ServiceAccount. Retried while the nodes come up; a rerun on a created cluster
+   * changes nothing, so a GitOps tool may recreate it after its TTL.
    */
   private addCreateJob(props: RedisClusterProps): kplus.Job {
     const nodes = this.podNames()
@@ -387,6 +390,9 @@ export class RedisCluster extends Construct {
       [POD_NAMESPACE_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
       [Env.CLUSTER_NODES]: kplus.EnvValue.fromValue(nodes),
       [Env.CLUSTER_REPLICAS_PER_MASTER]: kplus.EnvValue.fromValue(String(this.replicasPerMaster)),
+      // Kubernetes mode for the first step: grow the StatefulSet (whose manifest names no replicas) to the listed pods.
+      [Env.CLUSTER_STATEFULSET]: kplus.EnvValue.fromValue(this.statefulSet.name),
+      [Env.CLUSTER_NAMESPACE]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
     };
     if (this.password) env[Env.REDIS_PASSWORD] = kplus.EnvValue.fromSecretValue({ secret: this.password.secret, key: this.password.key });
     const job = new kplus.Job(this, 'create', {
@@ -395,7 +401,9 @@ export class RedisCluster extends Construct {
       activeDeadline: Duration.minutes(30),
       ttlAfterFinished: Duration.days(1),
       securityContext: restrictedPod(),
-      automountServiceAccountToken: false,
+      // The ops account's token: create scales the StatefulSet and sets its partition.
+      serviceAccount: this.operationsServiceAccount,
+      automountServiceAccountToken: true,
       containers: [
         {
           name: 'create',
@@ -412,4 +420,14 @@ export class RedisCluster extends Construct {
     this.connection.allowFrom(job);
     return job;
   }
+}
+
+/**
+ * Drops `spec.replicas` and the partition from the StatefulSet's manifest: `redis-keda cluster` sets them
+ * (create grows the set, scale drains before it shrinks, upgrade walks the partition), and an applier
+ * that never wrote a field never reverts it (client-side apply's three-way merge, server-side apply's
+ * field ownership alike).
+ */
+function omitToolOwnedFields(statefulSet: kplus.StatefulSet): void {
+  ApiObject.of(statefulSet).addJsonPatch(JsonPatch.remove('/spec/replicas'), JsonPatch.remove('/spec/updateStrategy/rollingUpdate'));
 }

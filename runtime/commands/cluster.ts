@@ -6,6 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues, UsageError } from '../config';
 import { ClusterCommands, Commands, DEFAULT_CLUSTER_REPLICAS_PER_MASTER, DEFAULT_CLUSTER_TIMEOUT_SECONDS, Env, MIN_CLUSTER_MASTERS } from '../contract';
 import { parseNodeAddresses } from '../cluster/addresses';
+import { KUBERNETES_OPTIONS } from './cluster-kubernetes-options';
 import { lazyHandler } from './lazy';
 import { helpSections, REDIS_OPTIONS } from './options';
 
@@ -25,6 +26,7 @@ const OPTIONS = {
     default: DEFAULT_CLUSTER_REPLICAS_PER_MASTER,
     describe: 'Replicas each master gets (create) or must have (check, fix)',
   },
+  ...KUBERNETES_OPTIONS,
   ...(Object.fromEntries(CONNECTION.map((name) => [name, REDIS_OPTIONS[name]])) as Pick<typeof REDIS_OPTIONS, (typeof CONNECTION)[number]>),
 } satisfies Record<string, EnvOption>;
 

@@ -106,6 +106,14 @@ export const Env = {
   CLUSTER_REPLICAS_PER_MASTER: 'CLUSTER_REPLICAS_PER_MASTER',
   /** Seconds a cluster operation waits for the nodes to agree before it fails. */
   CLUSTER_TIMEOUT: 'CLUSTER_TIMEOUT',
+  /** Kubernetes mode: the StatefulSet whose pods are the cluster's nodes. */
+  CLUSTER_STATEFULSET: 'CLUSTER_STATEFULSET',
+  /** Kubernetes mode: the StatefulSet's namespace (default: the kubeconfig context's, or the pod's own). */
+  CLUSTER_NAMESPACE: 'CLUSTER_NAMESPACE',
+  /** Kubernetes mode: `dns` (`<pod>.<headless service>.<namespace>.svc`) or `pod-ip`. */
+  CLUSTER_NODE_ADDRESSING: 'CLUSTER_NODE_ADDRESSING',
+  /** Kubernetes mode: a kubeconfig file; without it, the pod's service account (in-cluster config). */
+  KUBECONFIG: 'KUBECONFIG',
   /** The pod's name (downward API); used in worker names. */
   POD_NAME: 'POD_NAME',
   // long-running commands

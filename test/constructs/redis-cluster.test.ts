@@ -34,10 +34,11 @@ describe('RedisCluster', () => {
     const docs = synth(chart);
     const sts = only(docs, 'StatefulSet');
     expect([cluster.masters, cluster.replicasPerMaster, cluster.pods]).toEqual([3, 1, 6]);
-    expect(sts.spec.replicas).toBe(6);
+    // Replicas and partition belong to the operations tool (the create Job grows the set to 6 and holds the
+    // partition at 6): a GitOps tool re-applying this manifest reverts neither.
+    expect(sts.spec.replicas).toBeUndefined();
     expect(sts.spec.podManagementPolicy).toBe('Parallel');
-    // The controller rolls no pod by itself: every ordinal is below the partition.
-    expect(sts.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { partition: 6 } });
+    expect(sts.spec.updateStrategy).toEqual({ type: 'RollingUpdate' });
     expect(sts.spec.volumeClaimTemplates).toEqual([{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }]);
     expect(only(docs, 'ConfigMap').data['redis.conf']).toBe(
       [
@@ -133,8 +134,8 @@ describe('RedisCluster', () => {
     const docs = synth(chart);
     const sts = only(docs, 'StatefulSet');
     expect(cluster.pods).toBe(12);
-    expect(sts.spec.replicas).toBe(12);
-    expect(sts.spec.updateStrategy.rollingUpdate).toEqual({ partition: 12 });
+    expect(sts.spec.replicas).toBeUndefined();
+    expect(sts.spec.updateStrategy.rollingUpdate).toBeUndefined();
     expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } });
     const conf = only(docs, 'ConfigMap').data['redis.conf'];
     expect(conf).toContain('\nappendfsync always\n');
@@ -181,7 +182,7 @@ describe('RedisCluster', () => {
     });
   });
 
-  test('the create Job runs `cluster create` over every pod by DNS name, retried, without an API token', () => {
+  test('the create Job grows the StatefulSet as the ops account, then runs `cluster create` over every pod by DNS name, retried', () => {
     const chart = testChart();
     const cluster = new RedisCluster(chart, 'cluster', { name: 'rc', password: secretRef(chart) });
     const docs = synth(chart);
@@ -189,7 +190,8 @@ describe('RedisCluster', () => {
     expect(job.metadata.name).toBe('rc-create');
     expect(job.spec).toMatchObject({ backoffLimit: 10, ttlSecondsAfterFinished: 86400, activeDeadlineSeconds: 1800 });
     const pod = job.spec.template.spec;
-    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.automountServiceAccountToken).toBe(true);
+    expect(pod.serviceAccountName).toBe('rc-ops');
     expect(pod.restartPolicy).toBe('Never');
     const container = pod.containers[0];
     expect(container.args).toEqual([Commands.CLUSTER, ClusterCommands.CREATE]);
@@ -198,6 +200,8 @@ describe('RedisCluster', () => {
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: Env.CLUSTER_NODES, value: [0, 1, 2, 3, 4, 5].map((i) => `rc-${i}.rc-headless.$(POD_NAMESPACE).svc:6379`).join(',') },
       { name: Env.CLUSTER_REPLICAS_PER_MASTER, value: '1' },
+      { name: Env.CLUSTER_STATEFULSET, value: 'rc' },
+      { name: Env.CLUSTER_NAMESPACE, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: Env.REDIS_PASSWORD, valueFrom: { secretKeyRef: { name: 'redis-auth', key: 'password' } } },
     ]);
     expect(cluster.createJob).toBeDefined();
@@ -392,6 +396,8 @@ describe('RedisCluster', () => {
       }
       const env: Record<string, string> = { [Env.REDIS_PASSWORD]: password };
       for (const e of jobContainer.env) if (e.value !== undefined) env[e.name] = e.value;
+      // No API here: the StatefulSet's growth is e2e/redis-cluster-kubernetes.test.ts's part.
+      delete env[Env.CLUSTER_STATEFULSET];
       // The pods' DNS names become the local processes' addresses.
       env[Env.CLUSTER_NODES] = started.map((s) => `127.0.0.1:${s.port}`).join(',');
       const first = await runCli(jobContainer.args, { env, timeoutMs: 90_000 });

@@ -1,0 +1,284 @@
+/**
+ * The Kubernetes side of `redis-keda cluster` on a live control plane: a RedisCluster's StatefulSet
+ * (pods on KWOK) grown, shrunk and restarted one ordinal at a time through `StatefulSetNodes`, acting
+ * as the construct's operations ServiceAccount (`<name>-ops`, its token from the TokenRequest API);
+ * each pod's Redis is a real redis-server on loopback (KWOK's pod IPs lead nowhere), so "answers PING"
+ * is real. Then the GitOps answer: dist's StatefulSet re-applied by server-side apply as Argo CD and
+ * Flux do it, and by client-side apply, reverts neither replicas nor the partition.
+ */
+import { mkdtempSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { Chart } from 'cdk8s';
+import { RedisCluster } from '../constructs';
+import { NodeAddress } from '../runtime/cluster/addresses';
+import {
+  inClusterAccess,
+  KubernetesApi,
+  KubernetesApiError,
+  kubeconfigAccess,
+  PersistentVolumeClaim,
+  Pod,
+  REVISION_LABEL,
+  StatefulSet,
+} from '../runtime/cluster/kubernetes/api-client';
+import { podOrdinal, StatefulSetNodes } from '../runtime/cluster/kubernetes/stateful-set-nodes';
+import { createLogger } from '../runtime/log';
+import { RedisServer, startRedis } from '../test/support/redis-server';
+import { ChartObject, objectsOf, synthApp } from './harness/charts';
+import { ControlPlane } from './harness/control-plane';
+import { scenarioSteps } from './harness/steps';
+
+const NS = 'rc';
+const NAME = 'rc';
+const OTHER = 'other';
+/** The Role of `rc` covers the claims of 4 masters x 2 pods: ordinals 0..7. */
+const MAX_PODS = 8;
+
+let plane: ControlPlane | undefined;
+const cluster = (): ControlPlane => {
+  if (!plane) throw new Error('the control plane did not start (see the beforeAll error)');
+  return plane;
+};
+const step = scenarioSteps(() => plane);
+const log = createLogger({ level: 'warn' });
+const servers: RedisServer[] = [];
+let objects: ChartObject[] = [];
+let admin: KubernetesApi;
+let ops: KubernetesApi;
+let nodes: StatefulSetNodes;
+
+/** Pod `rc-<i>`'s Redis: the test's i-th redis-server. */
+function loopbackAddress(pod: Pod): NodeAddress {
+  const ordinal = podOrdinal(NAME, pod.metadata.name);
+  if (ordinal === undefined || !servers[ordinal]) throw new Error(`no loopback server for pod ${pod.metadata.name}`);
+  const port = servers[ordinal].port;
+  return { host: '127.0.0.1', port, address: `127.0.0.1:${port}` };
+}
+const addressOfOrdinal = (i: number) => `127.0.0.1:${servers[i].port}`;
+
+/** A PersistentVolume pre-bound to each claim the StatefulSets will make (no provisioner on this plane). */
+function volumes(): object[] {
+  const claims = [...Array.from({ length: MAX_PODS + 1 }, (_, i) => `data-${NAME}-${i}`), ...[0, 1, 2, 3, 4].map((i) => `data-${OTHER}-${i}`)];
+  return claims.map((claim) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: `pv-${claim}` },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: '',
+      persistentVolumeReclaimPolicy: 'Retain',
+      hostPath: { path: `/tmp/${claim}` },
+      claimRef: { namespace: NS, name: claim },
+    },
+  }));
+}
+
+const statefulSetOf = (name: string) => {
+  const [sts] = objectsOf(objects, 'StatefulSet', name);
+  if (!sts) throw new Error(`no StatefulSet ${name} in the synth output`);
+  return sts;
+};
+
+async function pods(name = NAME): Promise<Map<number, Pod>> {
+  const list = (await admin.call('GET', `/api/v1/namespaces/${NS}/pods`)) as { items: Pod[] };
+  const result = new Map<number, Pod>();
+  for (const pod of list.items) {
+    const ordinal = podOrdinal(name, pod.metadata.name);
+    if (ordinal !== undefined) result.set(ordinal, pod);
+  }
+  return result;
+}
+
+async function claims(): Promise<Map<string, PersistentVolumeClaim>> {
+  const list = (await admin.call('GET', `/api/v1/namespaces/${NS}/persistentvolumeclaims`)) as { items: PersistentVolumeClaim[] };
+  return new Map(list.items.map((c) => [c.metadata.name, c]));
+}
+
+const live = (name = NAME) => admin.getStatefulSet(NS, name);
+const partitionOf = (sts: StatefulSet) => sts.spec.updateStrategy?.rollingUpdate?.partition;
+
+/** Re-applies a StatefulSet manifest the way a GitOps tool does (server-side apply, its field manager, conflicts forced). */
+async function gitOpsApply(manifest: ChartObject, fieldManager: string): Promise<void> {
+  await cluster().kubectl.ok(['apply', '--server-side', '--force-conflicts', `--field-manager=${fieldManager}`, '-f', '-'], JSON.stringify(manifest));
+}
+
+/** The manifest with a changed pod template (a new revision), as a new synth of a changed app would be. */
+function withTemplateAnnotation(manifest: ChartObject, value: string): ChartObject {
+  const spec = manifest.spec as any;
+  return { ...manifest, spec: { ...spec, template: { ...spec.template, metadata: { ...spec.template.metadata, annotations: { 'e2e.redis-keda.dev/rev': value } } } } };
+}
+
+async function forbidden(call: () => Promise<unknown>): Promise<number> {
+  try {
+    await call();
+    return 200;
+  } catch (error) {
+    if (error instanceof KubernetesApiError) return error.status;
+    throw error;
+  }
+}
+
+beforeAll(async () => {
+  plane = await ControlPlane.start({ kwokNodes: 2 });
+  await plane.createRestrictedNamespace(NS);
+  for (let i = 0; i <= MAX_PODS; i++) servers.push(await startRedis());
+  objects = synthApp(plane, (app) => {
+    const chart = new Chart(app, 'cluster', { namespace: NS });
+    new RedisCluster(chart, 'rc', { name: NAME, operations: { maxMasters: 4, createJob: false } });
+    new RedisCluster(chart, 'other', { name: OTHER, replicasPerMaster: 0, operations: { createJob: false } });
+  });
+  await plane.kubectl.apply(volumes());
+  await plane.kubectl.ok(['apply', '--server-side', '--field-manager=argocd-controller', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  admin = new KubernetesApi(kubeconfigAccess(join(plane.dir, 'admin.kubeconfig')));
+  const token = (await plane.kubectl.ok(['create', 'token', `${NAME}-ops`, '-n', NS, '--duration=1h'])).trim();
+  ops = new KubernetesApi(kubeconfigAccess(plane.kubeconfig(`${NAME}-ops`, { token })));
+  nodes = new StatefulSetNodes(ops, { namespace: NS, name: NAME, timeoutMs: 60_000, connection: {}, addressOf: loopbackAddress });
+}, 300_000);
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+  await plane?.stop();
+});
+
+step("dist's StatefulSet names neither replicas nor a partition: the API's defaults until the tool sets them", async () => {
+  const manifest = statefulSetOf(NAME).spec as any;
+  expect(manifest.replicas).toBeUndefined();
+  expect(manifest.updateStrategy).toEqual({ type: 'RollingUpdate' });
+  const sts = await live();
+  // No partition is partition 0 to the controller; nothing to hold yet, no cluster exists.
+  expect([sts.spec.replicas, partitionOf(sts)]).toEqual([1, undefined]);
+});
+
+step('grow(6) as <name>-ops: partition 6 first, 6 pods Ready, members in ordinal order, the applier owns neither field', async () => {
+  const members = await nodes.grow(6, log);
+  expect(members.map((m) => m.address)).toEqual([0, 1, 2, 3, 4, 5].map(addressOfOrdinal));
+  const sts = (await admin.call('GET', `/apis/apps/v1/namespaces/${NS}/statefulsets/${NAME}?showManagedFields=1`)) as any;
+  expect([sts.spec.replicas, sts.spec.updateStrategy.rollingUpdate.partition]).toEqual([6, 6]);
+  const owners = (has: (spec: any) => boolean) => (sts.metadata.managedFields as any[]).filter((f) => has(f.fieldsV1?.['f:spec'] ?? {})).map((f) => f.manager);
+  // No manager at all owns spec.replicas: the applier never wrote it, and v1.35 records no entry for the scale subresource's patch.
+  expect(owners((spec) => 'f:replicas' in spec)).toEqual([]);
+  expect(owners((spec) => 'f:partition' in (spec['f:updateStrategy']?.['f:rollingUpdate'] ?? {}))).toEqual(['redis-keda']);
+  expect([...(await pods()).keys()].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  // Every pod on the one revision there is.
+  expect(await nodes.outdated()).toEqual([]);
+});
+
+step('a GitOps sync of a changed template (Argo CD and Flux server-side apply, kubectl client-side apply) reverts neither field and rolls no pod', async () => {
+  const before = await pods();
+  await gitOpsApply(withTemplateAnnotation(statefulSetOf(NAME), 'argo'), 'argocd-controller');
+  await gitOpsApply(withTemplateAnnotation(statefulSetOf(NAME), 'flux'), 'kustomize-controller');
+  await cluster().kubectl.ok(['apply', '-f', '-'], JSON.stringify(withTemplateAnnotation(statefulSetOf(NAME), 'client-side')));
+  const sts = await live();
+  expect([sts.spec.replicas, partitionOf(sts)]).toEqual([6, 6]);
+  expect(sts.status?.updateRevision).not.toEqual(sts.status?.currentRevision);
+  // A second look a while later: the controller had time to roll, and did not.
+  await new Promise((r) => setTimeout(r, 2_000));
+  const after = await pods();
+  expect([...after.values()].map((p) => p.metadata.uid)).toEqual([...before.values()].map((p) => p.metadata.uid));
+  expect((await nodes.outdated()).map((m) => m.address)).toEqual([5, 4, 3, 2, 1, 0].map(addressOfOrdinal));
+});
+
+step('the negative control: a manifest that names replicas, force-applied after a scale, takes the pods away again', async () => {
+  const manifest = statefulSetOf(OTHER) as any;
+  await gitOpsApply({ ...manifest, spec: { ...manifest.spec, replicas: 3 } }, 'argocd-controller');
+  await admin.scaleStatefulSet(NS, OTHER, 5);
+  expect((await live(OTHER)).spec.replicas).toBe(5);
+  await gitOpsApply({ ...manifest, spec: { ...manifest.spec, replicas: 3 } }, 'argocd-controller');
+  expect((await live(OTHER)).spec.replicas).toBe(3);
+});
+
+step('restart(highest outdated) lowers the partition by one and waits for that pod Ready on the new revision; the others stay', async () => {
+  const before = await pods();
+  const revision = (await live()).status?.updateRevision;
+  for (const ordinal of [5, 4]) {
+    const address = await nodes.restart({ host: '127.0.0.1', port: servers[ordinal].port, address: addressOfOrdinal(ordinal) }, log);
+    expect(address.address).toBe(addressOfOrdinal(ordinal));
+    expect(partitionOf(await live())).toBe(ordinal);
+  }
+  const after = await pods();
+  expect([4, 5].map((i) => after.get(i)?.metadata.labels?.[REVISION_LABEL])).toEqual([revision, revision]);
+  expect([4, 5].map((i) => after.get(i)?.metadata.uid === before.get(i)?.metadata.uid)).toEqual([false, false]);
+  expect([0, 1, 2, 3].map((i) => after.get(i)?.metadata.uid)).toEqual([0, 1, 2, 3].map((i) => before.get(i)?.metadata.uid));
+  expect((await nodes.outdated()).map((m) => m.address)).toEqual([3, 2, 1, 0].map(addressOfOrdinal));
+});
+
+step('grow(8) then shrink(6): the claims of ordinals 6 and 7 are deleted, only after their pods are gone; no other claim', async () => {
+  await nodes.grow(8, log);
+  expect(partitionOf(await live())).toBe(8);
+  const seen = await claims();
+  expect(['data-rc-6', 'data-rc-7'].map((c) => seen.get(c)?.status?.phase)).toEqual(['Bound', 'Bound']);
+  // Every 50 ms while shrink runs: while a pod of ordinal 6 or 7 exists, both its claims must be there untouched.
+  const violations: string[] = [];
+  let polls = 0;
+  let running = true;
+  const watcher = (async () => {
+    while (running) {
+      const [p, c] = await Promise.all([pods(), claims()]);
+      polls++;
+      for (const ordinal of [6, 7]) {
+        const claim = c.get(`data-rc-${ordinal}`);
+        if (p.has(ordinal) && (!claim || claim.metadata.deletionTimestamp)) violations.push(`poll ${polls}: pod rc-${ordinal} exists, its claim ${claim ? 'terminating' : 'gone'}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  await nodes.shrink(6, log);
+  running = false;
+  await watcher;
+  expect(violations).toEqual([]);
+  expect(polls).toBeGreaterThan(1);
+  expect([...(await pods()).keys()].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  const left = [...(await claims()).entries()]
+    .filter(([, c]) => !c.metadata.deletionTimestamp)
+    .map(([name]) => name)
+    .sort();
+  expect(left).toEqual(['data-other-0', 'data-other-1', 'data-other-2', 'data-other-3', 'data-other-4', ...[0, 1, 2, 3, 4, 5].map((i) => `data-rc-${i}`)]);
+});
+
+step('a shrink interrupted after the scale (the tool crashed) finishes on a rerun: the left claim is found and deleted', async () => {
+  await admin.scaleStatefulSet(NS, NAME, 5);
+  const deadline = Date.now() + 30_000;
+  while ((await pods()).has(5) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const standing = async (claim: string) => {
+    const found = (await claims()).get(claim);
+    return found !== undefined && !found.metadata.deletionTimestamp;
+  };
+  expect(await standing('data-rc-5')).toBe(true);
+  await nodes.shrink(5, log);
+  // Deleted: gone, or going once the PVC protection controller removes its finalizer.
+  expect(await standing('data-rc-5')).toBe(false);
+  expect((await nodes.members()).map((m) => m.address)).toEqual([0, 1, 2, 3, 4].map(addressOfOrdinal));
+});
+
+step('RBAC of <name>-ops: enough for the above, and no more', async () => {
+  expect(await forbidden(() => ops.getStatefulSet(NS, OTHER))).toBe(403);
+  expect(await forbidden(() => ops.scaleStatefulSet(NS, OTHER, 4))).toBe(403);
+  expect(await forbidden(() => ops.setPartition(NS, OTHER, 0))).toBe(403);
+  expect(await forbidden(() => ops.deleteClaim(NS, 'data-other-0'))).toBe(403);
+  // Beyond maxMasters x (1 + replicasPerMaster) = 8 pods: not this Role's claim.
+  expect(await forbidden(() => ops.deleteClaim(NS, 'data-rc-8'))).toBe(403);
+  expect(await forbidden(() => ops.call('DELETE', `/api/v1/namespaces/${NS}/pods/rc-0`))).toBe(403);
+  expect(await forbidden(() => ops.call('GET', `/api/v1/namespaces/${NS}/secrets`))).toBe(403);
+  expect(await forbidden(() => ops.call('GET', `/api/v1/namespaces/default/pods`))).toBe(403);
+  expect(await forbidden(() => ops.call('DELETE', `/apis/apps/v1/namespaces/${NS}/statefulsets/${NAME}`))).toBe(403);
+  // And what it needs answers (200), the claim of an ordinal it may delete but which is gone: 404, not 403.
+  expect(await forbidden(() => ops.listPods(NS, { 'app.kubernetes.io/name': 'x' }))).toBe(200);
+  expect(await ops.deleteClaim(NS, 'data-rc-7')).toBe(false);
+  expect((await admin.call('GET', `/api/v1/namespaces/${NS}/persistentvolumeclaims/data-other-0`)) as PersistentVolumeClaim).toMatchObject({ metadata: { name: 'data-other-0' } });
+});
+
+step('in-cluster config: the service account files and KUBERNETES_SERVICE_HOST/PORT reach the same API as <name>-ops', async () => {
+  const dir = mkdtempSync(join(cluster().dir, 'sa-'));
+  const token = (await cluster().kubectl.ok(['create', 'token', `${NAME}-ops`, '-n', NS])).trim();
+  const { readFileSync } = await import('fs');
+  writeFileSync(join(dir, 'token'), token);
+  writeFileSync(join(dir, 'ca.crt'), readFileSync(cluster().access.caFile));
+  writeFileSync(join(dir, 'namespace'), NS);
+  const server = new URL(cluster().access.server);
+  const access = inClusterAccess({ KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port }, dir);
+  expect(access.namespace).toBe(NS);
+  const api = new KubernetesApi(access);
+  expect((await api.getStatefulSet(NS, NAME)).spec.replicas).toBe(5);
+  expect(await forbidden(() => api.getStatefulSet(NS, OTHER))).toBe(403);
+});
