@@ -188,6 +188,25 @@ step('the negative control: a manifest that names replicas, force-applied after 
   expect((await live(OTHER)).spec.replicas).toBe(3);
 });
 
+step('migrating an Application whose manifest named replicas: the omitting manifest resets them unless another manager server-side applied them first', async () => {
+  const manifest = statefulSetOf(OTHER) as any;
+  // Owned by argocd-controller alone (the control above): the omitting manifest removes the field, the API's default 1 returns.
+  await gitOpsApply(manifest, 'argocd-controller');
+  const dropped = (await live(OTHER)).spec.replicas;
+  await gitOpsApply({ ...manifest, spec: { ...manifest.spec, replicas: 3 } }, 'argocd-controller');
+  // An update (patch) to the same value takes no ownership: dropped again.
+  await cluster().kubectl.ok(['patch', 'statefulset', OTHER, '-n', NS, '--field-manager=redis-keda', '--type=merge', '-p', '{"spec":{"replicas":3}}']);
+  await gitOpsApply(manifest, 'argocd-controller');
+  const patchedFirst = (await live(OTHER)).spec.replicas;
+  await gitOpsApply({ ...manifest, spec: { ...manifest.spec, replicas: 3 } }, 'argocd-controller');
+  // A server-side apply of just the field by another manager, same value: shared ownership, so the omitting manifest leaves it.
+  const takeOver = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: OTHER, namespace: NS }, spec: { replicas: 3 } };
+  await cluster().kubectl.ok(['apply', '--server-side', '--field-manager=redis-keda', '-f', '-'], JSON.stringify(takeOver));
+  await gitOpsApply(manifest, 'argocd-controller');
+  const appliedFirst = (await live(OTHER)).spec.replicas;
+  expect({ dropped, patchedFirst, appliedFirst }).toEqual({ dropped: 1, patchedFirst: 1, appliedFirst: 3 });
+});
+
 step('restart(highest outdated) lowers the partition by one and waits for that pod Ready on the new revision; the others stay', async () => {
   const before = await pods();
   const revision = (await live()).status?.updateRevision;
