@@ -1,0 +1,56 @@
+/** `redis-keda cluster` in Kubernetes mode, run as a pod runs it; the API calls themselves are proven on the live plane (e2e/redis-cluster-kubernetes.test.ts). */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Env } from '../../../runtime/contract';
+import { runCli } from '../../support/cli';
+
+const NODES = [1, 2, 3, 4, 5, 6].map((i) => `127.0.0.1:${i}`).join(',');
+const env = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', LOG_FORMAT: 'text', [Env.CLUSTER_NODES]: NODES, ...extra });
+
+test('create --help lists the Kubernetes options with their env names', async () => {
+  const result = await runCli(['cluster', 'create', '--help'], { env: env() });
+  expect(result.code).toBe(0);
+  for (const [flag, name] of [
+    ['--statefulset', Env.CLUSTER_STATEFULSET],
+    ['--namespace', Env.CLUSTER_NAMESPACE],
+    ['--kubeconfig', Env.KUBECONFIG],
+    ['--node-addressing', Env.CLUSTER_NODE_ADDRESSING],
+  ]) {
+    expect(result.stdout).toMatch(new RegExp(`${flag}[\\s\\S]*${name}`));
+  }
+});
+
+test('outside a pod and without --kubeconfig: exit 1, saying so, before any node is contacted', async () => {
+  const result = await runCli(['cluster', 'create', '--statefulset', 'rc'], { env: env() });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('not in a pod: KUBERNETES_SERVICE_HOST is not set (give --kubeconfig)');
+  expect(result.stdout).toBe('');
+});
+
+test('a kubeconfig whose context names no namespace, without --namespace: a usage error (exit 2)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-keda-kube-'));
+  try {
+    const file = path.join(dir, 'config');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        'current-context': 'x',
+        clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+        users: [{ name: 'u', user: { token: 't' } }],
+        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      }),
+    );
+    const result = await runCli(['cluster', 'create', '--statefulset', 'rc'], { env: env({ [Env.KUBECONFIG]: file }) });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`--namespace (or env ${Env.CLUSTER_NAMESPACE}) must name the StatefulSet's namespace`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--node-addressing takes dns or pod-ip only (exit 2)', async () => {
+  const result = await runCli(['cluster', 'create', '--statefulset', 'rc', '--node-addressing', 'ip'], { env: env() });
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain(`Argument: node-addressing, Given: "ip", Choices: "dns", "pod-ip"`);
+});
