@@ -3,13 +3,16 @@
  * shrink through the scale subresource, restarts through the rolling update's partition (the pod template
  * rolls only where the tool lowers it), each claim of a removed ordinal deleted once its pod is gone.
  */
-import type { Logger } from '../../log';
+import { createLogger, Logger } from '../../log';
 import { REDIS_PORT } from '../../contract';
 import { NodeAddress } from '../addresses';
 import { connectNodes, NodeConnectionOptions } from '../node-client';
 import type { RestartableNodeSet, ScalableNodeSet } from '../node-set';
 import { Probe, waitUntil } from '../wait';
 import { KubernetesApi, KubernetesApiError, Pod, REVISION_LABEL, StatefulSet } from './api-client';
+
+/** outdated() has no logger to report its short wait to. */
+const QUIET = createLogger({ level: 'error' });
 
 /** How a member is addressed: its stable DNS name under the headless Service, or its pod IP. */
 export type NodeAddressing = 'dns' | 'pod-ip';
@@ -111,7 +114,7 @@ export class StatefulSetNodes implements ScalableNodeSet, RestartableNodeSet {
   }
 
   async restart(node: NodeAddress, log: Logger): Promise<NodeAddress> {
-    const sts = await this.observed();
+    const sts = await this.observed(log);
     const pods = await this.podsByOrdinal(sts);
     const entry = [...pods.entries()].find(([, pod]) => this.addressOf(pod, sts).address === node.address);
     if (!entry) throw new Error(`${this.description}: no pod is at ${node.address}`);
@@ -166,13 +169,20 @@ export class StatefulSetNodes implements ScalableNodeSet, RestartableNodeSet {
     return this.api.getStatefulSet(this.options.namespace, this.options.name);
   }
 
-  /** The StatefulSet once its controller has seen its latest spec, so updateRevision is the desired template's. */
-  private async observed(): Promise<StatefulSet> {
+  /** The StatefulSet once its controller has seen its latest spec, so updateRevision is the desired template's; a stale status is an error, never an answer. */
+  private async observed(log: Logger = QUIET): Promise<StatefulSet> {
     let sts = await this.statefulSet();
-    for (let i = 0; i < 50 && (sts.status?.observedGeneration ?? 0) < (sts.metadata.generation ?? 0); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      sts = await this.statefulSet();
-    }
+    const seen = (s: StatefulSet) => (s.status?.observedGeneration ?? 0) >= (s.metadata.generation ?? 0);
+    if (seen(sts)) return sts;
+    await waitUntil(
+      `the StatefulSet controller to observe ${this.description}`,
+      this.options.timeoutMs,
+      async () => {
+        sts = await this.statefulSet();
+        return { done: seen(sts), detail: `generation ${sts.metadata.generation}, observed ${sts.status?.observedGeneration ?? 'none'}` };
+      },
+      log,
+    );
     return sts;
   }
 
