@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'fs';
 import { request as httpsRequest } from 'https';
-import { load as loadYaml } from 'js-yaml';
 import { URL } from 'url';
 
 /** Where the in-cluster credentials of a pod are mounted. */
@@ -42,7 +41,7 @@ export function inClusterAccess(env: NodeJS.ProcessEnv = process.env, dir = SERV
 
 /** A kubeconfig file (YAML or JSON): its current context (or `context`), tokens and client certificates; no exec plugins. */
 export function kubeconfigAccess(path: string, context?: string): KubernetesAccess {
-  const config = (loadYaml(readFileSync(path, 'utf8')) ?? {}) as Kubeconfig;
+  const config = (parseKubeconfig(path, readFileSync(path, 'utf8')) ?? {}) as Kubeconfig;
   const named = <T>(list: readonly ({ name?: string } & T)[] | undefined, name: string | undefined, what: string): T => {
     const entry = (list ?? []).find((e) => e?.name === name);
     if (!entry) throw new Error(`kubeconfig ${path} has no ${what} named '${name}'`);
@@ -67,6 +66,26 @@ export function kubeconfigAccess(path: string, context?: string): KubernetesAcce
     token: token ? () => token : tokenFile ? () => readFileSync(relative(tokenFile), 'utf8').trim() : undefined,
     namespace: ctx.namespace,
   };
+}
+
+/**
+ * JSON as it is; YAML through js-yaml, loaded only then: in-cluster config never needs it, so the image
+ * runs without it (it is a devDependency until the package lists it among its dependencies).
+ */
+function parseKubeconfig(path: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // not JSON: YAML
+  }
+  let yaml: { load(text: string): unknown };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    yaml = require('js-yaml');
+  } catch {
+    throw new Error(`kubeconfig ${path} is YAML, and js-yaml is not installed: give it as JSON (kubectl config view --flatten -o json) or install js-yaml`);
+  }
+  return yaml.load(text);
 }
 
 /** The parts of a kubeconfig read here. */
