@@ -85,7 +85,9 @@ export async function reconcileCluster(
       async () => {
         states = (await readCluster(clients, unreachable)).states;
         const missing = states.flatMap((s) =>
-          states.filter((t) => t !== s && !s.view.some((e) => e.id === t.id && e.address === t.myself.address && e.linkState === 'connected')).map((t) => `${s.node.address} does not reach ${t.node.address}`),
+          states
+            .filter((t) => t !== s && !s.view.some((e) => e.id === t.id && e.address === t.myself.address && e.linkState === 'connected'))
+            .map((t) => `${s.node.address} does not reach ${t.node.address}`),
         );
         return { done: missing.length === 0 && states.length >= ids.length, detail: missing.join('; ') };
       },
@@ -101,7 +103,14 @@ export async function reconcileCluster(
   for (const [id, address] of gone) {
     const knowing = states.filter((s) => s.view.some((e) => e.id === id));
     const results = await Promise.all(
-      knowing.map((s) => clientOf(s).ok('CLUSTER FORGET', 'CLUSTER', 'FORGET', id).then(() => undefined, (error: unknown) => ({ node: s.node.address, error: errorMessage(error) }))),
+      knowing.map((s) =>
+        clientOf(s)
+          .ok('CLUSTER FORGET', 'CLUSTER', 'FORGET', id)
+          .then(
+            () => undefined,
+            (error: unknown) => ({ node: s.node.address, error: errorMessage(error) }),
+          ),
+      ),
     );
     for (const r of results) if (r) failed.push({ action: 'forget', node: address, error: `${r.node}: ${r.error}` });
     act({ action: 'forget', node: address, id, on: knowing.map((s) => s.node.address) });

@@ -8,7 +8,12 @@ export const run = runCommand<ExecArgs>(async (args, log) => {
   const members = listedNodes(args);
   const nodes = selectOrdinals(members, execOrdinals(args, members.length));
   const result = await withNodes(nodes, args, log, ({ clients, unreachable }) => execOnNodes(clients, unreachable, args.command));
-  if (!result.ok) log.warn('the command failed on some nodes', { failed: Object.entries(result.replies).filter(([, r]) => 'error' in r).map(([node]) => node) });
+  if (!result.ok)
+    log.warn('the command failed on some nodes', {
+      failed: Object.entries(result.replies)
+        .filter(([, r]) => 'error' in r)
+        .map(([node]) => node),
+    });
   process.stdout.write(JSON.stringify(result.replies) + '\n');
   return result.ok ? 0 : 1;
 });
