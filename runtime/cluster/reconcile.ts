@@ -3,7 +3,7 @@
  * - A listed node another listed node does not know, or knows at an address it no longer has (every node
  *   restarted on a new address with its own nodes.conf), is MET at its listed address. Redis matches the
  *   handshake's node id with the one it knows and updates that node's address, so ids, slots and roles stay.
- * - A node flagged fail that is not listed is FORGOTTEN on every node that knows it (at once: FORGET bans a
+ * - A node flagged fail that is not listed (or whose listed address now answers with another node id) is FORGOTTEN on every node that knows it (at once: FORGET bans a
  *   node id for 60 s only, after which gossip from a node that still knows it brings it back).
  * - A listed node that serves no slots and replicates no serving master (an empty master, a replica of a
  *   forgotten or failed master) becomes a replica of a master that has fewer than `replicasPerMaster`,
@@ -16,7 +16,7 @@ import { checkCluster, CheckReport, Problem } from './check';
 import { ipOf } from './create';
 import { NodeClient, UnreachableNode } from './node-client';
 import { NodeState, readCluster } from './node-state';
-import { isFailing } from './topology';
+import { ClusterNodeEntry, isFailing } from './topology';
 import { waitUntil } from './wait';
 
 export interface ReconcileOptions {
@@ -96,10 +96,16 @@ export async function reconcileCluster(
   }
 
   // Forget failed nodes nobody listed, on every node at once.
+  // A listed address answering with another id (a node that lost its nodes.conf) frees the old id too.
   const listedIds = new Set(states.map((s) => s.id));
-  const listedAddresses = new Set(listed.map((n) => n.address));
+  const answered = new Set(states.map((s) => s.myself.address));
+  const silent = new Set(listed.map((n) => n.address).filter((a) => !answered.has(a)));
   const gone = new Map<string, string>();
-  for (const s of states) for (const e of s.view) if (isFailing(e) === 'fail' && !listedIds.has(e.id) && !listedAddresses.has(e.address)) gone.set(e.id, e.address);
+  // A node that met another id at its address is flagged noaddr and never failed (nobody pings it): forget it
+  // when every listed node answered, so it is none of them.
+  const stale = (e: ClusterNodeEntry) => (isFailing(e) === 'fail' && !silent.has(e.address)) || (e.flags.includes('noaddr') && silent.size === 0);
+  for (const s of states)
+    for (const e of s.view) if (!listedIds.has(e.id) && !e.flags.includes('handshake') && stale(e)) gone.set(e.id, gone.get(e.id) ?? (e.port === 0 ? e.id : e.address));
   for (const [id, address] of gone) {
     const knowing = states.filter((s) => s.view.some((e) => e.id === id));
     const results = await Promise.all(
@@ -138,6 +144,7 @@ export async function reconcileCluster(
   }
   if (actions.length === 0) log.info('nothing to reconcile', { problems: report.problems.length });
 
+  // Also after no change: a node that just came back is still syncing or flagged; the report says how it ended.
   let after = report;
   await waitUntil(
     'the cluster to settle after reconcile',
@@ -145,9 +152,9 @@ export async function reconcileCluster(
     async () => {
       after = checkCluster(listed, await readCluster(clients, unreachable), expect);
       const left = after.problems.filter((p) => RECONCILED.has(p.problem));
-      return { done: actions.length === 0 || failed.length > 0 || left.length === 0, detail: left.map((p) => p.message).join('; ') };
+      return { done: failed.length > 0 || left.length === 0, detail: left.map((p) => p.message).join('; ') };
     },
     log,
-  );
+  ).catch((error: unknown) => log.warn(errorMessage(error)));
   return { changed: actions.length > 0, actions, failed, report: after };
 }
