@@ -61,7 +61,7 @@ export function recordStep(step: string, measured: Record<string, unknown>): voi
   process.stdout.write(`cluster proof ${step}: ${JSON.stringify(measured)}\n`);
 }
 
-export async function startProofCluster(options: Partial<ClusterNodesOptions> & { readonly checkerSeeds?: () => string } = {}): Promise<ProofCluster> {
+export async function startProofCluster(options: Partial<ClusterNodesOptions> & { readonly checkerSeeds?: (cluster: ClusterNodes) => string } = {}): Promise<ProofCluster> {
   const cluster = await startClusterNodes({ count: 6, ...options });
   let checker: RunningProcess | undefined;
   try {
@@ -70,7 +70,7 @@ export async function startProofCluster(options: Partial<ClusterNodesOptions> & 
     const created = await cli(['create', '--timeout', '30']);
     if (created.code !== 0) throw new Error(`cluster create failed (${created.code}): ${created.stderr}`);
     checker = startCli(['cluster', 'consistency-check', '--metrics-port', '0', '--keys', '200', '--rate', '400'], {
-      env: { CLUSTER_NODES: options.checkerSeeds?.() ?? cluster.addresses, LOG_FORMAT: 'json' },
+      env: { CLUSTER_NODES: options.checkerSeeds?.(cluster) ?? cluster.addresses, LOG_FORMAT: 'json' },
     });
     const running = checker;
     const lines = () =>
