@@ -8,7 +8,8 @@
  * addresses, runs throughout.
  */
 import { parseClusterNodes } from '../../../runtime/cluster/topology';
-import { countsBetween, ProofCluster, recordStep, startProofCluster, stopChecker } from '../../support/cluster-proof';
+import { startCli, waitFor } from '../../support/cli';
+import { CheckerLine, countsBetween, ProofCluster, recordStep, startProofCluster, stopChecker } from '../../support/cluster-proof';
 
 const OLD_HOSTS = [11, 12, 13, 14, 15, 16].map((x) => `127.0.0.${x}`);
 const NEW_HOSTS = [21, 22, 23, 24, 25, 26].map((x) => `127.0.0.${x}`);
@@ -79,3 +80,43 @@ test('every node restarted at once on a new loopback address: down until reconci
   expect(stopped.code).toBe(0);
   expect(stopped.summary.lostWrites).toBe(0);
 }, 90_000);
+
+test('consistency-check --duration: a JSON line a second, /healthz, /readyz and /metrics while it runs, a summary line; writes lost (keys flushed under it) make it exit 1', async () => {
+  const checker = startCli(['cluster', 'consistency-check', '--duration', '4', '--metrics-port', '0', '--keys', '50', '--key-prefix', 'flushed:', '--rate', '200'], {
+    env: { CLUSTER_NODES: proof.cluster.addresses, LOG_FORMAT: 'json' },
+  });
+  const listening = await checker.waitForLog((l) => l.msg === 'health server listening');
+  const url = (path: string) => `http://127.0.0.1:${String(listening.port)}${path}`;
+  await waitFor(async () => (await fetch(url('/readyz'))).status === 200, 'the checker ready', 10_000, 100);
+  expect((await fetch(url('/healthz'))).status).toBe(200);
+  await waitFor(
+    () =>
+      checker
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .some((l) => (JSON.parse(l) as { writes: number }).writes > 50),
+    'writes',
+    10_000,
+    100,
+  );
+  const metrics = await (await fetch(url('/metrics'))).text();
+  expect(metrics).toMatch(/^redis_keda_consistency_writes_total [1-9]\d*$/m);
+  expect(metrics).toMatch(/^redis_keda_consistency_lost_writes_total 0$/m);
+  expect(metrics).toMatch(/^redis_keda_consistency_longest_write_gap_seconds \d/m);
+
+  // Every key set back to nothing under the checker: every key it wrote reads below what was acknowledged.
+  const flushed = await proof.cli(['exec', '--ordinals', '0,1,2', 'FLUSHALL']);
+  expect(flushed.code).toBe(0);
+  const result = await checker.done;
+  expect(result.code).toBe(1);
+  const lines = result.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as CheckerLine);
+  const summary = lines.at(-1);
+  expect(summary).toMatchObject({ summary: true, failedWrites: 0 });
+  expect(summary?.lostWrites).toBeGreaterThan(0);
+  expect(lines.length).toBeGreaterThanOrEqual(4);
+  expect(result.logs).toContainEqual(expect.objectContaining({ level: 'error', msg: 'writes were lost', lostWrites: summary?.lostWrites }));
+}, 30_000);
