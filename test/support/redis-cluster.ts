@@ -117,6 +117,8 @@ async function nodeIn(dir: string, firstHost: string, port: number, busPort: num
     '--cluster-enabled', 'yes',
     '--cluster-config-file', 'nodes.conf',
     '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000),
+    // A replica's full sync starts at once instead of after the default 5 s wait for more replicas to share it.
+    '--repl-diskless-sync-delay', '0',
     '--appendonly', 'yes',
     '--appendfsync', 'everysec',
     '--save', '',
