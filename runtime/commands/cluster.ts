@@ -63,8 +63,6 @@ const EXEC_OPTIONS = {
 
 export type ClusterArgs = OptionValues<typeof OPTIONS>;
 export type CreateArgs = ClusterArgs & OptionValues<typeof WAIT_OPTIONS>;
-export type FixArgs = CreateArgs;
-export type ReconcileArgs = CreateArgs;
 export type ConsistencyArgs = ClusterArgs & OptionValues<typeof CONSISTENCY_OPTIONS>;
 export type ExecArgs = ClusterArgs & OptionValues<typeof EXEC_OPTIONS> & { readonly command: readonly (string | number)[] };
 
