@@ -4,11 +4,11 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues, UsageError } from '../config';
-import { ClusterCommands, Commands, DEFAULT_CLUSTER_REPLICAS_PER_MASTER, DEFAULT_CLUSTER_TIMEOUT_SECONDS, Env, MIN_CLUSTER_MASTERS } from '../contract';
+import { ClusterCommands, Commands, CONSISTENCY_DEFAULTS, DEFAULT_CLUSTER_REPLICAS_PER_MASTER, DEFAULT_CLUSTER_TIMEOUT_SECONDS, Env, MIN_CLUSTER_MASTERS } from '../contract';
 import { parseNodeAddresses } from '../cluster/addresses';
 import { KUBERNETES_OPTIONS } from './cluster-kubernetes-options';
 import { lazyHandler } from './lazy';
-import { helpSections, REDIS_OPTIONS } from './options';
+import { helpSections, METRICS_OPTIONS, REDIS_OPTIONS } from './options';
 
 const CONNECTION = ['redis-username', 'redis-tls', 'redis-tls-ca-file', 'redis-connect-timeout'] as const;
 
@@ -41,9 +41,32 @@ const WAIT_OPTIONS = {
   },
 } satisfies Record<string, EnvOption>;
 
+const CONSISTENCY_OPTIONS = {
+  keys: { env: Env.CONSISTENCY_KEYS, type: 'number', integer: true, min: 1, default: CONSISTENCY_DEFAULTS.keys, describe: 'Keys to INCR and read back' },
+  'key-prefix': { env: Env.CONSISTENCY_KEY_PREFIX, type: 'string', default: CONSISTENCY_DEFAULTS.keyPrefix, describe: 'Prefix of the keys (<prefix><n>)' },
+  rate: { env: Env.CONSISTENCY_RATE, type: 'number', above: 0, default: CONSISTENCY_DEFAULTS.rate, describe: 'Writes per second at most' },
+  duration: {
+    env: Env.CONSISTENCY_DURATION,
+    type: 'number',
+    above: 0,
+    max: MAX_DURATION_SECONDS,
+    describe: 'Seconds to run, then print the summary and exit 1 if a write was lost (0 otherwise); unset: until SIGTERM (exit 0)',
+  },
+  ...METRICS_OPTIONS,
+} satisfies Record<string, EnvOption>;
+
+const EXEC_OPTIONS = {
+  ordinals: {
+    env: Env.CLUSTER_EXEC_ORDINALS,
+    type: 'string',
+    describe: 'Indexes into --nodes (from 0) of the nodes to run the command on, separated by commas (default: every node)',
+  },
+} satisfies Record<string, EnvOption>;
+
 export type ClusterArgs = OptionValues<typeof OPTIONS>;
 export type CreateArgs = ClusterArgs & OptionValues<typeof WAIT_OPTIONS>;
-export type FixArgs = CreateArgs;
+export type ConsistencyArgs = ClusterArgs & OptionValues<typeof CONSISTENCY_OPTIONS>;
+export type ExecArgs = ClusterArgs & OptionValues<typeof EXEC_OPTIONS> & { readonly command: readonly (string | number)[] };
 
 /** The listed nodes; a missing or malformed list is a usage error. */
 export function listedNodes(args: Pick<ClusterArgs, 'nodes'>) {
@@ -97,15 +120,58 @@ const fix: CommandModule = {
   handler: lazyHandler(() => import('./run/cluster-fix')),
 };
 
+const reconcile: CommandModule = {
+  command: ClusterCommands.RECONCILE,
+  describe:
+    'Bring membership and replicas to the listed nodes where no data moves: MEET listed nodes the cluster does not know (at their listed address), FORGET failed nodes not listed on every node, ' +
+    'make masters without slots replicas of the masters short of --replicas-per-master; prints {"changed", "actions", "report"}; exit 1 when the report after it is not ok',
+  builder: (yargs) => subcommandOptions(yargs, WAIT_OPTIONS, listedNodes),
+  handler: lazyHandler(() => import('./run/cluster-reconcile')),
+};
+
+const consistencyCheck: CommandModule = {
+  command: ClusterCommands.CONSISTENCY_CHECK,
+  describe:
+    'INCR many keys through a cluster connection seeded from --nodes and read each back: counts reads, writes, failed reads and writes, lost writes (a read below the last acknowledged value) ' +
+    'and not-acknowledged writes (a read above it), and the longest gap between writes; a JSON line a second on stdout, /metrics, and a final {"summary": true, ...} line',
+  builder: (yargs) => subcommandOptions(yargs, CONSISTENCY_OPTIONS, listedNodes),
+  handler: lazyHandler(() => import('./run/cluster-consistency-check')),
+};
+
+const exec: CommandModule = {
+  command: `${ClusterCommands.EXEC} <command..>`,
+  describe: 'Run one Redis command on the nodes of --ordinals (indexes of --nodes) and print {"<node>": reply, ...}; exit 1 when it failed on any',
+  builder: (yargs) =>
+    subcommandOptions(yargs, EXEC_OPTIONS, (args) => {
+      listedNodes(args);
+      execOrdinals(args as unknown as ExecArgs, listedNodes(args).length);
+    }).positional('command', { type: 'string', array: true, describe: 'The command and its arguments' }),
+  handler: lazyHandler(() => import('./run/cluster-exec')),
+};
+
+/** `--ordinals 0,2`: distinct indexes below `count`; unset: every index. */
+export function execOrdinals(args: Pick<ExecArgs, 'ordinals'>, count: number): number[] {
+  if (args.ordinals === undefined) return Array.from({ length: count }, (_, i) => i);
+  const ordinals = args.ordinals.split(',').map((o) => o.trim());
+  const bad = ordinals.find((o) => !/^\d+$/.test(o) || Number(o) >= count);
+  if (bad !== undefined || new Set(ordinals.map(Number)).size !== ordinals.length) {
+    throw new UsageError(`--ordinals (or env ${Env.CLUSTER_EXEC_ORDINALS}) must be distinct node indexes from 0 to ${count - 1} separated by commas, got '${args.ordinals}'`);
+  }
+  return ordinals.map(Number);
+}
+
 export const clusterCommand: CommandModule = {
   command: Commands.CLUSTER,
-  describe: 'Redis Cluster operations on nodes listed by address: create, check, fix',
+  describe: `Redis Cluster operations on nodes listed by address: ${Object.values(ClusterCommands).join(', ')}`,
   builder: (yargs) =>
     addEnvOptions(yargs, OPTIONS)
       .command(create)
       .command(check)
       .command(fix)
-      .demandCommand(1, 'name a cluster subcommand: create, check or fix')
+      .command(reconcile)
+      .command(consistencyCheck)
+      .command(exec)
+      .demandCommand(1, `name a cluster subcommand: ${Object.values(ClusterCommands).join(', ')}`)
       .example('$0 cluster create --nodes 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379,10.0.0.4:6379,10.0.0.5:6379,10.0.0.6:6379', '3 masters with 1 replica each')
       .example('$0 cluster check --nodes 10.0.0.1:6379,10.0.0.2:6379', 'the report; exit 1 when not ok')
       .epilogue(

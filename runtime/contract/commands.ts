@@ -34,6 +34,12 @@ export const ClusterCommands = {
   CHECK: 'check',
   /** Clears open slots no key has moved for and assigns uncovered slots; prints what it did and the check after. */
   FIX: 'fix',
+  /** INCRs and reads back many keys until stopped (or for --duration), counting lost and not-acknowledged writes (the checker Deployment). */
+  CONSISTENCY_CHECK: 'consistency-check',
+  /** Brings membership and replicas to the listed nodes where no data moves: MEET, FORGET, REPLICATE. */
+  RECONCILE: 'reconcile',
+  /** Runs one command on the nodes of the given ordinals and prints every reply. */
+  EXEC: 'exec',
 } as const;
 
 /** Options the constructs pass as flags. */

@@ -37,3 +37,5 @@ export const DEFAULT_CLUSTER_REPLICAS_PER_MASTER = 1;
 export const DEFAULT_CLUSTER_TIMEOUT_SECONDS = 60;
 /** Fewest masters `cluster create` makes: a failover needs a majority of masters. */
 export const MIN_CLUSTER_MASTERS = 3;
+/** The consistency checker's defaults: keys spread over every slot range, a write rate a small cluster takes in passing. */
+export const CONSISTENCY_DEFAULTS = { keys: 1000, keyPrefix: 'redis-keda:consistency:', rate: 500 } as const;

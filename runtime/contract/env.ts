@@ -114,6 +114,16 @@ export const Env = {
   CLUSTER_NODE_ADDRESSING: 'CLUSTER_NODE_ADDRESSING',
   /** Kubernetes mode: a kubeconfig file; without it, the pod's service account (in-cluster config). */
   KUBECONFIG: 'KUBECONFIG',
+  /** Keys the consistency checker INCRs. */
+  CONSISTENCY_KEYS: 'CONSISTENCY_KEYS',
+  /** Prefix of the consistency checker's keys. */
+  CONSISTENCY_KEY_PREFIX: 'CONSISTENCY_KEY_PREFIX',
+  /** Writes per second of the consistency checker. */
+  CONSISTENCY_RATE: 'CONSISTENCY_RATE',
+  /** Seconds the consistency checker runs before it exits (1 when a write was lost); unset: until SIGTERM. */
+  CONSISTENCY_DURATION: 'CONSISTENCY_DURATION',
+  /** `cluster exec`: the ordinals (indexes of the node list) to run the command on, `0,1,2`. */
+  CLUSTER_EXEC_ORDINALS: 'CLUSTER_EXEC_ORDINALS',
   /** The pod's name (downward API); used in worker names. */
   POD_NAME: 'POD_NAME',
   // long-running commands

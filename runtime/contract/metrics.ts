@@ -38,6 +38,22 @@ export const CeleryMetrics = {
   DEAD_LETTERED: 'redis_keda_celery_dead_lettered_total',
 } as const;
 
+/** Metric names of `cluster consistency-check` (the consistency checker). */
+export const ConsistencyMetrics = {
+  READS: 'redis_keda_consistency_reads_total',
+  /** INCRs acknowledged. */
+  WRITES: 'redis_keda_consistency_writes_total',
+  FAILED_READS: 'redis_keda_consistency_failed_reads_total',
+  /** INCRs that failed or timed out (they may still have been done). */
+  FAILED_WRITES: 'redis_keda_consistency_failed_writes_total',
+  /** Acknowledged writes a later read did not see: must stay 0 through planned operations. */
+  LOST_WRITES: 'redis_keda_consistency_lost_writes_total',
+  /** Writes a later read saw whose INCR was not acknowledged. */
+  NOT_ACKNOWLEDGED_WRITES: 'redis_keda_consistency_not_acknowledged_writes_total',
+  /** Longest time between two successful writes since the start. */
+  LONGEST_WRITE_GAP: 'redis_keda_consistency_longest_write_gap_seconds',
+} as const;
+
 /** Label names of the metrics above. */
 export const MetricLabels = {
   /** Of DEAD_LETTERED: why the event was dead-lettered ({@link DeadLetterReason}). */

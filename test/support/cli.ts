@@ -31,6 +31,8 @@ export interface RunningProcess {
   readonly child: ChildProcess;
   /** Log lines so far (grows while the process runs). */
   readonly logs: LogLine[];
+  /** stdout so far (grows while the process runs). */
+  stdout(): string;
   readonly done: Promise<ProcessResult>;
   /** Resolves with the first log line matching, rejects if the process ends or time runs out first. */
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
@@ -95,7 +97,7 @@ export function spawnProcess(command: string, args: readonly string[], options: 
       check();
     });
 
-  return { child, logs, done, waitForLog };
+  return { child, logs, stdout: () => Buffer.concat(stdoutChunks).toString(), done, waitForLog };
 }
 
 /** Starts `redis-keda <args>` from the sources. */

@@ -22,7 +22,16 @@ export interface ClusterNodesOptions {
   readonly hosts?: readonly string[];
 }
 
+/** What a restart may change. */
+export interface RestartOptions {
+  /** Config directives to start with (`{ hz: '20' }`: `--hz 20`), replacing those of earlier restarts. @default - the original config */
+  readonly config?: Readonly<Record<string, string>>;
+  /** Another loopback address to bind and announce (the port stays): a pod that came back with a new IP. @default - the current host */
+  readonly host?: string;
+}
+
 export interface ClusterNodeProcess {
+  /** The address it binds and announces now (restart({ host }) changes it). */
   readonly host: string;
   readonly port: number;
   /** The cluster bus port (`cluster-port`; port + 10000 may be out of range for an ephemeral port). */
@@ -37,15 +46,17 @@ export interface ClusterNodeProcess {
   stop(): Promise<void>;
   /** SIGKILL and wait for the exit: nothing is written. */
   kill(): Promise<void>;
-  /** Starts again on the same ports and dir after stop() or kill(). */
-  restart(): Promise<void>;
+  /** Starts again on the same ports and dir after stop() or kill(), with its own nodes.conf. */
+  restart(options?: RestartOptions): Promise<void>;
+  /** The config directives of the running process' last restart. */
+  readonly config: Readonly<Record<string, string>>;
   /** A plain (not cluster-aware) client of this node, authenticated, reconnecting; close it with disconnect(). */
   client(): Redis;
 }
 
 export interface ClusterNodes {
   readonly nodes: readonly ClusterNodeProcess[];
-  /** `host:port,host:port,...` of every node, as `--nodes` / CLUSTER_NODES take it. */
+  /** `host:port,host:port,...` of every node now, as `--nodes` / CLUSTER_NODES take it. */
   readonly addresses: string;
   /** Stops every process started here and removes their dirs. */
   stop(): Promise<void>;
@@ -62,7 +73,9 @@ export async function startClusterNodes(options: ClusterNodesOptions): Promise<C
   }
   return {
     nodes,
-    addresses: nodes.map((n) => n.address).join(','),
+    get addresses() {
+      return nodes.map((n) => n.address).join(',');
+    },
     stop: async () => {
       await Promise.all(nodes.map((n) => destroy(n)));
     },
@@ -92,8 +105,10 @@ async function startNode(options: ClusterNodesOptions, host: string, attempts = 
   throw new Error(`cluster redis-server did not start after ${attempts} attempts: ${String(lastError)}`);
 }
 
-async function nodeIn(dir: string, host: string, port: number, busPort: number, options: ClusterNodesOptions): Promise<ClusterNodeProcess> {
-  const args = [
+async function nodeIn(dir: string, firstHost: string, port: number, busPort: number, options: ClusterNodesOptions): Promise<ClusterNodeProcess> {
+  let host = firstHost;
+  let config: Readonly<Record<string, string>> = {};
+  const argsFor = () => [
     '--port', String(port),
     '--cluster-port', String(busPort),
     '--bind', host,
@@ -102,15 +117,18 @@ async function nodeIn(dir: string, host: string, port: number, busPort: number, 
     '--cluster-enabled', 'yes',
     '--cluster-config-file', 'nodes.conf',
     '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000),
+    // A replica's full sync starts at once instead of after the default 5 s wait for more replicas to share it.
+    '--repl-diskless-sync-delay', '0',
     '--appendonly', 'yes',
     '--appendfsync', 'everysec',
     '--save', '',
     '--dir', dir,
     '--daemonize', 'no',
     '--loglevel', 'warning',
+    ...(options.password !== undefined ? ['--requirepass', options.password, '--masterauth', options.password] : []),
+    ...Object.entries(config).flatMap(([k, v]) => [`--${k}`, v]),
   ]; // prettier-ignore
-  if (options.password !== undefined) args.push('--requirepass', options.password, '--masterauth', options.password);
-  let child: ChildProcess | undefined = await launch(args, port, options.password, host);
+  let child: ChildProcess | undefined = await launch(argsFor(), port, options.password, host);
   const running = (c: ChildProcess | undefined): c is ChildProcess => c !== undefined && c.exitCode === null && c.signalCode === null;
   const kill = async () => {
     if (!running(child)) return;
@@ -119,10 +137,17 @@ async function nodeIn(dir: string, host: string, port: number, busPort: number, 
     await exited;
   };
   const node: ClusterNodeProcess = {
-    host,
+    get host() {
+      return host;
+    },
     port,
     busPort,
-    address: `${host}:${port}`,
+    get address() {
+      return `${host}:${port}`;
+    },
+    get config() {
+      return config;
+    },
     dir,
     get pid() {
       return running(child) ? child.pid : undefined;
@@ -131,10 +156,12 @@ async function nodeIn(dir: string, host: string, port: number, busPort: number, 
       if (running(child)) await stopChild(child);
     },
     kill,
-    restart: async () => {
+    restart: async (restart = {}) => {
       if (running(child)) throw new Error(`cluster node ${port} is still running`);
       child = undefined;
-      child = await launch(args, port, options.password, host);
+      host = restart.host ?? host;
+      config = restart.config ?? config;
+      child = await launch(argsFor(), port, options.password, host);
     },
     client: () => {
       const redis = new Redis({ host, port, password: options.password, protocol: 2, maxRetriesPerRequest: 1 });

@@ -2,8 +2,9 @@
 import { NodeAddress } from '../../cluster/addresses';
 import { connectNodes, NodeClients, NodeConnectionOptions } from '../../cluster/node-client';
 import type { Logger } from '../../log';
-import type { ClusterArgs } from '../cluster';
-import { credentialOptions } from '../common';
+import type { CheckReport } from '../../cluster/check';
+import { ClusterArgs, CreateArgs, listedNodes } from '../cluster';
+import { credentialOptions, runCommand } from '../common';
 
 export function nodeConnectionOptions(args: ClusterArgs, env: NodeJS.ProcessEnv = process.env): NodeConnectionOptions {
   return { ...credentialOptions(args, env), connectionName: 'redis-keda-cluster' };
@@ -17,4 +18,27 @@ export async function withNodes<T>(nodes: readonly NodeAddress[], args: ClusterA
   } finally {
     await clients.close();
   }
+}
+
+/**
+ * The body of a command that repairs (fix, reconcile): runs `repair` on every listed node, prints its result,
+ * exit 1 when the check after it is not ok.
+ */
+export function repairCommand(
+  name: string,
+  repair: (
+    nodes: readonly NodeAddress[],
+    clients: NodeClients,
+    options: { readonly replicasPerMaster: number; readonly timeoutMs: number },
+    log: Logger,
+  ) => Promise<{ readonly actions: readonly unknown[]; readonly report: CheckReport }>,
+) {
+  return runCommand<CreateArgs>(async (args, log) => {
+    const nodes = listedNodes(args);
+    const result = await withNodes(nodes, args, log, (clients) => repair(nodes, clients, { replicasPerMaster: args['replicas-per-master'], timeoutMs: args.timeout * 1000 }, log));
+    if (result.report.ok) log.info('cluster ok', { actions: result.actions.length });
+    else log.warn(`cluster not ok after ${name}`, { actions: result.actions.length, problems: result.report.problems.length });
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return result.report.ok ? 0 : 1;
+  });
 }
