@@ -34,6 +34,10 @@ export const ClusterCommands = {
   CHECK: 'check',
   /** Clears open slots no key has moved for and assigns uncovered slots; prints what it did and the check after. */
   FIX: 'fix',
+  /** Moves slots (with their keys) so every master serves its share. */
+  REBALANCE: 'rebalance',
+  /** Brings the membership to the listed nodes: joins new ones, rebalances, drains and removes the others. */
+  SCALE: 'scale',
 } as const;
 
 /** Options the constructs pass as flags. */
