@@ -11,4 +11,3 @@ export interface MigrateOptions {
 }
 
 export const DEFAULT_MIGRATE_OPTIONS: MigrateOptions = { keysPerMigrate: 200, migratesInFlight: 16, slotsPerWave: 128, migrateTimeoutMs: 10_000 };
-

@@ -133,7 +133,9 @@ async function migrateWave(wave: readonly SlotMove[], from: string, nodes: Migra
     const next: number[] = [];
     listed.forEach((reply, i) => {
       if ('error' in reply || !Array.isArray(reply.value)) {
-        throw new MigrationError(`CLUSTER GETKEYSINSLOT of slot ${pending[i]} on ${source.address}: ${'error' in reply ? reply.error : `expected a list, got ${JSON.stringify(reply.value)}`}`);
+        throw new MigrationError(
+          `CLUSTER GETKEYSINSLOT of slot ${pending[i]} on ${source.address}: ${'error' in reply ? reply.error : `expected a list, got ${JSON.stringify(reply.value)}`}`,
+        );
       }
       const keys = reply.value as Buffer[];
       if (keys.length === 0) return;
@@ -141,7 +143,8 @@ async function migrateWave(wave: readonly SlotMove[], from: string, nodes: Migra
       for (let k = 0; k < keys.length; k += options.keysPerMigrate) commands.push({ slot: pending[i], keys: keys.slice(k, k + options.keysPerMigrate) });
     });
     if (commands.length === 0) break;
-    const big = commands.length > next.length;
+    // A slot with a full batch has more keys than one round moves: say how far it got.
+    const big = listed.some((reply) => 'value' in reply && Array.isArray(reply.value) && reply.value.length >= batch);
     if (big) log.info('moving keys', { ...fields, slots: rangesOf(next).map(formatRange), keys: commands.reduce((n, c) => n + c.keys.length, 0), movedSoFar: moved });
     let ioError: string | undefined;
     for (let c = 0; c < commands.length; c += options.migratesInFlight) {

@@ -29,9 +29,7 @@ export function shares(masters: readonly RebalanceMaster[]): number[] {
   const counts = exact.map(Math.floor);
   let left = SLOT_COUNT - counts.reduce((a, b) => a + b, 0);
   const current = masters.map((m) => slotsOf(m.slots).length);
-  const order = exact
-    .map((e, i) => ({ i, rest: e - Math.floor(e), keeps: current[i] > counts[i] ? 1 : 0 }))
-    .sort((a, b) => b.keeps - a.keeps || b.rest - a.rest || a.i - b.i);
+  const order = exact.map((e, i) => ({ i, rest: e - Math.floor(e), keeps: current[i] > counts[i] ? 1 : 0 })).sort((a, b) => b.keeps - a.keeps || b.rest - a.rest || a.i - b.i);
   for (const { i } of order) {
     if (left === 0) break;
     if (weights[i] === 0) continue;

@@ -85,7 +85,13 @@ export async function moveSlots(
 }
 
 /** Waits until every node names the same master for every slot and none is open; returns `check`'s report. */
-export async function waitForSlotAgreement(listed: readonly NodeAddress[], clients: readonly NodeClient[], replicasPerMaster: number, timeoutMs: number, log: Logger): Promise<CheckReport> {
+export async function waitForSlotAgreement(
+  listed: readonly NodeAddress[],
+  clients: readonly NodeClient[],
+  replicasPerMaster: number,
+  timeoutMs: number,
+  log: Logger,
+): Promise<CheckReport> {
   let report: CheckReport | undefined;
   await waitUntil(
     'every node to name the same master for every slot',

@@ -53,5 +53,10 @@ test('weights: twice the weight, twice the slots; invalid weights are refused', 
   expect(shares(masters)).toEqual([8192, 4096, 4096]);
   expect(summary(planRebalance(masters))).toEqual({ 'a->b': ['8192-12287'], 'a->c': ['12288-16383'] });
   expect(() => shares([{ id: 'a', slots: [], weight: 0 }])).toThrow('rebalance needs at least one master with a weight above 0');
-  expect(() => shares([{ id: 'a', slots: [], weight: -1 }, { id: 'b', slots: [] }])).toThrow('weights must be finite numbers of at least 0, got -1, 1');
+  expect(() =>
+    shares([
+      { id: 'a', slots: [], weight: -1 },
+      { id: 'b', slots: [] },
+    ]),
+  ).toThrow('weights must be finite numbers of at least 0, got -1, 1');
 });
