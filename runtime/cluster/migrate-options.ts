@@ -10,4 +10,4 @@ export interface MigrateOptions {
   readonly migrateTimeoutMs: number;
 }
 
-export const DEFAULT_MIGRATE_OPTIONS: MigrateOptions = { keysPerMigrate: 200, migratesInFlight: 16, slotsPerWave: 128, migrateTimeoutMs: 10_000 };
+export const DEFAULT_MIGRATE_OPTIONS: MigrateOptions = { keysPerMigrate: 200, migratesInFlight: 16, slotsPerWave: 512, migrateTimeoutMs: 10_000 };

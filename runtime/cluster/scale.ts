@@ -109,14 +109,16 @@ export async function scaleCluster(set: NodeSet, seeds: readonly NodeAddress[], 
     }
     const ids = states.map((s) => s.id);
     await waitUntil(
-      'every node to know every listed node',
+      'every node to know every listed node and report cluster_state:ok',
       options.timeoutMs,
       async () => {
         const now = (await readCluster(everyone())).states;
         const missing = now.flatMap((s) => {
           const known = new Set(s.view.filter((e) => !e.flags.some((f) => f === 'handshake' || f === 'noaddr')).map((e) => e.id));
           const unknown = ids.filter((id) => !known.has(id));
-          return unknown.length ? [`${s.node.address} does not know ${unknown.length} of the listed nodes`] : [];
+          if (unknown.length > 0) return [`${s.node.address} does not know ${unknown.length} of the listed nodes`];
+          // A node that just joined answers CLUSTERDOWN (and refuses MIGRATE's RESTORE) until it has the slot map.
+          return s.info.state === 'ok' ? [] : [`${s.node.address} reports cluster_state:fail`];
         });
         return { done: missing.length === 0, detail: missing.join('; ') };
       },
