@@ -21,7 +21,7 @@ beforeAll(async () => {
   const created = await runCli(['cluster', 'create', '--nodes', list([0, 1, 2, 3, 4, 5])], { timeoutMs: 60_000 });
   expect({ code: created.code, stderr: created.code === 0 ? '' : created.stderr }).toEqual({ code: 0, stderr: '' });
   client = new Cluster([{ host: cluster.nodes[0].host, port: cluster.nodes[0].port }], { redisOptions: { maxRetriesPerRequest: 3 }, retryDelayOnMoved: 10 });
-  await writeKeys('k', 5000);
+  await writeKeys('k', 2000);
 }, 60_000);
 
 afterAll(async () => {
@@ -105,7 +105,7 @@ test('scale 3+3 to 5+5 and back to 3+3 under a concurrent writer: check passes a
   ]);
   expect(grown.rebalance.moves.reduce((n, m) => n + m.count, 0)).toBe(6553);
   await expectCheckOk([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 5);
-  expect(await wrongKeys('k', 5000)).toEqual([]);
+  expect(await wrongKeys('k', 2000)).toEqual([]);
 
   // WHEN shrunk back to the first 6
   const down = await clusterCli(['scale'], [0, 1, 2, 3, 4, 5]);
@@ -121,7 +121,7 @@ test('scale 3+3 to 5+5 and back to 3+3 under a concurrent writer: check passes a
       .sort(),
   ).toEqual([6, 7, 8, 9].map(at).sort());
   await expectCheckOk([0, 1, 2, 3, 4, 5], 3);
-  expect(await wrongKeys('k', 5000)).toEqual([]);
+  expect(await wrongKeys('k', 2000)).toEqual([]);
   // The removed nodes know only themselves and hold nothing.
   for (const i of [6, 7, 8, 9]) {
     const redis = cluster.nodes[i].client();
@@ -141,7 +141,7 @@ test('scale 3+3 to 5+5 and back to 3+3 under a concurrent writer: check passes a
 }, 180_000);
 
 test('scale SIGKILLed in the middle of a slot with many keys: check names the open slot, fix finishes it, a rerun of scale converges; no key lost', async () => {
-  // GIVEN a slot that growing to 5 masters moves, holding 20000 keys
+  // GIVEN a slot that growing to 5 masters moves, holding 5000 keys
   const before = json((await clusterCli(['check'], [0, 1, 2, 3, 4, 5])).stdout) as { masters: { node: string; ranges: string[] }[] };
   const moves: SlotMove[] = planRebalance([
     ...before.masters.map((m) => ({ id: m.node, slots: m.ranges.map((r) => ({ start: Number(r.split('-')[0]), end: Number(r.split('-')[1] ?? r) })) })),
@@ -150,7 +150,7 @@ test('scale SIGKILLed in the middle of a slot with many keys: check names the op
   ]);
   const big = moves[Math.floor(moves.length / 2)].slot;
   const tag = await tagOfSlot(big);
-  const bigKeys = 20_000;
+  const bigKeys = 5_000;
   await writeKeys(`{${tag}}:`, bigKeys);
   const all = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   // WHEN scale runs with small batches and is killed while it moves the big slot
@@ -179,7 +179,7 @@ test('scale SIGKILLed in the middle of a slot with many keys: check names the op
   expect({ code: rerun.code, stderr: rerun.code === 0 ? '' : rerun.stderr }).toEqual({ code: 0, stderr: '' });
   await expectCheckOk(all, 5);
   expect(await wrongKeys(`{${tag}}:`, bigKeys)).toEqual([]);
-  expect(await wrongKeys('k', 5000)).toEqual([]);
+  expect(await wrongKeys('k', 2000)).toEqual([]);
 }, 180_000);
 
 /** A hash tag whose keys hash to `slot`. */
