@@ -19,13 +19,19 @@ export interface ScalePlan {
   readonly replicate: readonly { readonly node: NodeState; readonly master: NodeState }[];
 }
 
-/** What any listed member says the members are (the union: a node forgotten by some is still known to others). */
+/**
+ * The members of the cluster of the first node that is in one (listed first, then seeds): what it and every
+ * member that answered know (the union: a node forgotten by some before a crash is still known to others).
+ */
 export function membersOf(states: readonly NodeState[]): Map<string, ClusterNodeEntry> {
   const members = new Map<string, ClusterNodeEntry>();
-  for (const s of states) {
-    if (s.view.length < 2 && s.myself.slots.length === 0) continue;
+  const anchor = states.find((s) => s.view.length > 1 || s.myself.slots.length > 0);
+  if (!anchor) return members;
+  const add = (s: NodeState) => {
     for (const e of s.view) if (!e.flags.includes('handshake') && !e.flags.includes('noaddr') && !members.has(e.id)) members.set(e.id, e);
-  }
+  };
+  add(anchor);
+  for (const s of states) if (members.has(s.id)) add(s);
   return members;
 }
 
