@@ -18,6 +18,7 @@ import { spawn } from 'child_process';
 import { Cluster } from 'ioredis';
 import { performance } from 'perf_hooks';
 import { runCli } from '../test/support/cli';
+import { startIncrWriter } from '../test/support/cluster-writer';
 import { ClusterNodes, startClusterNodes } from '../test/support/redis-cluster';
 import { BenchmarkBroken, progress, round, verify, waitUntil } from './support/report';
 import { runBenchSession } from './support/session';
@@ -85,32 +86,11 @@ async function prepare(): Promise<ClusterNodes> {
 
 function startWriter(cluster: ClusterNodes) {
   const client = new Cluster([{ host: cluster.nodes[0].host, port: cluster.nodes[0].port }], { redisOptions: { maxRetriesPerRequest: 3 } });
-  const acked = new Map<string, number>();
-  let stopped = false;
-  let failed = 0;
-  let writes = 0;
-  let longest = 0;
-  let last = performance.now();
-  const loop = (async () => {
-    for (let i = 0; !stopped; i++) {
-      const key = `counter:${i % 20}`;
-      try {
-        acked.set(key, await client.incr(key));
-        writes++;
-        const now = performance.now();
-        longest = Math.max(longest, now - last);
-        last = now;
-      } catch {
-        failed++;
-      }
-    }
-  })();
+  const writer = startIncrWriter(client);
   return async () => {
-    stopped = true;
-    await loop;
-    const read = await Promise.all([...acked].map(async ([k, v]) => Number(await client.get(k)) < v));
+    const result = await writer.stop();
     client.disconnect();
-    return { writes, failed, longestMs: longest, lost: read.filter(Boolean).length };
+    return { writes: result.writes, failed: result.failed, longestMs: result.longestGapMs, lost: result.lost.length };
   };
 }
 

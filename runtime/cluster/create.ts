@@ -36,7 +36,7 @@ export interface CreateResult {
 }
 
 /** CLUSTER MEET takes an IP address, not a name. */
-async function ipOf(host: string): Promise<string> {
+export async function ipOf(host: string): Promise<string> {
   return isIP(host) ? host : (await lookup(host)).address;
 }
 

@@ -16,11 +16,10 @@
  * Every step does only what is missing, so a rerun after a crash converges (half-moved slots are
  * finished first; a node forgotten by some nodes is still known to others and forgotten again).
  */
-import { lookup } from 'dns/promises';
-import { isIP } from 'net';
 import { errorMessage, Logger } from '../log';
 import { NodeAddress } from './addresses';
 import { checkCluster, CheckReport } from './check';
+import { ipOf } from './create';
 import { MigrateOptions } from './migrate-options';
 import { NodeClient, NodeClients } from './node-client';
 import { NodeSet } from './node-set';
@@ -55,11 +54,6 @@ export interface ScaleResult {
 
 /** Connects to nodes (and lists those that do not answer). */
 export type Connect = (nodes: readonly NodeAddress[]) => Promise<NodeClients>;
-
-/** CLUSTER MEET takes an IP address, not a name. */
-async function ipOf(host: string): Promise<string> {
-  return isIP(host) ? host : (await lookup(host)).address;
-}
 
 const UNKNOWN_NODE = /Unknown node/i;
 
