@@ -169,3 +169,13 @@ async function tagOfSlot(slot: number): Promise<string> {
   }
   throw new Error(`no tag for slot ${slot}`);
 }
+
+test('usage errors, before anything connects: a membership that does not split into masters and replicas, malformed weights', async () => {
+  const scale = await runCli(['cluster', 'scale', '--nodes', list([0, 1, 2, 3, 4])]);
+  expect([scale.code, scale.logs.at(-1)?.msg]).toEqual([2, 'usage error: cluster scale needs a multiple of 2 nodes (1 master + 1 replicas), at least 6; --nodes lists 5']);
+  const weights = await runCli(['cluster', 'rebalance', '--nodes', list([0, 1, 2]), '--weights', `${at(0)}=-1`]);
+  expect([weights.code, weights.logs.at(-1)?.msg]).toEqual([
+    2,
+    `usage error: --weights (or env CLUSTER_WEIGHTS) must be host:port=weight entries (weight a number of at least 0), got '${at(0)}=-1'`,
+  ]);
+}, 30_000);
