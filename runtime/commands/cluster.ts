@@ -24,7 +24,7 @@ const OPTIONS = {
     integer: true,
     min: 0,
     default: DEFAULT_CLUSTER_REPLICAS_PER_MASTER,
-    describe: 'Replicas each master gets (create) or must have (check, fix)',
+    describe: 'Replicas each master gets (create, scale) or must have (check, fix, rebalance)',
   },
   ...(Object.fromEntries(CONNECTION.map((name) => [name, REDIS_OPTIONS[name]])) as Pick<typeof REDIS_OPTIONS, (typeof CONNECTION)[number]>),
 } satisfies Record<string, EnvOption>;
