@@ -9,6 +9,7 @@
  * pair, or already owned by the target, and carries on from there. Every reply is checked.
  */
 import { Logger } from '../log';
+import { sleep } from '../sleep';
 import { NodeClient, PipelineReply } from './node-client';
 import { MigrateOptions } from './migrate-options';
 import { NodeState } from './node-state';
@@ -42,6 +43,10 @@ const NOT_A_MASTER = /Please use SETSLOT only with masters/;
 const IO_ERROR = /IOERR/;
 const BUSY_KEY = /BUSYKEY/;
 const MAX_IO_RETRIES = 3;
+/** The target says the cluster is down (it lost sight of a majority for a moment, or just joined): wait and retry. */
+const TARGET_DOWN = /CLUSTERDOWN|TRYAGAIN/;
+const DOWN_RETRY_MS = 500;
+const MAX_DOWN_RETRIES = 60;
 
 /** A MIGRATE that cannot go on: the target holds a key of the same name, or the source refused. */
 export class MigrationError extends Error {
@@ -122,6 +127,7 @@ async function migrateWave(wave: readonly SlotMove[], from: string, nodes: Migra
   let moved = 0;
   let pending = slots.filter((s) => !sourceDone.has(s));
   let ioRetries = 0;
+  let downRetries = 0;
   const batch = options.keysPerMigrate * options.migratesInFlight;
   while (pending.length > 0) {
     const listed = await source.pipeline(
@@ -147,6 +153,7 @@ async function migrateWave(wave: readonly SlotMove[], from: string, nodes: Migra
     const big = listed.some((reply) => 'value' in reply && Array.isArray(reply.value) && reply.value.length >= batch);
     if (big) log.info('moving keys', { ...fields, slots: rangesOf(next).map(formatRange), keys: commands.reduce((n, c) => n + c.keys.length, 0), movedSoFar: moved });
     let ioError: string | undefined;
+    let downError: string | undefined;
     for (let c = 0; c < commands.length; c += options.migratesInFlight) {
       const chunk = commands.slice(c, c + options.migratesInFlight);
       const replies = await source.pipeline(
@@ -165,11 +172,17 @@ async function migrateWave(wave: readonly SlotMove[], from: string, nodes: Migra
                 `(${reply.error}); one of ${keys.length} keys (${keys.slice(0, 3).map(String).join(', ')}${keys.length > 3 ? ', ...' : ''}) exists on both: compare them, delete the wrong copy, then rerun`,
             );
           }
-          if (IO_ERROR.test(reply.error)) ioError = `MIGRATE of slot ${slot} from ${source.address}: ${reply.error}`;
+          if (TARGET_DOWN.test(reply.error)) downError = `MIGRATE of slot ${slot} from ${source.address}: ${reply.error}`;
+          else if (IO_ERROR.test(reply.error)) ioError = `MIGRATE of slot ${slot} from ${source.address}: ${reply.error}`;
           else throw new MigrationError(`MIGRATE of slot ${slot} from ${source.address} failed: ${reply.error}`);
         } else if (reply.value === 'OK') moved += keys.length;
         else if (reply.value !== 'NOKEY') throw new MigrationError(`MIGRATE of slot ${slot} from ${source.address}: expected OK or NOKEY, got ${JSON.stringify(reply.value)}`);
       });
+    }
+    if (downError) {
+      if (++downRetries > MAX_DOWN_RETRIES) throw new MigrationError(`${downError} (for ${(MAX_DOWN_RETRIES * DOWN_RETRY_MS) / 1000} s)`);
+      log.warn('the target answers CLUSTERDOWN; retrying the keys left', { ...fields, error: downError });
+      await sleep(DOWN_RETRY_MS);
     }
     if (ioError) {
       if (++ioRetries > MAX_IO_RETRIES) throw new MigrationError(`${ioError} (${MAX_IO_RETRIES} retries)`);

@@ -8,8 +8,8 @@
  * 3. Slots are rebalanced: the masters that stay and the new ones weigh 1, leaving masters 0. A leaving
  *    master is told `cluster-allow-replica-migration no` first, so it stays a master once it has lost its
  *    last slot (with the default `yes` Redis 7 turns it into a replica of the node that took it).
- * 4. Each leaving node is reset (CLUSTER RESET SOFT: it forgets every node, so it never gossips itself
- *    back) and then forgotten by every remaining node (CLUSTER FORGET, one after the other within the
+ * 4. Each leaving node is reset (CLUSTER RESET HARD: it forgets every node, so it never gossips itself
+ *    back, and takes a new id, so it can join again later without meeting the 60 s ban on its old one) and then forgotten by every remaining node (CLUSTER FORGET, one after the other within the
  *    60 s in which a forgotten id is not re-learnt from gossip).
  * 5. The tool waits until `check` of the desired nodes passes.
  *
@@ -167,7 +167,7 @@ export async function scaleCluster(set: NodeSet, seeds: readonly NodeAddress[], 
     for (const client of leavingClients) {
       const left = await client.keyCount();
       if (left > 0) throw new Error(`${client.address} still holds ${left} keys after the drain; not removing it`);
-      await client.ok('CLUSTER RESET', 'CLUSTER', 'RESET', 'SOFT');
+      await client.ok('CLUSTER RESET', 'CLUSTER', 'RESET', 'HARD');
       await client.ok('CONFIG SET cluster-allow-replica-migration', 'CONFIG', 'SET', 'cluster-allow-replica-migration', 'yes');
       act({ action: 'reset', node: client.address });
     }
