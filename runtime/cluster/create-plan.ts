@@ -109,17 +109,33 @@ export function planCreate(states: readonly NodeState[], replicasPerMaster: numb
     load.set(master.id, (load.get(master.id) ?? 0) + 1);
   }
   const waiting = order.filter((s) => !chosen.has(s) && !isFixedReplica(s));
-  const hasRoom = (m: NodeState) => (load.get(m.id) ?? 0) < replicasPerMaster;
-  const otherHost = (r: NodeState) => masterNodes.filter((m) => hasRoom(m) && m.node.host !== r.node.host);
-  while (waiting.length > 0) {
-    // The replica with the fewest masters on other hosts goes first, so the others keep theirs.
-    waiting.sort((a, b) => otherHost(a).length - otherHost(b).length || order.indexOf(a) - order.indexOf(b));
-    const replica = waiting.shift() as NodeState;
-    const candidates = otherHost(replica).length > 0 ? otherHost(replica) : masterNodes.filter(hasRoom);
+  for (const { replica, master } of placeReplicas(masterNodes, load, waiting, replicasPerMaster)) replicas.push({ node: replica, master, attached: false });
+  return { masters, replicas };
+}
+
+/**
+ * Which master each waiting node replicates: one with room (fewer than `replicasPerMaster`, counting `load`, which
+ * is updated), on another host than the replica wherever one is, the least loaded first; the replica with the
+ * fewest masters on other hosts is placed first, so the others keep theirs. `waiting` in the order to prefer.
+ */
+export function placeReplicas<T extends { readonly id: string; readonly node: { readonly host: string; readonly address: string } }>(
+  masters: readonly T[],
+  load: Map<string, number>,
+  waiting: readonly T[],
+  replicasPerMaster: number,
+): { replica: T; master: T }[] {
+  const queue = [...waiting];
+  const placed: { replica: T; master: T }[] = [];
+  const hasRoom = (m: T) => (load.get(m.id) ?? 0) < replicasPerMaster;
+  const otherHost = (r: T) => masters.filter((m) => hasRoom(m) && m.node.host !== r.node.host);
+  while (queue.length > 0) {
+    queue.sort((a, b) => otherHost(a).length - otherHost(b).length || waiting.indexOf(a) - waiting.indexOf(b));
+    const replica = queue.shift() as T;
+    const candidates = otherHost(replica).length > 0 ? otherHost(replica) : masters.filter(hasRoom);
     const [master] = [...candidates].sort((a, b) => (load.get(a.id) ?? 0) - (load.get(b.id) ?? 0));
     if (!master) throw new ClusterRefusal(`no master has room for ${replica.node.address} with ${replicasPerMaster} replicas per master; nothing was changed`);
-    replicas.push({ node: replica, master, attached: false });
+    placed.push({ replica, master });
     load.set(master.id, (load.get(master.id) ?? 0) + 1);
   }
-  return { masters, replicas };
+  return placed;
 }

@@ -1,14 +1,19 @@
 /**
- * `cluster fix`, for the two cases that need no data moved: an open slot whose importing side holds
- * none of its keys (SETSLOT STABLE where it is open: the half-begun migration is rolled back), and
- * slots no node serves (ADDSLOTSRANGE on the master serving the fewest). Anything else `check`
- * reports is left as it is and listed as not fixed.
+ * `cluster fix`: an open slot whose importing side holds none of its keys is rolled back (SETSLOT
+ * STABLE where it is open); one whose importing side holds keys already is finished (the rest of the
+ * keys moved, SETSLOT NODE everywhere, as migrate.ts does); slots no node serves go to the master
+ * serving the fewest (ADDSLOTSRANGE); a master short of replicas gets a spare one (a node serving no
+ * slots and replicating nobody, or a master's replica beyond the count asked for), on another host
+ * where one is. Anything else `check` reports is left as it is and listed as not fixed.
  */
 import { Logger } from '../log';
 import { NodeAddress } from './addresses';
 import { checkCluster, CheckReport, Problem } from './check';
+import { placeReplicas } from './create-plan';
+import { migrateNodes, migrateSlots, openMoves } from './migrate';
+import { MigrateOptions } from './migrate-options';
 import { NodeClient, UnreachableNode } from './node-client';
-import { readCluster } from './node-state';
+import { NodeState, readCluster } from './node-state';
 import { formatRange, SlotRange } from './slots';
 import { waitUntil } from './wait';
 
@@ -16,10 +21,14 @@ export interface FixOptions {
   readonly replicasPerMaster: number;
   /** How long to wait for the nodes to agree on what was changed. */
   readonly timeoutMs: number;
+  readonly migrate: MigrateOptions;
 }
 
 export type FixAction =
-  { readonly action: 'setslot-stable'; readonly node: string; readonly slot: number } | { readonly action: 'add-slots'; readonly node: string; readonly slots: readonly string[] };
+  | { readonly action: 'setslot-stable'; readonly node: string; readonly slot: number }
+  | { readonly action: 'finish-migration'; readonly slot: number; readonly from: string; readonly to: string; readonly keys: number }
+  | { readonly action: 'add-slots'; readonly node: string; readonly slots: readonly string[] }
+  | { readonly action: 'replicate'; readonly node: string; readonly master: string };
 
 export interface FixResult {
   readonly changed: boolean;
@@ -35,7 +44,7 @@ function parseRange(text: string): SlotRange {
   return { start, end };
 }
 
-const FIXED: ReadonlySet<Problem['problem']> = new Set(['open-slot', 'uncovered-slots']);
+const FIXED: ReadonlySet<Problem['problem']> = new Set(['open-slot', 'uncovered-slots', 'replicas', 'idle-node']);
 /** A consequence of the others (a node without full slot coverage stops serving): it goes when they go. */
 const CONSEQUENCE: Problem['problem'] = 'cluster-state-fail';
 
@@ -47,7 +56,9 @@ export async function fixCluster(
   log: Logger,
 ): Promise<FixResult> {
   const expect = { replicasPerMaster: options.replicasPerMaster };
-  const before = checkCluster(listed, await readCluster(clients, unreachable), expect);
+  const cluster = await readCluster(clients, unreachable);
+  const before = checkCluster(listed, cluster, expect);
+  const finished = new Set<number>();
   const client = (address: string) => clients.find((c) => c.address === address);
   const actions: FixAction[] = [];
   const notFixed: FixResult['notFixed'][number][] = [];
@@ -65,13 +76,19 @@ export async function fixCluster(
       notFixed.push({ problem: p.problem, message: p.message, reason: `${importing ? p.node : p.peer} cannot be asked` });
       continue;
     }
+    if (finished.has(p.slot)) continue;
     const keys = await importing.call('CLUSTER COUNTKEYSINSLOT', 'CLUSTER', 'COUNTKEYSINSLOT', p.slot);
     if (keys !== 0) {
-      notFixed.push({
-        problem: p.problem,
-        message: p.message,
-        reason: `${importing.address} already holds ${String(keys)} keys of slot ${p.slot}: finishing the migration is not fix's work yet`,
-      });
+      // Keys were moved already: rolling back would strand them; move the rest and close the slot.
+      const move = openMoves(cluster.states).find((m) => m.slot === p.slot);
+      const ends = move ? [move.from, move.to].map((id) => cluster.states.find((s) => s.id === id)) : [];
+      if (!move || ends.some((e) => !e)) {
+        notFixed.push({ problem: p.problem, message: p.message, reason: `${importing.address} holds ${String(keys)} keys of slot ${p.slot} but the other end cannot be asked` });
+        continue;
+      }
+      const moved = await migrateSlots([move], migrateNodes(clients, cluster.states), options.migrate, log);
+      finished.add(p.slot);
+      act({ action: 'finish-migration', slot: p.slot, from: (ends[0] as NodeState).node.address, to: (ends[1] as NodeState).node.address, keys: moved.keys });
       continue;
     }
     await node.ok('CLUSTER SETSLOT STABLE', 'CLUSTER', 'SETSLOT', p.slot, 'STABLE');
@@ -93,9 +110,10 @@ export async function fixCluster(
       load.set(target[0], target[1] + range.end - range.start + 1);
     }
   }
+  await attachSpareReplicas(before, cluster.states, client, options.replicasPerMaster, act, notFixed);
   for (const p of before.problems)
     if (!FIXED.has(p.problem) && p.problem !== CONSEQUENCE)
-      notFixed.push({ problem: p.problem, message: p.message, reason: 'not one of the cases fix handles (open slots without keys moved, uncovered slots)' });
+      notFixed.push({ problem: p.problem, message: p.message, reason: 'not one of the cases fix handles (open slots, uncovered slots, missing replicas)' });
   if (actions.length === 0) log.info('nothing fix can change', { problems: before.problems.length });
 
   let report = before;
@@ -113,4 +131,39 @@ export async function fixCluster(
     log,
   );
   return { changed: actions.length > 0, actions, notFixed, report };
+}
+
+/** Masters short of replicas get spare nodes: empty masters holding no keys, then replicas beyond the count of theirs. */
+async function attachSpareReplicas(
+  before: CheckReport,
+  states: readonly NodeState[],
+  client: (address: string) => NodeClient | undefined,
+  replicasPerMaster: number,
+  act: (action: FixAction) => void,
+  notFixed: FixResult['notFixed'][number][],
+): Promise<void> {
+  const short = before.masters.filter((m) => m.replicas.length < replicasPerMaster);
+  if (short.length === 0) return;
+  const stateOf = (address: string) => states.find((s) => s.node.address === address);
+  const idle = before.problems.flatMap((p) => (p.problem === 'idle-node' ? [stateOf(p.node)] : [])).filter((s): s is NodeState => s !== undefined && s.keys === 0);
+  const extra = before.masters.flatMap((m) => m.replicas.slice(replicasPerMaster).flatMap((r) => stateOf(r) ?? []));
+  const masters = short.flatMap((m) => stateOf(m.node) ?? []);
+  const load = new Map(short.map((m) => [m.id, m.replicas.length]));
+  const spares = [...idle, ...extra].slice(
+    0,
+    short.reduce((n, m) => n + replicasPerMaster - m.replicas.length, 0),
+  );
+  for (const { replica, master } of placeReplicas(masters, load, spares, replicasPerMaster)) {
+    const c = client(replica.node.address);
+    if (!c) continue;
+    await c.ok('CLUSTER REPLICATE', 'CLUSTER', 'REPLICATE', master.id);
+    act({ action: 'replicate', node: replica.node.address, master: master.node.address });
+  }
+  for (const m of short) {
+    const placed = load.get(m.id) ?? 0;
+    if (placed < replicasPerMaster) {
+      const message = before.problems.find((p) => p.problem === 'replicas' && p.master === m.node)?.message ?? `${m.node} lacks replicas`;
+      notFixed.push({ problem: 'replicas', message, reason: `no spare node to replicate ${m.node} (${placed} of ${replicasPerMaster})` });
+    }
+  }
 }

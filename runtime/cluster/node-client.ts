@@ -12,11 +12,49 @@ import { ClusterInfo, ClusterNodeEntry, parseClusterInfo, parseClusterNodes, par
 /** How to reach every node: the connection options of one node, without host and port. */
 export type NodeConnectionOptions = Omit<RedisConnectionOptions, 'url' | 'host' | 'port' | 'db'>;
 
+/** Who MIGRATE authenticates as on the target (the same user and password every node takes). */
+export interface MigrateCredentials {
+  readonly username?: string;
+  readonly password?: string;
+}
+
+/** One reply of a pipeline: the value, or the Redis error's message. */
+export type PipelineReply = { readonly value: unknown } | { readonly error: string };
+
 export class NodeClient {
   constructor(
     readonly node: NodeAddress,
     private readonly redis: Redis,
+    private readonly credentials: MigrateCredentials = {},
   ) {}
+
+  /** MIGRATE's authentication arguments (`AUTH2 user pass`, `AUTH pass` or none); never logged. */
+  migrateAuth(): string[] {
+    const { username, password } = this.credentials;
+    if (password === undefined) return [];
+    return username ? ['AUTH2', username, password] : ['AUTH', password];
+  }
+
+  /**
+   * Sends the commands in one pipeline (one round trip); each reply or error is returned in order, for the
+   * caller to check (as Buffers with `'buffers'`: keys need not be UTF-8). A lost connection fails the whole call, naming the step.
+   */
+  async pipeline(what: string, commands: readonly (readonly (string | number | Buffer)[])[], replyType: 'text' | 'buffers' = 'text'): Promise<PipelineReply[]> {
+    if (commands.length === 0) return [];
+    let replies: [Error | null, unknown][] | null;
+    const pipeline = this.redis.pipeline();
+    for (const [command, ...args] of commands) {
+      if (replyType === 'buffers') pipeline.callBuffer(String(command), ...args);
+      else pipeline.call(String(command), ...args);
+    }
+    try {
+      replies = await pipeline.exec();
+    } catch (error) {
+      throw new Error(`${what} on ${this.address} failed: ${errorMessage(error)}`);
+    }
+    if (!replies || replies.length !== commands.length) throw new Error(`${what} on ${this.address}: expected ${commands.length} replies, got ${replies?.length ?? 0}`);
+    return replies.map(([error, value]) => (error ? { error: error.message } : { value }));
+  }
 
   get address(): string {
     return this.node.address;
@@ -94,7 +132,7 @@ export async function connectNodes(nodes: readonly NodeAddress[], options: NodeC
           { ...options, host: node.host, port: node.port, connectionName: options.connectionName ?? 'redis-keda-cluster' },
           log.child({ node: node.address }),
         );
-        return new NodeClient(node, redis);
+        return new NodeClient(node, redis, { username: options.username, password: options.password });
       } catch (error) {
         return { node, error: errorMessage(error) };
       }

@@ -7,6 +7,7 @@ import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues, UsageErro
 import { ClusterCommands, Commands, CONSISTENCY_DEFAULTS, DEFAULT_CLUSTER_REPLICAS_PER_MASTER, DEFAULT_CLUSTER_TIMEOUT_SECONDS, Env, MIN_CLUSTER_MASTERS } from '../contract';
 import { parseNodeAddresses } from '../cluster/addresses';
 import { KUBERNETES_OPTIONS } from './cluster-kubernetes-options';
+import { DEFAULT_MIGRATE_OPTIONS, MigrateOptions } from '../cluster/migrate-options';
 import { lazyHandler } from './lazy';
 import { helpSections, METRICS_OPTIONS, REDIS_OPTIONS } from './options';
 
@@ -24,7 +25,7 @@ const OPTIONS = {
     integer: true,
     min: 0,
     default: DEFAULT_CLUSTER_REPLICAS_PER_MASTER,
-    describe: 'Replicas each master gets (create) or must have (check, fix)',
+    describe: 'Replicas each master gets (create, scale) or must have (check, fix, rebalance)',
   },
   ...KUBERNETES_OPTIONS,
   ...(Object.fromEntries(CONNECTION.map((name) => [name, REDIS_OPTIONS[name]])) as Pick<typeof REDIS_OPTIONS, (typeof CONNECTION)[number]>),
@@ -63,10 +64,83 @@ const EXEC_OPTIONS = {
   },
 } satisfies Record<string, EnvOption>;
 
+const MIGRATE_OPTIONS = {
+  'migrate-keys': {
+    env: Env.CLUSTER_MIGRATE_KEYS,
+    type: 'number',
+    integer: true,
+    min: 1,
+    default: DEFAULT_MIGRATE_OPTIONS.keysPerMigrate,
+    describe: 'Keys per MIGRATE command (each blocks its source node while it runs)',
+  },
+  'migrate-pipeline': {
+    env: Env.CLUSTER_MIGRATE_PIPELINE,
+    type: 'number',
+    integer: true,
+    min: 1,
+    default: DEFAULT_MIGRATE_OPTIONS.migratesInFlight,
+    describe: 'MIGRATE commands sent to a source node in one round trip',
+  },
+  'migrate-slots': {
+    env: Env.CLUSTER_MIGRATE_SLOTS,
+    type: 'number',
+    integer: true,
+    min: 1,
+    default: DEFAULT_MIGRATE_OPTIONS.slotsPerWave,
+    describe: 'Slots of one source node opened, emptied and closed together (one round trip per step for all of them)',
+  },
+} satisfies Record<string, EnvOption>;
+
+const REBALANCE_OPTIONS = {
+  weights: {
+    env: Env.CLUSTER_WEIGHTS,
+    type: 'string',
+    describe: 'Master weights as host:port=weight separated by commas (a master not named weighs 1; 0 drains it)',
+  },
+  'use-empty-masters': {
+    env: Env.CLUSTER_USE_EMPTY_MASTERS,
+    type: 'boolean',
+    default: true,
+    describe: 'Give masters that serve no slots their share too (--no-use-empty-masters leaves them out)',
+  },
+} satisfies Record<string, EnvOption>;
+
+const SCALE_OPTIONS = {
+  seed: {
+    env: Env.CLUSTER_SEED,
+    type: 'string',
+    describe: 'Nodes of the current cluster (host:port,...), needed only when no node of --nodes is a member yet',
+  },
+} satisfies Record<string, EnvOption>;
+
 export type ClusterArgs = OptionValues<typeof OPTIONS>;
 export type CreateArgs = ClusterArgs & OptionValues<typeof WAIT_OPTIONS>;
 export type ConsistencyArgs = ClusterArgs & OptionValues<typeof CONSISTENCY_OPTIONS>;
 export type ExecArgs = ClusterArgs & OptionValues<typeof EXEC_OPTIONS> & { readonly command: readonly (string | number)[] };
+export type MigrateArgs = CreateArgs & OptionValues<typeof MIGRATE_OPTIONS>;
+export type FixArgs = MigrateArgs;
+export type RebalanceArgs = MigrateArgs & OptionValues<typeof REBALANCE_OPTIONS>;
+export type ScaleArgs = MigrateArgs & OptionValues<typeof SCALE_OPTIONS>;
+
+/** MIGRATE's batching from the flags. */
+export function migrateOptions(args: MigrateArgs): MigrateOptions {
+  return { ...DEFAULT_MIGRATE_OPTIONS, keysPerMigrate: args['migrate-keys'], migratesInFlight: args['migrate-pipeline'], slotsPerWave: args['migrate-slots'] };
+}
+
+/** `--weights host:port=w,...`, by the address as listed; a malformed entry is a usage error. */
+export function parseWeights(text: string | undefined): Map<string, number> {
+  const weights = new Map<string, number>();
+  if (text === undefined || text.trim() === '') return weights;
+  for (const entry of text.split(',').map((e) => e.trim())) {
+    const at = entry.lastIndexOf('=');
+    const weight = at > 0 ? Number(entry.slice(at + 1)) : NaN;
+    if (!(weight >= 0) || !Number.isFinite(weight))
+      throw new UsageError(`--weights (or env ${Env.CLUSTER_WEIGHTS}) must be host:port=weight entries (weight a number of at least 0), got '${entry}'`);
+    const [node] = parseNodeAddresses(entry.slice(0, at), `--weights (or env ${Env.CLUSTER_WEIGHTS})`);
+    weights.set(node.address, weight);
+  }
+  return weights;
+}
 
 /** The listed nodes; a missing or malformed list is a usage error. */
 export function listedNodes(args: Pick<ClusterArgs, 'nodes'>) {
@@ -75,12 +149,12 @@ export function listedNodes(args: Pick<ClusterArgs, 'nodes'>) {
 }
 
 /** create's layout: the nodes split into masters of `replicas-per-master` replicas each, at least three masters. */
-export function checkLayout(args: Pick<ClusterArgs, 'nodes' | 'replicas-per-master'>): void {
+export function checkLayout(args: Pick<ClusterArgs, 'nodes' | 'replicas-per-master'>, command = 'cluster create'): void {
   const count = listedNodes(args).length;
   const perMaster = args['replicas-per-master'] + 1;
   if (count % perMaster !== 0 || count / perMaster < MIN_CLUSTER_MASTERS) {
     throw new UsageError(
-      `cluster create needs a multiple of ${perMaster} nodes (1 master + ${args['replicas-per-master']} replicas), at least ${MIN_CLUSTER_MASTERS * perMaster}; --nodes lists ${count}`,
+      `${command} needs a multiple of ${perMaster} nodes (1 master + ${args['replicas-per-master']} replicas), at least ${MIN_CLUSTER_MASTERS * perMaster}; --nodes lists ${count}`,
     );
   }
 }
@@ -116,7 +190,7 @@ const fix: CommandModule = {
   describe:
     'Repair what needs no data moved: clear open slots whose importing side holds none of their keys (SETSLOT STABLE), give uncovered slots to the master serving the fewest (ADDSLOTSRANGE); ' +
     'prints {"changed", "actions", "notFixed", "report"}; exit 1 when the report after it is not ok',
-  builder: (yargs) => subcommandOptions(yargs, WAIT_OPTIONS, listedNodes),
+  builder: (yargs) => subcommandOptions(yargs, { ...WAIT_OPTIONS, ...MIGRATE_OPTIONS }, listedNodes),
   handler: lazyHandler(() => import('./run/cluster-fix')),
 };
 
@@ -160,6 +234,37 @@ export function execOrdinals(args: Pick<ExecArgs, 'ordinals'>, count: number): n
   return ordinals.map(Number);
 }
 
+const rebalance: CommandModule = {
+  command: ClusterCommands.REBALANCE,
+  describe:
+    'Move slots with their keys (SETSLOT IMPORTING / MIGRATING, GETKEYSINSLOT, pipelined MIGRATE ... KEYS, SETSLOT NODE on every node) so every master serves its share by weight, ' +
+    'moving only the slots above a share; first finishes any slot a crashed run left open. A rerun on a balanced cluster moves nothing. ' +
+    'Prints {"changed", "finished", "moves", "keys", "report"}; exit 1 when the report after it is not ok',
+  builder: (yargs) =>
+    subcommandOptions(yargs, { ...WAIT_OPTIONS, ...MIGRATE_OPTIONS, ...REBALANCE_OPTIONS }, (args) => {
+      listedNodes(args);
+      parseWeights((args as unknown as RebalanceArgs).weights);
+    }),
+  handler: lazyHandler(() => import('./run/cluster-rebalance')),
+};
+
+const scale: CommandModule = {
+  command: ClusterCommands.SCALE,
+  describe:
+    'Bring the cluster to exactly the nodes of --nodes, the desired membership (--seed names a current member when none of them is one): ' +
+    'listed nodes not yet members join (MEET), as replicas first where --replicas-per-master asks (on other hosts than their master where possible) and the rest as empty masters, ' +
+    'then slots are rebalanced onto the masters that stay and the new ones; members not listed are drained (their slots moved away, their listed replicas re-attached), ' +
+    'forgotten by every remaining node (CLUSTER FORGET, within its 60 s ban) and reset (CLUSTER RESET) so they do not gossip themselves back. ' +
+    'A rerun converges. Prints {"changed", "joined", "removed", "actions", "rebalance", "report"}; exit 1 when the report after it is not ok',
+  builder: (yargs) =>
+    subcommandOptions(yargs, { ...WAIT_OPTIONS, ...MIGRATE_OPTIONS, ...SCALE_OPTIONS }, (args) => {
+      checkLayout(args, 'cluster scale');
+      const seed = (args as unknown as ScaleArgs).seed;
+      if (seed !== undefined && seed.trim() !== '') parseNodeAddresses(seed, `--seed (or env ${Env.CLUSTER_SEED})`);
+    }),
+  handler: lazyHandler(() => import('./run/cluster-scale')),
+};
+
 export const clusterCommand: CommandModule = {
   command: Commands.CLUSTER,
   describe: `Redis Cluster operations on nodes listed by address: ${Object.values(ClusterCommands).join(', ')}`,
@@ -171,9 +276,12 @@ export const clusterCommand: CommandModule = {
       .command(reconcile)
       .command(consistencyCheck)
       .command(exec)
+      .command(rebalance)
+      .command(scale)
       .demandCommand(1, `name a cluster subcommand: ${Object.values(ClusterCommands).join(', ')}`)
       .example('$0 cluster create --nodes 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379,10.0.0.4:6379,10.0.0.5:6379,10.0.0.6:6379', '3 masters with 1 replica each')
       .example('$0 cluster check --nodes 10.0.0.1:6379,10.0.0.2:6379', 'the report; exit 1 when not ok')
+      .example('$0 cluster scale --nodes 10.0.0.1:6379,...,10.0.0.10:6379', 'grow 3+3 nodes to 5 masters with a replica each (or shrink: list fewer)')
       .epilogue(
         `Give the password in env ${Env.REDIS_PASSWORD}: it is sent to every node and never printed. ` +
           `Every option can be set by the environment variable named in its description; a flag wins over the variable. ` +

@@ -40,6 +40,10 @@ export const ClusterCommands = {
   RECONCILE: 'reconcile',
   /** Runs one command on the nodes of the given ordinals and prints every reply. */
   EXEC: 'exec',
+  /** Moves slots (with their keys) so every master serves its share. */
+  REBALANCE: 'rebalance',
+  /** Brings the membership to the listed nodes: joins new ones, rebalances, drains and removes the others. */
+  SCALE: 'scale',
 } as const;
 
 /** Options the constructs pass as flags. */

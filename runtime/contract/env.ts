@@ -124,6 +124,18 @@ export const Env = {
   CONSISTENCY_DURATION: 'CONSISTENCY_DURATION',
   /** `cluster exec`: the ordinals (indexes of the node list) to run the command on, `0,1,2`. */
   CLUSTER_EXEC_ORDINALS: 'CLUSTER_EXEC_ORDINALS',
+  /** rebalance: master weights, `host:port=weight,...`. */
+  CLUSTER_WEIGHTS: 'CLUSTER_WEIGHTS',
+  /** rebalance: whether masters serving no slots get a share. */
+  CLUSTER_USE_EMPTY_MASTERS: 'CLUSTER_USE_EMPTY_MASTERS',
+  /** rebalance, scale, fix: keys per MIGRATE command. */
+  CLUSTER_MIGRATE_KEYS: 'CLUSTER_MIGRATE_KEYS',
+  /** rebalance, scale, fix: MIGRATE commands in flight per source node. */
+  CLUSTER_MIGRATE_PIPELINE: 'CLUSTER_MIGRATE_PIPELINE',
+  /** rebalance, scale, fix: slots of one source moved per round trip. */
+  CLUSTER_MIGRATE_SLOTS: 'CLUSTER_MIGRATE_SLOTS',
+  /** scale: a node of the current cluster, when no node of the desired membership is a member yet. */
+  CLUSTER_SEED: 'CLUSTER_SEED',
   /** The pod's name (downward API); used in worker names. */
   POD_NAME: 'POD_NAME',
   // long-running commands

@@ -1,5 +1,8 @@
 /** The work of `redis-keda cluster fix`, loaded when it runs. */
 import { fixCluster } from '../../cluster/fix';
-import { repairCommand } from './cluster-nodes';
+import { FixArgs, migrateOptions } from '../cluster';
+import { repairCommand, repairOptions } from './cluster-nodes';
 
-export const run = repairCommand('fix', (nodes, { clients, unreachable }, options, log) => fixCluster(nodes, clients, unreachable, options, log));
+export const run = repairCommand<FixArgs>('fix', (nodes, { clients, unreachable }, args, log) =>
+  fixCluster(nodes, clients, unreachable, { ...repairOptions(args), migrate: migrateOptions(args) }, log),
+);

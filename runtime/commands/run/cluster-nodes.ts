@@ -24,21 +24,21 @@ export async function withNodes<T>(nodes: readonly NodeAddress[], args: ClusterA
  * The body of a command that repairs (fix, reconcile): runs `repair` on every listed node, prints its result,
  * exit 1 when the check after it is not ok.
  */
-export function repairCommand(
+export function repairCommand<A extends CreateArgs>(
   name: string,
-  repair: (
-    nodes: readonly NodeAddress[],
-    clients: NodeClients,
-    options: { readonly replicasPerMaster: number; readonly timeoutMs: number },
-    log: Logger,
-  ) => Promise<{ readonly actions: readonly unknown[]; readonly report: CheckReport }>,
+  repair: (nodes: readonly NodeAddress[], clients: NodeClients, args: A, log: Logger) => Promise<{ readonly actions: readonly unknown[]; readonly report: CheckReport }>,
 ) {
-  return runCommand<CreateArgs>(async (args, log) => {
+  return runCommand<A>(async (args, log) => {
     const nodes = listedNodes(args);
-    const result = await withNodes(nodes, args, log, (clients) => repair(nodes, clients, { replicasPerMaster: args['replicas-per-master'], timeoutMs: args.timeout * 1000 }, log));
+    const result = await withNodes(nodes, args, log, (clients) => repair(nodes, clients, args, log));
     if (result.report.ok) log.info('cluster ok', { actions: result.actions.length });
     else log.warn(`cluster not ok after ${name}`, { actions: result.actions.length, problems: result.report.problems.length });
     process.stdout.write(JSON.stringify(result) + '\n');
     return result.report.ok ? 0 : 1;
   });
+}
+
+/** The waits of a repair from its flags. */
+export function repairOptions(args: CreateArgs) {
+  return { replicasPerMaster: args['replicas-per-master'], timeoutMs: args.timeout * 1000 };
 }

@@ -1,5 +1,5 @@
 /** The work of `redis-keda cluster reconcile`, loaded when it runs. */
 import { reconcileCluster } from '../../cluster/reconcile';
-import { repairCommand } from './cluster-nodes';
+import { repairCommand, repairOptions } from './cluster-nodes';
 
-export const run = repairCommand('reconcile', (nodes, { clients, unreachable }, options, log) => reconcileCluster(nodes, clients, unreachable, options, log));
+export const run = repairCommand('reconcile', (nodes, { clients, unreachable }, args, log) => reconcileCluster(nodes, clients, unreachable, repairOptions(args), log));

@@ -1,5 +1,5 @@
 /**
- * `redis-keda cluster create|check` with a password (env REDIS_PASSWORD, never printed) on six nodes
+ * `redis-keda cluster create|check|rebalance` with a password (env REDIS_PASSWORD, never printed) on six nodes
  * spread over three loopback hosts (127.0.0.1-3), so every replica can sit on another host than its
  * master; and the refusal of a node that holds a key.
  */
@@ -114,3 +114,33 @@ test('check without the password, or with a wrong one: every node unreachable, s
     expect(check.stdout + check.stderr).not.toContain(wrong);
   }
 }, 60_000);
+
+test('rebalance by weight with the password: MIGRATE authenticates on the target (AUTH), every key moves with its value, check ok, the password never printed', async () => {
+  // GIVEN 300 keys through a cluster client
+  const { Cluster } = await import('ioredis');
+  const client = new Cluster([{ host: cluster.nodes[0].host, port: cluster.nodes[0].port }], { redisOptions: { password: PASSWORD } });
+  try {
+    const keys = Array.from({ length: 300 }, (_, i) => `auth-key:${i}`);
+    await Promise.all(keys.map((k) => client.set(k, `${k}=v`)));
+    // WHEN node 0 weighs twice the others
+    const result = await clusterCli(['rebalance', '--weights', `${at(0)}=2`]);
+    // THEN it serves half of the slots, moved from the two others' highest ones
+    expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
+    const out = JSON.parse(result.stdout) as { moves: unknown[]; keys: number; report: { ok: boolean; masters: { node: string; slots: number }[] } };
+    expect(out.moves).toEqual([
+      { from: at(1), to: at(0), slots: ['9557-10921'], count: 1365 },
+      { from: at(2), to: at(0), slots: ['15018-16383'], count: 1366 },
+    ]);
+    expect(out.keys).toBeGreaterThan(0);
+    expect(out.report.ok).toBe(true);
+    expect(out.report.masters.map((m) => [m.node, m.slots])).toEqual([
+      [at(0), 8192],
+      [at(1), 4096],
+      [at(2), 4096],
+    ]);
+    expect(await Promise.all(keys.map((k) => client.get(k)))).toEqual(keys.map((k) => `${k}=v`));
+    expect(result.stdout + result.stderr).not.toContain(PASSWORD);
+  } finally {
+    client.disconnect();
+  }
+}, 90_000);
