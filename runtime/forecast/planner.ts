@@ -1,0 +1,75 @@
+/**
+ * `createCapacityPlanner(options)`: the model and the capacity policy behind one object, called once per step with
+ * the whole history up to now. No IO, no clock: the same history gives the same plan, so any harness can evaluate it
+ * offline (bench/forecast.ts, the eval plug-in in eval-policy.ts).
+ */
+import { bandValue, relativeError } from './error-band';
+import { desiredReplicas, leadTimeMax } from './capacity-policy';
+import { CapacityPlannerOptions, PlannerOptionError, quantileKey, resolvePlannerOptions } from './options';
+import { History, seasonalLevelForecast } from './seasonal-level';
+
+/** One step's plan. Arrays hold one value per step after now: index 0 is `now + stepSeconds`. */
+export interface CapacityPlan {
+  /** The point forecast of the metric. */
+  readonly forecast: number[];
+  /** The forecast's quantiles by key ("p50", "p90", "p98", ...), the sizing quantile among them. */
+  readonly quantiles: Record<string, number[]>;
+  /** Replicas desired at each step, from the sizing quantile through the capacity policy. */
+  readonly desiredReplicas: number[];
+  /** What the scaler reports now: the largest desired count over `[now, now + leadTimeSeconds]`. */
+  readonly replicas: number;
+}
+
+/** A planner: `plan` once per step, in time order, with the whole history so far. */
+export interface CapacityPlanner {
+  plan(timestamps: ArrayLike<number>, values: ArrayLike<number>): CapacityPlan;
+}
+
+/** A planner for one workload; throws {@link PlannerOptionError} for an option out of range. */
+export function createCapacityPlanner(options: CapacityPlannerOptions): CapacityPlanner {
+  const o = resolvePlannerOptions(options);
+  const steps = Math.round(o.leadTimeSeconds / o.stepSeconds);
+  const seasonSteps = Math.round(o.seasonSeconds / o.stepSeconds);
+  const bandSteps = Math.min(steps, Math.max(1, Math.round(o.podStartSeconds / o.stepSeconds)));
+  const window = Math.round(o.errorWindowSeconds / o.stepSeconds);
+  const sizingKey = quantileKey(o.quantile);
+  const reported = [...new Set([...o.reportQuantiles, o.quantile])].sort((a, b) => a - b);
+  // Past forecasts by the timestamp they were made at: each step adds one, the band reads the last `window`.
+  const made = new Map<number, number[]>();
+  let previous: number | undefined;
+
+  const forecastAt = (history: History, t: number): number[] => {
+    const at = history.timestamps[t];
+    let f = made.get(at);
+    if (!f) {
+      f = seasonalLevelForecast(history, t, steps, o.stepSeconds, seasonSteps, o.seasons);
+      made.set(at, f);
+    }
+    return f;
+  };
+
+  return {
+    plan(timestamps, values) {
+      const t = values.length - 1;
+      if (t < 0 || timestamps.length !== values.length) {
+        throw new PlannerOptionError('values', values.length, `must be a non-empty history as long as 'timestamps' (${timestamps.length})`);
+      }
+      for (const v of [values[t], timestamps[t]]) if (!Number.isFinite(v)) throw new PlannerOptionError('values', v, 'must end in a finite sample');
+      const history: History = { timestamps, values };
+      const forecast = forecastAt(history, t);
+      // errors[k]: relative errors of the forecasts k + 1 steps ahead that have come due within the window.
+      const errors = Array.from({ length: bandSteps }, () => [] as number[]);
+      for (let i = Math.max(0, t - window); i < t; i++) {
+        const f = forecastAt(history, i);
+        for (let k = 0; k < bandSteps && i + k + 1 <= t; k++) errors[k].push(relativeError(values[i + k + 1], f[k], o.targetPerPod));
+      }
+      for (const e of errors) e.sort((a, b) => a - b);
+      for (const key of made.keys()) if (key < timestamps[Math.max(0, t - window - 1)]) made.delete(key);
+      const quantiles: Record<string, number[]> = {};
+      for (const q of reported) quantiles[quantileKey(q)] = forecast.map((f, k) => bandValue(f, errors[Math.min(k, bandSteps - 1)], q, o.targetPerPod));
+      const desired = desiredReplicas(o, quantiles[sizingKey], previous);
+      previous = desired[0];
+      return { forecast, quantiles, desiredReplicas: desired, replicas: leadTimeMax(desired, steps) };
+    },
+  };
+}
