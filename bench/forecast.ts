@@ -9,6 +9,7 @@
  *
  * Traces: crane-input0..3 (the tuning set, group "training") and crane-input4..7 ("held-out") from
  * SHARED_TRACES (default ../shared/traces); `--traces DIR` adds every CSV of DIR as a group named after DIR.
+ * FORECAST_OPTIONS (JSON) overrides planner options, for tuning (reported in the output).
  * An SVG per trace goes to `--svg DIR` (default .bench/forecast-svg, git-ignored). JSON on stdout, progress on stderr.
  */
 import * as fs from 'fs';
@@ -33,6 +34,8 @@ function args(argv: string[]): { traces: string[]; svg: string } {
 
 function main(): void {
   const opts = args(process.argv.slice(2));
+  // Tuning only: planner options over the defaults, as the eval plug-in takes them.
+  const overrides = process.env.FORECAST_OPTIONS ? JSON.parse(process.env.FORECAST_OPTIONS) : {};
   const shared = process.env.SHARED_TRACES ? path.resolve(process.env.SHARED_TRACES) : path.join(__dirname, '..', '..', 'shared', 'traces');
   const sources: { file: string; group: string }[] = [
     ...csvFiles(shared, /^crane-input[0-3]\.csv$/).map((file) => ({ file, group: 'training' })),
@@ -45,7 +48,7 @@ function main(): void {
   const rows = sources.map(({ file, group }) => {
     const trace: Trace = readTrace(file, group);
     const started = Date.now();
-    const run = runTrace(trace);
+    const run = runTrace(trace, overrides);
     const svg = path.join(opts.svg, `${trace.name}.svg`);
     fs.writeFileSync(svg, traceSvg(trace, run, command));
     progress(`${group} ${trace.name}: ${((Date.now() - started) / 1000).toFixed(1)} s, ${svg}`);
@@ -87,7 +90,7 @@ function main(): void {
       return [group, { traces: g.length, policies: perPolicy, goal }];
     }),
   );
-  const out = { benchmark: 'forecast', goal: { ...GOAL, betterThanPersistenceOnBoth: true }, svgDir: opts.svg, summary, traces: rows };
+  const out = { benchmark: 'forecast', plannerOverrides: overrides, goal: { ...GOAL, betterThanPersistenceOnBoth: true }, svgDir: opts.svg, summary, traces: rows };
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 }
 

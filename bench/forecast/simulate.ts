@@ -4,7 +4,8 @@
  * are min(R[m-2], R[m-1]) and the pods billed are R[m-1]. Every policy is clamped to [1, 50]; the last 2 days are
  * scored after a 60-minute warm-up; everything before is history.
  */
-import { createCapacityPlanner } from '../../runtime/forecast';
+import { CapacityPlannerOptions, createCapacityPlanner } from '../../runtime/forecast';
+import { evalPlannerOptions } from '../../runtime/forecast/eval-policy';
 import { kedastralBaseline } from './kedastral-baseline';
 import { TARGET_PER_POD, Trace } from './traces';
 
@@ -56,7 +57,7 @@ function kedastralReplicas(previous: number, forecast: readonly number[]): numbe
 }
 
 /** Runs every policy over one trace. */
-export function runTrace(trace: Trace): TraceRun {
+export function runTrace(trace: Trace, overrides: Partial<CapacityPlannerOptions> = {}): TraceRun {
   const y = trace.values;
   const n = y.length;
   const scoredFrom = n - SCORED_MINUTES;
@@ -76,13 +77,9 @@ export function runTrace(trace: Trace): TraceRun {
     if (t + 5 < n) e.f5[t + 5] = forecast[4];
   };
 
-  const planner = createCapacityPlanner({
-    targetPerPod: TARGET_PER_POD,
-    minReplicas: MIN_REPLICAS,
-    maxReplicas: MAX_REPLICAS,
-    leadTimeSeconds: LEAD_MINUTES * 60,
-    stepSeconds: 60,
-  });
+  const planner = createCapacityPlanner(
+    evalPlannerOptions({ targetPerPod: TARGET_PER_POD, minReplicas: MIN_REPLICAS, maxReplicas: MAX_REPLICAS, leadMinutes: LEAD_MINUTES, stepSeconds: 60 }, overrides),
+  );
   const chained: Partial<Record<PolicyName, number>> = { persistence: MIN_REPLICAS, 'kedastral-baseline': MIN_REPLICAS };
   const forecasters = {
     persistence: (t: number) => new Array<number>(LEAD_MINUTES + 1).fill(y[t]),

@@ -15,7 +15,7 @@ export interface CapacityPlannerOptions {
   readonly leadTimeSeconds: number;
   /** Time between two samples of the history and between two forecast points. @default 60 */
   readonly stepSeconds?: number;
-  /** Which quantile of the forecast sizes the pods (0.5 to 0.999). @default 0.98 */
+  /** Which quantile of the forecast sizes the pods (0.5 up to, not including, 1). @default 0.9 */
   readonly quantile?: number;
   /** Factor over the sizing quantile (1 = none: the quantile is the headroom). @default 1 */
   readonly headroom?: number;
@@ -27,7 +27,9 @@ export interface CapacityPlannerOptions {
   readonly seasonSeconds?: number;
   /** How many past seasons the seasonal change is averaged over (0 = persistence, no seasonality). @default 3 */
   readonly seasons?: number;
-  /** How far back the model's errors are kept to set the band around the forecast. @default 21600 (6 h) */
+  /** Samples either side of a past season's point averaged into it (0 = the point alone). @default 0 */
+  readonly smoothingSteps?: number;
+  /** How far back the model's errors are kept to set the band around the forecast. @default 3600 (1 h) */
   readonly errorWindowSeconds?: number;
   /**
    * How long a new pod takes to serve. A step farther out than this is planned again before its pods must be
@@ -63,13 +65,14 @@ export function resolvePlannerOptions(options: CapacityPlannerOptions): Resolved
   const o: ResolvedPlannerOptions = {
     minReplicas: 1,
     stepSeconds: 60,
-    quantile: 0.98,
+    quantile: 0.9,
     headroom: 1,
     maxScaleUpFactor: Infinity,
     maxScaleDownFraction: 0.5,
     seasonSeconds: 86400,
     seasons: 3,
-    errorWindowSeconds: 21600,
+    smoothingSteps: 0,
+    errorWindowSeconds: 3600,
     reportQuantiles: [0.5, 0.9],
     podStartSeconds: options.leadTimeSeconds,
     ...options,
@@ -86,6 +89,7 @@ export function resolvePlannerOptions(options: CapacityPlannerOptions): Resolved
   check('maxScaleDownFraction', o.maxScaleDownFraction, o.maxScaleDownFraction > 0 && o.maxScaleDownFraction <= 1, 'must be above 0 and at most 1');
   check('seasonSeconds', o.seasonSeconds, o.seasonSeconds >= o.stepSeconds && Number.isFinite(o.seasonSeconds), `must be at least 'stepSeconds' (${o.stepSeconds})`);
   check('seasons', o.seasons, Number.isInteger(o.seasons) && o.seasons >= 0, 'must be an integer of at least 0');
+  check('smoothingSteps', o.smoothingSteps, Number.isInteger(o.smoothingSteps) && o.smoothingSteps >= 0, 'must be an integer of at least 0');
   check('errorWindowSeconds', o.errorWindowSeconds, o.errorWindowSeconds >= o.stepSeconds && Number.isFinite(o.errorWindowSeconds), `must be at least 'stepSeconds' (${o.stepSeconds})`);
   check('podStartSeconds', o.podStartSeconds, o.podStartSeconds >= o.stepSeconds && Number.isFinite(o.podStartSeconds), `must be at least 'stepSeconds' (${o.stepSeconds})`);
   if (!Array.isArray(o.reportQuantiles) || o.reportQuantiles.some((q) => !(q > 0 && q < 1))) {

@@ -6,7 +6,7 @@
 import { bandValue, relativeError } from './error-band';
 import { desiredReplicas, leadTimeMax } from './capacity-policy';
 import { CapacityPlannerOptions, PlannerOptionError, quantileKey, resolvePlannerOptions } from './options';
-import { History, seasonalLevelForecast } from './seasonal-level';
+import { History, seasonalLevelForecast, seasonalWeight } from './seasonal-level';
 
 /** One step's plan. Arrays hold one value per step after now: index 0 is `now + stepSeconds`. */
 export interface CapacityPlan {
@@ -42,7 +42,7 @@ export function createCapacityPlanner(options: CapacityPlannerOptions): Capacity
     const at = history.timestamps[t];
     let f = made.get(at);
     if (!f) {
-      f = seasonalLevelForecast(history, t, steps, o.stepSeconds, seasonSteps, o.seasons);
+      f = seasonalLevelForecast(history, t, steps, o.stepSeconds, seasonSteps, o.seasons, o.smoothingSteps);
       made.set(at, f);
     }
     return f;
@@ -56,12 +56,25 @@ export function createCapacityPlanner(options: CapacityPlannerOptions): Capacity
       }
       for (const v of [values[t], timestamps[t]]) if (!Number.isFinite(v)) throw new PlannerOptionError('values', v, 'must end in a finite sample');
       const history: History = { timestamps, values };
-      const forecast = forecastAt(history, t);
-      // errors[k]: relative errors of the forecasts k + 1 steps ahead that have come due within the window.
-      const errors = Array.from({ length: bandSteps }, () => [] as number[]);
-      for (let i = Math.max(0, t - window); i < t; i++) {
+      // The season's weight per horizon: its recent squared errors against carrying the level forward, so a
+      // workload whose days are not alike falls back to persistence (and one whose days repeat follows them).
+      const seasonalSq = new Array<number>(steps).fill(0);
+      const levelSq = new Array<number>(steps).fill(0);
+      const from = Math.max(0, t - window);
+      for (let i = from; i < t; i++) {
         const f = forecastAt(history, i);
-        for (let k = 0; k < bandSteps && i + k + 1 <= t; k++) errors[k].push(relativeError(values[i + k + 1], f[k], o.targetPerPod));
+        for (let k = 0; k < steps && i + k + 1 <= t; k++) {
+          seasonalSq[k] += (values[i + k + 1] - f[k]) ** 2;
+          levelSq[k] += (values[i + k + 1] - values[i]) ** 2;
+        }
+      }
+      const weights = seasonalSq.map((s, k) => seasonalWeight(s, levelSq[k]));
+      const blend = (i: number, k: number) => weights[k] * forecastAt(history, i)[k] + (1 - weights[k]) * values[i];
+      const forecast = Array.from({ length: steps }, (_, k) => blend(t, k));
+      // errors[k]: relative errors of the blended forecasts k + 1 steps ahead that have come due within the window.
+      const errors = Array.from({ length: bandSteps }, () => [] as number[]);
+      for (let i = from; i < t; i++) {
+        for (let k = 0; k < bandSteps && i + k + 1 <= t; k++) errors[k].push(relativeError(values[i + k + 1], blend(i, k), o.targetPerPod));
       }
       for (const e of errors) e.sort((a, b) => a - b);
       for (const key of made.keys()) if (key < timestamps[Math.max(0, t - window - 1)]) made.delete(key);

@@ -3,8 +3,6 @@
  * seasons (days). `seasons` 0 is plain persistence. Pure: reads the history it is given, keeps nothing.
  */
 
-/** Samples averaged around a past point, so one noisy minute of a past day does not become a forecast step. */
-const SMOOTHING_RADIUS = 2;
 
 /** The history as the planner receives it: unix seconds and values, oldest first, on a grid of `stepSeconds`. */
 export interface History {
@@ -12,12 +10,12 @@ export interface History {
   readonly values: ArrayLike<number>;
 }
 
-/** The mean of `values[at - r .. at + r]` within `[0, last]`, or NaN when `at` is outside. */
-function smoothedAt(values: ArrayLike<number>, at: number, last: number): number {
+/** The mean of `values[at - radius .. at + radius]` within `[0, last]`, or NaN when `at` is outside. */
+function smoothedAt(values: ArrayLike<number>, at: number, last: number, radius: number): number {
   if (at < 0 || at > last) return NaN;
   let sum = 0;
   let n = 0;
-  for (let j = Math.max(0, at - SMOOTHING_RADIUS); j <= Math.min(last, at + SMOOTHING_RADIUS); j++) {
+  for (let j = Math.max(0, at - radius); j <= Math.min(last, at + radius); j++) {
     sum += values[j];
     n++;
   }
@@ -26,10 +24,11 @@ function smoothedAt(values: ArrayLike<number>, at: number, last: number): number
 
 /**
  * Forecasts for `t + 1 .. t + steps` made at index `t` of the history (only samples up to `t` are read).
- * `seasonSteps` is the season in steps. A past season counts only where the history lies on the grid there (its
+ * `seasonSteps` is the season in steps; each past point is the mean of `radius` samples either side of it, so one
+ * noisy minute of a past day does not become a forecast step. A past season counts only where the history lies on the grid there (its
  * timestamp is the expected one), so a gap in the history never shifts a season.
  */
-export function seasonalLevelForecast(history: History, t: number, steps: number, stepSeconds: number, seasonSteps: number, seasons: number): number[] {
+export function seasonalLevelForecast(history: History, t: number, steps: number, stepSeconds: number, seasonSteps: number, seasons: number, radius: number): number[] {
   const { timestamps, values } = history;
   const level = values[t];
   const out = new Array<number>(steps).fill(0);
@@ -37,13 +36,22 @@ export function seasonalLevelForecast(history: History, t: number, steps: number
   for (let d = 1; d <= seasons; d++) {
     const then = t - d * seasonSteps;
     if (then < 0 || Math.abs(timestamps[t] - timestamps[then] - d * seasonSteps * stepSeconds) > stepSeconds / 2) continue;
-    const base = smoothedAt(values, then, t);
+    const base = smoothedAt(values, then, t, radius);
     for (let k = 1; k <= steps; k++) {
-      const later = smoothedAt(values, then + k, t);
+      const later = smoothedAt(values, then + k, t, radius);
       if (Number.isNaN(later)) continue;
       out[k - 1] += later - base;
       counts[k - 1]++;
     }
   }
   return out.map((change, i) => Math.max(0, level + (counts[i] ? change / counts[i] : 0)));
+}
+
+/**
+ * The weight of the seasonal forecast against the level carried forward, from their squared errors over the same
+ * recent forecasts: inverse-error weighting, 1 when the season was exact, 0.5 with no evidence either way.
+ */
+export function seasonalWeight(seasonalSquaredError: number, levelSquaredError: number): number {
+  const total = seasonalSquaredError + levelSquaredError;
+  return total === 0 ? 0.5 : levelSquaredError / total;
 }

@@ -1,6 +1,8 @@
 import { createCapacityPlanner, PlannerOptionError } from '../../../runtime/forecast';
 import { desiredReplicas, leadTimeMax } from '../../../runtime/forecast/capacity-policy';
 import type { CapacityPlannerOptions } from '../../../runtime/forecast';
+import * as runtimeApi from '../../../runtime';
+import { seasonalWeight } from '../../../runtime/forecast/seasonal-level';
 
 const BASE: CapacityPlannerOptions = { targetPerPod: 100, maxReplicas: 50, leadTimeSeconds: 300, stepSeconds: 60 };
 const START = 1_700_000_000;
@@ -25,7 +27,7 @@ describe('createCapacityPlanner', () => {
     const plan = planSteps({ ...BASE, headroom: 1.2 }, new Array(120).fill(550), 100);
     // THEN the forecast is the load, the band has no width and 550 * 1.2 / 100 = 6.6 -> 7
     expect(plan.forecast).toEqual([550, 550, 550, 550, 550]);
-    expect(plan.quantiles).toEqual({ p50: [550, 550, 550, 550, 550], p90: [550, 550, 550, 550, 550], p98: [550, 550, 550, 550, 550] });
+    expect(plan.quantiles).toEqual({ p50: [550, 550, 550, 550, 550], p90: [550, 550, 550, 550, 550] });
     expect(plan.desiredReplicas).toEqual([7, 7, 7, 7, 7]);
     expect(plan.replicas).toBe(7);
   });
@@ -61,16 +63,15 @@ describe('createCapacityPlanner', () => {
     expect(plan.replicas).toBe(4);
   });
 
-  test('a season that rose at this time of the day before raises the forecast ahead of it', () => {
+  test('a season that rose at this time of the day before raises the forecast within the lead time', () => {
     // GIVEN a season of 20 minutes: 200 for 10 minutes, then 900 for 10; three seasons of history
     const values = Array.from({ length: 66 }, (_, i) => (i % 20 < 10 ? 200 : 900));
-    // WHEN planned at minute 5 of a season
-    const plan = planSteps({ ...BASE, seasons: 2, seasonSeconds: 1200, maxScaleDownFraction: 1 }, values, 60);
-    // THEN the forecast is now's 200 plus the past seasons' change, each point the mean of 5 minutes around it
-    expect(plan.forecast).toEqual([200, 200, 340, 480, 620]);
-    // and the scaler reports the largest desired count over the lead time, at least the 7 pods 620 needs
-    expect(plan.replicas).toBe(Math.max(...plan.desiredReplicas));
-    expect(plan.replicas).toBeGreaterThanOrEqual(7);
+    // WHEN planned at minute 5 of a season, with the last 30 minutes of forecasts (all made with a past season) as evidence
+    const plan = planSteps({ ...BASE, seasons: 2, seasonSeconds: 1200, errorWindowSeconds: 1800 }, values, 60);
+    // THEN the season was exact, so it has all the weight and the band no width: 900 arrives 5 minutes ahead
+    expect(plan.forecast).toEqual([200, 200, 200, 200, 900]);
+    expect(plan.desiredReplicas).toEqual([2, 2, 2, 2, 9]);
+    expect(plan.replicas).toBe(9);
   });
 
   test.each([
@@ -92,6 +93,14 @@ describe('createCapacityPlanner', () => {
     expect(() => planner.plan([], [])).toThrow(`capacity planner: 'values' (0) must be a non-empty history as long as 'timestamps' (0)`);
     expect(() => planner.plan([START], [NaN])).toThrow(`capacity planner: 'values' (NaN) must end in a finite sample`);
   });
+});
+
+test('the runtime API exports the planner', () => {
+  expect(runtimeApi.createCapacityPlanner).toBe(createCapacityPlanner);
+});
+
+test('the season is weighted against the level by their recent squared errors', () => {
+  expect([seasonalWeight(0, 4), seasonalWeight(4, 4), seasonalWeight(3, 1), seasonalWeight(0, 0)]).toEqual([1, 0.5, 0.25, 0.5]);
 });
 
 describe('capacity policy', () => {
