@@ -90,7 +90,12 @@ export function resolvePlannerOptions(options: CapacityPlannerOptions): Resolved
   check('seasonSeconds', o.seasonSeconds, o.seasonSeconds >= o.stepSeconds && Number.isFinite(o.seasonSeconds), `must be at least 'stepSeconds' (${o.stepSeconds})`);
   check('seasons', o.seasons, Number.isInteger(o.seasons) && o.seasons >= 0, 'must be an integer of at least 0');
   check('smoothingSteps', o.smoothingSteps, Number.isInteger(o.smoothingSteps) && o.smoothingSteps >= 0, 'must be an integer of at least 0');
-  check('errorWindowSeconds', o.errorWindowSeconds, o.errorWindowSeconds >= o.stepSeconds && Number.isFinite(o.errorWindowSeconds), `must be at least 'stepSeconds' (${o.stepSeconds})`);
+  check(
+    'errorWindowSeconds',
+    o.errorWindowSeconds,
+    o.errorWindowSeconds >= o.stepSeconds && Number.isFinite(o.errorWindowSeconds),
+    `must be at least 'stepSeconds' (${o.stepSeconds})`,
+  );
   check('podStartSeconds', o.podStartSeconds, o.podStartSeconds >= o.stepSeconds && Number.isFinite(o.podStartSeconds), `must be at least 'stepSeconds' (${o.stepSeconds})`);
   if (!Array.isArray(o.reportQuantiles) || o.reportQuantiles.some((q) => !(q > 0 && q < 1))) {
     throw new PlannerOptionError('reportQuantiles', o.reportQuantiles, 'must be a list of numbers above 0 and below 1');

@@ -3,7 +3,6 @@
  * seasons (days). `seasons` 0 is plain persistence. Pure: reads the history it is given, keeps nothing.
  */
 
-
 /** The history as the planner receives it: unix seconds and values, oldest first, on a grid of `stepSeconds`. */
 export interface History {
   readonly timestamps: ArrayLike<number>;
