@@ -27,6 +27,10 @@ export interface CapacityPlannerOptions {
   readonly seasonSeconds?: number;
   /** How many past seasons the seasonal change is averaged over (0 = persistence, no seasonality). @default 3 */
   readonly seasons?: number;
+  /** A second, shorter season (an hour) blended in the same way. @default 3600 */
+  readonly shortSeasonSeconds?: number;
+  /** How many past short seasons its change is averaged over (0 = none). @default 3 */
+  readonly shortSeasons?: number;
   /** Samples either side of a past season's point averaged into it (0 = the point alone). @default 0 */
   readonly smoothingSteps?: number;
   /** How far back the model's errors are kept to set the band around the forecast. @default 3600 (1 h) */
@@ -71,6 +75,8 @@ export function resolvePlannerOptions(options: CapacityPlannerOptions): Resolved
     maxScaleDownFraction: 0.5,
     seasonSeconds: 86400,
     seasons: 3,
+    shortSeasonSeconds: 3600,
+    shortSeasons: 3,
     smoothingSteps: 0,
     errorWindowSeconds: 3600,
     reportQuantiles: [0.5, 0.9],
@@ -89,6 +95,13 @@ export function resolvePlannerOptions(options: CapacityPlannerOptions): Resolved
   check('maxScaleDownFraction', o.maxScaleDownFraction, o.maxScaleDownFraction > 0 && o.maxScaleDownFraction <= 1, 'must be above 0 and at most 1');
   check('seasonSeconds', o.seasonSeconds, o.seasonSeconds >= o.stepSeconds && Number.isFinite(o.seasonSeconds), `must be at least 'stepSeconds' (${o.stepSeconds})`);
   check('seasons', o.seasons, Number.isInteger(o.seasons) && o.seasons >= 0, 'must be an integer of at least 0');
+  check(
+    'shortSeasonSeconds',
+    o.shortSeasonSeconds,
+    o.shortSeasonSeconds >= o.stepSeconds && Number.isFinite(o.shortSeasonSeconds),
+    `must be at least 'stepSeconds' (${o.stepSeconds})`,
+  );
+  check('shortSeasons', o.shortSeasons, Number.isInteger(o.shortSeasons) && o.shortSeasons >= 0, 'must be an integer of at least 0');
   check('smoothingSteps', o.smoothingSteps, Number.isInteger(o.smoothingSteps) && o.smoothingSteps >= 0, 'must be an integer of at least 0');
   check(
     'errorWindowSeconds',

@@ -6,7 +6,7 @@
 import { bandValue, relativeError } from './error-band';
 import { desiredReplicas, leadTimeMax } from './capacity-policy';
 import { CapacityPlannerOptions, PlannerOptionError, quantileKey, resolvePlannerOptions } from './options';
-import { History, seasonalLevelForecast, seasonalWeight } from './seasonal-level';
+import { History, inverseErrorWeights, seasonalLevelForecast } from './seasonal-level';
 
 /** One step's plan. Arrays hold one value per step after now: index 0 is `now + stepSeconds`. */
 export interface CapacityPlan {
@@ -29,20 +29,25 @@ export interface CapacityPlanner {
 export function createCapacityPlanner(options: CapacityPlannerOptions): CapacityPlanner {
   const o = resolvePlannerOptions(options);
   const steps = Math.round(o.leadTimeSeconds / o.stepSeconds);
-  const seasonSteps = Math.round(o.seasonSeconds / o.stepSeconds);
+  // The candidates blended: the level carried forward, the daily season and the short (hourly) season.
+  const seasonals = [
+    { steps: Math.round(o.seasonSeconds / o.stepSeconds), count: o.seasons },
+    { steps: Math.round(o.shortSeasonSeconds / o.stepSeconds), count: o.shortSeasons },
+  ].filter((s) => s.count > 0);
   const bandSteps = Math.min(steps, Math.max(1, Math.round(o.podStartSeconds / o.stepSeconds)));
   const window = Math.round(o.errorWindowSeconds / o.stepSeconds);
   const sizingKey = quantileKey(o.quantile);
   const reported = [...new Set([...o.reportQuantiles, o.quantile])].sort((a, b) => a - b);
   // Past forecasts by the timestamp they were made at: each step adds one, the band reads the last `window`.
-  const made = new Map<number, number[]>();
+  const made = new Map<number, number[][]>();
   let previous: number | undefined;
 
-  const forecastAt = (history: History, t: number): number[] => {
+  /** Each candidate's forecasts made at index `t`: [level, ...seasonal]. */
+  const candidatesAt = (history: History, t: number): number[][] => {
     const at = history.timestamps[t];
     let f = made.get(at);
     if (!f) {
-      f = seasonalLevelForecast(history, t, steps, o.stepSeconds, seasonSteps, o.seasons, o.smoothingSteps);
+      f = [new Array<number>(steps).fill(history.values[t]), ...seasonals.map((s) => seasonalLevelForecast(history, t, steps, o.stepSeconds, s.steps, s.count, o.smoothingSteps))];
       made.set(at, f);
     }
     return f;
@@ -56,20 +61,16 @@ export function createCapacityPlanner(options: CapacityPlannerOptions): Capacity
       }
       for (const v of [values[t], timestamps[t]]) if (!Number.isFinite(v)) throw new PlannerOptionError('values', v, 'must end in a finite sample');
       const history: History = { timestamps, values };
-      // The season's weight per horizon: its recent squared errors against carrying the level forward, so a
-      // workload whose days are not alike falls back to persistence (and one whose days repeat follows them).
-      const seasonalSq = new Array<number>(steps).fill(0);
-      const levelSq = new Array<number>(steps).fill(0);
+      // Each candidate's weight per horizon, from its squared errors over the window (inverse-error weights): a
+      // workload whose days (or hours) repeat follows them, one whose do not falls back to the level.
+      const squared = Array.from({ length: 1 + seasonals.length }, () => new Array<number>(steps).fill(0));
       const from = Math.max(0, t - window);
       for (let i = from; i < t; i++) {
-        const f = forecastAt(history, i);
-        for (let k = 0; k < steps && i + k + 1 <= t; k++) {
-          seasonalSq[k] += (values[i + k + 1] - f[k]) ** 2;
-          levelSq[k] += (values[i + k + 1] - values[i]) ** 2;
-        }
+        const candidates = candidatesAt(history, i);
+        for (let k = 0; k < steps && i + k + 1 <= t; k++) candidates.forEach((f, c) => (squared[c][k] += (values[i + k + 1] - f[k]) ** 2));
       }
-      const weights = seasonalSq.map((s, k) => seasonalWeight(s, levelSq[k]));
-      const blend = (i: number, k: number) => weights[k] * forecastAt(history, i)[k] + (1 - weights[k]) * values[i];
+      const weights = Array.from({ length: steps }, (_, k) => inverseErrorWeights(squared.map((sq) => sq[k])));
+      const blend = (i: number, k: number) => candidatesAt(history, i).reduce((sum, f, c) => sum + weights[k][c] * f[k], 0);
       const forecast = Array.from({ length: steps }, (_, k) => blend(t, k));
       // errors[k]: relative errors of the blended forecasts k + 1 steps ahead that have come due within the window.
       const errors = Array.from({ length: bandSteps }, () => [] as number[]);

@@ -47,10 +47,14 @@ export function seasonalLevelForecast(history: History, t: number, steps: number
 }
 
 /**
- * The weight of the seasonal forecast against the level carried forward, from their squared errors over the same
- * recent forecasts: inverse-error weighting, 1 when the season was exact, 0.5 with no evidence either way.
+ * Weights of forecasts from their squared errors over the same recent points: inverse-error weighting. Forecasts
+ * that were exact share all the weight; with no errors at all, every forecast weighs the same.
  */
-export function seasonalWeight(seasonalSquaredError: number, levelSquaredError: number): number {
-  const total = seasonalSquaredError + levelSquaredError;
-  return total === 0 ? 0.5 : levelSquaredError / total;
+export function inverseErrorWeights(squaredErrors: readonly number[]): number[] {
+  const exact = squaredErrors.map((e): number => (e === 0 ? 1 : 0));
+  const exactCount = exact.reduce((a, b) => a + b, 0);
+  if (exactCount) return exact.map((e) => e / exactCount);
+  const inverse = squaredErrors.map((e) => 1 / e);
+  const total = inverse.reduce((a, b) => a + b, 0);
+  return inverse.map((w) => w / total);
 }

@@ -2,7 +2,7 @@ import { createCapacityPlanner, PlannerOptionError } from '../../../runtime/fore
 import { desiredReplicas, leadTimeMax } from '../../../runtime/forecast/capacity-policy';
 import type { CapacityPlannerOptions } from '../../../runtime/forecast';
 import * as runtimeApi from '../../../runtime';
-import { seasonalWeight } from '../../../runtime/forecast/seasonal-level';
+import { inverseErrorWeights } from '../../../runtime/forecast/seasonal-level';
 
 const BASE: CapacityPlannerOptions = { targetPerPod: 100, maxReplicas: 50, leadTimeSeconds: 300, stepSeconds: 60 };
 const START = 1_700_000_000;
@@ -99,8 +99,12 @@ test('the runtime API exports the planner', () => {
   expect(runtimeApi.createCapacityPlanner).toBe(createCapacityPlanner);
 });
 
-test('the season is weighted against the level by their recent squared errors', () => {
-  expect([seasonalWeight(0, 4), seasonalWeight(4, 4), seasonalWeight(3, 1), seasonalWeight(0, 0)]).toEqual([1, 0.5, 0.25, 0.5]);
+test('forecasts are weighted by the inverse of their recent squared errors', () => {
+  expect(inverseErrorWeights([4, 0])).toEqual([0, 1]);
+  expect(inverseErrorWeights([4, 4])).toEqual([0.5, 0.5]);
+  expect(inverseErrorWeights([1, 3])).toEqual([0.75, 0.25]);
+  expect(inverseErrorWeights([2, 0, 0])).toEqual([0, 0.5, 0.5]);
+  expect(inverseErrorWeights([0, 0])).toEqual([0.5, 0.5]);
 });
 
 describe('capacity policy', () => {
