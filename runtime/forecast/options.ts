@@ -88,28 +88,17 @@ export function resolvePlannerOptions(options: CapacityPlannerOptions): Resolved
   check('maxReplicas', o.maxReplicas, Number.isInteger(o.maxReplicas) && o.maxReplicas >= 1, 'must be an integer of at least 1');
   if (o.maxReplicas < o.minReplicas) throw new PlannerOptionError('maxReplicas', o.maxReplicas, `must be at least 'minReplicas' (${o.minReplicas})`);
   check('stepSeconds', o.stepSeconds, o.stepSeconds > 0 && Number.isFinite(o.stepSeconds), 'must be a positive number of seconds');
-  check('leadTimeSeconds', o.leadTimeSeconds, o.leadTimeSeconds >= o.stepSeconds && Number.isFinite(o.leadTimeSeconds), `must be at least 'stepSeconds' (${o.stepSeconds})`);
   check('quantile', o.quantile, o.quantile >= 0.5 && o.quantile < 1, 'must be at least 0.5 and below 1');
   check('headroom', o.headroom, o.headroom >= 1 && Number.isFinite(o.headroom), 'must be a number of at least 1');
   check('maxScaleUpFactor', o.maxScaleUpFactor, o.maxScaleUpFactor > 1, 'must be above 1 (Infinity for no limit)');
   check('maxScaleDownFraction', o.maxScaleDownFraction, o.maxScaleDownFraction > 0 && o.maxScaleDownFraction <= 1, 'must be above 0 and at most 1');
-  check('seasonSeconds', o.seasonSeconds, o.seasonSeconds >= o.stepSeconds && Number.isFinite(o.seasonSeconds), `must be at least 'stepSeconds' (${o.stepSeconds})`);
-  check('seasons', o.seasons, Number.isInteger(o.seasons) && o.seasons >= 0, 'must be an integer of at least 0');
-  check(
-    'shortSeasonSeconds',
-    o.shortSeasonSeconds,
-    o.shortSeasonSeconds >= o.stepSeconds && Number.isFinite(o.shortSeasonSeconds),
-    `must be at least 'stepSeconds' (${o.stepSeconds})`,
-  );
-  check('shortSeasons', o.shortSeasons, Number.isInteger(o.shortSeasons) && o.shortSeasons >= 0, 'must be an integer of at least 0');
-  check('smoothingSteps', o.smoothingSteps, Number.isInteger(o.smoothingSteps) && o.smoothingSteps >= 0, 'must be an integer of at least 0');
-  check(
-    'errorWindowSeconds',
-    o.errorWindowSeconds,
-    o.errorWindowSeconds >= o.stepSeconds && Number.isFinite(o.errorWindowSeconds),
-    `must be at least 'stepSeconds' (${o.stepSeconds})`,
-  );
-  check('podStartSeconds', o.podStartSeconds, o.podStartSeconds >= o.stepSeconds && Number.isFinite(o.podStartSeconds), `must be at least 'stepSeconds' (${o.stepSeconds})`);
+  // Durations no shorter than a step, and counts of whole steps or seasons.
+  for (const name of ['leadTimeSeconds', 'seasonSeconds', 'shortSeasonSeconds', 'errorWindowSeconds', 'podStartSeconds'] as const) {
+    check(name, o[name], o[name] >= o.stepSeconds && Number.isFinite(o[name]), `must be at least 'stepSeconds' (${o.stepSeconds})`);
+  }
+  for (const name of ['seasons', 'shortSeasons', 'smoothingSteps'] as const) {
+    check(name, o[name], Number.isInteger(o[name]) && o[name] >= 0, 'must be an integer of at least 0');
+  }
   if (!Array.isArray(o.reportQuantiles) || o.reportQuantiles.some((q) => !(q > 0 && q < 1))) {
     throw new PlannerOptionError('reportQuantiles', o.reportQuantiles, 'must be a list of numbers above 0 and below 1');
   }
