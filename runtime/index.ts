@@ -36,3 +36,5 @@ export { buildTaskMessage, sendTaskMessage, waitForResult } from './celery/produ
 export type { TaskMessage, TaskMessageOptions } from './celery/producer';
 export { createCeleryWorkerMetrics } from './celery/metrics';
 export type { CeleryWorkerMetrics } from './celery/metrics';
+export { createCapacityPlanner, PlannerOptionError, quantileKey } from './forecast';
+export type { CapacityPlan, CapacityPlanner, CapacityPlannerOptions } from './forecast';

@@ -14,6 +14,8 @@ export interface PlotSeries {
 
 /** What the plot shows: where the data came from and the series, drawn in this order top to bottom. */
 export interface PlotInput {
+  /** The page heading. @default 'A load run as Prometheus recorded it' */
+  readonly heading?: string;
   readonly recordedAt: string;
   readonly command: string;
   readonly series: readonly PlotSeries[];
@@ -149,7 +151,7 @@ export function renderSvg(input: PlotInput): string {
   const xTicks = niceTicks(0, times.reduce((a, b) => Math.max(a, b)) - start, 10);
   const x = linearScale(xTicks.values[0], xTicks.values[xTicks.values.length - 1], left, plotRight);
   // The visible heading stays short (each panel names its series); the accessible title lists them all.
-  const pageHeading = 'A load run as Prometheus recorded it';
+  const pageHeading = input.heading ?? 'A load run as Prometheus recorded it';
   const title = 'Load run: ' + input.series.map((s) => s.name).join(', ');
   const command = input.command.length > 140 ? input.command.slice(0, 139) + '…' : input.command;
 
