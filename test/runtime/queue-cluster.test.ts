@@ -19,7 +19,7 @@ const MALFORMED = 20;
 const WORKERS = 3;
 const CONCURRENCY = 5;
 const LEASE_SECONDS = 2;
-const KILL_EVERY_MS = 400;
+const KILL_EVERY_MS = 1000;
 const HANDLER_MS = 20;
 const DEADLINE_MS = 40_000;
 const CHAOS_HANDLER = join(REPO_ROOT, 'test', 'runtime', 'fixtures', 'chaos-handler.js');
@@ -162,6 +162,12 @@ test(
         seconds: (Date.now() - started) / 1000,
       };
       console.log(`cluster chaos summary ${JSON.stringify(summary)}`);
+    } catch (error) {
+      const problems = fleet.all.flatMap((w) => w.logs.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => `${l.msg} ${String(l.error ?? '')}`));
+      console.log(
+        `cluster chaos state ${JSON.stringify({ processed: await client.hlen(proofKey), stats: await client.multi().llen(list).zcard(`${list}:inflight`).zcard(`${list}:delayed`).llen(`${list}:dead`).exec(), moves, problems: [...new Set(problems)].slice(0, 20) })}`,
+      );
+      throw error;
     } finally {
       chaos = false;
       await killer.catch(() => undefined);
