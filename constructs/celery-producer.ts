@@ -5,7 +5,7 @@ import type { PodMonitor } from '../imports/monitoring.coreos.com';
 import { Commands, DEFAULT_CELERY_QUEUE, DEFAULT_CELERY_SEND_INTERVAL_SECONDS, DEMO_CELERY_TASK, Env, flag, Options } from '../runtime/contract';
 import { RedisConnection } from './redis-connection';
 import { renderRuntimeDeployment } from './private/runtime-deployment';
-import { propError } from './private/validation';
+import { propError, refuseCluster } from './private/validation';
 import { RuntimeDeploymentProps } from './runtime-deployment-props';
 
 /** Props of a CeleryProducer. */
@@ -50,6 +50,7 @@ export class CeleryProducer extends Construct {
 
   public constructor(scope: Construct, id: string, props: CeleryProducerProps) {
     super(scope, id);
+    refuseCluster(this, props.connection);
     this.queue = props.queue ?? DEFAULT_CELERY_QUEUE;
     this.task = props.task ?? DEMO_CELERY_TASK;
     this.interval = props.interval ?? Duration.seconds(DEFAULT_CELERY_SEND_INTERVAL_SECONDS);

@@ -18,7 +18,7 @@ import {
   UnknownTaskPolicy,
 } from '../runtime/contract';
 import { renderWorkerDeployment } from './private/runtime-deployment';
-import { checkInteger, checkWholeSeconds, propError } from './private/validation';
+import { checkInteger, checkWholeSeconds, propError, refuseCluster } from './private/validation';
 import { RedisConnection } from './redis-connection';
 import { WorkerDeploymentProps } from './runtime-deployment-props';
 import { IKedaTrigger, RedisListTrigger } from './triggers';
@@ -141,6 +141,7 @@ export class CeleryWorker extends Construct {
   public constructor(scope: Construct, id: string, props: CeleryWorkerProps) {
     super(scope, id);
     checkInteger(this, 'concurrency', props.concurrency, 1);
+    refuseCluster(this, props.connection);
     this.connection = props.connection;
     this.queues = props.queues ?? [DEFAULT_CELERY_QUEUE];
     this.checkQueues(this.queues);

@@ -167,7 +167,9 @@ export class RedisCluster extends Construct {
   public readonly password?: SecretKeyRef;
   /**
    * The client Service (every node behind it): where a cluster client starts; the nodes then redirect it
-   * to the announced names. Full client support (queues on the cluster) is to come.
+   * to the announced names. Its `clusterNodes` are the {@link seedAddresses}: pods given it get
+   * `REDIS_CLUSTER_NODES`, and its triggers are KEDA's `redis-cluster` (`addresses`). Give a
+   * `QueueWorker`, `KedaScaledJob` or `Publisher` the queue `{ connection: cluster.connection, listName: '{events}' }`.
    */
   public readonly connection: RedisConnection;
   /**
@@ -290,6 +292,7 @@ export class RedisCluster extends Construct {
       name: props.name,
       host: namespace ? `${this.service.name}.${namespace}.svc` : this.service.name,
       port: REDIS_PORT,
+      clusterNodes: this.seedAddresses,
       password: props.password,
     });
 

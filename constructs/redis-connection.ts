@@ -23,6 +23,13 @@ export interface RedisConnectionProps {
   /** Host name; KEDA resolves it from its own namespace, so in-cluster names should be namespace-qualified. */
   readonly host: string;
   /**
+   * Seed nodes (`host:port`) of a Redis Cluster: the programs connect as cluster clients
+   * (`REDIS_CLUSTER_NODES`), KEDA through its `redis-cluster` scaler (`addresses`). A queue's list
+   * on a cluster must carry a hash tag (`{events}`) so all of its keys share one slot.
+   * @default - one server at `host`:`port`
+   */
+  readonly clusterNodes?: readonly string[];
+  /**
    * TCP port of the server.
    * @default 6379
    */
@@ -103,6 +110,8 @@ export class RedisConnection {
   public readonly database: number;
   /** Prefix of the objects the connection creates, if given. */
   public readonly name?: string;
+  /** The seed nodes when this is a Redis Cluster. */
+  public readonly clusterNodes?: readonly string[];
   private readonly auths = new Map<Chart, TriggerAuthentication>();
   private readonly registered = new Map<string, RedisClient>();
 
@@ -124,6 +133,14 @@ export class RedisConnection {
     if (props.tlsCa && props.tls === false) {
       throw propError(scope, 'tls', props.tls, "must not be false when 'tlsCa' is set: a CA is only used over TLS");
     }
+    if (props.clusterNodes !== undefined) {
+      const bad = props.clusterNodes.find((node) => !/^[^\s/:]+:\d{1,5}$/.test(node));
+      if (props.clusterNodes.length === 0 || bad !== undefined) {
+        throw propError(scope, 'clusterNodes', bad ?? '[]', "must list the cluster's seed nodes as host:port");
+      }
+      if ((props.database ?? 0) !== 0) throw propError(scope, 'database', props.database, 'must be 0 on a Redis Cluster (it has database 0 only)');
+    }
+    this.clusterNodes = props.clusterNodes;
     this.host = props.host;
     this.port = props.port ?? REDIS_PORT;
     this.tls = props.tls ?? props.tlsCa !== undefined;
@@ -160,10 +177,9 @@ export class RedisConnection {
 
   /** The environment the runtime programs read (names from the contract module). */
   public envVariables(): Record<string, kplus.EnvValue> {
-    const env: Record<string, kplus.EnvValue> = {
-      [Env.REDIS_HOST]: kplus.EnvValue.fromValue(this.host),
-      [Env.REDIS_PORT]: kplus.EnvValue.fromValue(String(this.port)),
-    };
+    const env: Record<string, kplus.EnvValue> = this.clusterNodes
+      ? { [Env.REDIS_CLUSTER_NODES]: kplus.EnvValue.fromValue(this.clusterNodes.join(',')) }
+      : { [Env.REDIS_HOST]: kplus.EnvValue.fromValue(this.host), [Env.REDIS_PORT]: kplus.EnvValue.fromValue(String(this.port)) };
     if (this.tls) env[Env.REDIS_TLS] = kplus.EnvValue.fromValue('true');
     if (this.tlsCa) env[Env.REDIS_TLS_CA] = kplus.EnvValue.fromSecretValue({ secret: this.tlsCa.secret, key: this.tlsCa.key });
     if (this.database !== 0) env[Env.REDIS_DB] = kplus.EnvValue.fromValue(String(this.database));
@@ -183,7 +199,11 @@ export class RedisConnection {
    * TLS is on, whichever of the two switched it on.
    */
   public triggerMetadata(options: { readonly addressFromEnv?: boolean } = {}): Record<string, string> {
-    const metadata: Record<string, string> = options.addressFromEnv ? { hostFromEnv: Env.REDIS_HOST, portFromEnv: Env.REDIS_PORT } : { address: this.address };
+    // KEDA's redis-cluster scaler takes the seeds as `addresses` (or `addressesFromEnv`).
+    const cluster: Record<string, string> | undefined =
+      this.clusterNodes && (options.addressFromEnv ? { addressesFromEnv: Env.REDIS_CLUSTER_NODES } : { addresses: this.clusterNodes.join(',') });
+    const single: Record<string, string> = options.addressFromEnv ? { hostFromEnv: Env.REDIS_HOST, portFromEnv: Env.REDIS_PORT } : { address: this.address };
+    const metadata: Record<string, string> = { ...(cluster ?? single) };
     if (this.tls) metadata.enableTLS = 'true';
     if (this.database !== 0) metadata.databaseIndex = String(this.database);
     return metadata;

@@ -5,6 +5,18 @@ import { Construct } from 'constructs';
  * Errors at synth name the construct path, the prop and the value, and say what would be valid,
  * in the cdk8s-plus manner: `'maxReplicas' (0) must be at least 1`.
  */
+/** Celery's (kombu's) keys of one queue lie in different slots: its programs refuse a Redis Cluster, and so do their constructs. */
+export function refuseCluster(scope: Construct, connection: { readonly clusterNodes?: readonly string[] }): void {
+  if (connection.clusterNodes) {
+    throw propError(
+      scope,
+      'connection',
+      connection.clusterNodes.join(','),
+      "must be a single Redis server, not a Redis Cluster: Celery's (kombu's) keys of one queue lie in different slots",
+    );
+  }
+}
+
 export function propError(scope: Construct, prop: string, value: unknown, expectation: string): Error {
   return new Error(`${scope.node.path}: '${prop}' (${show(value)}) ${expectation}`);
 }

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import type { RedisConnection } from '../redis-connection';
+import { hashTag } from '../../runtime/contract';
 import { checkInteger, propError } from '../private/validation';
 import { IKedaTrigger, KedaTriggerConfig } from './trigger';
 
@@ -63,6 +64,9 @@ export class RedisListTrigger implements IKedaTrigger {
     checkInteger(scope, 'listLength', options.listLength, 1);
     checkInteger(scope, 'activationListLength', options.activationListLength, 0);
     if (!listName) throw propError(scope, 'listName', listName, 'must not be empty');
+    if (connection.clusterNodes && hashTag(listName) === undefined) {
+      throw propError(scope, 'listName', listName, `must carry a hash tag on a Redis Cluster, e.g. '{${listName}}', so the queue's keys share one slot`);
+    }
     this.listLength = options.listLength ?? 5;
     this.activationListLength = options.activationListLength ?? 0;
     this.name = options.name;
@@ -72,7 +76,7 @@ export class RedisListTrigger implements IKedaTrigger {
   /** Renders the trigger, with the connection's TriggerAuthentication in the chart of `scope`. */
   public bind(scope: Construct): KedaTriggerConfig {
     return {
-      type: 'redis',
+      type: this.connection.clusterNodes ? 'redis-cluster' : 'redis',
       name: this.name,
       metadata: {
         ...this.connection.triggerMetadata({ addressFromEnv: this.addressFromEnv }),

@@ -5,7 +5,7 @@
  * capped backoff on errors, and the clock of a graceful stop (grace, then hand-off).
  */
 import { setImmediate as nextTick } from 'timers/promises';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import { errorMessage, Logger } from '../log';
 import { redisRetryDelay } from '../redis/retry';
 import { sleep } from '../sleep';
@@ -34,7 +34,8 @@ export interface ClaimOutcome {
 }
 
 /** The worker's side of the engine. */
-export interface ClaimSource {
+/** `C`: the client the wait blocks on (the Celery worker's is always one server). */
+export interface ClaimSource<C extends RedisClient = RedisClient> {
   /** Slots in use: work running, or claimed and waiting for a slot. */
   busy(): number;
   /** Claiming waits for a wake-up while this holds (e.g. as many eta tasks held as allowed). */
@@ -44,16 +45,16 @@ export interface ClaimSource {
   /** Claims up to `want` and starts what came. Rejects on a Redis error (the engine backs off). */
   claim(want: number): Promise<ClaimOutcome>;
   /** Blocks on `connection` until work may be there, `timeoutMs` at most. */
-  waitForWork(connection: Redis, timeoutMs: number): Promise<unknown>;
+  waitForWork(connection: C, timeoutMs: number): Promise<unknown>;
 }
 
-export interface ClaimEngineOptions {
+export interface ClaimEngineOptions<C extends RedisClient = RedisClient> {
   readonly concurrency: number;
   readonly signal: AbortSignal;
   /** The connection claims go over: while it is not ready, nothing is claimed. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** A connection of its own for the blocking wait; without one the engine polls. */
-  readonly blocking?: Redis;
+  readonly blocking?: C;
   readonly log: Logger;
   readonly tuning: ClaimTuning;
 }
@@ -68,7 +69,7 @@ export function runClaimLanes(lanes: number, concurrency: number, maxBatch: numb
   return Promise.all(Array.from({ length: n }, () => claimLoop(batchLimit)));
 }
 
-export class ClaimEngine {
+export class ClaimEngine<C extends RedisClient = RedisClient> {
   /** Claim lanes waiting for a free slot. */
   private waiters: (() => void)[] = [];
   /** Slots asked for by claim calls under way. */
@@ -79,8 +80,8 @@ export class ClaimEngine {
   private pollMs: number;
 
   constructor(
-    private readonly options: ClaimEngineOptions,
-    private readonly source: ClaimSource,
+    private readonly options: ClaimEngineOptions<C>,
+    private readonly source: ClaimSource<C>,
   ) {
     this.pollMs = options.tuning.minPollMs;
   }

@@ -1,5 +1,6 @@
 /** Plumbing the command bodies share: the Redis connection the options name, exit codes, stop signals. */
-import { Env } from '../contract';
+import { Env, hashTag } from '../contract';
+import { parseNodeAddresses } from '../cluster/addresses';
 import { OptionValues, typedValue, UsageError } from '../config';
 import { createLogger, defaultLogFormat, errorMessage, isLogLevel, Logger } from '../log';
 import { parseRedisUrl, RedisConnectionOptions } from '../redis/connection';
@@ -16,7 +17,44 @@ export function connectionOptions(args: RedisArgs, log?: Logger, env: NodeJS.Pro
   if (log && typed !== undefined && hasPassword(typed)) {
     log.warn(`the Redis password was given on the command line (--redis), where any process list shows it; set env ${Env.REDIS_PASSWORD}, or ${Env.REDIS_URL}, instead`);
   }
-  return { url: args.redis, host: args['redis-host'], port: args['redis-port'], db: args['redis-db'], ...credentialOptions(args, env), connectionName: 'redis-keda' };
+  const cluster = args['redis-cluster-nodes'];
+  const clusterNodes = cluster === undefined ? undefined : parseNodeAddresses(cluster, `--redis-cluster-nodes (env ${Env.REDIS_CLUSTER_NODES})`);
+  return {
+    url: args.redis,
+    host: args['redis-host'],
+    port: args['redis-port'],
+    db: args['redis-db'],
+    ...credentialOptions(args, env),
+    connectionName: 'redis-keda',
+    ...(clusterNodes ? { clusterNodes } : {}),
+  };
+}
+
+/**
+ * The connection of a queue program over `lists`. On a cluster every list must carry a hash tag:
+ * the queue's scripts touch all of its keys at once, which a cluster allows only within one slot.
+ * Enforced, not added: the list name is what producers LPUSH to and KEDA counts, so a name changed
+ * behind the user's back would have them feed and count a key no consumer reads.
+ */
+export function queueConnection(args: RedisArgs, lists: readonly string[], log?: Logger): RedisConnectionOptions {
+  const options = connectionOptions(args, log);
+  const untagged = options.clusterNodes ? lists.filter((list) => hashTag(list) === undefined) : [];
+  if (untagged.length > 0) {
+    throw new UsageError(
+      `on a Redis Cluster (--redis-cluster-nodes) a queue's keys must share one slot: name the list with a hash tag, e.g. '{${untagged[0]}}' instead of '${untagged[0]}'`,
+    );
+  }
+  return options;
+}
+
+/** The connection of a program that needs one server: kombu's keys of one queue (and its results) span slots. */
+export function singleServerConnection(args: RedisArgs, command: string, log?: Logger): RedisConnectionOptions {
+  if (args['redis-cluster-nodes'] !== undefined) {
+    throw new UsageError(
+      `${command} cannot run on a Redis Cluster (--redis-cluster-nodes / env ${Env.REDIS_CLUSTER_NODES}): Celery's (kombu's) keys of one queue lie in different slots; give it a single Redis server`,
+    );
+  }
+  return connectionOptions(args, log);
 }
 
 /** Who connects and how (user, password from the env, TLS, connect timeout): what every server of a command shares. */

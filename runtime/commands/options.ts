@@ -37,6 +37,12 @@ export const REDIS_OPTIONS = {
     sensitive: true,
     describe: 'Redis URL: redis://[user[:password]@]host[:port][/db], rediss:// for TLS; wins over the --redis-* host options',
   },
+  'redis-cluster-nodes': {
+    env: Env.REDIS_CLUSTER_NODES,
+    type: 'string',
+    group: CONNECTION,
+    describe: 'Redis Cluster seed nodes host:port,host:port,...: connect as a cluster client (the list name needs a hash tag, e.g. {events}); host, port and db options unused',
+  },
   'redis-host': { env: Env.REDIS_HOST, type: 'string', group: CONNECTION, default: 'localhost', describe: 'Redis host' },
   'redis-port': { env: Env.REDIS_PORT, type: 'number', group: CONNECTION, default: REDIS_PORT, integer: true, min: 1, max: 65535, describe: 'Redis port' },
   'redis-username': { env: Env.REDIS_USERNAME, type: 'string', group: CONNECTION, describe: 'Redis ACL user (the password comes from env REDIS_PASSWORD only)' },

@@ -15,6 +15,11 @@ export const Env = {
   REDIS_DB: 'REDIS_DB',
   /** Seconds a command waits for Redis at start before it gives up (exit 1). */
   REDIS_CONNECT_TIMEOUT: 'REDIS_CONNECT_TIMEOUT',
+  /**
+   * Seed nodes of a Redis Cluster, `host:port,host:port,...`: the queue's programs connect as a
+   * cluster client (credentials and TLS from the variables above; host, port and db unused).
+   */
+  REDIS_CLUSTER_NODES: 'REDIS_CLUSTER_NODES',
   LIST_NAME: 'LIST_NAME',
   // publish
   PUBLISH_COUNT: 'PUBLISH_COUNT',

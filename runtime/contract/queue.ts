@@ -34,6 +34,18 @@ export function queueKeys(list: string) {
   };
 }
 
+/**
+ * The hash tag of a list name (Redis Cluster's rule: the text inside the first `{...}`, when not
+ * empty), or undefined. Every key of {@link queueKeys} starts with the list name, so a list with a
+ * tag keeps all of its queue's keys in one slot, as the queue's scripts need on a cluster.
+ */
+export function hashTag(list: string): string | undefined {
+  const open = list.indexOf('{');
+  if (open < 0) return undefined;
+  const close = list.indexOf('}', open + 1);
+  return close > open + 1 ? list.slice(open + 1, close) : undefined;
+}
+
 /** An event as the publisher writes it. The seed demo's bare `{"wait": n}` is accepted too. */
 export interface QueueEvent {
   /** Unique id; derived from the content and claim for a bare seed event. */

@@ -7,7 +7,7 @@
 import { constants } from 'fs';
 import { access, rename, rm, writeFile } from 'fs/promises';
 import { dirname } from 'path';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import {
   DEFAULT_BACKOFF_MAX_SECONDS,
   DEFAULT_BACKOFF_SECONDS,
@@ -25,13 +25,13 @@ import { QUEUE_CLAIMING } from '../claim/tuning';
 import { ConsumerContext, Deliveries, Outcome } from './deliveries';
 import { Claim, Queue } from './queue';
 import { Reaper, reapQueue } from './reaper';
-import { disconnectRedis } from '../redis/connection';
+import { disconnectRedis, duplicateClient } from '../redis/connection';
 
 export type { Outcome } from './deliveries';
 
 export interface ConsumerOptions {
   /** A connected client; the caller owns it (closes it). */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** @default 'events' */
   readonly list?: string;
   /** Lease length; renewed every third of it while the handler runs. @default 60 */
@@ -163,7 +163,7 @@ export async function runConsumer(options: RunConsumerOptions): Promise<void> {
   const concurrency = options.concurrency ?? 1;
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new Error(`'concurrency' (${concurrency}) must be an integer of at least 1`);
   const signal = options.signal ?? new AbortController().signal;
-  const blocking = options.blockingWait === false ? undefined : options.redis.duplicate({ connectionName: 'redis-keda-wait' });
+  const blocking = options.blockingWait === false ? undefined : duplicateClient(options.redis, 'redis-keda-wait');
   // A blocking connection's errors surface in the wait; without a listener ioredis would print them.
   blocking?.on('error', (error: Error) => ctx.log.debug('blocking connection error', { error: errorMessage(error) }));
   try {
@@ -178,7 +178,7 @@ export async function runConsumer(options: RunConsumerOptions): Promise<void> {
  * slots (never more in hand than `concurrency`); a drained list is waited on until an event
  * arrives or the next retry is due; the reaper runs every half lease.
  */
-async function runLoop(ctx: ConsumerContext, concurrency: number, signal: AbortSignal, blocking?: Redis): Promise<void> {
+async function runLoop(ctx: ConsumerContext, concurrency: number, signal: AbortSignal, blocking?: RedisClient): Promise<void> {
   const { queue } = ctx;
   // Assigned once, below: the deliveries' wake-up callback needs the engine that needs the deliveries.
   // eslint-disable-next-line prefer-const

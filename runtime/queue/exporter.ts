@@ -3,7 +3,7 @@
  * consumed next, read from Redis at each scrape. It runs without any consumer, so a query over it
  * can scale a fleet up from zero and an "oldest event too old" alert can fire when none runs.
  */
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import { Gauge, Registry } from 'prom-client';
 import { MetricLabels, Metrics, QUEUE_STATES } from '../contract';
 import { errorMessage, Logger } from '../log';
@@ -11,7 +11,7 @@ import { Queue } from './queue';
 
 export interface QueueExporterOptions {
   /** The client, once connected (before, every scrape serves up 0). */
-  readonly redis: () => Redis | undefined;
+  readonly redis: () => RedisClient | undefined;
   readonly lists: readonly string[];
   readonly registry: Registry;
   /** A scrape that has not read every list by then reports the exporter down. */

@@ -3,7 +3,7 @@
  * (`intervalSeconds`) or paced at a rate (`rate`, events per second, possibly changing live).
  */
 import { performance } from 'perf_hooks';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import { DEFAULT_LIST_NAME, PUBLISH_DEFAULTS } from '../contract';
 import { errorMessage, Logger, silentLogger } from '../log';
 import { createPublisherMetrics, PublisherMetrics } from './metrics';
@@ -15,7 +15,7 @@ import type { RateSource } from './rate-file';
 
 export interface PublishOptions {
   /** A connected client; the caller owns it. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** @default 'events' */
   readonly list?: string;
   /** Events in all; undefined publishes until `signal` aborts. @default - forever */

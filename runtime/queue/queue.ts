@@ -6,7 +6,7 @@
  * event run again.
  */
 import { randomBytes } from 'crypto';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import { DeadLetterReason, DEFAULT_BACKOFF_MAX_SECONDS, DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, queueKeys } from '../contract';
 import { ACK, CLAIM_EVENTS, DEAD_LETTER_EVENT, EXTEND_LEASES, HAND_BACK, PROMOTE, PROMOTE_BATCH, REAP, REDRIVE, RETRY } from './scripts';
 import { QUEUE_CLAIMING } from '../claim/tuning';
@@ -77,7 +77,7 @@ export class Queue {
   readonly keys: ReturnType<typeof queueKeys>;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly list: string,
   ) {
     this.keys = queueKeys(list);
@@ -269,7 +269,7 @@ export class Queue {
    * puts the element back where it was in the same step, so nothing is taken and nothing can be
    * lost; it only wakes us. Needs Redis >= 6.2.
    */
-  async waitForEvents(blocking: Redis, timeoutMs: number): Promise<boolean> {
+  async waitForEvents(blocking: RedisClient, timeoutMs: number): Promise<boolean> {
     const seconds = Math.max(0.01, timeoutMs / 1000).toFixed(3);
     return (await blocking.blmoveBuffer(this.keys.ready, this.keys.ready, 'RIGHT', 'RIGHT', seconds)) !== null;
   }

@@ -4,7 +4,7 @@
  * Redis is down; once connected, ioredis reconnects with capped backoff.
  */
 import { readFileSync } from 'fs';
-import Redis, { RedisOptions } from 'ioredis';
+import Redis, { Cluster, ClusterOptions, RedisOptions } from 'ioredis';
 import { REDIS_PORT } from '../contract';
 import { Logger, redactUrls, silentLogger } from '../log';
 import { setLongTimeout } from '../sleep';
@@ -35,7 +35,16 @@ export interface RedisConnectionOptions {
   readonly commandTimeoutMs?: number;
   /** Shown by CLIENT LIST. */
   readonly connectionName?: string;
+  /**
+   * Seed nodes of a Redis Cluster: connect with a cluster client (slots learnt from any of them,
+   * MOVED / ASK followed) instead of one server. The URL's host and port and `db` are then unused;
+   * its credentials and TLS, and the fields above, apply to every node.
+   */
+  readonly clusterNodes?: readonly { readonly host: string; readonly port: number }[];
 }
+
+/** A client of one Redis server or of a Redis Cluster: the queue's commands are the same on both. */
+export type RedisClient = Redis | Cluster;
 
 /** Reconnect backoff: 100 ms doubling, capped, so a Redis restart costs at most a few seconds. */
 export const MAX_RECONNECT_DELAY_MS = 3_000;
@@ -111,15 +120,67 @@ export function describeTarget(options: RedisOptions): string {
 }
 
 /**
+ * The cluster client's options: every node connection gets the single server's options (credentials,
+ * TLS, timeouts, RESP2); the cluster reconnects with the same backoff. Redirections: a MOVED is
+ * followed at once (and the slot map refreshed), TRYAGAIN (a multi-key command while the slot's
+ * keys are split between two nodes in a migration) and CLUSTERDOWN are retried after a short delay.
+ */
+export function resolveClusterOptions(options: RedisConnectionOptions): ClusterOptions {
+  // Only the fields a cluster client takes per node: host, port and db belong to the seed list and slot 0's db.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { host, port, db, retryStrategy, ...node } = resolveRedisOptions(options);
+  return {
+    redisOptions: { ...node, lazyConnect: false },
+    clusterRetryStrategy: reconnectDelay,
+    lazyConnect: true,
+    enableReadyCheck: true,
+    // A slot in migration may bounce a command a few times (ASK, then TRYAGAIN until the last key moved).
+    maxRedirections: 64,
+    retryDelayOnTryAgain: 50,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnFailover: 200,
+    slotsRefreshTimeout: Math.min(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS),
+  };
+}
+
+/** The client for the options, not connected yet. */
+function createClient(options: RedisConnectionOptions): { client: RedisClient; target: string } {
+  if (!options.clusterNodes) {
+    const redisOptions = resolveRedisOptions(options);
+    return { client: new Redis(redisOptions), target: describeTarget(redisOptions) };
+  }
+  const clusterOptions = resolveClusterOptions(options);
+  const scheme = clusterOptions.redisOptions?.tls ? 'rediss' : 'redis';
+  const target = `cluster ${options.clusterNodes.map((n) => `${scheme}://${n.host}:${n.port}`).join(',')}`;
+  return {
+    client: new Cluster(
+      options.clusterNodes.map(({ host, port }) => ({ host, port })),
+      clusterOptions,
+    ),
+    target,
+  };
+}
+
+/** A second client to the same server or cluster (a blocking wait needs a connection of its own). */
+export function duplicateClient(client: RedisClient, connectionName: string): RedisClient {
+  if (client instanceof Cluster) return client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, connectionName } });
+  return client.duplicate({ connectionName });
+}
+
+/**
  * Connects and waits until Redis answers, retrying with backoff until the connect deadline
  * (then throws) or until `signal` aborts (then throws too). The returned client keeps
  * reconnecting on its own after later outages.
  */
 export async function connectRedis(options: RedisConnectionOptions, log: Logger = silentLogger, signal?: AbortSignal): Promise<Redis> {
-  const redisOptions = resolveRedisOptions(options);
-  const target = describeTarget(redisOptions);
+  if (options.clusterNodes) throw new Error('connectRedis makes a connection to one server; a cluster connection is made by connectClient');
+  return (await connectClient(options, log, signal)) as Redis;
+}
+
+/** {@link connectRedis}, or a Cluster client when the options name cluster nodes: for what works on both (the queue). */
+export async function connectClient(options: RedisConnectionOptions, log: Logger = silentLogger, signal?: AbortSignal): Promise<RedisClient> {
+  const { client: redis, target } = createClient(options);
   const deadlineMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const redis = new Redis(redisOptions);
   let lastError: string | undefined;
   // Without a listener ioredis prints every reconnect failure itself, outside the JSON log.
   redis.on('error', (err: Error) => {
@@ -177,7 +238,7 @@ export function isAuthError(error: Error): boolean {
 }
 
 /** QUIT politely and wait for the connection to end, but never long on a broken connection. */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
   if (ended(redis)) return;
   const end = new Promise<void>((resolve) => redis.once('end', () => resolve()));
   redis.quit().catch(() => redis.disconnect());
@@ -194,7 +255,7 @@ export async function closeRedis(redis: Redis): Promise<void> {
  * bound is not unref'd: it keeps the process alive until the caller goes on, or a CLI could exit 0
  * on an empty event loop before reporting its error.
  */
-export async function disconnectRedis(redis: Redis): Promise<void> {
+export async function disconnectRedis(redis: RedisClient): Promise<void> {
   if (ended(redis)) return;
   let timer: NodeJS.Timeout | undefined;
   const end = new Promise<void>((resolve) => redis.once('end', () => resolve()));
@@ -203,6 +264,6 @@ export async function disconnectRedis(redis: Redis): Promise<void> {
   clearTimeout(timer);
 }
 
-function ended(redis: Redis): boolean {
+function ended(redis: RedisClient): boolean {
   return redis.status === 'end';
 }

@@ -3,7 +3,7 @@
  * atomic live in scripts like these, never in separate round trips.
  */
 import { createHash } from 'crypto';
-import type Redis from 'ioredis';
+import type { RedisClient } from './connection';
 
 export interface LuaScriptOptions {
   /**
@@ -42,7 +42,7 @@ export class LuaScript {
   }
 
   /** Runs the script; bulk replies come back as strings (UTF-8 decoded). */
-  run(redis: Redis, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+  run(redis: RedisClient, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
     return this.call(
       keys,
       args,
@@ -52,7 +52,7 @@ export class LuaScript {
   }
 
   /** Runs the script; bulk replies come back as Buffers, byte for byte (for values that need not be UTF-8). */
-  runBuffer(redis: Redis, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+  runBuffer(redis: RedisClient, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
     return this.call(
       keys,
       args,

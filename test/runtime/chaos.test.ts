@@ -12,7 +12,8 @@
 import { join } from 'path';
 import Redis from 'ioredis';
 import { queueKeys } from '../../runtime/contract';
-import { ProcessResult, REPO_ROOT, RunningProcess, startCli } from '../support/cli';
+import { REPO_ROOT, startCli } from '../support/cli';
+import { Fleet, malformedEvent } from '../support/worker-fleet';
 import { proof, queueState } from '../support/queue-state';
 import { RedisServer, startRedis } from '../support/redis-server';
 
@@ -46,48 +47,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A fixed number of worker slots; killing one starts its replacement at once. */
-class Fleet {
-  /** Every worker ever started, for their logs. */
-  readonly all: RunningProcess[] = [];
-  readonly killed: ProcessResult[] = [];
-  private readonly slots: RunningProcess[];
-
-  constructor(
-    private readonly spawn: () => RunningProcess,
-    size: number,
-  ) {
-    this.slots = Array.from({ length: size }, () => this.start());
-  }
-
-  async killOne(): Promise<void> {
-    const slot = this.killed.length % this.slots.length;
-    const victim = this.slots[slot];
-    victim.child.kill('SIGKILL');
-    this.killed.push(await victim.done);
-    this.slots[slot] = this.start();
-  }
-
-  /** SIGTERM to every live worker once it listens for it (a replacement may be starting); their results. */
-  async stop(): Promise<ProcessResult[]> {
-    await Promise.all(this.slots.map((worker) => worker.waitForLog((l) => l.msg === 'health server listening', 20_000)));
-    for (const worker of this.slots) worker.child.kill('SIGTERM');
-    return Promise.all(this.slots.map((worker) => worker.done));
-  }
-
-  private start(): RunningProcess {
-    const worker = this.spawn();
-    this.all.push(worker);
-    return worker;
-  }
-}
-
-/** Distinct malformed events of the kinds consumers meet: not JSON, not an object, a field missing or wrong. */
-function malformedEvent(i: number): string {
-  const kinds = [`not json #${i}`, `[${i}]`, `{"id": "bad-${i}"}`, `{"id": "bad-${i}", "wait": -1}`, `{"id": "bad-${i}", "wait": "soon"}`];
-  return kinds[i % kinds.length];
-}
 
 test(
   `${GOOD + MALFORMED} events, ${WORKERS} workers, one SIGKILLed every ${KILL_EVERY_MS} ms, a Redis restart: nothing lost, only the malformed dead-lettered`,

@@ -1,5 +1,5 @@
 /** Reads a queue's keys in tests, straight from Redis (not through the code under test). */
-import type Redis from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { DeadLetter, queueKeys } from '../../runtime/contract';
 
 export interface QueueState {
@@ -17,7 +17,7 @@ export interface QueueState {
 /** A queue with nothing in it and no counters left behind. */
 export const EMPTY_QUEUE: QueueState = { ready: [], inflight: [], inflightEvents: {}, delayed: [], delayedEvents: {}, deliveries: {}, failures: {}, dead: [] };
 
-export async function queueState(redis: Redis, list: string): Promise<QueueState> {
+export async function queueState(redis: Redis | Cluster, list: string): Promise<QueueState> {
   const keys = queueKeys(list);
   const [ready, inflight, inflightEvents, delayed, delayedEvents, deliveries, failures, dead] = await Promise.all([
     redis.lrange(keys.ready, 0, -1),
@@ -33,7 +33,7 @@ export async function queueState(redis: Redis, list: string): Promise<QueueState
 }
 
 /** The proof hash the fixture handler writes: event id -> times handled. */
-export async function proof(redis: Redis, key: string): Promise<Record<string, number>> {
+export async function proof(redis: Redis | Cluster, key: string): Promise<Record<string, number>> {
   const raw = await redis.hgetall(key);
   return Object.fromEntries(Object.entries(raw).map(([id, count]) => [id, Number(count)]));
 }

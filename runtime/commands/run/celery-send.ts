@@ -10,7 +10,7 @@ import { buildTaskMessage, fakeRegistration, sendTaskMessage, waitForResult } fr
 import { closeRedis, connectRedis, disconnectRedis } from '../../redis/connection';
 import { QueueFullError } from '../../redis/queue-full';
 import { sleep } from '../../sleep';
-import { connectionOptions, runCommand, stopSignal } from '../common';
+import { runCommand, singleServerConnection, stopSignal } from '../common';
 import { Args, parseJson } from '../celery-send';
 
 async function celerySend(args: Args, log: Logger): Promise<number> {
@@ -21,7 +21,7 @@ async function celerySend(args: Args, log: Logger): Promise<number> {
   const etaMs = args.eta !== undefined ? (parseTime(args.eta) as number) : undefined;
   const stop = stopSignal(log);
   // A producer Deployment waits for Redis as long as it takes (no crash loop); a bounded run gives up after the connect timeout.
-  const redis = await connectRedis({ ...connectionOptions(args, log), ...(args.forever ? { connectTimeoutMs: Infinity } : {}) }, log, stop.signal);
+  const redis = await connectRedis({ ...singleServerConnection(args, 'celery-send', log), ...(args.forever ? { connectTimeoutMs: Infinity } : {}) }, log, stop.signal);
   let subscriber: Redis | undefined;
   const registry = createRegistry();
   const rejected = createRejectedCounter(registry);

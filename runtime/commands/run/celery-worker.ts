@@ -7,8 +7,8 @@ import { BUILTIN_TASKS } from '../../celery/builtin-tasks';
 import { createCeleryWorkerMetrics } from '../../celery/metrics';
 import { loadTasks, TaskRegistry } from '../../celery/tasks';
 import { runCeleryConsumer, UnknownTaskPolicy } from '../../celery/consumer';
-import { disconnectRedis } from '../../redis/connection';
-import { connectionOptions, runCommand, stopSignal } from '../common';
+import { connectRedis, disconnectRedis } from '../../redis/connection';
+import { runCommand, singleServerConnection, stopSignal } from '../common';
 import type { Args } from '../celery-worker';
 import { serveWhileConnected } from './serve';
 
@@ -30,7 +30,13 @@ async function celeryWorker(args: Args, log: Logger): Promise<number> {
   const stop = stopSignal(log);
   try {
     return await serveWhileConnected(
-      { port: args['metrics-port'], connection: { ...connectionOptions(args, log), connectionName: 'redis-keda-celery' }, log, signal: stop.signal },
+      {
+        port: args['metrics-port'],
+        connection: { ...singleServerConnection(args, 'celery-worker', log), connectionName: 'redis-keda-celery' },
+        connect: connectRedis,
+        log,
+        signal: stop.signal,
+      },
       async (redis, metricsRegistry) => {
         // The blocking wait's own connection; its errors surface in the wait.
         const blocking = redis.duplicate({ connectionName: 'redis-keda-celery-wait' });

@@ -6,8 +6,8 @@ import type { Logger } from '../../log';
 import { createConsumerMetrics } from '../../queue/metrics';
 import { consumeOnce, ConsumerOptions, runConsumer } from '../../queue/consumer';
 import { demoHandler, loadHandler } from '../../queue/handler';
-import { closeRedis, connectRedis } from '../../redis/connection';
-import { connectionOptions, runCommand, stopSignal } from '../common';
+import { closeRedis, connectClient } from '../../redis/connection';
+import { queueConnection, runCommand, stopSignal } from '../common';
 import type { Args } from '../consume';
 import { serveWhileConnected } from './serve';
 
@@ -37,7 +37,7 @@ type Common = Omit<ConsumerOptions, 'redis'> & { readonly signal: AbortSignal };
 
 /** Job mode: Redis must answer within the connect timeout (exit 1 otherwise). */
 async function consumeOneEvent(args: Args, log: Logger, common: Common): Promise<number> {
-  const redis = await connectRedis(connectionOptions(args, log), log);
+  const redis = await connectClient(queueConnection(args, [args.list], log), log);
   try {
     const result = await consumeOnce({ ...common, redis, readyFile: readyFile(args['ready-file'], log) });
     log.debug('consume --once done', { outcome: result.outcome });
@@ -49,8 +49,9 @@ async function consumeOneEvent(args: Args, log: Logger, common: Common): Promise
 
 /** Loop mode: serves probes at once and waits for Redis as long as it takes (no crash loop while Redis is down). */
 function consumeInLoop(args: Args, log: Logger, common: Common): Promise<number> {
-  return serveWhileConnected({ port: args['metrics-port'], connection: connectionOptions(args, log), log, signal: common.signal }, (redis, registry) =>
-    runConsumer({ ...common, redis, concurrency: args.concurrency, metrics: createConsumerMetrics(registry) }),
+  return serveWhileConnected(
+    { port: args['metrics-port'], connection: queueConnection(args, [args.list], log), connect: connectClient, log, signal: common.signal },
+    (redis, registry) => runConsumer({ ...common, redis, concurrency: args.concurrency, metrics: createConsumerMetrics(registry) }),
   );
 }
 

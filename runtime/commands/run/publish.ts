@@ -5,12 +5,12 @@ import { createRegistry } from '../../http/registry';
 import { createPublisherMetrics } from '../../queue/metrics';
 import { publishEvents } from '../../queue/publisher';
 import { fixedRate, RateSource, watchRateFile } from '../../queue/rate-file';
-import { closeRedis, connectRedis } from '../../redis/connection';
-import { connectionOptions, runCommand, stopSignal } from '../common';
+import { closeRedis, connectClient } from '../../redis/connection';
+import { queueConnection, runCommand, stopSignal } from '../common';
 import type { Args } from '../publish';
 
 async function publish(args: Args, log: Logger): Promise<number> {
-  const redis = await connectRedis(connectionOptions(args, log), log);
+  const redis = await connectClient(queueConnection(args, [args.list], log), log);
   const options = {
     redis,
     list: args.list,

@@ -1,8 +1,9 @@
 /** The work of `redis-keda queue exporter`, loaded when it runs. */
 import type { Logger } from '../../log';
 import { createQueueExporter } from '../../queue/exporter';
+import { connectClient } from '../../redis/connection';
 import { sleep } from '../../sleep';
-import { connectionOptions, runCommand, stopSignal } from '../common';
+import { queueConnection, runCommand, stopSignal } from '../common';
 import { ExporterArgs, exporterLists } from '../queue';
 import { serveWhileConnected } from './serve';
 
@@ -12,7 +13,7 @@ async function exportQueues(args: ExporterArgs, log: Logger): Promise<number> {
   const stop = stopSignal(log);
   try {
     return await serveWhileConnected(
-      { port: args['metrics-port'], connection: connectionOptions(args, log), log, signal: stop.signal },
+      { port: args['metrics-port'], connection: queueConnection(args, lists, log), connect: connectClient, log, signal: stop.signal },
       async () => {
         log.info('queue exporter running', { lists });
         await sleep(Infinity, stop.signal);

@@ -1,8 +1,8 @@
 /** The work of `redis-keda queue <subcommand>`, loaded when a subcommand runs. */
 import type { Logger } from '../../log';
 import { Queue } from '../../queue/queue';
-import { closeRedis, connectRedis } from '../../redis/connection';
-import { connectionOptions, runCommand } from '../common';
+import { closeRedis, connectClient } from '../../redis/connection';
+import { queueConnection, runCommand } from '../common';
 import type { Args } from '../queue';
 
 /** A queue subcommand's work: its result is printed as one JSON line. */
@@ -15,7 +15,7 @@ export type QueueOperation<A> = (queue: Queue, args: A, log: Logger) => Promise<
 export function onQueue(body: QueueOperation<Args>, check: (args: Args) => void): (argv: unknown) => Promise<void> {
   return runCommand<Args>(async (args, log) => {
     check(args);
-    const redis = await connectRedis(connectionOptions(args, log), log);
+    const redis = await connectClient(queueConnection(args, [args.list], log), log);
     try {
       const result = await body(new Queue(redis, args.list), args, log);
       if (result) process.stdout.write(JSON.stringify(result) + '\n');

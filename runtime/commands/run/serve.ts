@@ -1,29 +1,35 @@
 /** The frame of the long-running commands that must not crash-loop while Redis is down. */
-import type Redis from 'ioredis';
 import type { Registry } from 'prom-client';
 import { startHealthServer } from '../../http/health-server';
 import { createRegistry } from '../../http/registry';
 import type { Logger } from '../../log';
-import { closeRedis, connectRedis, RedisConnectionOptions } from '../../redis/connection';
+import { closeRedis, RedisClient, RedisConnectionOptions } from '../../redis/connection';
 
 /**
  * Serves `/healthz`, `/readyz` (ready while Redis is) and `/metrics` at once, waits for Redis as
  * long as it takes, then runs `body`; closes both after. Returns 0 when stopped before Redis answered.
  * `prepare` runs before the wait, with a getter of the client (undefined until connected).
  */
-export async function serveWhileConnected(
-  options: { readonly port: number; readonly connection: RedisConnectionOptions; readonly log: Logger; readonly signal: AbortSignal },
-  body: (redis: Redis, registry: Registry) => Promise<void>,
-  prepare?: (registry: Registry, redis: () => Redis | undefined) => void,
+export async function serveWhileConnected<C extends RedisClient>(
+  options: {
+    readonly port: number;
+    readonly connection: RedisConnectionOptions;
+    /** connectRedis (one server) or connectClient (one server or a cluster). */
+    readonly connect: (options: RedisConnectionOptions, log: Logger, signal: AbortSignal) => Promise<C>;
+    readonly log: Logger;
+    readonly signal: AbortSignal;
+  },
+  body: (redis: C, registry: Registry) => Promise<void>,
+  prepare?: (registry: Registry, redis: () => C | undefined) => void,
 ): Promise<number> {
   const { log, signal } = options;
   const registry = createRegistry();
-  let redis: Redis | undefined;
+  let redis: C | undefined;
   const server = await startHealthServer({ port: options.port, registry, log, isHealthy: () => !signal.aborted, isReady: () => redis?.status === 'ready' });
   prepare?.(registry, () => redis);
   try {
     try {
-      redis = await connectRedis({ ...options.connection, connectTimeoutMs: Infinity }, log, signal);
+      redis = await options.connect({ ...options.connection, connectTimeoutMs: Infinity }, log, signal);
     } catch (error) {
       if (signal.aborted) return 0;
       throw error;

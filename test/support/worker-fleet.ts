@@ -1,0 +1,44 @@
+/** The chaos tests' fleet of worker processes (one killed and replaced at a time) and their malformed events. */
+import { ProcessResult, RunningProcess } from './cli';
+
+/** A fixed number of worker slots; killing one starts its replacement at once. */
+export class Fleet {
+  /** Every worker ever started, for their logs. */
+  readonly all: RunningProcess[] = [];
+  readonly killed: ProcessResult[] = [];
+  private readonly slots: RunningProcess[];
+
+  constructor(
+    private readonly spawn: () => RunningProcess,
+    size: number,
+  ) {
+    this.slots = Array.from({ length: size }, () => this.start());
+  }
+
+  async killOne(): Promise<void> {
+    const slot = this.killed.length % this.slots.length;
+    const victim = this.slots[slot];
+    victim.child.kill('SIGKILL');
+    this.killed.push(await victim.done);
+    this.slots[slot] = this.start();
+  }
+
+  /** SIGTERM to every live worker once it listens for it (a replacement may be starting); their results. */
+  async stop(): Promise<ProcessResult[]> {
+    await Promise.all(this.slots.map((worker) => worker.waitForLog((l) => l.msg === 'health server listening', 20_000)));
+    for (const worker of this.slots) worker.child.kill('SIGTERM');
+    return Promise.all(this.slots.map((worker) => worker.done));
+  }
+
+  private start(): RunningProcess {
+    const worker = this.spawn();
+    this.all.push(worker);
+    return worker;
+  }
+}
+
+/** Distinct malformed events of the kinds consumers meet: not JSON, not an object, a field missing or wrong. */
+export function malformedEvent(i: number): string {
+  const kinds = [`not json #${i}`, `[${i}]`, `{"id": "bad-${i}"}`, `{"id": "bad-${i}", "wait": -1}`, `{"id": "bad-${i}", "wait": "soon"}`];
+  return kinds[i % kinds.length];
+}
