@@ -111,6 +111,14 @@ const SCALE_OPTIONS = {
     type: 'string',
     describe: 'Nodes of the current cluster (host:port,...), needed only when no node of --nodes is a member yet',
   },
+  masters: {
+    env: Env.CLUSTER_MASTERS,
+    type: 'number',
+    integer: true,
+    min: MIN_CLUSTER_MASTERS,
+    describe:
+      'Kubernetes mode (--statefulset, instead of --nodes): the masters wanted; the StatefulSet grows or shrinks to masters x (1 + --replicas-per-master) pods, whose members --nodes does not change',
+  },
 } satisfies Record<string, EnvOption>;
 
 export type ClusterArgs = OptionValues<typeof OPTIONS>;
@@ -258,12 +266,35 @@ const scale: CommandModule = {
     'A rerun converges. Prints {"changed", "joined", "removed", "actions", "rebalance", "report"}; exit 1 when the report after it is not ok',
   builder: (yargs) =>
     subcommandOptions(yargs, { ...WAIT_OPTIONS, ...MIGRATE_OPTIONS, ...SCALE_OPTIONS }, (args) => {
+      if (inKubernetesMode(args)) {
+        if ((args as unknown as ScaleArgs).masters === undefined)
+          throw new UsageError(`cluster scale --statefulset needs --masters (or env ${Env.CLUSTER_MASTERS}), the masters wanted`);
+        return;
+      }
       checkLayout(args, 'cluster scale');
       const seed = (args as unknown as ScaleArgs).seed;
       if (seed !== undefined && seed.trim() !== '') parseNodeAddresses(seed, `--seed (or env ${Env.CLUSTER_SEED})`);
     }),
   handler: lazyHandler(() => import('./run/cluster-scale')),
 };
+
+const upgrade: CommandModule = {
+  command: ClusterCommands.UPGRADE,
+  describe:
+    "Kubernetes mode (--statefulset): restart the pods not on the StatefulSet's update revision (any change of the pod template) one at a time, highest ordinal first: " +
+    'a master is failed over to its replica first (CLUSTER FAILOVER, which waits for the replica to catch up), then the partition is lowered to that ordinal, ' +
+    'and the next starts once the pod is Ready, back in the cluster with its old node id and the check is ok. A rerun continues. Prints {"steps", "report"}; exit 1 when not ok',
+  builder: (yargs) =>
+    subcommandOptions(yargs, WAIT_OPTIONS, (args) => {
+      if (!inKubernetesMode(args)) throw new UsageError(`cluster upgrade works on a StatefulSet: give --statefulset (or env ${Env.CLUSTER_STATEFULSET})`);
+    }),
+  handler: lazyHandler(() => import('./run/cluster-upgrade')),
+};
+
+/** Whether the StatefulSet, not --nodes, names the nodes. */
+export function inKubernetesMode(args: Pick<ClusterArgs, 'statefulset'>): boolean {
+  return args.statefulset !== undefined && args.statefulset.trim() !== '';
+}
 
 export const clusterCommand: CommandModule = {
   command: Commands.CLUSTER,
@@ -278,6 +309,7 @@ export const clusterCommand: CommandModule = {
       .command(exec)
       .command(rebalance)
       .command(scale)
+      .command(upgrade)
       .demandCommand(1, `name a cluster subcommand: ${Object.values(ClusterCommands).join(', ')}`)
       .example('$0 cluster create --nodes 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379,10.0.0.4:6379,10.0.0.5:6379,10.0.0.6:6379', '3 masters with 1 replica each')
       .example('$0 cluster check --nodes 10.0.0.1:6379,10.0.0.2:6379', 'the report; exit 1 when not ok')

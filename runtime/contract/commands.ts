@@ -44,6 +44,8 @@ export const ClusterCommands = {
   REBALANCE: 'rebalance',
   /** Brings the membership to the listed nodes: joins new ones, rebalances, drains and removes the others. */
   SCALE: 'scale',
+  /** Kubernetes mode: restarts the pods not on the StatefulSet's update revision one by one, highest ordinal first, a master failed over first. */
+  UPGRADE: 'upgrade',
 } as const;
 
 /** Options the constructs pass as flags. */

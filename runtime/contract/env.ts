@@ -141,6 +141,8 @@ export const Env = {
   CLUSTER_MIGRATE_SLOTS: 'CLUSTER_MIGRATE_SLOTS',
   /** scale: a node of the current cluster, when no node of the desired membership is a member yet. */
   CLUSTER_SEED: 'CLUSTER_SEED',
+  /** scale in Kubernetes mode: the masters wanted (the StatefulSet gets masters x (1 + replicas per master) pods). */
+  CLUSTER_MASTERS: 'CLUSTER_MASTERS',
   /** The pod's name (downward API); used in worker names. */
   POD_NAME: 'POD_NAME',
   // long-running commands

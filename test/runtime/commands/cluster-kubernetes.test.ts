@@ -54,3 +54,27 @@ test('--node-addressing takes dns or pod-ip only (exit 2)', async () => {
   expect(result.code).toBe(2);
   expect(result.stderr).toContain(`Argument: node-addressing, Given: "ip", Choices: "dns", "pod-ip"`);
 });
+
+test('scale --statefulset without --masters: a usage error naming the flag and its env (exit 2)', async () => {
+  const result = await runCli(['cluster', 'scale', '--statefulset', 'rc'], { env: env() });
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain(`cluster scale --statefulset needs --masters (or env ${Env.CLUSTER_MASTERS}), the masters wanted`);
+});
+
+test('scale --statefulset --masters 3 and upgrade --statefulset outside a pod: exit 1 before any node is contacted', async () => {
+  for (const args of [
+    ['cluster', 'scale', '--statefulset', 'rc', '--masters', '3'],
+    ['cluster', 'upgrade', '--statefulset', 'rc'],
+  ]) {
+    const result = await runCli(args, { env: env() });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('not in a pod: KUBERNETES_SERVICE_HOST is not set (give --kubeconfig)');
+    expect(result.stdout).toBe('');
+  }
+});
+
+test('upgrade without --statefulset: a usage error (exit 2); upgrade works on a StatefulSet only', async () => {
+  const result = await runCli(['cluster', 'upgrade'], { env: env() });
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain(`cluster upgrade works on a StatefulSet: give --statefulset (or env ${Env.CLUSTER_STATEFULSET})`);
+});
