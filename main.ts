@@ -265,7 +265,7 @@ export class EventDrivenChart extends Chart {
 export class RedisClusterChart extends Chart {
   public constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, { namespace: 'redis-cluster', ...props });
-    new RedisCluster(this, 'cluster', {
+    const cluster = new RedisCluster(this, 'cluster', {
       name: 'redis',
       masters: 3,
       replicasPerMaster: 1,
@@ -276,6 +276,8 @@ export class RedisClusterChart extends Chart {
       operations: { maxMasters: 5 },
       networkPolicy: {},
     });
+    // Node down, memory near maxmemory, cluster_state fail, slots not covered.
+    new AlertRules(this, 'alerts', { name: 'redis-cluster' }).addRedis(cluster);
   }
 }
 

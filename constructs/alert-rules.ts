@@ -9,6 +9,7 @@ import { KedaScaledJob } from './keda-scaled-job';
 import { KedaScaledObject } from './keda-scaled-object';
 import { QueueExporter } from './queue-exporter';
 import { QueueWorker } from './queue-worker';
+import { RedisCluster } from './redis-cluster';
 import { RedisQueue } from './redis-queue';
 import { LeasedList } from './triggers';
 
@@ -36,6 +37,10 @@ export enum RedisKedaAlert {
   REDIS_NEAR_MAX_MEMORY = 'RedisKedaRedisNearMaxMemory',
   /** The queue exporter cannot read Redis, or is not scraped. */
   QUEUE_EXPORTER_DOWN = 'RedisKedaQueueExporterDown',
+  /** A node of a Redis Cluster reports `cluster_state:fail`. */
+  REDIS_CLUSTER_STATE_NOT_OK = 'RedisKedaRedisClusterStateNotOk',
+  /** A node of a Redis Cluster sees fewer than all 16384 slots served. */
+  REDIS_CLUSTER_SLOTS_NOT_COVERED = 'RedisKedaRedisClusterSlotsNotCovered',
 }
 
 /** The `severity` label of an alert. */
@@ -275,43 +280,63 @@ export class AlertRules extends Construct {
   }
 
   /**
-   * Alerts on a RedisQueue's server, from its redis_exporter sidecar (`exporter: { podMonitor: true }`):
-   * Redis down or not scraped (critical), and used memory above `memoryFraction` of `maxmemory`.
+   * Alerts on a RedisQueue's server or on every node of a RedisCluster, from the redis_exporter sidecar
+   * (`exporter: { podMonitor: true }`): Redis down or not scraped (critical),
+   * and used memory above `memoryFraction` of `maxmemory`. For a RedisCluster also: a node reporting
+   * `cluster_state:fail`, and a node seeing fewer than all 16384 slots served (both critical).
    */
-  public addRedis(queue: RedisQueue, options: RedisAlertOptions = {}): void {
-    if (!queue.exporterPodMonitor) {
-      throw propError(this, 'queue', queue.node.path, "must have a scraped redis_exporter ('exporter: { podMonitor: true }'): the Redis alerts read its series");
+  public addRedis(redis: RedisQueue | RedisCluster, options: RedisAlertOptions = {}): void {
+    const cluster = redis instanceof RedisCluster;
+    const prop = cluster ? 'cluster' : 'queue';
+    if (!redis.exporterPodMonitor) {
+      throw propError(this, prop, redis.node.path, "must have a scraped redis_exporter ('exporter: { podMonitor: true }'): the Redis alerts read its series");
     }
     const fraction = options.memoryFraction ?? 0.9;
     if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) throw propError(this, 'memoryFraction', fraction, 'must be a number above 0 and below 1');
-    const name = queue.statefulSet.name;
-    const redis = expr.statefulSetPods(this.namespaceOf(queue, 'queue'), name);
-    const where = `${redis.namespace}/${name}`;
+    const name = redis.statefulSet.name;
+    const pods = expr.statefulSetPods(this.namespaceOf(redis, prop), name);
+    const where = `${pods.namespace}/${name}`;
     const percent = `${Math.round(fraction * 1000) / 10}%`;
-    this.addGroup(
-      `redis-keda.redis.${where}`,
-      { namespace: redis.namespace, statefulset: name },
-      [
+    const users = cluster ? 'clients of this cluster fail on the slots that node served' : "publishers, consumers and KEDA's triggers on this queue fail";
+    const alerts: Alert[] = [
+      {
+        alert: RedisKedaAlert.REDIS_DOWN,
+        expr: expr.redisDown(pods),
+        for: DOWN_FOR,
+        severity: AlertSeverity.CRITICAL,
+        summary: `Redis ${where} is down`,
+        description: `redis_exporter of StatefulSet ${name} reports Redis down, or is not scraped at all: ${users}.`,
+      },
+      {
+        alert: RedisKedaAlert.REDIS_NEAR_MAX_MEMORY,
+        expr: expr.redisNearMaxMemory(pods, fraction),
+        for: SUSTAINED_FOR,
+        severity: AlertSeverity.WARNING,
+        summary: `Redis ${where} uses more than ${percent} of its maxmemory`,
+        description: `Redis of StatefulSet ${name} uses {{ $value | humanizePercentage }} of its maxmemory (${sizeText(redis.maxMemory)}); at maxmemory it refuses new events (publishers fail with "queue full").`,
+      },
+    ];
+    if (cluster) {
+      alerts.push(
         {
-          alert: RedisKedaAlert.REDIS_DOWN,
-          expr: expr.redisDown(redis),
+          alert: RedisKedaAlert.REDIS_CLUSTER_STATE_NOT_OK,
+          expr: expr.redisClusterStateNotOk(pods),
           for: DOWN_FOR,
           severity: AlertSeverity.CRITICAL,
-          summary: `Redis ${where} is down`,
-          description: `redis_exporter of StatefulSet ${name} reports Redis down, or is not scraped at all: publishers, consumers and KEDA's triggers on this queue fail.`,
+          summary: `A node of Redis Cluster ${where} reports cluster_state fail`,
+          description: `Node {{ $labels.pod }} of StatefulSet ${name} reports cluster_state:fail: it refuses every command. Run 'redis-keda cluster check' to see why.`,
         },
         {
-          alert: RedisKedaAlert.REDIS_NEAR_MAX_MEMORY,
-          expr: expr.redisNearMaxMemory(redis, fraction),
-          for: SUSTAINED_FOR,
-          severity: AlertSeverity.WARNING,
-          summary: `Redis ${where} uses more than ${percent} of its maxmemory`,
-          description: `Redis of StatefulSet ${name} uses {{ $value | humanizePercentage }} of its maxmemory (${sizeText(queue.maxMemory)}); at maxmemory it refuses new events (publishers fail with "queue full").`,
+          alert: RedisKedaAlert.REDIS_CLUSTER_SLOTS_NOT_COVERED,
+          expr: expr.redisClusterSlotsNotCovered(pods),
+          for: DOWN_FOR,
+          severity: AlertSeverity.CRITICAL,
+          summary: `Redis Cluster ${where} does not serve every slot`,
+          description: `Node {{ $labels.pod }} of StatefulSet ${name} sees {{ $value }} of the 16384 slots served: keys of the others cannot be read or written.`,
         },
-      ],
-      'queue',
-      name,
-    );
+      );
+    }
+    this.addGroup(`redis-keda.redis.${where}`, { namespace: pods.namespace, statefulset: name }, alerts, prop, name);
   }
 
   /**

@@ -8,6 +8,9 @@
 import { Duration } from 'cdk8s';
 import { CeleryMetrics, MetricLabels, Metrics, QueueState } from '../../runtime/contract';
 import { RedisExporterMetrics } from './external-metrics';
+
+/** The hash slots of a Redis Cluster. */
+const CLUSTER_SLOTS = 16384;
 import { podPattern, series, statefulSetPodPattern } from './promql';
 
 /** The target labels of one workload's scraped pods. */
@@ -103,6 +106,16 @@ export function redisNearMaxMemory(redis: PodSelection, fraction: number): strin
   const used = series(RedisExporterMetrics.MEMORY_USED_BYTES, { ...redis });
   const max = series(RedisExporterMetrics.MEMORY_MAX_BYTES, { ...redis });
   return `max by (namespace, pod) (${used} / (${max} > 0)) > ${fraction}`;
+}
+
+/** A cluster node reports `cluster_state:fail` (redis_exporter `--is-cluster`). */
+export function redisClusterStateNotOk(redis: PodSelection): string {
+  return `min by (namespace, pod) (${series(RedisExporterMetrics.CLUSTER_STATE, { ...redis })}) == 0`;
+}
+
+/** A cluster node sees fewer than all slots in state ok (uncovered, or served by a failed master). */
+export function redisClusterSlotsNotCovered(redis: PodSelection): string {
+  return `min by (namespace, pod) (${series(RedisExporterMetrics.CLUSTER_SLOTS_OK, { ...redis })}) < ${CLUSTER_SLOTS}`;
 }
 
 /** The queue exporter cannot read Redis, or is not scraped at all. */

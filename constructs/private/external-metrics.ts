@@ -14,6 +14,10 @@ export const RedisExporterMetrics = {
   COMMANDS_PROCESSED: 'redis_commands_processed_total',
   EVICTED_KEYS: 'redis_evicted_keys_total',
   REJECTED_CONNECTIONS: 'redis_rejected_connections_total',
+  /** With `--is-cluster`: 1 when the node says cluster_state:ok. */
+  CLUSTER_STATE: 'redis_cluster_state',
+  /** With `--is-cluster`: slots the node sees in state ok. */
+  CLUSTER_SLOTS_OK: 'redis_cluster_slots_ok',
 } as const;
 
 /** Of kube-state-metrics (labels `namespace` plus `deployment`, `horizontalpodautoscaler` or `job_name`). */

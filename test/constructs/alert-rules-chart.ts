@@ -1,6 +1,6 @@
 /** The chart the AlertRules tests share: a worker fleet and a Job-per-event consumer on one Redis, with every alert. */
 import { Duration } from 'cdk8s';
-import { AlertRules, CeleryWorker, KedaScaledJob, KedaScaledObject, QueueExporter, QueueWorker, RedisQueue } from '../../constructs';
+import { AlertRules, CeleryWorker, KedaScaledJob, KedaScaledObject, QueueExporter, QueueWorker, RedisCluster, RedisQueue } from '../../constructs';
 import { Commands } from '../../runtime/contract';
 import { Doc, only, synth, testChart } from './helpers';
 
@@ -9,7 +9,7 @@ export const NAMESPACE = 'test-ns';
 /**
  * RedisQueue (list `events`, exporter scraped), a QueueWorker fleet on `events` scaled 0..3 by a
  * KedaScaledObject, a KedaScaledJob (at most 4 Jobs) on `jobs`, a QueueExporter of both lists, a
- * CeleryWorker fleet, and AlertRules with all of their alerts. `named` false leaves every name to cdk8s.
+ * CeleryWorker fleet, a RedisCluster (exporter scraped), and AlertRules with all of their alerts. `named` false leaves every name to cdk8s.
  */
 export function alertChart(named = true) {
   const chart = testChart(NAMESPACE);
@@ -32,6 +32,9 @@ export function alertChart(named = true) {
   rules.addRedis(queue);
   rules.addQueueExporter(exporter);
   rules.addCeleryWorker(celery);
+  // Last, so the groups above keep their indexes.
+  const cluster = new RedisCluster(chart, 'cluster', { name: name('rc'), exporter: { podMonitor: true } });
+  rules.addRedis(cluster);
   const docs = synth(chart);
   const nameOf = (kind: string, pick: (d: Doc) => boolean) => docs.filter((d) => d.kind === kind).find(pick)!.metadata.name as string;
   return {
@@ -43,7 +46,9 @@ export function alertChart(named = true) {
       worker: nameOf('Deployment', (d) => d.spec.template.spec.containers[0].args[0] === Commands.CONSUME),
       celery: nameOf('Deployment', (d) => d.spec.template.spec.containers[0].args[0] === Commands.CELERY_WORKER),
       consumer: nameOf('ScaledJob', () => true),
-      redis: nameOf('StatefulSet', () => true),
+      // The cluster's exporter runs with --is-cluster.
+      redis: nameOf('StatefulSet', (d) => !JSON.stringify(d).includes('--is-cluster')),
+      cluster: nameOf('StatefulSet', (d) => JSON.stringify(d).includes('--is-cluster')),
     },
   };
 }

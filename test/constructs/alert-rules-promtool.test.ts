@@ -77,7 +77,70 @@ function cases(rule: Doc, names: ReturnType<typeof alertChart>['names']): Case[]
   const redisLabels = { namespace: ns, statefulset: names.redis, team: 'queues' };
   const exporterLabels = { namespace: ns, deployment: names.exporter, team: 'queues', severity: 'warning' };
 
-  return [
+  // The cluster's nodes, healthy in every case unless a case says otherwise of node 1.
+  const { REDIS_CLUSTER_STATE_NOT_OK: CLUSTER_STATE, REDIS_CLUSTER_SLOTS_NOT_COVERED: CLUSTER_SLOTS } = RedisKedaAlert;
+  const clusterPods = [0, 1, 2].map((i) => `${names.cluster}-${i}`);
+  const clusterGroup = rule.spec.groups.length - 1;
+  const clusterAlert = (alert: RedisKedaAlert, pod: string, value: string): Expected => {
+    const a = annotations(clusterGroup, alert);
+    return {
+      exp_labels: { namespace: ns, statefulset: names.cluster, team: 'queues', pod, severity: 'critical' },
+      exp_annotations: { ...a, description: a.description.replace('{{ $labels.pod }}', pod).replace('{{ $value }}', value) },
+    };
+  };
+  const healthyCluster = (except?: string) => [
+    // The queue's Redis is up too, so only the cluster's alerts can fire in the cluster cases.
+    redis(RedisExporterMetrics.UP, '1x20'),
+    ...clusterPods.flatMap((pod) => [
+      redis(RedisExporterMetrics.UP, '1x20', pod),
+      ...(pod === except ? [] : [redis(RedisExporterMetrics.CLUSTER_STATE, '1x20', pod), redis(RedisExporterMetrics.CLUSTER_SLOTS_OK, '16384x20', pod)]),
+    ]),
+  ];
+  const clusterCases: Case[] = [
+    {
+      name: 'a cluster node reports cluster_state fail (and sees 16000 slots ok): both cluster alerts fire after 2m, for that node',
+      input_series: [
+        ...healthyCluster(clusterPods[1]),
+        redis(RedisExporterMetrics.CLUSTER_STATE, '0x10', clusterPods[1]),
+        redis(RedisExporterMetrics.CLUSTER_SLOTS_OK, '16000x10', clusterPods[1]),
+      ],
+      alert_rule_test: [
+        test('1m', CLUSTER_STATE),
+        test('1m', CLUSTER_SLOTS),
+        test('5m', CLUSTER_STATE, [clusterAlert(CLUSTER_STATE, clusterPods[1], '0')]),
+        test('5m', CLUSTER_SLOTS, [clusterAlert(CLUSTER_SLOTS, clusterPods[1], '16000')]),
+        test('5m', REDIS_DOWN),
+      ],
+    },
+    {
+      name: 'every cluster node ok with all slots, and a failing node of another namespace: no cluster alert',
+      input_series: [
+        ...healthyCluster(clusterPods[1]),
+        redis(RedisExporterMetrics.CLUSTER_STATE, '1x10', clusterPods[1]),
+        redis(RedisExporterMetrics.CLUSTER_SLOTS_OK, '16384x10', clusterPods[1]),
+        redis(RedisExporterMetrics.CLUSTER_STATE, '0x10', clusterPods[1], 'other-ns'),
+        redis(RedisExporterMetrics.CLUSTER_SLOTS_OK, '0x10', clusterPods[1], 'other-ns'),
+      ],
+      alert_rule_test: [test('5m', CLUSTER_STATE), test('5m', CLUSTER_SLOTS)],
+    },
+    {
+      name: 'a cluster node whose exporter reports Redis down: the down alert fires for it',
+      input_series: [
+        ...healthyCluster(clusterPods[2]).filter((x) => !x.series.startsWith(`${RedisExporterMetrics.UP}{`) || !x.series.includes(`"${clusterPods[2]}"`)),
+        redis(RedisExporterMetrics.UP, '0x10', clusterPods[2]),
+      ],
+      alert_rule_test: [
+        test('5m', REDIS_DOWN, [
+          {
+            exp_labels: { namespace: ns, statefulset: names.cluster, team: 'queues', pod: clusterPods[2], severity: 'critical' },
+            exp_annotations: annotations(clusterGroup, REDIS_DOWN),
+          },
+        ]),
+      ],
+    },
+  ];
+
+  const queueCases: Case[] = [
     // --- the worker fleet on `events` (3 pods at most) ---
     {
       name: 'backlog grows, the fleet pod is scraped but down, only strangers are up: fires after 5m of growth and 5m pending',
@@ -230,6 +293,9 @@ function cases(rule: Doc, names: ReturnType<typeof alertChart>['names']): Case[]
       alert_rule_test: [test('8m', CELERY_DEAD_LETTERING)],
     },
   ];
+  // The queue cases see a healthy cluster, so its alerts (absent() included) stay out of their expectations.
+  const clusterOnly = healthyCluster().slice(1);
+  return [...queueCases.map((c) => ({ ...c, input_series: [...c.input_series, ...clusterOnly] })), ...clusterCases];
 }
 
 describe.each([true, false])('promtool on the synthesized rules (named %s)', (named) => {
@@ -245,7 +311,7 @@ describe.each([true, false])('promtool on the synthesized rules (named %s)', (na
 
   test('promtool check rules accepts every group (lint included)', async () => {
     const result = await promtool(['check', 'rules', 'rules.json'], dir);
-    expect(result).toEqual({ code: 0, output: expect.stringContaining('SUCCESS: 12 rules found') });
+    expect(result).toEqual({ code: 0, output: expect.stringContaining('SUCCESS: 16 rules found') });
   });
 
   test('the cases cover every alert, each with series that fire it and series that do not', () => {

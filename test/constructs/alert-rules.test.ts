@@ -45,6 +45,7 @@ describe('AlertRules', () => {
       'redis-keda.redis.test-ns/redis',
       'redis-keda.queue-exporter.test-ns/queue-exporter',
       'redis-keda.celery.test-ns/celery-worker',
+      'redis-keda.redis.test-ns/rc',
     ]);
     expect(rule.spec.groups.every((g: Doc) => g.interval === undefined)).toBe(true);
     expect(docs.flatMap((d) => upstreamErrors(d as any).map((e) => `${d.kind} ${d.metadata.name}: ${e}`))).toEqual([]);
