@@ -163,9 +163,12 @@ export async function scaleCluster(set: NodeSet, seeds: readonly NodeAddress[], 
     );
     await waitForSlotAgreement(desired, everyone(), options.replicasPerMaster, options.timeoutMs, log);
 
-    // 4. Reset each leaving node, then forget it everywhere.
-    for (const client of leavingClients) {
-      const left = await client.keyCount();
+    // 4. Reset each leaving node (replicas first, while their masters still run), then forget it everywhere.
+    // A replica's keys are copies of its master's (RESET flushes them); a master must hold none.
+    const roles = new Map((await readCluster(leavingClients)).states.map((s) => [s.node.address, s.myself.role]));
+    const resetOrder = [...leavingClients].sort((a, b) => Number(roles.get(a.address) === 'master') - Number(roles.get(b.address) === 'master'));
+    for (const client of resetOrder) {
+      const left = roles.get(client.address) === 'master' ? await client.keyCount() : 0;
       if (left > 0) throw new Error(`${client.address} still holds ${left} keys after the drain; not removing it`);
       await client.ok('CLUSTER RESET', 'CLUSTER', 'RESET', 'HARD');
       await client.ok('CONFIG SET cluster-allow-replica-migration', 'CONFIG', 'SET', 'cluster-allow-replica-migration', 'yes');

@@ -5,6 +5,7 @@
  */
 import type { Cluster } from 'ioredis';
 import { performance } from 'perf_hooks';
+import { sleep } from '../../runtime/sleep';
 
 export interface WriterResult {
   readonly writes: number;
@@ -32,6 +33,8 @@ export function startIncrWriter(client: Cluster, counters = 20, prefix = 'counte
         last = now;
       } catch {
         failed++;
+        // A closed client rejects at once: without a pause this loop would starve the event loop (and its own stop()).
+        await sleep(10);
       }
     }
   })();
