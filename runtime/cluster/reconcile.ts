@@ -151,7 +151,10 @@ export async function reconcileCluster(
     options.timeoutMs,
     async () => {
       after = checkCluster(listed, await readCluster(clients, unreachable), expect);
-      const left = after.problems.filter((p) => RECONCILED.has(p.problem));
+      // A node's cluster_state turns ok a moment after its links are back: wait for that too, unless a problem
+      // that is not reconcile's (uncovered slots: fix's) keeps it failing.
+      const others = after.problems.filter((p) => !RECONCILED.has(p.problem) && p.problem !== 'cluster-state-fail');
+      const left = after.problems.filter((p) => RECONCILED.has(p.problem) || (p.problem === 'cluster-state-fail' && others.length === 0));
       return { done: failed.length > 0 || left.length === 0, detail: left.map((p) => p.message).join('; ') };
     },
     log,
