@@ -63,13 +63,7 @@ test(
     );
 
     // Chaos: a worker killed and replaced every KILL_EVERY_MS until the end.
-    let chaos = true;
-    const killer = (async () => {
-      while (chaos) {
-        await sleep(KILL_EVERY_MS);
-        if (chaos) await fleet.killOne();
-      }
-    })();
+    const stopKilling = fleet.killEvery(KILL_EVERY_MS);
 
     try {
       // WHEN the events arrive: published with the CLI, malformed ones pushed in between
@@ -104,8 +98,7 @@ test(
         'every event to be handled or dead-lettered',
         started,
       );
-      chaos = false;
-      await killer;
+      await stopKilling();
       const stopped = await fleet.stop();
       const seconds = (Date.now() - started) / 1000;
 
@@ -154,8 +147,7 @@ test(
       };
       console.log(`chaos summary ${JSON.stringify(summary)}`);
     } finally {
-      chaos = false;
-      await killer.catch(() => undefined);
+      await stopKilling().catch(() => undefined);
       for (const worker of fleet.all) worker.child.kill('SIGKILL');
     }
   },

@@ -101,13 +101,8 @@ test(
         }),
       WORKERS,
     );
+    const stopKilling = fleet.killEvery(KILL_EVERY_MS);
     let chaos = true;
-    const killer = (async () => {
-      while (chaos) {
-        await sleep(KILL_EVERY_MS);
-        if (chaos) await fleet.killOne();
-      }
-    })();
     // The slot goes round the masters, one key per MIGRATE, until the fleet is through.
     const moves: SlotMove[] = [];
     const mover = (async () => {
@@ -137,7 +132,7 @@ test(
         return processed === GOOD && ready === 0 && inflight === 0 && delayed === 0 && dead === MALFORMED;
       }, started);
       chaos = false;
-      await Promise.all([killer, mover]);
+      await Promise.all([stopKilling(), mover]);
       const stopped = await fleet.stop();
 
       const counts = await proof(client, proofKey);
@@ -170,7 +165,7 @@ test(
       throw error;
     } finally {
       chaos = false;
-      await killer.catch(() => undefined);
+      await stopKilling().catch(() => undefined);
       await mover.catch(() => undefined);
       for (const worker of fleet.all) worker.child.kill('SIGKILL');
     }

@@ -1,4 +1,5 @@
 /** The chaos tests' fleet of worker processes (one killed and replaced at a time) and their malformed events. */
+import { sleep } from '../../runtime/sleep';
 import { ProcessResult, RunningProcess } from './cli';
 
 /** A fixed number of worker slots; killing one starts its replacement at once. */
@@ -21,6 +22,21 @@ export class Fleet {
     victim.child.kill('SIGKILL');
     this.killed.push(await victim.done);
     this.slots[slot] = this.start();
+  }
+
+  /** Kills one worker every `everyMs` (each replaced at once) until the returned stop is called; stop waits for the kill under way. */
+  killEvery(everyMs: number): () => Promise<void> {
+    let killing = true;
+    const loop = (async () => {
+      while (killing) {
+        await sleep(everyMs);
+        if (killing) await this.killOne();
+      }
+    })();
+    return () => {
+      killing = false;
+      return loop;
+    };
   }
 
   /** SIGTERM to every live worker once it listens for it (a replacement may be starting); their results. */
