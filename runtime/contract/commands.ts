@@ -12,6 +12,14 @@ export const Commands = {
   CELERY_WORKER: 'celery-worker',
   CELERY_SEND: 'celery-send',
   CLUSTER: 'cluster',
+  /** Forecasts workloads from Prometheus into Redis (the Forecaster Deployment). */
+  FORECASTER: 'forecaster',
+  /** KEDA's external scaler over gRPC, answering from the forecasts in Redis (the ExternalScaler Deployment). */
+  SCALER: 'scaler',
+  /** Generates HTTP load by a pattern or a trace against a demo app. */
+  LOADGEN: 'loadgen',
+  /** A demo app: serves HTTP requests and counts them for Prometheus. */
+  DEMO_APP: 'demo-app',
 } as const;
 
 /** The subcommands of `redis-keda queue`. */

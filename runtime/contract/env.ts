@@ -143,6 +143,32 @@ export const Env = {
   CLUSTER_SEED: 'CLUSTER_SEED',
   /** scale in Kubernetes mode: the masters wanted (the StatefulSet gets masters x (1 + replicas per master) pods). */
   CLUSTER_MASTERS: 'CLUSTER_MASTERS',
+  // forecasting
+  /** Prometheus' base URL (forecaster). */
+  PROMETHEUS_URL: 'PROMETHEUS_URL',
+  /** The forecaster's config file ({@link ForecasterConfig}); without it, the FORECAST_* flags describe one workload. */
+  FORECAST_CONFIG: 'FORECAST_CONFIG',
+  FORECAST_WORKLOAD: 'FORECAST_WORKLOAD',
+  FORECAST_QUERY: 'FORECAST_QUERY',
+  FORECAST_TARGET_PER_POD: 'FORECAST_TARGET_PER_POD',
+  FORECAST_MIN_REPLICAS: 'FORECAST_MIN_REPLICAS',
+  FORECAST_MAX_REPLICAS: 'FORECAST_MAX_REPLICAS',
+  FORECAST_LEAD_TIME: 'FORECAST_LEAD_TIME',
+  FORECAST_INTERVAL: 'FORECAST_INTERVAL',
+  FORECAST_STEP: 'FORECAST_STEP',
+  FORECAST_WINDOW: 'FORECAST_WINDOW',
+  FORECAST_HORIZON: 'FORECAST_HORIZON',
+  FORECAST_STALE_AFTER: 'FORECAST_STALE_AFTER',
+  FORECAST_HEADROOM: 'FORECAST_HEADROOM',
+  FORECAST_QUANTILE: 'FORECAST_QUANTILE',
+  /** The scaler's gRPC port. */
+  SCALER_PORT: 'SCALER_PORT',
+  /** Milliseconds the scaler gives one call (KEDA sets no deadline) before it answers DEADLINE_EXCEEDED. */
+  SCALER_DEADLINE: 'SCALER_DEADLINE',
+  /** The scaler's default staleAfter (seconds) when the trigger metadata gives none. */
+  SCALER_STALE_AFTER: 'SCALER_STALE_AFTER',
+  /** A folder with tls.crt, tls.key (and ca.crt to require client certificates): the scaler serves TLS. */
+  SCALER_TLS_DIR: 'SCALER_TLS_DIR',
   /** The pod's name (downward API); used in worker names. */
   POD_NAME: 'POD_NAME',
   // long-running commands

@@ -16,3 +16,4 @@ export * from './defaults';
 export * from './queue';
 export * from './celery';
 export * from './metrics';
+export * from './forecast';

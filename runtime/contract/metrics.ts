@@ -54,6 +54,37 @@ export const ConsistencyMetrics = {
   LONGEST_WRITE_GAP: 'redis_keda_consistency_longest_write_gap_seconds',
 } as const;
 
+/** Metric names of `forecaster`, by `workload`. */
+export const ForecastMetrics = {
+  /** Seconds since the generatedAt of the forecast in Redis (as this replica last read or wrote it). */
+  AGE: 'redis_keda_forecast_age_seconds',
+  /** The forecast for now (values[0]) and at the lead time (`at`: now, lead). */
+  PREDICTED: 'redis_keda_forecast_predicted_value',
+  /** The newest sample of the query. */
+  ACTUAL: 'redis_keda_forecast_actual_value',
+  /** The largest desired replicas over the lead time: what the scaler reports. */
+  DESIRED_REPLICAS: 'redis_keda_forecast_desired_replicas',
+  /** Mean absolute error over the last hour of the forecasts made `horizon` (60s, 300s) ahead. */
+  MODEL_ERROR: 'redis_keda_forecast_model_abs_error',
+  /** Failed runs by `stage`: query, model, store, lease. */
+  ERRORS: 'redis_keda_forecast_errors_total',
+  /** Forecasts written. */
+  RUNS: 'redis_keda_forecast_runs_total',
+  /** 1 while this replica holds the workload's lease. */
+  LEADER: 'redis_keda_forecast_leader',
+  /** 1 while the last query failed or returned nothing and the kept forecast is the last good one. */
+  DEGRADED: 'redis_keda_forecast_degraded',
+} as const;
+
+/** Metric names of `scaler`, by `method` (IsActive, StreamIsActive, GetMetricSpec, GetMetrics). */
+export const ScalerMetrics = {
+  /** Calls by `method` and `code` (the gRPC status name: OK, NOT_FOUND, UNAVAILABLE, ...). */
+  CALLS: 'redis_keda_scaler_calls_total',
+  CALL_SECONDS: 'redis_keda_scaler_call_duration_seconds',
+  /** Failed calls by `method` and `reason`: stale, missing, unreadable, redis, deadline, metadata. */
+  ERRORS: 'redis_keda_scaler_errors_total',
+} as const;
+
 /** Label names of the metrics above. */
 export const MetricLabels = {
   /** Of DEAD_LETTERED: why the event was dead-lettered ({@link DeadLetterReason}). */
@@ -64,4 +95,12 @@ export const MetricLabels = {
   LIST: 'list',
   /** Of the Celery TASKS and TASK_SECONDS: the task name. */
   TASK: 'task',
+  /** Of the forecaster's series: the workload. */
+  WORKLOAD: 'workload',
+  /** Of ForecastMetrics.ERRORS: query, model, store, lease. */
+  STAGE: 'stage',
+  /** Of the scaler's series: the gRPC method. */
+  METHOD: 'method',
+  /** Of ScalerMetrics.CALLS: the gRPC status name. */
+  CODE: 'code',
 } as const;
