@@ -1,22 +1,24 @@
 /**
  * A node agent: the kubelet of one Node that KWOK leaves alone, for pods whose every container
- * runs the runtime image. It runs each container's program as a host process with the compiled
- * CLI, in the pod's own temp folder and loopback ports, reports its status through the API, and
- * stops it on deletion. The rules for env, volumes, ports and Services are in node-agent/rewrite.ts
- * and e2e/README.md.
+ * runs the runtime image, and pods of the Redis image (redis-server, and the redis_exporter
+ * sidecar). It runs each container's program as a host process (the compiled CLI, the host's
+ * redis-server or prometheus-redis-exporter), in the pod's own temp folder and loopback ports (a
+ * Redis pod: a loopback address of its own), reports its status through the API, and stops it on
+ * deletion. The rules for env, volumes, ports and Services are in node-agent/rewrite.ts,
+ * node-agent/redis-pods.ts and e2e/README.md.
  *
  * It talks to the API server itself over HTTPS as `system:node:<name>` (group system:nodes), so
  * the Node authorizer decides what it may read: the Secrets and ConfigMaps its pods reference.
  */
-import { appendFileSync, mkdirSync, rmSync } from 'fs';
+import { appendFileSync, mkdirSync, readdirSync, rmSync } from 'fs';
 import { join } from 'path';
-import { RUNTIME_IMAGE_REPOSITORY } from '../../runtime/contract';
 import { transpiledCli } from '../../test/support/runtime-build';
 import type { ControlPlane } from './control-plane';
 import { ApiClient, WatchEvent } from './node-agent/api';
 import { ConfigError } from './node-agent/env';
 import { NodeHeartbeat } from './node-agent/node-status';
 import { Launch, PodHost, PodWorker, Termination } from './node-agent/pod-worker';
+import { imageRepository, PodAddresses, podKind } from './node-agent/redis-pods';
 import { Backend, serviceNameOf, ServiceDirectory, ServiceInfo } from './node-agent/rewrite';
 import { waitFor } from './wait';
 
@@ -35,14 +37,11 @@ export interface NodeAgentOptions {
   readonly restartBackoff?: { readonly initialMs: number; readonly maxMs: number };
 }
 
-/** The repository of an image reference (`repo:tag`, `repo@digest`). */
-export function imageRepository(image: string): string {
-  return image.replace(/@.*$/, '').replace(/:[^/:]*$/, '');
-}
+export { imageRepository, podKind };
 
-/** Whether the agent runs a pod: every container on the runtime image. */
+/** Whether the agent runs a pod: every container on the runtime image, or every one the Redis or the exporter image. */
 export function runsOnAgent(pod: any): boolean {
-  return (pod.spec.containers as any[]).every((c) => imageRepository(String(c.image)) === RUNTIME_IMAGE_REPOSITORY);
+  return podKind(pod) !== undefined;
 }
 
 /** The pods of the agent, as tests see them. */
@@ -50,6 +49,8 @@ export interface AgentPod {
   readonly uid: string;
   /** The pod's temp folder. */
   readonly dir: string;
+  /** status.podIP: 127.0.0.1, or a Redis pod's own address. */
+  readonly ip: string;
   /** Host folder of each volume, by volume name. */
   readonly volumes: Record<string, string>;
   /** The last launch of each container, by container name. */
@@ -84,6 +85,8 @@ export class NodeAgent {
   private heartbeat?: NodeHeartbeat;
   private watching?: Promise<void>;
   private readonly host: PodHost;
+  /** The addresses of the Redis pods, by namespace/name. */
+  private readonly addresses = new PodAddresses();
 
   private constructor(
     plane: ControlPlane,
@@ -94,7 +97,11 @@ export class NodeAgent {
     this.dir = join(plane.dir, `node-agent-${nodeName}`);
     this.logFile = join(plane.logDir, `node-agent-${nodeName}.log`);
     mkdirSync(join(this.dir, 'pods'), { recursive: true });
-    const services: ServiceDirectory = { service: (host, ns) => this.service(host, ns), backend: (service, port) => this.backend(service, port) };
+    const services: ServiceDirectory = {
+      service: (host, ns) => this.service(host, ns),
+      backend: (service, port) => this.backend(service, port),
+      podAddress: (pod, service, ns) => this.podAddress(pod, service, ns),
+    };
     this.host = {
       api,
       cli: transpiledCli(),
@@ -104,6 +111,8 @@ export class NodeAgent {
       start: (logName, command, args, env, cwd) => plane.processes.start(logName, command, args, env, { cwd }),
       log: (message, fields) => this.log(message, fields),
       terminating: (termination) => this.terminations.push(termination),
+      podAddress: (namespace, name) => this.addresses.of(namespace, name),
+      claimDir: (namespace, claim, uid) => this.claimDir(namespace, claim, uid),
     };
   }
 
@@ -122,6 +131,7 @@ export class NodeAgent {
     return {
       uid: worker.uid,
       dir: worker.dir,
+      ip: worker.ip,
       volumes: Object.fromEntries(worker.volumeDirs),
       launches: Object.fromEntries(worker.containers.filter((c) => c.launch).map((c) => [c.name, c.launch!])),
       termination: worker.termination,
@@ -186,9 +196,10 @@ export class NodeAgent {
     }
     if (worker) return worker.update(pod);
     if (this.ignored.has(uid)) return;
-    if (!runsOnAgent(pod)) {
+    const kind = podKind(pod);
+    if (!kind) {
       this.ignored.add(uid);
-      this.log('not the runtime image: left alone', { pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
+      this.log('not the runtime or the Redis image: left alone', { pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
       return;
     }
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') {
@@ -196,9 +207,9 @@ export class NodeAgent {
       this.ignored.add(uid);
       return;
     }
-    const created = new PodWorker(pod, this.host);
+    const created = new PodWorker(pod, this.host, kind);
     this.pods.set(uid, created);
-    this.log('pod bound', { pod: created.key, uid });
+    this.log('pod bound', { pod: created.key, uid, kind, ip: created.ip });
     void created.run().catch((error) => this.log('pod failed to run', { pod: created.key, error: String(error) }));
     if (pod.metadata.deletionTimestamp) created.update(pod);
   }
@@ -213,7 +224,34 @@ export class NodeAgent {
       throw new ConfigError(`cannot read Service ${ref.namespace}/${ref.name}: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (!service) return undefined;
-    return { namespace: ref.namespace, name: ref.name, ports: service.spec.ports ?? [], selector: service.spec.selector };
+    return { namespace: ref.namespace, name: ref.name, ports: service.spec.ports ?? [], selector: service.spec.selector, clusterIP: service.spec.clusterIP };
+  }
+
+  /** Rule 4 of rewrite.ts: a pod's name under a headless Service is the pod's address (allocated before the pod exists, as DNS names are stable). */
+  private async podAddress(pod: string, service: string, namespace: string): Promise<string | undefined> {
+    const info = await this.service(`${service}.${namespace}.svc`, namespace);
+    if (!info) throw new ConfigError(`waiting for the headless Service ${namespace}/${service} of pod ${pod}`, 'ContainerCreating');
+    return info.clusterIP === 'None' ? this.addresses.of(namespace, pod) : undefined;
+  }
+
+  /**
+   * One folder per claim, named by its uid, outside every pod's folder: a StatefulSet pod restarted finds
+   * its nodes.conf and AOF again; a claim deleted and made anew (another uid) starts empty, and the
+   * folders of its earlier uids go.
+   */
+  private claimDir(namespace: string, claim: string, uid: string): string {
+    const root = join(this.dir, 'claims');
+    mkdirSync(root, { recursive: true });
+    const prefix = `${namespace}_${claim}_`;
+    for (const entry of readdirSync(root)) {
+      if (entry.startsWith(prefix) && entry !== `${prefix}${uid}`) {
+        rmSync(join(root, entry), { recursive: true, force: true });
+        this.log('claim folder of a deleted claim removed', { claim: `${namespace}/${claim}`, folder: entry });
+      }
+    }
+    const dir = join(root, `${prefix}${uid}`);
+    mkdirSync(dir, { recursive: true });
+    return dir;
   }
 
   private backend(service: ServiceInfo, port: number): Backend | undefined {
@@ -228,7 +266,7 @@ export class NodeAgent {
       if (!Object.entries(selector).every(([k, v]) => pod.labels[k] === v)) continue;
       for (const c of pod.containers) {
         const declared = (c.spec.ports ?? []).find((p: any) => (typeof target === 'number' || /^\d+$/.test(target) ? p.containerPort === Number(target) : p.name === target));
-        if (declared && c.ports?.has(declared.containerPort)) return { host: '127.0.0.1', port: c.ports.get(declared.containerPort)! };
+        if (declared && c.ports?.has(declared.containerPort)) return { host: pod.ip, port: c.ports.get(declared.containerPort)! };
       }
     }
     return undefined;

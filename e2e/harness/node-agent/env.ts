@@ -18,7 +18,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** The address every pod of the agent has. */
+/** The address of the Node, and of every pod of the runtime image (a Redis pod has its own: redis-pods.ts). */
 export const POD_IP = '127.0.0.1';
 
 export interface KeyedData {
@@ -30,6 +30,8 @@ export interface KeyedData {
 export interface ObjectSource {
   secret(name: string): Promise<KeyedData | undefined>;
   configMap(name: string): Promise<KeyedData | undefined>;
+  /** The host folder of a PersistentVolumeClaim of the pod's namespace (a ConfigError while it is missing). */
+  claim?(name: string): Promise<string>;
 }
 
 const SUFFIXES: Record<string, number> = {
@@ -61,7 +63,7 @@ export function parseQuantity(quantity: string | number): number {
 }
 
 /** A downward API field of the pod (fieldRef.fieldPath). */
-export function fieldValue(pod: any, fieldPath: string): string {
+export function fieldValue(pod: any, fieldPath: string, podIp = POD_IP): string {
   const keyed = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
   if (keyed) return (pod.metadata[keyed[1]] ?? {})[keyed[2]] ?? '';
   switch (fieldPath) {
@@ -85,6 +87,7 @@ export function fieldValue(pod: any, fieldPath: string): string {
       return pod.spec.serviceAccountName ?? '';
     case 'status.podIP':
     case 'status.podIPs':
+      return podIp;
     case 'status.hostIP':
     case 'status.hostIPs':
       return POD_IP;
@@ -120,7 +123,7 @@ export function missing(kind: 'secret' | 'configmap', namespace: string, name: s
 }
 
 /** The container's environment, resolved. */
-export async function resolveEnv(pod: any, container: any, source: ObjectSource): Promise<Record<string, string>> {
+export async function resolveEnv(pod: any, container: any, source: ObjectSource, podIp = POD_IP): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
   const ns = pod.metadata.namespace;
   for (const from of container.envFrom ?? []) {
@@ -137,17 +140,17 @@ export async function resolveEnv(pod: any, container: any, source: ObjectSource)
     }
   }
   for (const variable of container.env ?? []) {
-    const value = await envValue(pod, container, variable, env, source);
+    const value = await envValue(pod, container, variable, env, source, podIp);
     if (value !== undefined) env[variable.name] = value;
   }
   return env;
 }
 
-async function envValue(pod: any, container: any, variable: any, defined: Record<string, string>, source: ObjectSource): Promise<string | undefined> {
+async function envValue(pod: any, container: any, variable: any, defined: Record<string, string>, source: ObjectSource, podIp: string): Promise<string | undefined> {
   const ns: string = pod.metadata.namespace;
   if (variable.valueFrom === undefined) return expand(variable.value ?? '', (name) => defined[name]);
   const from = variable.valueFrom;
-  if (from.fieldRef) return fieldValue(pod, from.fieldRef.fieldPath);
+  if (from.fieldRef) return fieldValue(pod, from.fieldRef.fieldPath, podIp);
   if (from.resourceFieldRef) return resourceValue(pod, container.name, from.resourceFieldRef);
   const ref = from.secretKeyRef ?? from.configMapKeyRef;
   if (!ref) throw new ConfigError(`env ${variable.name}: unsupported valueFrom ${JSON.stringify(from)}`);

@@ -5,7 +5,7 @@
  * and the pod phase, all reported by patching the pod's status. On deletion: SIGTERM, SIGKILL
  * after the grace period, a terminal status, then the final delete (grace 0) and the temp folder removed.
  */
-import { mkdirSync, rmSync } from 'fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { freePort } from '../../../test/support/redis-server';
 import type { StartedProcess } from '../processes';
@@ -13,6 +13,7 @@ import { ApiClient, ApiError } from './api';
 import { ConfigError, expand, KeyedData, ObjectSource, POD_IP, resolveEnv } from './env';
 import { apiTime } from './node-status';
 import { Prober, ProbeTarget, probeTiming } from './probes';
+import { exporterArgv, hostProgram, redisCliOnAddress, redisConfigCopy, redisServerArgv, containerKind } from './redis-pods';
 import { Rewriter, ServiceDirectory } from './rewrite';
 import { materializeVolumes, mountMappings } from './volumes';
 
@@ -34,6 +35,10 @@ export interface PodHost {
   log(message: string, fields?: object): void;
   /** A pod is being deleted: its termination record (filled in as it goes). */
   terminating(termination: Termination): void;
+  /** The loopback address of a pod of the Redis image, by namespace and name (redis-pods.ts). */
+  podAddress(namespace: string, name: string): string;
+  /** The host folder of a PersistentVolumeClaim by its uid (one folder per claim, outside every pod's). */
+  claimDir(namespace: string, claim: string, uid: string): string;
 }
 
 /** What happened when a pod was deleted, for the tests. */
@@ -115,14 +120,21 @@ export class PodWorker {
   private patching = false;
   private dirty = false;
   private flushed?: Promise<void>;
+  /** The pod's address: its own for a pod of the Redis image, else the Node's. */
+  readonly ip: string;
+  /** Whether the pod has an address of its own (its ports are not remapped). */
+  readonly ownAddress: boolean;
 
   constructor(
     private pod: any,
     private readonly host: PodHost,
+    kind: 'runtime' | 'redis' = 'runtime',
   ) {
     this.uid = pod.metadata.uid;
     this.namespace = pod.metadata.namespace;
     this.name = pod.metadata.name;
+    this.ownAddress = kind === 'redis';
+    this.ip = this.ownAddress ? host.podAddress(this.namespace, this.name) : POD_IP;
     this.dir = join(host.podsDir, `${this.namespace}_${this.name}_${this.uid}`);
     this.containers = (pod.spec.containers as any[]).map((spec, i) => new ContainerRunner(spec, i));
   }
@@ -141,7 +153,7 @@ export class PodWorker {
     this.startTime = apiTime();
     while (!this.terminating) {
       try {
-        this.volumeDirs = await materializeVolumes(this.pod, this.dir, this.objectSource());
+        this.volumeDirs = await materializeVolumes(this.pod, this.dir, this.objectSource(), this.ip);
         break;
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
@@ -170,7 +182,19 @@ export class PodWorker {
       if (!cache.has(key)) cache.set(key, this.readObject(kind, name));
       return cache.get(key)!;
     };
-    return { secret: (name) => read('secrets', name), configMap: (name) => read('configmaps', name) };
+    return { secret: (name) => read('secrets', name), configMap: (name) => read('configmaps', name), claim: (name) => this.claimDir(name) };
+  }
+
+  /** The claim's folder, by the claim's uid: a claim deleted and made again starts empty, as a new volume would. */
+  private async claimDir(name: string): Promise<string> {
+    let claim: any;
+    try {
+      claim = await this.host.api.find<any>(`/api/v1/namespaces/${this.namespace}/persistentvolumeclaims/${name}`);
+    } catch (error) {
+      throw new ConfigError(`cannot read persistentvolumeclaim "${name}": ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!claim) throw new ConfigError(`persistentvolumeclaim "${name}" not found`);
+    return this.host.claimDir(this.namespace, name, claim.metadata.uid);
   }
 
   private async readObject(kind: 'secrets' | 'configmaps', name: string): Promise<KeyedData | undefined> {
@@ -230,23 +254,47 @@ export class PodWorker {
   private async prepareLaunch(c: ContainerRunner): Promise<Launch> {
     if (!c.ports) {
       c.ports = new Map();
-      for (const port of c.spec.ports ?? []) c.ports.set(port.containerPort, await freePort());
+      // A pod of its own address listens on the ports it declares.
+      for (const port of c.spec.ports ?? []) c.ports.set(port.containerPort, this.ownAddress ? port.containerPort : await freePort());
     }
     const mounts = mountMappings(c.spec, this.volumeDirs);
-    const rewriter = new Rewriter(this.namespace, mounts, c.ports, this.host.services);
-    const resolved = await resolveEnv(this.pod, c.spec, this.objectSource());
+    const rewriter = new Rewriter(this.namespace, mounts, c.ports, this.host.services, this.ownAddress ? this.ip : undefined);
+    const resolved = await resolveEnv(this.pod, c.spec, this.objectSource(), this.ip);
     const env = await rewriter.env(resolved);
     const lookup = (name: string) => env[name];
     const command: string[] = (c.spec.command ?? []).map((s: string) => expand(s, lookup));
+    const kind = containerKind(String(c.spec.image));
+    const cwd = c.spec.workingDir ? rewriter.path(c.spec.workingDir) : this.dir;
+    mkdirSync(cwd, { recursive: true });
+    const logFile = c.index === 0 ? `pod-${this.namespace}-${this.name}` : `pod-${this.namespace}-${this.name}-${c.name}`;
+    if (kind === 'redis' || kind === 'exporter') {
+      const { program, argv } = hostProgram(kind, command, (c.spec.args ?? []).map((s: string) => expand(s, lookup)));
+      const rewritten = await rewriter.args(argv);
+      let hostArgs: string[];
+      if (kind === 'redis') {
+        // The config file (the first argument, its path mapped): a copy with its paths mapped too.
+        const configCopy = rewritten[0] !== undefined && !rewritten[0].startsWith('-') ? join(this.dir, `${c.name}-redis.conf`) : undefined;
+        if (configCopy) {
+          let text: string;
+          try {
+            text = readFileSync(rewritten[0], 'utf8');
+          } catch (error) {
+            throw new ConfigError(`cannot read the config file ${argv[0]}: ${error instanceof Error ? error.message : String(error)}`, 'RunContainerError');
+          }
+          writeFileSync(configCopy, redisConfigCopy(text, (line) => rewriter.path(line)));
+        }
+        hostArgs = redisServerArgv(rewritten, this.ip, configCopy);
+      } else {
+        hostArgs = exporterArgv(rewritten, this.ip, c.spec.ports?.[0]?.containerPort);
+      }
+      return { command: program, args: hostArgs, env: { HOSTNAME: this.name, ...env }, cwd, ports: Object.fromEntries(c.ports), logFile };
+    }
     const args: string[] = (c.spec.args ?? (c.spec.command ? [] : ['--help'])).map((s: string) => expand(s, lookup));
     let argv: string[];
     if (command.length === 0) argv = args;
     else if (command[0] === 'redis-keda' || command[0].endsWith('/redis-keda')) argv = [...command.slice(1), ...args];
     else if (command[0] === 'node' && command[1] === IMAGE_CLI) argv = [...command.slice(2), ...args];
     else throw new ConfigError(`the node agent runs only the runtime image's program (redis-keda), not ${JSON.stringify(command)}`, 'RunContainerError');
-    const cwd = c.spec.workingDir ? rewriter.path(c.spec.workingDir) : this.dir;
-    mkdirSync(cwd, { recursive: true });
-    const logFile = c.index === 0 ? `pod-${this.namespace}-${this.name}` : `pod-${this.namespace}-${this.name}-${c.name}`;
     return {
       command: process.execPath,
       args: [this.host.cli, ...(await rewriter.args(argv))],
@@ -267,7 +315,7 @@ export class PodWorker {
     if (probe.exec) {
       const mounts = mountMappings(c.spec, this.volumeDirs);
       const rewriter = new Rewriter(this.namespace, mounts, ports, this.host.services);
-      const [first, ...rest] = (probe.exec.command as string[]).map((s) => rewriter.path(s));
+      const [first, ...rest] = (probe.exec.command as string[]).map((s) => rewriter.path(s)).map((s) => (this.ownAddress ? redisCliOnAddress(s, this.ip) : s));
       const isCli = first === 'redis-keda' || first.endsWith('/redis-keda');
       return {
         exec: {
@@ -280,9 +328,9 @@ export class PodWorker {
     }
     if (probe.httpGet) {
       const headers = Object.fromEntries((probe.httpGet.httpHeaders ?? []).map((h: any) => [h.name, h.value]));
-      return { http: { port: portOf(probe.httpGet.port), path: probe.httpGet.path ?? '/', scheme: probe.httpGet.scheme ?? 'HTTP', headers } };
+      return { http: { host: this.ip, port: portOf(probe.httpGet.port), path: probe.httpGet.path ?? '/', scheme: probe.httpGet.scheme ?? 'HTTP', headers } };
     }
-    if (probe.tcpSocket) return { tcp: { port: portOf(probe.tcpSocket.port) } };
+    if (probe.tcpSocket) return { tcp: { host: this.ip, port: portOf(probe.tcpSocket.port) } };
     return {};
   }
 
@@ -432,8 +480,8 @@ export class PodWorker {
       phase,
       hostIP: POD_IP,
       hostIPs: [{ ip: POD_IP }],
-      podIP: POD_IP,
-      podIPs: [{ ip: POD_IP }],
+      podIP: this.ip,
+      podIPs: [{ ip: this.ip }],
       startTime: this.startTime,
       conditions: [
         this.condition('PodReadyToStartContainers', this.volumeDirs.size > 0 || !(this.pod.spec.volumes ?? []).length),

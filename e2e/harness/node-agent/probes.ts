@@ -1,7 +1,7 @@
 /**
  * A container's readiness probe run as the kubelet runs it: exec (the command on the host, paths
  * rewritten, the container's env), httpGet (200-399 within timeoutSeconds) or tcpSocket on the
- * remapped port, every periodSeconds after initialDelaySeconds; Ready after successThreshold
+ * pod's address and remapped port, every periodSeconds after initialDelaySeconds; Ready after successThreshold
  * successes in a row, not Ready after failureThreshold failures in a row.
  */
 import { spawn } from 'child_process';
@@ -12,8 +12,8 @@ import { createConnection } from 'net';
 export interface ProbeTarget {
   /** The exec command, already rewritten and mapped to a host program. */
   readonly exec?: { readonly command: string; readonly args: readonly string[]; readonly env: Record<string, string>; readonly cwd: string };
-  readonly http?: { readonly port: number; readonly path: string; readonly scheme: string; readonly headers: Record<string, string> };
-  readonly tcp?: { readonly port: number };
+  readonly http?: { readonly host: string; readonly port: number; readonly path: string; readonly scheme: string; readonly headers: Record<string, string> };
+  readonly tcp?: { readonly host: string; readonly port: number };
 }
 
 export interface ProbeTiming {
@@ -38,7 +38,7 @@ export function probeTiming(probe: any): ProbeTiming {
 export function probeOnce(target: ProbeTarget, timeoutMs: number): Promise<boolean> {
   if (target.exec) return execProbe(target.exec, timeoutMs);
   if (target.http) return httpProbe(target.http, timeoutMs);
-  if (target.tcp) return tcpProbe(target.tcp.port, timeoutMs);
+  if (target.tcp) return tcpProbe(target.tcp.host, target.tcp.port, timeoutMs);
   return Promise.resolve(true);
 }
 
@@ -62,7 +62,7 @@ function httpProbe(http: NonNullable<ProbeTarget['http']>, timeoutMs: number): P
     const tls = http.scheme.toUpperCase() === 'HTTPS';
     const req = (tls ? httpsRequest : request)(
       {
-        host: '127.0.0.1',
+        host: http.host,
         port: http.port,
         path: http.path,
         method: 'GET',
@@ -82,9 +82,9 @@ function httpProbe(http: NonNullable<ProbeTarget['http']>, timeoutMs: number): P
   });
 }
 
-function tcpProbe(port: number, timeoutMs: number): Promise<boolean> {
+function tcpProbe(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
+    const socket = createConnection({ host, port });
     socket.setTimeout(timeoutMs, () => {
       socket.destroy();
       resolve(false);

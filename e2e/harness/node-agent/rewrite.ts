@@ -14,10 +14,16 @@
  *    becomes the host directory of that mount.
  * 3. Ports. Every containerPort P has its own free loopback port P': an env value "P", an arg "P",
  *    "--flag=P" or a listen address (":P", "0.0.0.0:P", "127.0.0.1:P", "localhost:P") gets P';
- *    HTTP and TCP probes on P (or on its name) go to P'.
+ *    HTTP and TCP probes on P (or on its name) go to P'. Not for a pod with an address of its own
+ *    (redis-pods.ts): its ports stay as declared.
+ * 4. Pod DNS names. `<pod>.<service>.<ns>.svc[.cluster.local]` under a headless Service, alone, as the
+ *    host of a URL or `host:port`, or in a comma-separated list of those, becomes that pod's address
+ *    (what cluster DNS would answer; the host has no cluster DNS). In a pod with an address of its own,
+ *    `localhost` and `127.0.0.1` as such a host become that address.
  */
 import type { MountMapping } from './volumes';
 import { ConfigError } from './env';
+import { podDnsName } from './redis-pods';
 
 /** A Service, as far as the agent reads it. */
 export interface ServiceInfo {
@@ -25,6 +31,8 @@ export interface ServiceInfo {
   readonly name: string;
   readonly ports: readonly { port: number; targetPort?: number | string; name?: string }[];
   readonly selector?: Record<string, string>;
+  /** `None` for a headless Service. */
+  readonly clusterIP?: string;
 }
 
 export interface Backend {
@@ -37,6 +45,11 @@ export interface ServiceDirectory {
   service(host: string, namespace: string): Promise<ServiceInfo | undefined>;
   /** Where the Service's `port` is served now; undefined when nothing backs it yet. */
   backend(service: ServiceInfo, port: number): Backend | undefined;
+  /**
+   * The address of pod `pod` under headless Service `service` of `namespace` (rule 4); undefined when no
+   * headless Service of that name exists. Throws a {@link ConfigError} while the Service cannot be read.
+   */
+  podAddress(pod: string, service: string, namespace: string): Promise<string | undefined>;
 }
 
 const SCHEME_PORTS: Record<string, number> = { http: 80, https: 443, redis: 6379, rediss: 6379 };
@@ -62,6 +75,8 @@ export class Rewriter {
     /** containerPort -> host port. */
     private readonly ports: ReadonlyMap<number, number>,
     private readonly services: ServiceDirectory,
+    /** The pod's own address, when it has one (rule 4). */
+    private readonly ownIp?: string,
   ) {}
 
   /** Rule 2 on one string. */
@@ -92,9 +107,18 @@ export class Rewriter {
   async service(value: string): Promise<string> {
     const flag = /^(--?[A-Za-z0-9-]+=)(.*)$/s.exec(value);
     if (flag) return flag[1] + (await this.service(flag[2]));
+    if (value.includes(',') && !URL_PATTERN.test(value)) {
+      const parts = value.split(',');
+      const mapped = await Promise.all(parts.map((part) => (HOST_PORT_PATTERN.test(part) || podDnsName(part) ? this.service(part) : part)));
+      return mapped.join(',');
+    }
+    const named = await this.hostAddress(value);
+    if (named) return named;
     const url = URL_PATTERN.exec(value);
     if (url) {
       const [, scheme, user = '', host, port, rest] = url;
+      const address = await this.hostAddress(host);
+      if (address) return `${scheme}://${user}${address}${port === undefined ? '' : `:${port}`}${rest}`;
       const service = await this.lookup(host);
       if (!service) return value;
       const backend = this.backendFor(service, port === undefined ? SCHEME_PORTS[scheme.toLowerCase()] : Number(port));
@@ -102,6 +126,8 @@ export class Rewriter {
     }
     const hostPort = HOST_PORT_PATTERN.exec(value);
     if (hostPort) {
+      const address = await this.hostAddress(hostPort[1]);
+      if (address) return `${address}:${hostPort[2]}`;
       const service = await this.lookup(hostPort[1]);
       if (!service) return value;
       const backend = this.backendFor(service, Number(hostPort[2]));
@@ -139,6 +165,13 @@ export class Rewriter {
     const out: string[] = [];
     for (const arg of args) out.push(this.port(this.path(await this.service(arg))));
     return out;
+  }
+
+  /** Rule 4: the address a pod DNS name (or, in a pod of its own address, localhost) stands for; undefined for any other host. */
+  private async hostAddress(host: string): Promise<string | undefined> {
+    if (this.ownIp && (host === 'localhost' || host === '127.0.0.1')) return this.ownIp;
+    const name = podDnsName(host);
+    return name ? this.services.podAddress(name.pod, name.service, name.namespace) : undefined;
   }
 
   private async lookup(host: string): Promise<ServiceInfo | undefined> {

@@ -1,8 +1,9 @@
 /**
  * A pod's volumes as directories of its own: `<podDir>/volumes/<volume>`. emptyDir is an empty
  * directory; secret, configMap and downwardAPI volumes (and those sources of a projected volume)
- * are written as files, one per key or per `items` entry (with its mode); any other kind is an
- * empty directory. Each container mountPath maps to its volume's directory (or subPath in it).
+ * are written as files, one per key or per `items` entry (with its mode); a persistentVolumeClaim is
+ * the claim's own folder outside the pod's (`ObjectSource.claim`: it outlives the pod); any other kind
+ * is an empty directory. Each container mountPath maps to its volume's directory (or subPath in it).
  */
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'fs';
 import { dirname, join, normalize } from 'path';
@@ -33,7 +34,7 @@ function keyedFiles(object: KeyedData, items: any[] | undefined, optional: boole
   return files;
 }
 
-async function sourceFiles(pod: any, source: ObjectSource, spec: any, defaultMode: number | undefined): Promise<Files> {
+async function sourceFiles(pod: any, source: ObjectSource, spec: any, defaultMode: number | undefined, podIp?: string): Promise<Files> {
   const ns: string = pod.metadata.namespace;
   for (const kind of ['secret', 'configMap'] as const) {
     const ref = spec[kind];
@@ -51,7 +52,7 @@ async function sourceFiles(pod: any, source: ObjectSource, spec: any, defaultMod
   if (spec.downwardAPI) {
     const files: Files = new Map();
     for (const item of spec.downwardAPI.items ?? []) {
-      const value = item.fieldRef ? fieldValue(pod, item.fieldRef.fieldPath) : resourceValue(pod, item.resourceFieldRef.containerName, item.resourceFieldRef);
+      const value = item.fieldRef ? fieldValue(pod, item.fieldRef.fieldPath, podIp) : resourceValue(pod, item.resourceFieldRef.containerName, item.resourceFieldRef);
       files.set(item.path, { content: Buffer.from(value), mode: item.mode ?? spec.downwardAPI.defaultMode ?? defaultMode });
     }
     return files;
@@ -61,7 +62,7 @@ async function sourceFiles(pod: any, source: ObjectSource, spec: any, defaultMod
     for (const projection of spec.projected.sources ?? []) {
       // serviceAccountToken and clusterTrustBundle sources are not written.
       if (projection.secret || projection.configMap || projection.downwardAPI) {
-        for (const [path, file] of await sourceFiles(pod, source, projection, spec.projected.defaultMode ?? defaultMode)) files.set(path, file);
+        for (const [path, file] of await sourceFiles(pod, source, projection, spec.projected.defaultMode ?? defaultMode, podIp)) files.set(path, file);
       }
     }
     return files;
@@ -70,12 +71,16 @@ async function sourceFiles(pod: any, source: ObjectSource, spec: any, defaultMod
 }
 
 /** Makes every volume's directory and files under `podDir`; returns the directory of each volume by name. */
-export async function materializeVolumes(pod: any, podDir: string, source: ObjectSource): Promise<Map<string, string>> {
+export async function materializeVolumes(pod: any, podDir: string, source: ObjectSource, podIp?: string): Promise<Map<string, string>> {
   const dirs = new Map<string, string>();
   for (const volume of pod.spec.volumes ?? []) {
+    if (volume.persistentVolumeClaim && source.claim) {
+      dirs.set(volume.name, await source.claim(volume.persistentVolumeClaim.claimName));
+      continue;
+    }
     const dir = join(podDir, 'volumes', volume.name);
     mkdirSync(dir, { recursive: true });
-    for (const [path, file] of await sourceFiles(pod, source, volume, undefined)) {
+    for (const [path, file] of await sourceFiles(pod, source, volume, undefined, podIp)) {
       const target = normalize(join(dir, path));
       if (!target.startsWith(dir + '/')) throw new ConfigError(`volume ${volume.name}: path "${path}" leaves the volume`);
       mkdirSync(dirname(target), { recursive: true });
