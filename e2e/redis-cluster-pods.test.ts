@@ -132,7 +132,10 @@ function parsed(result: ProcessResult, what: string): any {
 
 /** `cluster check --nodes <the pods' IPs>`: ok, every slot covered, `masters` masters each with one replica. */
 async function expectHealthy(count: number, masters: number): Promise<void> {
-  const report = parsed(await runCli([Commands.CLUSTER, ClusterCommands.CHECK, '--nodes', (await addresses(count)).join(','), '--replicas-per-master', '1'], { env, timeoutMs: 60_000 }), 'cluster check');
+  const report = parsed(
+    await runCli([Commands.CLUSTER, ClusterCommands.CHECK, '--nodes', (await addresses(count)).join(','), '--replicas-per-master', '1'], { env, timeoutMs: 60_000 }),
+    'cluster check',
+  );
   expect({ ok: report.ok, slots: report.slots, masters: report.masters.length, problems: report.problems }).toEqual({
     ok: true,
     slots: { covered: 16384, uncovered: 0, disputed: 0, open: 0 },
@@ -227,33 +230,37 @@ afterAll(async () => {
   if (Object.keys(figures).length) process.stdout.write(JSON.stringify({ redisClusterPods: figures }) + '\n');
 });
 
-step("the chart's create Job, run by the agent, grows the StatefulSet to 6 pods and forms 3 masters with a replica each", async () => {
-  const job = await waitFor(
-    'Job rc-create to succeed',
-    async () => {
-      const found = (await admin.call('GET', `/apis/batch/v1/namespaces/${NS}/jobs/${NAME}-create`)) as any;
-      if ((found.status?.failed ?? 0) > 0) throw new Error(`Job ${NAME}-create failed a pod: ${JSON.stringify(found.status)}`);
-      return found.status?.succeeded === 1 ? found : undefined;
-    },
-    180_000,
-    500,
-  );
-  expect(job.status.succeeded).toBe(1);
-  const byOrdinal = await pods();
-  expect([...byOrdinal.keys()].sort()).toEqual([0, 1, 2, 3, 4, 5]);
-  // Each pod on an address of its own, both containers Ready.
-  const ips = [...byOrdinal.values()].map((p) => p.status?.podIP);
-  expect(new Set(ips).size).toBe(6);
-  for (const ip of ips) expect(ip).toMatch(/^127\.\d+\.\d+\.\d+$/);
-  expect([...byOrdinal.values()].every((p) => (p.status as any).containerStatuses.every((c: any) => c.ready))).toBe(true);
-  const sts = await admin.getStatefulSet(NS, NAME);
-  expect([sts.spec.replicas, sts.spec.updateStrategy?.rollingUpdate?.partition]).toEqual([6, 6]);
-  await expectHealthy(6, 3);
-  // The exporter sidecar serves the node it sits beside.
-  const metrics = await fetch(`http://${ips[0]}:9121/metrics`).then((r) => r.text());
-  expect(metrics).toMatch(/^redis_up 1$/m);
-  expect(metrics).toMatch(/^redis_cluster_enabled 1$/m);
-}, 240_000);
+step(
+  "the chart's create Job, run by the agent, grows the StatefulSet to 6 pods and forms 3 masters with a replica each",
+  async () => {
+    const job = await waitFor(
+      'Job rc-create to succeed',
+      async () => {
+        const found = (await admin.call('GET', `/apis/batch/v1/namespaces/${NS}/jobs/${NAME}-create`)) as any;
+        if ((found.status?.failed ?? 0) > 0) throw new Error(`Job ${NAME}-create failed a pod: ${JSON.stringify(found.status)}`);
+        return found.status?.succeeded === 1 ? found : undefined;
+      },
+      180_000,
+      500,
+    );
+    expect(job.status.succeeded).toBe(1);
+    const byOrdinal = await pods();
+    expect([...byOrdinal.keys()].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    // Each pod on an address of its own, both containers Ready.
+    const ips = [...byOrdinal.values()].map((p) => p.status?.podIP);
+    expect(new Set(ips).size).toBe(6);
+    for (const ip of ips) expect(ip).toMatch(/^127\.\d+\.\d+\.\d+$/);
+    expect([...byOrdinal.values()].every((p) => (p.status as any).containerStatuses.every((c: any) => c.ready))).toBe(true);
+    const sts = await admin.getStatefulSet(NS, NAME);
+    expect([sts.spec.replicas, sts.spec.updateStrategy?.rollingUpdate?.partition]).toEqual([6, 6]);
+    await expectHealthy(6, 3);
+    // The exporter sidecar serves the node it sits beside.
+    const metrics = await fetch(`http://${ips[0]}:9121/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/^redis_up 1$/m);
+    expect(metrics).toMatch(/^redis_cluster_enabled 1$/m);
+  },
+  240_000,
+);
 
 step('the consistency checker writes through the cluster', async () => {
   checker = startCli(
@@ -263,75 +270,94 @@ step('the consistency checker writes through the cluster', async () => {
   await waitFor('the checker to acknowledge writes', () => (ticks().some((t) => t.writes > 0) ? true : undefined), 30_000, 200);
 });
 
-step('cluster scale --masters 4: the StatefulSet grows to 8 pods, the new masters get their slots and replicas, no write lost', async () => {
-  await measured('scaleTo4', async () => {
-    const result = parsed(await runCli([Commands.CLUSTER, ClusterCommands.SCALE, ...toolArgs(), '--masters', '4'], { env, timeoutMs: CLI_TIMEOUT_MS }), 'cluster scale --masters 4');
-    expect(result.report.ok).toBe(true);
-  });
-  expect([...(await pods()).keys()].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-  await expectHealthy(8, 4);
-}, CLI_TIMEOUT_MS + 30_000);
-
-step('cluster scale --masters 3: drained first, then shrunk; the claims of ordinals 6 and 7 deleted only after their pods are gone', async () => {
-  const violations: string[] = [];
-  let polls = 0;
-  let running = true;
-  const watcher = (async () => {
-    while (running) {
-      const [p, c] = await Promise.all([pods(), claims()]);
-      polls++;
-      for (const ordinal of [6, 7]) {
-        const claim = c.get(`data-${NAME}-${ordinal}`);
-        if (p.has(ordinal) && (!claim || claim.metadata.deletionTimestamp)) violations.push(`poll ${polls}: pod ${NAME}-${ordinal} exists, its claim ${claim ? 'terminating' : 'gone'}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  try {
-    await measured('scaleTo3', async () => {
-      const result = parsed(await runCli([Commands.CLUSTER, ClusterCommands.SCALE, ...toolArgs(), '--masters', '3'], { env, timeoutMs: CLI_TIMEOUT_MS }), 'cluster scale --masters 3');
+step(
+  'cluster scale --masters 4: the StatefulSet grows to 8 pods, the new masters get their slots and replicas, no write lost',
+  async () => {
+    await measured('scaleTo4', async () => {
+      const result = parsed(
+        await runCli([Commands.CLUSTER, ClusterCommands.SCALE, ...toolArgs(), '--masters', '4'], { env, timeoutMs: CLI_TIMEOUT_MS }),
+        'cluster scale --masters 4',
+      );
       expect(result.report.ok).toBe(true);
     });
-  } finally {
-    running = false;
-    await watcher;
-  }
-  expect(violations).toEqual([]);
-  expect(polls).toBeGreaterThan(1);
-  expect([...(await pods()).keys()].sort()).toEqual([0, 1, 2, 3, 4, 5]);
-  const left = [...(await claims()).entries()].filter(([, c]) => !c.metadata.deletionTimestamp).map(([name]) => name);
-  expect(left.sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `data-${NAME}-${i}`));
-  await expectHealthy(6, 3);
-}, CLI_TIMEOUT_MS + 30_000);
+    expect([...(await pods()).keys()].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    await expectHealthy(8, 4);
+  },
+  CLI_TIMEOUT_MS + 30_000,
+);
 
-step('cluster upgrade after a pod-template change: every pod restarted on the new revision, each with its node id and its data', async () => {
-  const idsBefore = await nodeIds(6);
-  const uidsBefore = [...(await pods()).entries()].sort(([a], [b]) => a - b).map(([, p]) => p.metadata.uid);
-  const [sts] = objectsOf(objects, 'StatefulSet', NAME);
-  const spec = sts.spec as any;
-  const changed = { ...sts, spec: { ...spec, template: { ...spec.template, metadata: { ...spec.template.metadata, annotations: { 'e2e.redis-keda.dev/rev': 'upgrade' } } } } };
-  await cluster().kubectl.apply([changed], 'e2e-chart');
-  await waitFor(
-    'the StatefulSet controller to see the new template',
-    async () => {
-      const live = await admin.getStatefulSet(NS, NAME);
-      return (live.status?.observedGeneration ?? 0) >= (live.metadata.generation ?? 0) && live.status?.updateRevision !== live.status?.currentRevision ? true : undefined;
-    },
-    30_000,
-  );
-  await measured('upgrade', async () => {
-    const result = parsed(await runCli([Commands.CLUSTER, ClusterCommands.UPGRADE, ...toolArgs()], { env, timeoutMs: CLI_TIMEOUT_MS }), 'cluster upgrade');
-    expect(result.report.ok).toBe(true);
-    expect(result.steps.length).toBe(6);
-  });
-  const live = await admin.getStatefulSet(NS, NAME);
-  const after = [...(await pods()).entries()].sort(([a], [b]) => a - b).map(([, p]) => p);
-  expect(after.map((p) => p.metadata.labels?.[REVISION_LABEL])).toEqual(Array(6).fill(live.status?.updateRevision));
-  expect(after.map((p, i) => p.metadata.uid === uidsBefore[i])).toEqual(Array(6).fill(false));
-  expect(live.spec.updateStrategy?.rollingUpdate?.partition).toBe(6);
-  expect(await nodeIds(6)).toEqual(idsBefore);
-  await expectHealthy(6, 3);
-}, CLI_TIMEOUT_MS + 60_000);
+step(
+  'cluster scale --masters 3: drained first, then shrunk; the claims of ordinals 6 and 7 deleted only after their pods are gone',
+  async () => {
+    const violations: string[] = [];
+    let polls = 0;
+    let running = true;
+    const watcher = (async () => {
+      while (running) {
+        const [p, c] = await Promise.all([pods(), claims()]);
+        polls++;
+        for (const ordinal of [6, 7]) {
+          const claim = c.get(`data-${NAME}-${ordinal}`);
+          if (p.has(ordinal) && (!claim || claim.metadata.deletionTimestamp))
+            violations.push(`poll ${polls}: pod ${NAME}-${ordinal} exists, its claim ${claim ? 'terminating' : 'gone'}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      await measured('scaleTo3', async () => {
+        const result = parsed(
+          await runCli([Commands.CLUSTER, ClusterCommands.SCALE, ...toolArgs(), '--masters', '3'], { env, timeoutMs: CLI_TIMEOUT_MS }),
+          'cluster scale --masters 3',
+        );
+        expect(result.report.ok).toBe(true);
+      });
+    } finally {
+      running = false;
+      await watcher;
+    }
+    expect(violations).toEqual([]);
+    expect(polls).toBeGreaterThan(1);
+    expect([...(await pods()).keys()].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    const left = [...(await claims()).entries()].filter(([, c]) => !c.metadata.deletionTimestamp).map(([name]) => name);
+    expect(left.sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `data-${NAME}-${i}`));
+    await expectHealthy(6, 3);
+  },
+  CLI_TIMEOUT_MS + 30_000,
+);
+
+step(
+  'cluster upgrade after a pod-template change: every pod restarted on the new revision, each with its node id and its data',
+  async () => {
+    const idsBefore = await nodeIds(6);
+    const uidsBefore = [...(await pods()).entries()].sort(([a], [b]) => a - b).map(([, p]) => p.metadata.uid);
+    const [sts] = objectsOf(objects, 'StatefulSet', NAME);
+    const spec = sts.spec as any;
+    const changed = { ...sts, spec: { ...spec, template: { ...spec.template, metadata: { ...spec.template.metadata, annotations: { 'e2e.redis-keda.dev/rev': 'upgrade' } } } } };
+    await cluster().kubectl.apply([changed], 'e2e-chart');
+    await waitFor(
+      'the StatefulSet controller to see the new template',
+      async () => {
+        const live = await admin.getStatefulSet(NS, NAME);
+        return (live.status?.observedGeneration ?? 0) >= (live.metadata.generation ?? 0) && live.status?.updateRevision !== live.status?.currentRevision ? true : undefined;
+      },
+      30_000,
+    );
+    await measured('upgrade', async () => {
+      const result = parsed(await runCli([Commands.CLUSTER, ClusterCommands.UPGRADE, ...toolArgs()], { env, timeoutMs: CLI_TIMEOUT_MS }), 'cluster upgrade');
+      expect(result.report.ok).toBe(true);
+      expect(result.steps.length).toBe(6);
+    });
+    const live = await admin.getStatefulSet(NS, NAME);
+    const after = [...(await pods()).entries()].sort(([a], [b]) => a - b).map(([, p]) => p);
+    expect(after.map((p) => p.metadata.labels?.[REVISION_LABEL])).toEqual(Array(6).fill(live.status?.updateRevision));
+    expect(after.map((p, i) => p.metadata.uid === uidsBefore[i])).toEqual(Array(6).fill(false));
+    expect(live.spec.updateStrategy?.rollingUpdate?.partition).toBe(6);
+    expect(await nodeIds(6)).toEqual(idsBefore);
+    await expectHealthy(6, 3);
+  },
+  CLI_TIMEOUT_MS + 60_000,
+);
 
 step('the checker stops: no acknowledged write lost over the whole run', async () => {
   checker!.child.kill('SIGTERM');

@@ -268,7 +268,11 @@ export class PodWorker {
     mkdirSync(cwd, { recursive: true });
     const logFile = c.index === 0 ? `pod-${this.namespace}-${this.name}` : `pod-${this.namespace}-${this.name}-${c.name}`;
     if (kind === 'redis' || kind === 'exporter') {
-      const { program, argv } = hostProgram(kind, command, (c.spec.args ?? []).map((s: string) => expand(s, lookup)));
+      const { program, argv } = hostProgram(
+        kind,
+        command,
+        (c.spec.args ?? []).map((s: string) => expand(s, lookup)),
+      );
       const rewritten = await rewriter.args(argv);
       let hostArgs: string[];
       if (kind === 'redis') {
@@ -281,7 +285,10 @@ export class PodWorker {
           } catch (error) {
             throw new ConfigError(`cannot read the config file ${argv[0]}: ${error instanceof Error ? error.message : String(error)}`, 'RunContainerError');
           }
-          writeFileSync(configCopy, redisConfigCopy(text, (line) => rewriter.path(line)));
+          writeFileSync(
+            configCopy,
+            redisConfigCopy(text, (line) => rewriter.path(line)),
+          );
         }
         hostArgs = redisServerArgv(rewritten, this.ip, configCopy);
       } else {
