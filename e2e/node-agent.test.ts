@@ -11,6 +11,7 @@ import { RedisServer, startRedis } from '../test/support/redis-server';
 import { ControlPlane } from './harness/control-plane';
 import { printLogsOnFailure } from './harness/logs';
 import { NodeAgent, runsOnAgent } from './harness/node-agent';
+import { PodAddresses, podDnsName, redisCliOnAddress, redisServerArgv } from './harness/node-agent/redis-pods';
 import { ApiClient } from './harness/node-agent/api';
 import { NODE_ALLOCATABLE } from './harness/node-agent/node-status';
 import { adminApi, watchObjects } from './harness/watch';
@@ -124,12 +125,39 @@ describe('the Node', () => {
     expect(renewed.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Node', name: 'agent-node', uid: node.metadata.uid }]);
   });
 
-  test('runs only pods whose every container is the runtime image', () => {
+  test('runs only pods whose every container is the runtime image, or the Redis image (with the exporter beside it)', () => {
     const withImage = (...images: string[]) => ({ spec: { containers: images.map((image) => ({ image })) } });
     expect(runsOnAgent(withImage(DEFAULT_RUNTIME_IMAGE))).toBe(true);
     expect(runsOnAgent(withImage('ghcr.io/cdk8s-redis-keda/redis-keda@sha256:0123'))).toBe(true);
     expect(runsOnAgent(withImage(DEFAULT_RUNTIME_IMAGE, 'redis:7.4.2'))).toBe(false);
     expect(runsOnAgent(withImage('ghcr.io/cdk8s-redis-keda/redis-keda-other:1'))).toBe(false);
+    expect(runsOnAgent(withImage('redis:7.4.2', 'oliver006/redis_exporter:v1.67.0'))).toBe(true);
+    expect(runsOnAgent(withImage('docker.io/library/redis:7.2'))).toBe(true);
+    expect(runsOnAgent(withImage('oliver006/redis_exporter:v1.67.0'))).toBe(false);
+    expect(runsOnAgent(withImage('bitnami/redis:7.2'))).toBe(false);
+  });
+
+  test("the Redis pods' rules: one address per pod name, pod DNS names, redis-server's and redis-cli's address", () => {
+    const addresses = new PodAddresses(() => 0.5);
+    expect([addresses.of('a', 'rc-0'), addresses.of('a', 'rc-1'), addresses.of('b', 'rc-0'), addresses.of('a', 'rc-0')]).toEqual([
+      '127.175.128.2',
+      '127.175.128.3',
+      '127.175.128.4',
+      '127.175.128.2',
+    ]);
+    expect(podDnsName('rc-0.rc-headless.ns.svc')).toEqual({ pod: 'rc-0', service: 'rc-headless', namespace: 'ns' });
+    expect(podDnsName('rc-0.rc-headless.ns.svc.cluster.local')).toEqual({ pod: 'rc-0', service: 'rc-headless', namespace: 'ns' });
+    expect([podDnsName('rc.ns.svc'), podDnsName('a.b.c.d'), podDnsName('127.0.0.1')]).toEqual([undefined, undefined, undefined]);
+    expect(redisServerArgv(['/pod/redis.conf', '--bind', '0.0.0.0', '::', '--maxmemory', '1mb'], '127.9.9.2', '/pod/copy.conf')).toEqual([
+      '/pod/copy.conf',
+      '--maxmemory',
+      '1mb',
+      '--bind',
+      '127.9.9.2',
+      '--cluster-announce-ip',
+      '127.9.9.2',
+    ]);
+    expect(redisCliOnAddress('redis-cli -p 6379 ping | grep -q PONG', '127.9.9.2')).toBe('redis-cli -h 127.9.9.2 -p 6379 ping | grep -q PONG');
   });
 });
 
@@ -475,5 +503,123 @@ describe('a pod of the runtime image', () => {
       },
     });
     expect(await redis.llen(list)).toBe(0);
+  });
+});
+
+describe('a pod of the Redis image', () => {
+  const redisPod = (name: string) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: NS },
+    spec: {
+      automountServiceAccountToken: false,
+      subdomain: 'kv',
+      containers: [
+        {
+          name: 'redis',
+          image: 'redis:7.4.2',
+          command: ['redis-server'],
+          args: ['/etc/redis/redis.conf', '--requirepass', '$(PW)'],
+          env: [
+            { name: 'PW', valueFrom: { secretKeyRef: { name: 'redis-auth', key: 'password' } } },
+            { name: 'REDISCLI_AUTH', valueFrom: { secretKeyRef: { name: 'redis-auth', key: 'password' } } },
+          ],
+          ports: [{ name: 'redis', containerPort: 6379 }],
+          readinessProbe: { exec: { command: ['sh', '-c', 'redis-cli -p 6379 ping | grep -q PONG'] }, periodSeconds: 1 },
+          volumeMounts: [
+            { name: 'config', mountPath: '/etc/redis' },
+            { name: 'data', mountPath: '/data' },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'config', configMap: { name: 'kv-config' } },
+        { name: 'data', persistentVolumeClaim: { claimName: 'data-kv' } },
+      ],
+    },
+  });
+  const claim = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'data-kv', namespace: NS },
+    spec: { accessModes: ['ReadWriteOnce'], storageClassName: '', resources: { requests: { storage: '16Mi' } } },
+  };
+  const volume = (name: string) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name },
+    spec: {
+      capacity: { storage: '16Mi' },
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: '',
+      persistentVolumeReclaimPolicy: 'Retain',
+      hostPath: { path: `/tmp/${name}` },
+      claimRef: { namespace: NS, name: 'data-kv' },
+    },
+  });
+  const readyPod = () => waitPod('kv-0', 'Ready', (p) => condition(p, 'Ready') === 'True');
+  const client = (ip: string) => new Redis({ host: ip, port: 6379, password: PASSWORD, lazyConnect: true, maxRetriesPerRequest: 1 });
+  const deletePod = async () => {
+    await cluster().kubectl.ok(['delete', 'pod', 'kv-0', '-n', NS, '--wait=true', '--timeout=60s']);
+  };
+
+  it('runs redis-server on an address of its own, its claim a folder kept across pods, a new claim empty; its DNS name is that address', async () => {
+    await cluster().kubectl.apply([
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kv-config', namespace: NS }, data: { 'redis.conf': 'bind * -::*\nport 6379\ndir /data\nappendonly yes\n' } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kv', namespace: NS }, spec: { clusterIP: 'None', selector: { app: 'kv' }, ports: [{ port: 6379 }] } },
+      volume('pv-kv-1'),
+      claim,
+      redisPod('kv-0'),
+    ]);
+    const first = await readyPod();
+    const ip: string = first.status.podIP;
+    expect(ip).toMatch(/^127\.\d+\.\d+\.\d+$/);
+    expect(ip).not.toBe('127.0.0.1');
+    expect(agent.pod(NS, 'kv-0')!.launches.redis.args.slice(-4)).toEqual(['--bind', ip, '--cluster-announce-ip', ip]);
+    const a = client(ip);
+    await a.connect();
+    await a.set('kept', 'yes');
+    a.disconnect();
+    // A pod of the runtime image reaches it by its DNS name under the headless Service.
+    const list = 'kv-list';
+    const kvRedis = client(ip);
+    await kvRedis.connect();
+    await kvRedis.lpush(list, JSON.stringify({ id: 'kv-1', wait: 0 }));
+    await cluster().kubectl.apply([
+      pod('kv-client', {
+        args: ['consume', '--once', '--sleep-scale', '0'],
+        env: [
+          { name: 'REDIS_HOST', value: `kv-0.kv.${NS}.svc.cluster.local` },
+          { name: 'REDIS_PORT', value: '6379' },
+          { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'redis-auth', key: 'password' } } },
+          { name: 'LIST_NAME', value: list },
+        ],
+      }),
+    ]);
+    await waitPod('kv-client', 'Succeeded', (p) => p.status?.phase === 'Succeeded');
+    expect(agent.pod(NS, 'kv-client')!.launches.c.env.REDIS_HOST).toBe(ip);
+    expect(await kvRedis.llen(list)).toBe(0);
+    kvRedis.disconnect();
+
+    // A new pod of the same name: the same address, the claim's data (the AOF) there.
+    await deletePod();
+    await cluster().kubectl.apply([redisPod('kv-0')]);
+    const second = await readyPod();
+    expect(second.metadata.uid).not.toBe(first.metadata.uid);
+    expect(second.status.podIP).toBe(ip);
+    const b = client(ip);
+    await b.connect();
+    expect(await b.get('kept')).toBe('yes');
+    b.disconnect();
+
+    // The claim deleted and made anew: an empty folder.
+    await deletePod();
+    await cluster().kubectl.ok(['delete', 'pvc', 'data-kv', '-n', NS, '--wait=true', '--timeout=60s']);
+    await cluster().kubectl.apply([volume('pv-kv-2'), claim, redisPod('kv-0')]);
+    await readyPod();
+    const c = client(ip);
+    await c.connect();
+    expect(await c.get('kept')).toBeNull();
+    c.disconnect();
   });
 });
