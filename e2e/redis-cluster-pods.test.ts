@@ -21,13 +21,13 @@ import * as kplus from 'cdk8s-plus-27';
 import Redis from 'ioredis';
 import { RedisCluster } from '../constructs';
 import { KubernetesApi, kubeconfigAccess, PersistentVolumeClaim, Pod, REVISION_LABEL } from '../runtime/cluster/kubernetes/api-client';
-import { podOrdinal } from '../runtime/cluster/kubernetes/stateful-set-nodes';
 import { ClusterCommands, Commands, Env, REDIS_PORT } from '../runtime/contract';
 import { ProcessResult, RunningProcess, runCli, startCli } from '../test/support/cli';
 import { freePort } from '../test/support/redis-server';
 import { ChartObject, createSecret, objectsOf, synthApp } from './harness/charts';
 import { ControlPlane } from './harness/control-plane';
 import { NodeAgent } from './harness/node-agent';
+import { claimsOf, preBoundVolumes, statefulSetPods, watchClaimsWhilePodsExist, withTemplateAnnotation } from './harness/redis-cluster';
 import { scenarioSteps } from './harness/steps';
 import { waitFor } from './harness/wait';
 
@@ -54,21 +54,12 @@ const cluster = (): ControlPlane => {
 };
 
 /** A PersistentVolume pre-bound to each claim the StatefulSet will make (no provisioner on this plane; the agent keeps the data). */
-function volumes(): object[] {
-  return Array.from({ length: MAX_PODS }, (_, i) => `data-${NAME}-${i}`).map((claim) => ({
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: `pv-${claim}` },
-    spec: {
-      capacity: { storage: '64Mi' },
-      accessModes: ['ReadWriteOnce'],
-      storageClassName: '',
-      persistentVolumeReclaimPolicy: 'Retain',
-      hostPath: { path: `/tmp/${claim}` },
-      claimRef: { namespace: NS, name: claim },
-    },
-  }));
-}
+const volumes = () =>
+  preBoundVolumes(
+    NS,
+    Array.from({ length: MAX_PODS }, (_, i) => `data-${NAME}-${i}`),
+    '64Mi',
+  );
 
 /** The create Job with what the agent cannot give it: API credentials (a kubeconfig Secret) and pod-IP addressing. */
 function withKubeconfig(job: ChartObject): ChartObject {
@@ -97,20 +88,8 @@ function withKubeconfig(job: ChartObject): ChartObject {
   };
 }
 
-async function pods(): Promise<Map<number, Pod>> {
-  const list = (await admin.call('GET', `/api/v1/namespaces/${NS}/pods`)) as { items: Pod[] };
-  const result = new Map<number, Pod>();
-  for (const pod of list.items) {
-    const ordinal = podOrdinal(NAME, pod.metadata.name);
-    if (ordinal !== undefined) result.set(ordinal, pod);
-  }
-  return result;
-}
-
-async function claims(): Promise<Map<string, PersistentVolumeClaim>> {
-  const list = (await admin.call('GET', `/api/v1/namespaces/${NS}/persistentvolumeclaims`)) as { items: PersistentVolumeClaim[] };
-  return new Map(list.items.map((c) => [c.metadata.name, c]));
-}
+const pods = (): Promise<Map<number, Pod>> => statefulSetPods(admin, NS, NAME);
+const claims = (): Promise<Map<string, PersistentVolumeClaim>> => claimsOf(admin, NS);
 
 /** `ip:6379` of ordinals 0..count-1, from the pods' status. */
 async function addresses(count: number): Promise<string[]> {
@@ -289,33 +268,16 @@ step(
 step(
   'cluster scale --masters 3: drained first, then shrunk; the claims of ordinals 6 and 7 deleted only after their pods are gone',
   async () => {
-    const violations: string[] = [];
-    let polls = 0;
-    let running = true;
-    const watcher = (async () => {
-      while (running) {
-        const [p, c] = await Promise.all([pods(), claims()]);
-        polls++;
-        for (const ordinal of [6, 7]) {
-          const claim = c.get(`data-${NAME}-${ordinal}`);
-          if (p.has(ordinal) && (!claim || claim.metadata.deletionTimestamp))
-            violations.push(`poll ${polls}: pod ${NAME}-${ordinal} exists, its claim ${claim ? 'terminating' : 'gone'}`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    try {
-      await measured('scaleTo3', async () => {
+    // Every 100 ms while the shrink runs: while a pod of ordinal 6 or 7 exists, its claim must be there untouched.
+    const { violations, polls } = await watchClaimsWhilePodsExist(admin, NS, NAME, [6, 7], 100, () =>
+      measured('scaleTo3', async () => {
         const result = parsed(
           await runCli([Commands.CLUSTER, ClusterCommands.SCALE, ...toolArgs(), '--masters', '3'], { env, timeoutMs: CLI_TIMEOUT_MS }),
           'cluster scale --masters 3',
         );
         expect(result.report.ok).toBe(true);
-      });
-    } finally {
-      running = false;
-      await watcher;
-    }
+      }),
+    );
     expect(violations).toEqual([]);
     expect(polls).toBeGreaterThan(1);
     expect([...(await pods()).keys()].sort()).toEqual([0, 1, 2, 3, 4, 5]);
@@ -332,9 +294,7 @@ step(
     const idsBefore = await nodeIds(6);
     const uidsBefore = [...(await pods()).entries()].sort(([a], [b]) => a - b).map(([, p]) => p.metadata.uid);
     const [sts] = objectsOf(objects, 'StatefulSet', NAME);
-    const spec = sts.spec as any;
-    const changed = { ...sts, spec: { ...spec, template: { ...spec.template, metadata: { ...spec.template.metadata, annotations: { 'e2e.redis-keda.dev/rev': 'upgrade' } } } } };
-    await cluster().kubectl.apply([changed], 'e2e-chart');
+    await cluster().kubectl.apply([withTemplateAnnotation(sts, 'upgrade')], 'e2e-chart');
     await waitFor(
       'the StatefulSet controller to see the new template',
       async () => {
