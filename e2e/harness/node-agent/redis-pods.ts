@@ -18,11 +18,12 @@
 import { basename } from 'path';
 import { DEFAULT_REDIS_EXPORTER_IMAGE, DEFAULT_REDIS_IMAGE } from '../../../constructs/redis-queue';
 import { RUNTIME_IMAGE_REPOSITORY } from '../../../runtime/contract';
+import { REDIS_EXPORTER_BINARY } from '../../../test/support/observed-programs';
 import { ConfigError } from './env';
 
-/** The programs standing in for the images (env overrides, e.g. a redis-server of another version). */
+/** The programs standing in for the images: redis-server (`E2E_REDIS_SERVER` names another), the exporter as the Prometheus proof finds it. */
 export const REDIS_SERVER_PROGRAM = process.env.E2E_REDIS_SERVER ?? 'redis-server';
-export const REDIS_EXPORTER_PROGRAM = process.env.REDIS_EXPORTER_BINARY ?? 'prometheus-redis-exporter';
+export const REDIS_EXPORTER_PROGRAM = REDIS_EXPORTER_BINARY;
 
 /** What a container's image is to the agent. */
 export type ContainerKind = 'runtime' | 'redis' | 'exporter';
