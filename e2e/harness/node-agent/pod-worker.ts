@@ -268,33 +268,14 @@ export class PodWorker {
     mkdirSync(cwd, { recursive: true });
     const logFile = c.index === 0 ? `pod-${this.namespace}-${this.name}` : `pod-${this.namespace}-${this.name}-${c.name}`;
     if (kind === 'redis' || kind === 'exporter') {
-      const { program, argv } = hostProgram(
+      const host = await this.redisImageProgram(
+        c,
         kind,
         command,
         (c.spec.args ?? []).map((s: string) => expand(s, lookup)),
+        rewriter,
       );
-      const rewritten = await rewriter.args(argv);
-      let hostArgs: string[];
-      if (kind === 'redis') {
-        // The config file (the first argument, its path mapped): a copy with its paths mapped too.
-        const configCopy = rewritten[0] !== undefined && !rewritten[0].startsWith('-') ? join(this.dir, `${c.name}-redis.conf`) : undefined;
-        if (configCopy) {
-          let text: string;
-          try {
-            text = readFileSync(rewritten[0], 'utf8');
-          } catch (error) {
-            throw new ConfigError(`cannot read the config file ${argv[0]}: ${error instanceof Error ? error.message : String(error)}`, 'RunContainerError');
-          }
-          writeFileSync(
-            configCopy,
-            redisConfigCopy(text, (line) => rewriter.path(line)),
-          );
-        }
-        hostArgs = redisServerArgv(rewritten, this.ip, configCopy);
-      } else {
-        hostArgs = exporterArgv(rewritten, this.ip, c.spec.ports?.[0]?.containerPort);
-      }
-      return { command: program, args: hostArgs, env: { HOSTNAME: this.name, ...env }, cwd, ports: Object.fromEntries(c.ports), logFile };
+      return { ...host, env: { HOSTNAME: this.name, ...env }, cwd, ports: Object.fromEntries(c.ports), logFile };
     }
     const args: string[] = (c.spec.args ?? (c.spec.command ? [] : ['--help'])).map((s: string) => expand(s, lookup));
     let argv: string[];
@@ -310,6 +291,34 @@ export class PodWorker {
       ports: Object.fromEntries(c.ports),
       logFile,
     };
+  }
+
+  /** The host program of a Redis-image or exporter container, on the pod's address (redis-pods.ts). */
+  private async redisImageProgram(
+    c: ContainerRunner,
+    kind: 'redis' | 'exporter',
+    command: string[],
+    args: string[],
+    rewriter: Rewriter,
+  ): Promise<{ command: string; args: string[] }> {
+    const { program, argv } = hostProgram(kind, command, args);
+    const rewritten = await rewriter.args(argv);
+    if (kind === 'exporter') return { command: program, args: exporterArgv(rewritten, this.ip, c.spec.ports?.[0]?.containerPort) };
+    // The config file (the first argument, its path mapped): a copy with the paths in it mapped too.
+    const configCopy = rewritten[0] !== undefined && !rewritten[0].startsWith('-') ? join(this.dir, `${c.name}-redis.conf`) : undefined;
+    if (configCopy) {
+      let text: string;
+      try {
+        text = readFileSync(rewritten[0], 'utf8');
+      } catch (error) {
+        throw new ConfigError(`cannot read the config file ${argv[0]}: ${error instanceof Error ? error.message : String(error)}`, 'RunContainerError');
+      }
+      writeFileSync(
+        configCopy,
+        redisConfigCopy(text, (line) => rewriter.path(line)),
+      );
+    }
+    return { command: program, args: redisServerArgv(rewritten, this.ip, configCopy) };
   }
 
   private probeTarget(c: ContainerRunner, probe: any, launch: Launch): ProbeTarget {
