@@ -137,15 +137,17 @@ test(
     );
     const stopKilling = fleet.killEvery(KILL_EVERY_MS);
     let chaos = true;
-    // Every change of the slot's owner, with the queue's work at that moment and whether the publisher still ran.
-    const owners: { owner: number; publishing: boolean; pending: number }[] = [{ owner: ids.indexOf(await slotOwner(slot)), publishing: true, pending: 0 }];
+    // Every change of the slot's owner (an index of the nodes), with the queue's work at that moment and whether the publisher still ran.
+    const owners: { owner: number; publishing: boolean; pending: number; processed: number; atMs: number }[] = [
+      { owner: ids.indexOf(await slotOwner(slot)), publishing: true, pending: 0, processed: 0, atMs: 0 },
+    ];
     let publishing = true;
     const watcher = (async () => {
       while (chaos) {
         const owner = ids.indexOf(await slotOwner(slot).catch(() => ids[owners[owners.length - 1].owner]));
         if (owner !== owners[owners.length - 1].owner) {
           const pending = (await client.llen(list)) + (await client.zcard(`${list}:inflight`));
-          owners.push({ owner, publishing, pending, processed: await client.hlen(proofKey), at: Date.now() - started } as (typeof owners)[number]);
+          owners.push({ owner, publishing, pending, processed: await client.hlen(proofKey), atMs: Date.now() - started });
         }
         await sleep(20);
       }
