@@ -22,7 +22,7 @@ import {
   REVISION_LABEL,
   StatefulSet,
 } from '../runtime/cluster/kubernetes/api-client';
-import { podOrdinal, StatefulSetNodes } from '../runtime/cluster/kubernetes/stateful-set-nodes';
+import { StatefulSetNodes } from '../runtime/cluster/kubernetes/stateful-set-nodes';
 import type { CheckReport } from '../runtime/cluster/check';
 import { Env, REDIS_PORT } from '../runtime/contract';
 import { createLogger } from '../runtime/log';
@@ -31,6 +31,7 @@ import { ClusterNodeProcess, ClusterNodes, startClusterNodes } from '../test/sup
 import { ChartObject, objectsOf, synthApp } from './harness/charts';
 import { ControlPlane } from './harness/control-plane';
 import { builtInPodStages } from './harness/kwok-stages';
+import { claimsOf, preBoundVolumes, statefulSetPods, watchClaimsWhilePodsExist, withTemplateAnnotation } from './harness/redis-cluster';
 import { scenarioSteps } from './harness/steps';
 
 const NS = 'rc';
@@ -111,19 +112,7 @@ async function cli(args: readonly string[], timeoutMs = 60_000) {
 /** A PersistentVolume pre-bound to each claim the StatefulSets will make (no provisioner on this plane). */
 function volumes(): object[] {
   const claims = [...Array.from({ length: MAX_PODS + 1 }, (_, i) => `data-${NAME}-${i}`), ...[0, 1, 2, 3, 4].map((i) => `data-${OTHER}-${i}`)];
-  return claims.map((claim) => ({
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: `pv-${claim}` },
-    spec: {
-      capacity: { storage: '1Gi' },
-      accessModes: ['ReadWriteOnce'],
-      storageClassName: '',
-      persistentVolumeReclaimPolicy: 'Retain',
-      hostPath: { path: `/tmp/${claim}` },
-      claimRef: { namespace: NS, name: claim },
-    },
-  }));
+  return preBoundVolumes(NS, claims, '1Gi');
 }
 
 const statefulSetOf = (name: string) => {
@@ -132,20 +121,8 @@ const statefulSetOf = (name: string) => {
   return sts;
 };
 
-async function pods(name = NAME): Promise<Map<number, Pod>> {
-  const list = (await admin.call('GET', `/api/v1/namespaces/${NS}/pods`)) as { items: Pod[] };
-  const result = new Map<number, Pod>();
-  for (const pod of list.items) {
-    const ordinal = podOrdinal(name, pod.metadata.name);
-    if (ordinal !== undefined) result.set(ordinal, pod);
-  }
-  return result;
-}
-
-async function claims(): Promise<Map<string, PersistentVolumeClaim>> {
-  const list = (await admin.call('GET', `/api/v1/namespaces/${NS}/persistentvolumeclaims`)) as { items: PersistentVolumeClaim[] };
-  return new Map(list.items.map((c) => [c.metadata.name, c]));
-}
+const pods = (name = NAME): Promise<Map<number, Pod>> => statefulSetPods(admin, NS, name);
+const claims = (): Promise<Map<string, PersistentVolumeClaim>> => claimsOf(admin, NS);
 
 const live = (name = NAME) => admin.getStatefulSet(NS, name);
 const partitionOf = (sts: StatefulSet) => sts.spec.updateStrategy?.rollingUpdate?.partition;
@@ -153,12 +130,6 @@ const partitionOf = (sts: StatefulSet) => sts.spec.updateStrategy?.rollingUpdate
 /** Re-applies a StatefulSet manifest the way a GitOps tool does (server-side apply, its field manager, conflicts forced). */
 async function gitOpsApply(manifest: ChartObject, fieldManager: string): Promise<void> {
   await cluster().kubectl.ok(['apply', '--server-side', '--force-conflicts', `--field-manager=${fieldManager}`, '-f', '-'], JSON.stringify(manifest));
-}
-
-/** The manifest with a changed pod template (a new revision), as a new synth of a changed app would be. */
-function withTemplateAnnotation(manifest: ChartObject, value: string): ChartObject {
-  const spec = manifest.spec as any;
-  return { ...manifest, spec: { ...spec, template: { ...spec.template, metadata: { ...spec.template.metadata, annotations: { 'e2e.redis-keda.dev/rev': value } } } } };
 }
 
 async function forbidden(call: () => Promise<unknown>): Promise<number> {
@@ -281,23 +252,7 @@ step('grow(8) then shrink(6): the claims of ordinals 6 and 7 are deleted, only a
   const seen = await claims();
   expect(['data-rc-6', 'data-rc-7'].map((c) => seen.get(c)?.status?.phase)).toEqual(['Bound', 'Bound']);
   // Every 50 ms while shrink runs: while a pod of ordinal 6 or 7 exists, both its claims must be there untouched.
-  const violations: string[] = [];
-  let polls = 0;
-  let running = true;
-  const watcher = (async () => {
-    while (running) {
-      const [p, c] = await Promise.all([pods(), claims()]);
-      polls++;
-      for (const ordinal of [6, 7]) {
-        const claim = c.get(`data-rc-${ordinal}`);
-        if (p.has(ordinal) && (!claim || claim.metadata.deletionTimestamp)) violations.push(`poll ${polls}: pod rc-${ordinal} exists, its claim ${claim ? 'terminating' : 'gone'}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-  await nodes.shrink(6, log);
-  running = false;
-  await watcher;
+  const { violations, polls } = await watchClaimsWhilePodsExist(admin, NS, NAME, [6, 7], 50, () => nodes.shrink(6, log));
   expect(violations).toEqual([]);
   expect(polls).toBeGreaterThan(1);
   expect([...(await pods()).keys()].sort()).toEqual([0, 1, 2, 3, 4, 5]);
