@@ -30,9 +30,9 @@ import { runCli } from '../test/support/cli';
 import { ClusterNodeProcess, ClusterNodes, startClusterNodes } from '../test/support/redis-cluster';
 import { ChartObject, objectsOf, synthApp } from './harness/charts';
 import { ControlPlane } from './harness/control-plane';
-import { builtInPodStages } from './harness/kwok-stages';
 import { claimsOf, preBoundVolumes, statefulSetPods, watchClaimsWhilePodsExist, withTemplateAnnotation } from './harness/redis-cluster';
 import { scenarioSteps } from './harness/steps';
+import { builtInPodStages } from './harness/kwok-stages';
 
 const NS = 'rc';
 const NAME = 'rc';
