@@ -2,15 +2,16 @@
  * The Kubernetes side of `redis-keda cluster` on a live control plane: a RedisCluster's StatefulSet
  * (pods on KWOK) grown, shrunk and restarted one ordinal at a time through `StatefulSetNodes`, acting
  * as the construct's operations ServiceAccount (`<name>-ops`, its token from the TokenRequest API);
- * each pod's Redis is a real redis-server on loopback (KWOK's pod IPs lead nowhere), so "answers PING"
- * is real. Then the GitOps answer: dist's StatefulSet re-applied by server-side apply as Argo CD and
- * Flux do it, and by client-side apply, reverts neither replicas nor the partition.
+ * each pod's Redis is a real redis-server in cluster mode on loopback: KWOK gives pod `rc-<i>` the IP
+ * 127.83.<i>.1, where the test's server of that ordinal listens on 6379, so "answers PING" is real and
+ * the CLI in Kubernetes mode (`--node-addressing pod-ip`) reaches the pods at the IPs the API shows.
+ * Then the GitOps answer: dist's StatefulSet re-applied by server-side apply as Argo CD and Flux do it,
+ * and by client-side apply, reverts neither replicas nor the partition.
  */
-import { mkdtempSync, writeFileSync } from 'fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { Chart } from 'cdk8s';
 import { RedisCluster } from '../constructs';
-import { NodeAddress } from '../runtime/cluster/addresses';
 import {
   inClusterAccess,
   KubernetesApi,
@@ -21,13 +22,17 @@ import {
   REVISION_LABEL,
   StatefulSet,
 } from '../runtime/cluster/kubernetes/api-client';
-import { podOrdinal, StatefulSetNodes } from '../runtime/cluster/kubernetes/stateful-set-nodes';
+import { StatefulSetNodes } from '../runtime/cluster/kubernetes/stateful-set-nodes';
+import type { CheckReport } from '../runtime/cluster/check';
+import { Env, REDIS_PORT } from '../runtime/contract';
 import { createLogger } from '../runtime/log';
-import { RedisServer, startRedis } from '../test/support/redis-server';
+import { runCli } from '../test/support/cli';
+import { ClusterNodeProcess, ClusterNodes, startClusterNodes } from '../test/support/redis-cluster';
 import { ChartObject, objectsOf, synthApp } from './harness/charts';
 import { ControlPlane } from './harness/control-plane';
 import { claimsOf, preBoundVolumes, statefulSetPods, watchClaimsWhilePodsExist, withTemplateAnnotation } from './harness/redis-cluster';
 import { scenarioSteps } from './harness/steps';
+import { builtInPodStages } from './harness/kwok-stages';
 
 const NS = 'rc';
 const NAME = 'rc';
@@ -42,20 +47,67 @@ const cluster = (): ControlPlane => {
 };
 const step = scenarioSteps(() => plane);
 const log = createLogger({ level: 'warn' });
-const servers: RedisServer[] = [];
+let redis: ClusterNodes | undefined;
+const servers = () => redis?.nodes ?? [];
 let objects: ChartObject[] = [];
 let admin: KubernetesApi;
 let ops: KubernetesApi;
+let opsKubeconfig: string;
 let nodes: StatefulSetNodes;
 
-/** Pod `rc-<i>`'s Redis: the test's i-th redis-server. */
-function loopbackAddress(pod: Pod): NodeAddress {
-  const ordinal = podOrdinal(NAME, pod.metadata.name);
-  if (ordinal === undefined || !servers[ordinal]) throw new Error(`no loopback server for pod ${pod.metadata.name}`);
-  const port = servers[ordinal].port;
-  return { host: '127.0.0.1', port, address: `127.0.0.1:${port}` };
+/** Pod `rc-<i>`'s IP, where the test's i-th redis-server listens. */
+const hostOfOrdinal = (i: number) => `127.83.${i}.1`;
+const addressOfOrdinal = (i: number) => `${hostOfOrdinal(i)}:${REDIS_PORT}`;
+
+/**
+ * KWOK's pod stages, but the pods of `rc` get the IP 127.83.<ordinal>.1 (from the StatefulSet's pod-index
+ * label) instead of one of KWOK's pod range, which leads nowhere. The selectors stay disjoint.
+ */
+function loopbackPodIps(): object[] {
+  const stages = builtInPodStages();
+  const rcPods = { key: '.metadata.labels["statefulset.kubernetes.io/pod-name"]', values: Array.from({ length: MAX_PODS + 1 }, (_, i) => `${NAME}-${i}`) };
+  const ready = stages.find((stage) => stage.metadata.name === 'pod-ready');
+  const next = ready?.spec.next as { statusTemplate: string } | undefined;
+  if (!ready || !next || !/^podIP: .*$/m.test(next.statusTemplate)) throw new Error("KWOK's pod-ready stage sets no podIP line any more");
+  const withSelector = (stage: typeof ready, expression: object) => ({
+    ...stage,
+    spec: { ...stage.spec, selector: { ...stage.spec.selector, matchExpressions: [...(stage.spec.selector.matchExpressions ?? []), expression] } },
+  });
+  const loopback = withSelector(ready, { ...rcPods, operator: 'In' });
+  return [
+    ...stages.map((stage) => (stage === ready ? withSelector(stage, { ...rcPods, operator: 'NotIn' }) : stage)),
+    {
+      ...loopback,
+      metadata: { name: 'rc-pod-ready-on-loopback' },
+      spec: {
+        ...loopback.spec,
+        next: {
+          ...next,
+          statusTemplate: next.statusTemplate.replace(/^podIP: .*$/m, `podIP: {{ printf "127.83.%s.1" (index .metadata.labels "apps.kubernetes.io/pod-index") | Quote }}`),
+        },
+      },
+    },
+  ];
 }
-const addressOfOrdinal = (i: number) => `127.0.0.1:${servers[i].port}`;
+
+async function myId(server: ClusterNodeProcess): Promise<string> {
+  const client = server.client();
+  try {
+    return String(await client.call('CLUSTER', 'MYID'));
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** `redis-keda cluster <args>` as the construct's ServiceAccount would run it, through the compiled CLI; stdout parsed. */
+async function cli(args: readonly string[], timeoutMs = 60_000) {
+  const result = await runCli(['cluster', ...args, '--statefulset', NAME, '--namespace', NS, '--kubeconfig', opsKubeconfig, '--node-addressing', 'pod-ip'], {
+    env: { [Env.CLUSTER_REPLICAS_PER_MASTER]: '1', [Env.CLUSTER_TIMEOUT]: '30' },
+    timeoutMs,
+  });
+  const json = result.stdout.trim() === '' ? undefined : (JSON.parse(result.stdout.trim().split('\n').pop()!) as unknown);
+  return { code: result.code, json, stderr: result.stderr };
+}
 
 /** A PersistentVolume pre-bound to each claim the StatefulSets will make (no provisioner on this plane). */
 function volumes(): object[] {
@@ -91,9 +143,9 @@ async function forbidden(call: () => Promise<unknown>): Promise<number> {
 }
 
 beforeAll(async () => {
-  plane = await ControlPlane.start({ kwokNodes: 2 });
+  plane = await ControlPlane.start({ kwokNodes: 2, kwokStages: loopbackPodIps() });
   await plane.createRestrictedNamespace(NS);
-  for (let i = 0; i <= MAX_PODS; i++) servers.push(await startRedis());
+  redis = await startClusterNodes({ count: MAX_PODS + 1, hosts: Array.from({ length: MAX_PODS + 1 }, (_, i) => hostOfOrdinal(i)), port: REDIS_PORT });
   objects = synthApp(plane, (app) => {
     const chart = new Chart(app, 'cluster', { namespace: NS });
     new RedisCluster(chart, 'rc', { name: NAME, operations: { maxMasters: 4, createJob: false } });
@@ -103,12 +155,13 @@ beforeAll(async () => {
   await plane.kubectl.ok(['apply', '--server-side', '--field-manager=argocd-controller', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
   admin = new KubernetesApi(kubeconfigAccess(join(plane.dir, 'admin.kubeconfig')));
   const token = (await plane.kubectl.ok(['create', 'token', `${NAME}-ops`, '-n', NS, '--duration=1h'])).trim();
-  ops = new KubernetesApi(kubeconfigAccess(plane.kubeconfig(`${NAME}-ops`, { token })));
-  nodes = new StatefulSetNodes(ops, { namespace: NS, name: NAME, timeoutMs: 60_000, connection: {}, addressOf: loopbackAddress });
+  opsKubeconfig = plane.kubeconfig(`${NAME}-ops`, { token });
+  ops = new KubernetesApi(kubeconfigAccess(opsKubeconfig));
+  nodes = new StatefulSetNodes(ops, { namespace: NS, name: NAME, timeoutMs: 60_000, connection: {}, addressing: 'pod-ip' });
 }, 300_000);
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
+  await redis?.stop();
   await plane?.stop();
 });
 
@@ -182,7 +235,7 @@ step('restart(highest outdated) lowers the partition by one and waits for that p
   const before = await pods();
   const revision = (await live()).status?.updateRevision;
   for (const ordinal of [5, 4]) {
-    const address = await nodes.restart({ host: '127.0.0.1', port: servers[ordinal].port, address: addressOfOrdinal(ordinal) }, log);
+    const address = await nodes.restart({ host: hostOfOrdinal(ordinal), port: REDIS_PORT, address: addressOfOrdinal(ordinal) }, log);
     expect(address.address).toBe(addressOfOrdinal(ordinal));
     expect(partitionOf(await live())).toBe(ordinal);
   }
@@ -208,6 +261,63 @@ step('grow(8) then shrink(6): the claims of ordinals 6 and 7 are deleted, only a
     .map(([name]) => name)
     .sort();
   expect(left).toEqual(['data-other-0', 'data-other-1', 'data-other-2', 'data-other-3', 'data-other-4', ...[0, 1, 2, 3, 4, 5].map((i) => `data-rc-${i}`)]);
+});
+
+step('the CLI in Kubernetes mode as <name>-ops: create, then check and fix --statefulset find the 6 pods by their IPs, 3 masters + 3 replicas, ok', async () => {
+  const six = [0, 1, 2, 3, 4, 5].map(addressOfOrdinal);
+  const created = await cli(['create', '--nodes', six.join(',')]);
+  expect(created.code).toBe(0);
+  const checked = await cli(['check']);
+  expect(checked.code).toBe(0);
+  const report = checked.json as CheckReport;
+  expect({ ok: report.ok, nodes: report.nodes, covered: report.slots.covered }).toEqual({ ok: true, nodes: { listed: 6, reachable: 6 }, covered: 16384 });
+  expect(report.masters.flatMap((m) => [m.node, ...m.replicas]).sort()).toEqual([...six].sort());
+  const fixed = await cli(['fix']);
+  expect({ code: fixed.code, changed: (fixed.json as { changed: boolean }).changed }).toEqual({ code: 0, changed: false });
+});
+
+step("exec --statefulset --ordinals 0,1,2 runs on pods rc-0, rc-1, rc-2 (each reply that server's own id); an ordinal past the pods is a usage error", async () => {
+  const ids = await Promise.all([0, 1, 2].map((i) => myId(servers()[i])));
+  const ran = await cli(['exec', '--ordinals', '0,1,2', 'CLUSTER', 'MYID']);
+  expect(ran.code).toBe(0);
+  expect(ran.json).toEqual(Object.fromEntries([0, 1, 2].map((i) => [addressOfOrdinal(i), { reply: ids[i] }])));
+  const past = await cli(['exec', '--ordinals', '6', 'PING']);
+  expect(past.code).toBe(2);
+  expect(past.stderr).toContain('must be distinct pod ordinals from 0 to 5');
+});
+
+step('reconcile --statefulset: a replica pod that lost its volume (same IP, new node id) is met, the old id forgotten, and it replicates again', async () => {
+  const before = (await cli(['check'])).json as CheckReport;
+  const lost = before.masters[0].replicas[0];
+  const server = servers().find((n) => n.address === lost)!;
+  const oldId = await myId(server);
+  await server.kill();
+  for (const file of ['nodes.conf', 'appendonlydir']) rmSync(join(server.dir, file), { recursive: true, force: true });
+  await server.restart();
+  const broken = await cli(['check']);
+  expect(broken.code).toBe(1);
+  const reconciled = await cli(['reconcile']);
+  expect(reconciled.code).toBe(0);
+  expect((reconciled.json as { actions: unknown[] }).actions).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ action: 'meet', node: lost }),
+      expect.objectContaining({ action: 'forget', id: oldId }),
+      expect.objectContaining({ action: 'replicate', node: lost }),
+    ]),
+  );
+  const after = (await cli(['check'])).json as CheckReport;
+  expect(after.ok).toBe(true);
+  expect(await myId(server)).not.toBe(oldId);
+  expect(after.masters.flatMap((m) => m.replicas)).toContain(lost);
+});
+
+step('consistency-check --statefulset seeds from the pods: 2 s of INCRs, none lost', async () => {
+  const checked = await cli(['consistency-check', '--duration', '2', '--keys', '50', '--rate', '200', '--metrics-port', '0']);
+  expect(checked.code).toBe(0);
+  const summary = checked.json as { summary: boolean; writes: number; lostWrites: number };
+  expect(summary.summary).toBe(true);
+  expect(summary.writes).toBeGreaterThan(100);
+  expect(summary.lostWrites).toBe(0);
 });
 
 step('a shrink interrupted after the scale (the tool crashed) finishes on a rerun: the left claim is found and deleted', async () => {

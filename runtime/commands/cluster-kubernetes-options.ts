@@ -6,7 +6,8 @@ export const KUBERNETES_OPTIONS = {
   statefulset: {
     env: Env.CLUSTER_STATEFULSET,
     type: 'string',
-    describe: 'Kubernetes mode: the StatefulSet whose pods are the nodes (create grows it to the listed nodes first and holds its partition)',
+    describe:
+      'Kubernetes mode: the StatefulSet whose pods are the nodes, in ordinal order, instead of --nodes (create reads both: it grows the StatefulSet to the listed nodes first and holds its partition)',
   },
   namespace: {
     env: Env.CLUSTER_NAMESPACE,

@@ -1,6 +1,7 @@
 /**
  * `redis-keda cluster <subcommand>`: operations on a Redis Cluster whose nodes are listed by address
- * (`--nodes host:port,...`), results as JSON on stdout, progress on stderr.
+ * (`--nodes host:port,...`) or are the pods of a StatefulSet (`--statefulset`), results as JSON on stdout,
+ * progress on stderr.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { addEnvOptions, EnvOption, MAX_DURATION_SECONDS, OptionValues, UsageError } from '../config';
@@ -17,7 +18,7 @@ const OPTIONS = {
   nodes: {
     env: Env.CLUSTER_NODES,
     type: 'string',
-    describe: 'The cluster nodes, host:port separated by commas (required)',
+    describe: 'The cluster nodes, host:port separated by commas (required unless --statefulset names them; create reads both)',
   },
   'replicas-per-master': {
     env: Env.CLUSTER_REPLICAS_PER_MASTER,
@@ -60,7 +61,7 @@ const EXEC_OPTIONS = {
   ordinals: {
     env: Env.CLUSTER_EXEC_ORDINALS,
     type: 'string',
-    describe: 'Indexes into --nodes (from 0) of the nodes to run the command on, separated by commas (default: every node)',
+    describe: 'Indexes into --nodes (from 0), or with --statefulset the pod ordinals, of the nodes to run the command on, separated by commas (default: every node)',
   },
 } satisfies Record<string, EnvOption>;
 
@@ -189,7 +190,7 @@ const check: CommandModule = {
   describe:
     'Check that every slot is served by one master all nodes name, no slot is open, no node failed, every master has its replicas; ' +
     'prints the report {"ok", "nodes", "slots", "masters", "problems", "warnings"}; exit 1 when not ok',
-  builder: (yargs) => subcommandOptions(yargs, {}, listedNodes),
+  builder: (yargs) => subcommandOptions(yargs, {}, listedUnlessKubernetes),
   handler: lazyHandler(() => import('./run/cluster-check')),
 };
 
@@ -198,16 +199,16 @@ const fix: CommandModule = {
   describe:
     'Repair what needs no data moved: clear open slots whose importing side holds none of their keys (SETSLOT STABLE), give uncovered slots to the master serving the fewest (ADDSLOTSRANGE); ' +
     'prints {"changed", "actions", "notFixed", "report"}; exit 1 when the report after it is not ok',
-  builder: (yargs) => subcommandOptions(yargs, { ...WAIT_OPTIONS, ...MIGRATE_OPTIONS }, listedNodes),
+  builder: (yargs) => subcommandOptions(yargs, { ...WAIT_OPTIONS, ...MIGRATE_OPTIONS }, listedUnlessKubernetes),
   handler: lazyHandler(() => import('./run/cluster-fix')),
 };
 
 const reconcile: CommandModule = {
   command: ClusterCommands.RECONCILE,
   describe:
-    'Bring membership and replicas to the listed nodes where no data moves: MEET listed nodes the cluster does not know (at their listed address), FORGET failed nodes not listed on every node, ' +
+    'Bring membership and replicas to the listed nodes (with --statefulset: its pods now) where no data moves: MEET listed nodes the cluster does not know (at their listed address), FORGET failed nodes not listed on every node, ' +
     'make masters without slots replicas of the masters short of --replicas-per-master; prints {"changed", "actions", "report"}; exit 1 when the report after it is not ok',
-  builder: (yargs) => subcommandOptions(yargs, WAIT_OPTIONS, listedNodes),
+  builder: (yargs) => subcommandOptions(yargs, WAIT_OPTIONS, listedUnlessKubernetes),
   handler: lazyHandler(() => import('./run/cluster-reconcile')),
 };
 
@@ -216,28 +217,33 @@ const consistencyCheck: CommandModule = {
   describe:
     'INCR many keys through a cluster connection seeded from --nodes and read each back: counts reads, writes, failed reads and writes, lost writes (a read below the last acknowledged value) ' +
     'and not-acknowledged writes (a read above it), and the longest gap between writes; a JSON line a second on stdout, /metrics, and a final {"summary": true, ...} line',
-  builder: (yargs) => subcommandOptions(yargs, CONSISTENCY_OPTIONS, listedNodes),
+  builder: (yargs) => subcommandOptions(yargs, CONSISTENCY_OPTIONS, listedUnlessKubernetes),
   handler: lazyHandler(() => import('./run/cluster-consistency-check')),
 };
 
 const exec: CommandModule = {
   command: `${ClusterCommands.EXEC} <command..>`,
-  describe: 'Run one Redis command on the nodes of --ordinals (indexes of --nodes) and print {"<node>": reply, ...}; exit 1 when it failed on any',
+  describe:
+    'Run one Redis command on the nodes of --ordinals (indexes of --nodes, or pod ordinals with --statefulset) and print {"<node>": reply, ...}; exit 1 when it failed on any',
   builder: (yargs) =>
     subcommandOptions(yargs, EXEC_OPTIONS, (args) => {
-      listedNodes(args);
-      execOrdinals(args as unknown as ExecArgs, listedNodes(args).length);
+      const execArgs = args as unknown as ExecArgs;
+      // In Kubernetes mode the pods are counted when the command runs; the spelling is checked now.
+      if (!inKubernetesMode(args)) execOrdinals(execArgs, listedNodes(args).length);
+      else if (execArgs.ordinals !== undefined) execOrdinals(execArgs, Infinity);
     }).positional('command', { type: 'string', array: true, describe: 'The command and its arguments' }),
   handler: lazyHandler(() => import('./run/cluster-exec')),
 };
 
-/** `--ordinals 0,2`: distinct indexes below `count`; unset: every index. */
-export function execOrdinals(args: Pick<ExecArgs, 'ordinals'>, count: number): number[] {
+/** `--ordinals 0,2`: distinct indexes below `count` (node indexes, or pod ordinals in Kubernetes mode); unset: every index. */
+export function execOrdinals(args: Pick<ExecArgs, 'ordinals' | 'statefulset'>, count: number): number[] {
   if (args.ordinals === undefined) return Array.from({ length: count }, (_, i) => i);
   const ordinals = args.ordinals.split(',').map((o) => o.trim());
   const bad = ordinals.find((o) => !/^\d+$/.test(o) || Number(o) >= count);
   if (bad !== undefined || new Set(ordinals.map(Number)).size !== ordinals.length) {
-    throw new UsageError(`--ordinals (or env ${Env.CLUSTER_EXEC_ORDINALS}) must be distinct node indexes from 0 to ${count - 1} separated by commas, got '${args.ordinals}'`);
+    const what = inKubernetesMode(args) ? 'pod ordinals' : 'node indexes';
+    const range = Number.isFinite(count) ? ` from 0 to ${count - 1}` : '';
+    throw new UsageError(`--ordinals (or env ${Env.CLUSTER_EXEC_ORDINALS}) must be distinct ${what}${range} separated by commas, got '${args.ordinals}'`);
   }
   return ordinals.map(Number);
 }
@@ -296,9 +302,14 @@ export function inKubernetesMode(args: Pick<ClusterArgs, 'statefulset'>): boolea
   return args.statefulset !== undefined && args.statefulset.trim() !== '';
 }
 
+/** check, fix, reconcile, consistency-check: the StatefulSet's pods, or a well-formed --nodes. */
+function listedUnlessKubernetes(args: Pick<ClusterArgs, 'nodes' | 'statefulset'>): void {
+  if (!inKubernetesMode(args)) listedNodes(args);
+}
+
 export const clusterCommand: CommandModule = {
   command: Commands.CLUSTER,
-  describe: `Redis Cluster operations on nodes listed by address: ${Object.values(ClusterCommands).join(', ')}`,
+  describe: `Redis Cluster operations on nodes listed by address or a StatefulSet's pods: ${Object.values(ClusterCommands).join(', ')}`,
   builder: (yargs) =>
     addEnvOptions(yargs, OPTIONS)
       .command(create)
@@ -314,6 +325,7 @@ export const clusterCommand: CommandModule = {
       .example('$0 cluster create --nodes 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379,10.0.0.4:6379,10.0.0.5:6379,10.0.0.6:6379', '3 masters with 1 replica each')
       .example('$0 cluster check --nodes 10.0.0.1:6379,10.0.0.2:6379', 'the report; exit 1 when not ok')
       .example('$0 cluster scale --nodes 10.0.0.1:6379,...,10.0.0.10:6379', 'grow 3+3 nodes to 5 masters with a replica each (or shrink: list fewer)')
+      .example('$0 cluster exec --statefulset cache --ordinals 0,1,2 CLUSTER INFO', 'on the pods cache-0, cache-1 and cache-2')
       .epilogue(
         `Give the password in env ${Env.REDIS_PASSWORD}: it is sent to every node and never printed. ` +
           `Every option can be set by the environment variable named in its description; a flag wins over the variable. ` +

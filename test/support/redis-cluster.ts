@@ -20,6 +20,8 @@ export interface ClusterNodesOptions {
   readonly nodeTimeoutMs?: number;
   /** Loopback addresses the nodes bind, node i on `hosts[i % hosts.length]` (127.0.0.x: hosts of their own). @default ['127.0.0.1'] */
   readonly hosts?: readonly string[];
+  /** The client port of every node (each on a host of its own, since they share it): pods reached at their IP and Redis' port. @default - a free port each */
+  readonly port?: number;
 }
 
 /** What a restart may change. */
@@ -93,7 +95,7 @@ async function startNode(options: ClusterNodesOptions, host: string, attempts = 
   for (let i = 0; i < attempts; i++) {
     const dir = mkdtempSync(join(tmpdir(), 'redis-keda-test-cluster-'));
     try {
-      const port = await freePort();
+      const port = options.port ?? (await freePort());
       let busPort = await freePort();
       while (busPort === port) busPort = await freePort();
       return await nodeIn(dir, host, port, busPort, options);

@@ -2,6 +2,10 @@
 import { sleep } from '../../runtime/sleep';
 import { ProcessResult, RunningProcess } from './cli';
 
+/** What a worker logs once it listens for signals, and once it consumes. */
+const STARTED_LOG = 'health server listening';
+const CONSUMING_LOG = 'consumer started';
+
 /** A fixed number of worker slots; killing one starts its replacement at once. */
 export class Fleet {
   /** Every worker ever started, for their logs. */
@@ -16,9 +20,11 @@ export class Fleet {
     this.slots = Array.from({ length: size }, () => this.start());
   }
 
+  /** SIGKILLs the next worker once it consumes (a worker still starting holds no work, and on a loaded machine killing starters would starve the queue). */
   async killOne(): Promise<void> {
     const slot = this.killed.length % this.slots.length;
     const victim = this.slots[slot];
+    await victim.waitForLog((l) => l.msg === CONSUMING_LOG, 20_000).catch(() => undefined);
     victim.child.kill('SIGKILL');
     this.killed.push(await victim.done);
     this.slots[slot] = this.start();
@@ -41,7 +47,7 @@ export class Fleet {
 
   /** SIGTERM to every live worker once it listens for it (a replacement may be starting); their results. */
   async stop(): Promise<ProcessResult[]> {
-    await Promise.all(this.slots.map((worker) => worker.waitForLog((l) => l.msg === 'health server listening', 20_000)));
+    await Promise.all(this.slots.map((worker) => worker.waitForLog((l) => l.msg === STARTED_LOG, 20_000)));
     for (const worker of this.slots) worker.child.kill('SIGTERM');
     return Promise.all(this.slots.map((worker) => worker.done));
   }

@@ -1,12 +1,12 @@
 /** The work of `redis-keda cluster check`, loaded when it runs. */
 import { checkCluster } from '../../cluster/check';
 import { readCluster } from '../../cluster/node-state';
-import { ClusterArgs, listedNodes } from '../cluster';
+import { ClusterArgs } from '../cluster';
 import { runCommand } from '../common';
-import { withNodes } from './cluster-nodes';
+import { memberNodes, withNodes } from './cluster-nodes';
 
 export const run = runCommand<ClusterArgs>(async (args, log) => {
-  const nodes = listedNodes(args);
+  const nodes = await memberNodes(args);
   const report = await withNodes(nodes, args, log, async ({ clients, unreachable }) =>
     checkCluster(nodes, await readCluster(clients, unreachable), { replicasPerMaster: args['replicas-per-master'] }),
   );

@@ -3,17 +3,18 @@ import { ConsistencyChecker } from '../../cluster/consistency';
 import { startHealthServer } from '../../http/health-server';
 import { createRegistry } from '../../http/registry';
 import { sleep } from '../../sleep';
-import { ConsistencyArgs, listedNodes } from '../cluster';
+import { ConsistencyArgs } from '../cluster';
 import { runCommand, stopSignal } from '../common';
-import { nodeConnectionOptions } from './cluster-nodes';
+import { memberNodes, nodeConnectionOptions } from './cluster-nodes';
 
 const REPORT_EVERY_MS = 1000;
 
 export const run = runCommand<ConsistencyArgs>(async (args, log) => {
+  const nodes = await memberNodes(args);
   const stop = stopSignal(log);
   const registry = createRegistry();
   const checker = new ConsistencyChecker({
-    nodes: listedNodes(args),
+    nodes,
     connection: nodeConnectionOptions(args),
     keys: args.keys,
     prefix: args['key-prefix'],

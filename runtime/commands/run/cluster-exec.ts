@@ -1,11 +1,12 @@
 /** The work of `redis-keda cluster exec`, loaded when it runs. */
 import { execOnNodes, selectOrdinals } from '../../cluster/exec';
-import { ExecArgs, execOrdinals, listedNodes } from '../cluster';
+import { ExecArgs, execOrdinals } from '../cluster';
 import { runCommand } from '../common';
-import { withNodes } from './cluster-nodes';
+import { memberNodes, withNodes } from './cluster-nodes';
 
 export const run = runCommand<ExecArgs>(async (args, log) => {
-  const members = listedNodes(args);
+  // In Kubernetes mode the members are in ordinal order, so an ordinal names its pod.
+  const members = await memberNodes(args);
   const nodes = selectOrdinals(members, execOrdinals(args, members.length));
   const result = await withNodes(nodes, args, log, ({ clients, unreachable }) => execOnNodes(clients, unreachable, args.command));
   if (!result.ok)
