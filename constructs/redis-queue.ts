@@ -1,7 +1,7 @@
 import { Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { DEFAULT_LIST_NAME, queueKeys, REDIS_PORT } from '../runtime/contract';
+import { DEFAULT_LIST_NAME, REDIS_PORT } from '../runtime/contract';
 import type { PodMonitor } from '../imports/monitoring.coreos.com';
 import { patchPodSpec, restrictedPod } from './private/pod-defaults';
 import {
@@ -21,7 +21,7 @@ import { leasedListEnv } from './private/triggers';
 import { checkImage, checkName, nameMetadata, propError } from './private/validation';
 import { RedisClientPods, RedisConnection, SecretKeyRef } from './redis-connection';
 import type { PodMonitorOptions } from './runtime-deployment-props';
-import { LeasedList, RedisListTrigger, RedisListTriggerOptions } from './triggers';
+import { LeasedList, leasedListTrigger, RedisListTrigger, RedisListTriggerOptions } from './triggers';
 
 /** The official Redis 7 image, pinned. */
 export const DEFAULT_REDIS_IMAGE = 'redis:7.4.2';
@@ -264,17 +264,17 @@ export class RedisQueue extends Construct implements LeasedList {
 
   /** KEDA's `redis` trigger on this queue's ready list. */
   public listTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
-    return new RedisListTrigger(this, this.connection, this.listName, options, this);
+    return leasedListTrigger(this, this, 'ready', options);
   }
 
   /** A `redis` trigger on the leased events (ZCARD of `<list>:inflight`): keeps workers that hold work. */
   public inflightTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
-    return new RedisListTrigger(this, this.connection, queueKeys(this.listName).inflight, options, this);
+    return leasedListTrigger(this, this, 'inflight', options);
   }
 
   /** A `redis` trigger on the events waiting for a retry (ZCARD of `<list>:delayed`). */
   public delayedTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
-    return new RedisListTrigger(this, this.connection, queueKeys(this.listName).delayed, options, this);
+    return leasedListTrigger(this, this, 'delayed', options);
   }
 
   private renderConfig(): string {
