@@ -420,6 +420,17 @@ describe('RedisCluster', () => {
     expect(none.operationTemplates).toEqual({});
   });
 
+  test('a Job made from the scale template unchanged scales nothing: a usage error naming CLUSTER_MASTERS', async () => {
+    const chart = testChart();
+    new RedisCluster(chart, 'cluster', { name: 'rc' });
+    const cron = all(synth(chart), 'CronJob').find((c) => c.metadata.name === 'rc-scale')!;
+    const container = cron.spec.jobTemplate.spec.template.spec.containers[0];
+    const env = Object.fromEntries(container.env.map((e: Doc) => [e.name, e.value ?? 'test-ns']));
+    const result = await runCli(container.args, { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`cluster scale --statefulset needs --masters (or env ${Env.CLUSTER_MASTERS}), the masters wanted`);
+  });
+
   test('the RBAC covers what the templates do in Kubernetes mode: read this StatefulSet and its pods, scale it, move its partition, delete its claims', () => {
     const chart = testChart();
     new RedisCluster(chart, 'cluster', { name: 'rc' });
