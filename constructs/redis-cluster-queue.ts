@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { checkClusterListName, leasedListEnv } from './private/triggers';
 import { propError } from './private/validation';
 import type { RedisClientPods, RedisConnection } from './redis-connection';
-import { LeasedList, leasedListTrigger, RedisListTrigger, RedisListTriggerOptions } from './triggers';
+import { LeasedList, RedisListTrigger, RedisListTriggerOptions } from './triggers';
 
 /**
  * A leased queue on a RedisCluster (`cluster.queue('{events}')`): what `QueueWorker`, `Publisher`,
@@ -42,16 +42,16 @@ export class RedisClusterQueue implements LeasedList {
 
   /** KEDA's `redis-cluster` trigger on the ready list. */
   public listTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
-    return leasedListTrigger(this.scope, this, 'ready', options);
+    return RedisListTrigger.ofLeasedList(this.scope, this, 'ready', options);
   }
 
   /** A `redis-cluster` trigger on the leased events (ZCARD of `<list>:inflight`): keeps workers that hold work. */
   public inflightTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
-    return leasedListTrigger(this.scope, this, 'inflight', options);
+    return RedisListTrigger.ofLeasedList(this.scope, this, 'inflight', options);
   }
 
   /** A `redis-cluster` trigger on the events waiting for a retry (ZCARD of `<list>:delayed`). */
   public delayedTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
-    return leasedListTrigger(this.scope, this, 'delayed', options);
+    return RedisListTrigger.ofLeasedList(this.scope, this, 'delayed', options);
   }
 }

@@ -21,7 +21,7 @@ import { leasedListEnv } from './private/triggers';
 import { checkImage, checkName, nameMetadata, propError } from './private/validation';
 import { RedisClientPods, RedisConnection, SecretKeyRef } from './redis-connection';
 import type { PodMonitorOptions } from './runtime-deployment-props';
-import { LeasedList, leasedListTrigger, RedisListTrigger, RedisListTriggerOptions } from './triggers';
+import { LeasedList, RedisListTrigger, RedisListTriggerOptions } from './triggers';
 
 /** The official Redis 7 image, pinned. */
 export const DEFAULT_REDIS_IMAGE = 'redis:7.4.2';
@@ -264,17 +264,17 @@ export class RedisQueue extends Construct implements LeasedList {
 
   /** KEDA's `redis` trigger on this queue's ready list. */
   public listTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
-    return leasedListTrigger(this, this, 'ready', options);
+    return RedisListTrigger.ofLeasedList(this, this, 'ready', options);
   }
 
   /** A `redis` trigger on the leased events (ZCARD of `<list>:inflight`): keeps workers that hold work. */
   public inflightTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
-    return leasedListTrigger(this, this, 'inflight', options);
+    return RedisListTrigger.ofLeasedList(this, this, 'inflight', options);
   }
 
   /** A `redis` trigger on the events waiting for a retry (ZCARD of `<list>:delayed`). */
   public delayedTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
-    return leasedListTrigger(this, this, 'delayed', options);
+    return RedisListTrigger.ofLeasedList(this, this, 'delayed', options);
   }
 
   private renderConfig(): string {

@@ -38,8 +38,19 @@ export interface RedisListTriggerOptions {
   readonly addressFromEnv?: boolean;
 }
 
+/** Which part of a leased queue a trigger counts: the ready list, the leased events, the retries waiting. */
+export type LeasedListPart = 'ready' | 'inflight' | 'delayed';
+
 /** KEDA's `redis` trigger on one list (LLEN, or ZCARD / HLEN when the key is a zset / hash). */
 export class RedisListTrigger implements IKedaTrigger {
+  /**
+   * A trigger on one part of a leased queue (the key of that part: `<list>`, `<list>:inflight`, `<list>:delayed`),
+   * as RedisQueue and RedisClusterQueue hand them out.
+   */
+  public static ofLeasedList(scope: Construct, list: LeasedList, part: LeasedListPart, options: RedisListTriggerOptions = {}): RedisListTrigger {
+    return new RedisListTrigger(scope, list.connection, queueKeys(list.listName)[part], options, list);
+  }
+
   /** Target list length per replica or Job. */
   public readonly listLength: number;
   /** List length above which the scaler is active. */
@@ -86,12 +97,4 @@ export class RedisListTrigger implements IKedaTrigger {
       authentication: this.connection.triggerAuthentication(scope),
     };
   }
-}
-
-/** Which part of a leased queue a trigger counts: the ready list, the leased events, the retries waiting. */
-export type LeasedListPart = 'ready' | 'inflight' | 'delayed';
-
-/** KEDA's redis (or redis-cluster) trigger on one part of a leased queue, as RedisQueue and RedisClusterQueue hand it out. */
-export function leasedListTrigger(scope: Construct, list: LeasedList, part: LeasedListPart, options: RedisListTriggerOptions = {}): RedisListTrigger {
-  return new RedisListTrigger(scope, list.connection, queueKeys(list.listName)[part], options, list);
 }
