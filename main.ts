@@ -259,7 +259,8 @@ export class EventDrivenChart extends Chart {
  * redis_exporter and a PodMonitor, plus a replica per master, a PodDisruptionBudget, spread over
  * nodes, probes that work with AUTH, and `redis-keda cluster` for the operations (the create Job
  * grows the StatefulSet and creates the cluster; scale and upgrade own replicas and partition, so
- * a GitOps sync never reverts them). Expects the Secret `redis-auth` (key `password`) in
+ * a GitOps sync never reverts them), operation templates run on demand, a consistency checker
+ * Deployment, a dashboard and alert rules. Expects the Secret `redis-auth` (key `password`) in
  * namespace `redis-cluster`.
  */
 export class RedisClusterChart extends Chart {
@@ -272,12 +273,17 @@ export class RedisClusterChart extends Chart {
       password: redisAuth(this),
       persistence: { size: Size.gibibytes(1), appendFsync: AppendFsync.EVERY_SECOND },
       exporter: { podMonitor: true },
-      // The Role may delete the claims of up to 5 masters' pods: room to scale out and back.
+      // The Role may delete the claims of up to 5 masters' pods: room to scale out and back. Beside the create Job,
+      // suspended CronJobs redis-check, -fix, -reconcile, -rebalance, -scale and -upgrade: run one with
+      // `kubectl create job --from=cronjob/redis-check <run>` (docs/redis-cluster.md).
       operations: { maxMasters: 5 },
       networkPolicy: {},
+      // The original's checker slept an hour; this one counts lost and not-acknowledged writes on /metrics, scraped.
+      consistencyChecker: { keys: 1000, rate: 100 },
     });
     // Node down, memory near maxmemory, cluster_state fail, slots not covered.
     new AlertRules(this, 'alerts', { name: 'redis-cluster' }).addRedis(cluster);
+    new Dashboards(this, 'dashboards').addRedisCluster(cluster);
   }
 }
 

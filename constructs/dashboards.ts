@@ -7,9 +7,11 @@ import type { KedaScaledObject } from './keda-scaled-object';
 import { celeryDashboard, DashboardHeader, jobPerEventDashboard, queueFleetDashboard } from './private/dashboards/fleets';
 import { buildDashboard, DashboardSpec, DATASOURCE_VARIABLE, NAMESPACE_VARIABLE } from './private/dashboards/model';
 import { redisDashboard } from './private/dashboards/redis';
+import { redisClusterDashboard } from './private/dashboards/redis-cluster';
 import { checkName, propError } from './private/validation';
 import type { QueueExporter } from './queue-exporter';
 import type { QueueWorker } from './queue-worker';
+import type { RedisCluster } from './redis-cluster';
 import type { RedisQueue } from './redis-queue';
 import type { LeasedList } from './triggers';
 
@@ -247,6 +249,20 @@ export class Dashboards extends Construct {
     if (!subject) throw propError(this, 'queue', undefined, "or 'exporter' must be given");
     const name = queue ? queue.statefulSet.name : exporter!.deployment.name;
     return this.add('redis', subject, options, `Redis ${name}`, (header) => redisDashboard(header, { statefulSet: queue?.statefulSet.name, exporter: exporter?.deployment.name }));
+  }
+
+  /**
+   * A RedisCluster, through its nodes' redis_exporter sidecars (`--is-cluster`): cluster state, slots ok, assigned
+   * and failing, masters, known nodes, and per node memory against maxmemory, commands per second, clients and
+   * replication; with its `consistencyChecker`, the lost and not-acknowledged writes, the longest write gap and its
+   * reads and writes per second.
+   */
+  public addRedisCluster(cluster: RedisCluster, options: DashboardOptions = {}): GrafanaDashboard {
+    if (cluster.exporterImage === undefined) throw propError(this, 'cluster', cluster.node.path, "must run the redis_exporter sidecar ('exporter' of the RedisCluster)");
+    const statefulSet = cluster.statefulSet.name;
+    return this.add('redis-cluster', cluster, options, `Redis Cluster ${statefulSet}`, (header) =>
+      redisClusterDashboard(header, { statefulSet, checker: cluster.consistencyChecker?.name }),
+    );
   }
 
   private add(kind: string, subject: IConstruct, options: DashboardOptions, defaultTitle: string, build: (header: DashboardHeader) => DashboardSpec): GrafanaDashboard {

@@ -11,6 +11,7 @@ export * from './publisher';
 export * from './queue-exporter';
 export * from './queue-worker';
 export * from './redis-cluster';
+export * from './redis-cluster-queue';
 export * from './redis-connection';
 export * from './redis-queue';
 export * from './restricted-namespace';

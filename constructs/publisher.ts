@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import type { PodMonitor } from '../imports/monitoring.coreos.com';
 import { Commands, Env, flag, MAX_PUBLISH_RATE, Options, PUBLISH_DEFAULTS, RATE_DIR, RATE_FILE, RATE_FILE_NAME } from '../runtime/contract';
 import { renderRuntimeDeployment } from './private/runtime-deployment';
-import { leasedListEnv } from './private/triggers';
+import { checkClusterListName, leasedListEnv } from './private/triggers';
 import { checkInteger, nameMetadata, propError } from './private/validation';
 import { RuntimeDeploymentProps } from './runtime-deployment-props';
 import { LeasedList } from './triggers';
@@ -130,6 +130,7 @@ export class Publisher extends Construct {
     this.rateConfigMap = props.rateConfigMap
       ? (props.rateConfigMap.configMap ?? new kplus.ConfigMap(this, 'rate', { metadata: nameMetadata(props.name && `${props.name}-rate`), data: { [key]: String(props.rate) } }))
       : undefined;
+    checkClusterListName(this, props.queue.connection, props.queue.listName, 'queue.listName');
     const { deployment, container, podMonitor } = renderRuntimeDeployment(this, props, {
       container: 'publisher',
       args: [Commands.PUBLISH, flag(Options.FOREVER)],

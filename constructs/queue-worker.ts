@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import type { PodMonitor } from '../imports/monitoring.coreos.com';
 import { Commands, DEFAULT_CONSUME_CONCURRENCY, DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELIVERIES, Env, flag, Options, queueKeys } from '../runtime/contract';
 import { renderWorkerDeployment } from './private/runtime-deployment';
-import { leasedListEnv } from './private/triggers';
+import { checkClusterListName, leasedListEnv } from './private/triggers';
 import { checkInteger, checkWholeSeconds, propError } from './private/validation';
 import { WorkerDeploymentProps } from './runtime-deployment-props';
 import { IKedaTrigger, LeasedList, RedisListTrigger } from './triggers';
@@ -63,6 +63,7 @@ export class QueueWorker extends Construct {
     checkInteger(this, 'concurrency', props.concurrency, 1);
     checkInteger(this, 'maxAttempts', props.maxAttempts, 1);
     checkInteger(this, 'maxDeliveries', props.maxDeliveries, 1);
+    checkClusterListName(this, props.queue.connection, props.queue.listName, 'queue.listName');
     this.queue = props.queue;
     this.concurrency = props.concurrency ?? DEFAULT_CONSUME_CONCURRENCY;
     const lease = props.lease ?? Duration.seconds(DEFAULT_LEASE_SECONDS);

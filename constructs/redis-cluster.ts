@@ -1,8 +1,8 @@
-import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
+import { ApiObject, Chart, Cron, Duration, JsonPatch, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { PodMonitor } from '../imports/monitoring.coreos.com';
-import { ClusterCommands, Commands, DEFAULT_CLUSTER_REPLICAS_PER_MASTER, Env, MIN_CLUSTER_MASTERS, REDIS_PORT } from '../runtime/contract';
+import { ClusterCommands, Commands, CONSISTENCY_DEFAULTS, DEFAULT_CLUSTER_REPLICAS_PER_MASTER, Env, MIN_CLUSTER_MASTERS, REDIS_PORT } from '../runtime/contract';
 import { patchPodSpec, restrictedContainer, restrictedPod, RUNTIME_RESOURCES } from './private/pod-defaults';
 import {
   addDataClaimTemplate,
@@ -17,9 +17,10 @@ import {
   resolveMaxMemory,
   tcpPort,
 } from './private/redis-server';
-import { renderPodMonitor } from './private/runtime-deployment';
+import { renderPodMonitor, renderRuntimeDeployment } from './private/runtime-deployment';
 import { checkImage, checkInteger, checkName, nameMetadata, propError } from './private/validation';
 import { RedisClientPods, RedisConnection, SecretKeyRef } from './redis-connection';
+import { RedisClusterQueue } from './redis-cluster-queue';
 import {
   AppendFsync,
   DEFAULT_REDIS_EXPORTER_IMAGE,
@@ -30,6 +31,7 @@ import {
   RedisNetworkPolicyOptions,
   RedisPersistence,
 } from './redis-queue';
+import type { PodMonitorOptions } from './runtime-deployment-props';
 import { resolveRuntimeImage } from './runtime-image';
 
 /** Redis' cluster bus listens on the client port + 10000 (its `cluster-port` default, set explicitly here). */
@@ -48,11 +50,65 @@ export interface RedisClusterOperationsOptions {
    */
   readonly createJob?: boolean;
   /**
+   * Emit a suspended CronJob per on-demand operation (`<name>-check`, `-fix`, `-rebalance`, `-scale`,
+   * `-upgrade`, `-reconcile`): templates run with `kubectl create job --from=cronjob/<name>-check <run>`,
+   * never on a schedule.
+   * @default true
+   */
+  readonly jobTemplates?: boolean;
+  /**
    * The most masters the tool may scale the cluster to: the Role may delete the PersistentVolumeClaims
    * of the ordinals below `maxMasters x (1 + replicasPerMaster)`, and no others.
    * @default - `masters`
    */
   readonly maxMasters?: number;
+}
+
+/** The on-demand operations a RedisCluster renders a template (a suspended CronJob) for. */
+export const REDIS_CLUSTER_OPERATIONS = [
+  ClusterCommands.CHECK,
+  ClusterCommands.FIX,
+  ClusterCommands.RECONCILE,
+  ClusterCommands.REBALANCE,
+  ClusterCommands.SCALE,
+  ClusterCommands.UPGRADE,
+] as const;
+
+/** One of {@link REDIS_CLUSTER_OPERATIONS}. */
+export type RedisClusterOperation = (typeof REDIS_CLUSTER_OPERATIONS)[number];
+
+/** The consistency checker of a RedisCluster: a Deployment of `redis-keda cluster consistency-check`. */
+export interface RedisClusterConsistencyCheckerOptions {
+  /**
+   * Keys it INCRs and reads back (`<keyPrefix><n>`, spread over every slot).
+   * @default 1000
+   */
+  readonly keys?: number;
+  /**
+   * Prefix of its keys.
+   * @default "redis-keda:consistency:"
+   */
+  readonly keyPrefix?: string;
+  /**
+   * Writes per second at most.
+   * @default 500
+   */
+  readonly rate?: number;
+  /**
+   * Image running `redis-keda`.
+   * @default - the runtime image
+   */
+  readonly image?: string;
+  /**
+   * Requests and limits of its container.
+   * @default - 50m CPU and 64Mi memory requested, 256Mi memory limit
+   */
+  readonly resources?: kplus.ContainerResources;
+  /**
+   * A PodMonitor scraping its `/metrics` (lost and not-acknowledged writes, the longest write gap).
+   * @default - as the exporter's `podMonitor`
+   */
+  readonly podMonitor?: boolean | PodMonitorOptions;
 }
 
 /** Props of a RedisCluster. */
@@ -123,6 +179,13 @@ export interface RedisClusterProps {
    * @default - a ServiceAccount, Role and RoleBinding, and the create Job in the runtime image
    */
   readonly operations?: RedisClusterOperationsOptions;
+  /**
+   * Run the consistency checker beside the cluster: INCRs and reads back keys at a steady rate and serves
+   * the lost and not-acknowledged writes on `/metrics`, so a scale, upgrade or failover shows what it cost.
+   * It writes its own keys (`keyPrefix`) into the cluster.
+   * @default - no checker
+   */
+  readonly consistencyChecker?: RedisClusterConsistencyCheckerOptions;
   /**
    * Names of existing image pull Secrets (for the nodes and the Job).
    * @default - none
@@ -195,6 +258,15 @@ export class RedisCluster extends Construct {
   public readonly operationsRoleBinding: kplus.k8s.KubeRoleBinding;
   /** The Job running `redis-keda cluster create`, unless `operations.createJob` is false. */
   public readonly createJob?: kplus.Job;
+  /**
+   * The suspended CronJobs, one per on-demand operation, unless `operations.jobTemplates` is false: each runs
+   * `redis-keda cluster <operation>` as the ops ServiceAccount when a Job is created from it.
+   */
+  public readonly operationTemplates: Partial<Record<RedisClusterOperation, kplus.CronJob>> = {};
+  /** The consistency checker's Deployment, when `consistencyChecker` is set. */
+  public readonly consistencyChecker?: kplus.Deployment;
+  /** The PodMonitor scraping the consistency checker, when it has one. */
+  public readonly consistencyCheckerPodMonitor?: PodMonitor;
   /** The NetworkPolicy, when `networkPolicy` is set. */
   public readonly networkPolicy?: kplus.k8s.KubeNetworkPolicy;
   /** The PodMonitor scraping the redis_exporter sidecars, when `exporter.podMonitor` is set. */
@@ -305,6 +377,14 @@ export class RedisCluster extends Construct {
       subjects: [{ kind: 'ServiceAccount', name: this.operationsServiceAccount.name, ...(namespace ? { namespace } : {}) }],
     });
     if (props.operations?.createJob ?? true) this.createJob = this.addCreateJob(props);
+    if (props.operations?.jobTemplates ?? true) {
+      for (const operation of REDIS_CLUSTER_OPERATIONS) this.operationTemplates[operation] = this.addOperationTemplate(operation, props);
+    }
+    if (props.consistencyChecker) {
+      const checker = this.addConsistencyChecker(props.consistencyChecker, props);
+      this.consistencyChecker = checker.deployment;
+      this.consistencyCheckerPodMonitor = checker.podMonitor;
+    }
     if (props.networkPolicy) {
       const nodes = { podSelector: { matchLabels: this.statefulSet.matchLabels } };
       this.networkPolicy = addRedisNetworkPolicy(this, this.statefulSet, this.connection, {
@@ -323,6 +403,15 @@ export class RedisCluster extends Construct {
    */
   public allowFrom(client: RedisClientPods): void {
     this.connection.allowFrom(client);
+  }
+
+  /**
+   * A leased queue on this cluster, for `QueueWorker`, `Publisher` and `KedaScaledJob` (its triggers are KEDA's
+   * `redis-cluster`). The list name must carry a hash tag (`{events}`): every key of the queue then lies in one
+   * slot, as its scripts need.
+   */
+  public queue(listName: string): RedisClusterQueue {
+    return new RedisClusterQueue(this, this.connection, listName);
   }
 
   /** The pods' names, ordinal 0 first. */
@@ -385,45 +474,128 @@ export class RedisCluster extends Construct {
    * changes nothing, so a GitOps tool may recreate it after its TTL.
    */
   private addCreateJob(props: RedisClusterProps): kplus.Job {
-    const nodes = this.podNames()
-      .map((pod) => `${pod}.${this.headlessService.name}.$(${POD_NAMESPACE_ENV}).svc:${REDIS_PORT}`)
-      .join(',');
-    const env: Record<string, kplus.EnvValue> = {
-      // First: CLUSTER_NODES refers to it, and Kubernetes expands only variables defined before.
-      [POD_NAMESPACE_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
-      [Env.CLUSTER_NODES]: kplus.EnvValue.fromValue(nodes),
-      [Env.CLUSTER_REPLICAS_PER_MASTER]: kplus.EnvValue.fromValue(String(this.replicasPerMaster)),
-      // Kubernetes mode for the first step: grow the StatefulSet (whose manifest names no replicas) to the listed pods.
-      [Env.CLUSTER_STATEFULSET]: kplus.EnvValue.fromValue(this.statefulSet.name),
-      [Env.CLUSTER_NAMESPACE]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
-    };
-    if (this.password) env[Env.REDIS_PASSWORD] = kplus.EnvValue.fromSecretValue({ secret: this.password.secret, key: this.password.key });
     const job = new kplus.Job(this, 'create', {
       metadata: nameMetadata(props.name && `${props.name}-create`),
       backoffLimit: 10,
       activeDeadline: Duration.minutes(30),
       ttlAfterFinished: Duration.days(1),
-      securityContext: restrictedPod(),
-      // The ops account's token: create scales the StatefulSet and sets its partition.
-      serviceAccount: this.operationsServiceAccount,
-      automountServiceAccountToken: true,
-      containers: [
-        {
-          name: 'create',
-          image: resolveRuntimeImage(this, 'operations.image', props.operations?.image),
-          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-          args: [Commands.CLUSTER, ClusterCommands.CREATE],
-          envVariables: env,
-          securityContext: restrictedContainer(),
-          resources: RUNTIME_RESOURCES,
-        },
-      ],
+      // Kubernetes mode for the first step: grow the StatefulSet (whose manifest names no replicas) to the listed pods.
+      ...this.operationPod(props, ClusterCommands.CREATE, { listed: true, kubernetes: true }),
     });
     patchPodSpec(job, { imagePullSecrets: props.imagePullSecrets });
     this.connection.allowFrom(job);
     return job;
   }
+
+  /**
+   * A suspended CronJob whose job template runs `redis-keda cluster <operation>`: a template for
+   * `kubectl create job --from=cronjob/...`, never run by its schedule (31 February). In Kubernetes mode as
+   * the ops ServiceAccount (the nodes are the StatefulSet's pods as they are now), except rebalance, which
+   * has no Kubernetes mode and lists the pods of the layout the cluster was created with. Not retried: each
+   * operation's result is its exit code, and a rerun converges.
+   */
+  private addOperationTemplate(operation: RedisClusterOperation, props: RedisClusterProps): kplus.CronJob {
+    const name = props.name && `${props.name}-${operation}`;
+    // The CronJob controller appends an 11-character suffix to the Jobs it would create: Kubernetes caps CronJob names at 52.
+    if (name && name.length > 52) {
+      throw propError(
+        this,
+        'name',
+        props.name,
+        `must be at most ${52 - operation.length - 1} characters with the operation templates (CronJob ${name}), or set 'operations.jobTemplates' to false`,
+      );
+    }
+    const kubernetes = operation !== ClusterCommands.REBALANCE;
+    const cron = new kplus.CronJob(this, `ops-${operation}`, {
+      metadata: { name: name ?? Names.toDnsLabel(this, { extra: [operation], maxLen: 52 }) },
+      schedule: NEVER,
+      suspend: true,
+      concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+      backoffLimit: 0,
+      ...(operation === ClusterCommands.CHECK ? { activeDeadline: Duration.minutes(10) } : {}),
+      ttlAfterFinished: Duration.days(1),
+      ...this.operationPod(props, operation, { listed: !kubernetes, kubernetes }),
+    });
+    patchPodSpec(cron, { imagePullSecrets: props.imagePullSecrets });
+    this.connection.allowFrom(cron);
+    return cron;
+  }
+
+  /**
+   * The pod of an operation: `redis-keda cluster <operation>` in the runtime image, restricted, with the env the
+   * program reads. `listed`: every pod of the created layout by DNS name in `CLUSTER_NODES`; `kubernetes`: this
+   * StatefulSet in the pod's namespace, through the API with the ops account's token.
+   */
+  private operationPod(props: RedisClusterProps, operation: string, mode: { readonly listed: boolean; readonly kubernetes: boolean }) {
+    const env: Record<string, kplus.EnvValue> = {};
+    if (mode.listed) {
+      // First: CLUSTER_NODES refers to it, and Kubernetes expands only variables defined before.
+      env[POD_NAMESPACE_ENV] = kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE);
+      const nodes = this.podNames().map((pod) => `${pod}.${this.headlessService.name}.$(${POD_NAMESPACE_ENV}).svc:${REDIS_PORT}`);
+      env[Env.CLUSTER_NODES] = kplus.EnvValue.fromValue(nodes.join(','));
+    }
+    env[Env.CLUSTER_REPLICAS_PER_MASTER] = kplus.EnvValue.fromValue(String(this.replicasPerMaster));
+    if (mode.kubernetes) {
+      env[Env.CLUSTER_STATEFULSET] = kplus.EnvValue.fromValue(this.statefulSet.name);
+      env[Env.CLUSTER_NAMESPACE] = kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE);
+    }
+    if (this.password) env[Env.REDIS_PASSWORD] = kplus.EnvValue.fromSecretValue({ secret: this.password.secret, key: this.password.key });
+    return {
+      securityContext: restrictedPod(),
+      // The ops account's token only where the program calls the API.
+      ...(mode.kubernetes ? { serviceAccount: this.operationsServiceAccount, automountServiceAccountToken: true } : { automountServiceAccountToken: false }),
+      containers: [
+        {
+          name: operation,
+          image: resolveRuntimeImage(this, 'operations.image', props.operations?.image),
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          args: [Commands.CLUSTER, operation],
+          envVariables: env,
+          securityContext: restrictedContainer(),
+          resources: RUNTIME_RESOURCES,
+        },
+      ],
+    };
+  }
+
+  /**
+   * The consistency checker: one pod INCRing and reading back its keys through a cluster connection seeded with
+   * every node, `/healthz`, `/readyz` (ready while the cluster connection is) and `/metrics` on the metrics port.
+   */
+  private addConsistencyChecker(options: RedisClusterConsistencyCheckerOptions, props: RedisClusterProps) {
+    checkInteger(this, 'consistencyChecker.keys', options.keys, 1);
+    if (options.rate !== undefined && !(options.rate > 0 && Number.isFinite(options.rate))) {
+      throw propError(this, 'consistencyChecker.rate', options.rate, 'must be a number of writes per second above 0');
+    }
+    if (options.keyPrefix !== undefined && (options.keyPrefix === '' || /\s/.test(options.keyPrefix))) {
+      throw propError(this, 'consistencyChecker.keyPrefix', options.keyPrefix, 'must be a non-empty key prefix without white space');
+    }
+    const scope = new Construct(this, 'consistency-checker');
+    const env: Record<string, kplus.EnvValue> = {
+      [Env.CLUSTER_NODES]: kplus.EnvValue.fromValue(this.seedAddresses.join(',')),
+      [Env.CONSISTENCY_KEYS]: kplus.EnvValue.fromValue(String(options.keys ?? CONSISTENCY_DEFAULTS.keys)),
+      [Env.CONSISTENCY_KEY_PREFIX]: kplus.EnvValue.fromValue(options.keyPrefix ?? CONSISTENCY_DEFAULTS.keyPrefix),
+      [Env.CONSISTENCY_RATE]: kplus.EnvValue.fromValue(String(options.rate ?? CONSISTENCY_DEFAULTS.rate)),
+    };
+    if (this.password) env[Env.REDIS_PASSWORD] = kplus.EnvValue.fromSecretValue({ secret: this.password.secret, key: this.password.key });
+    const checker = renderRuntimeDeployment(
+      scope,
+      {
+        name: props.name && `${props.name}-consistency`,
+        image: options.image,
+        resources: options.resources,
+        imagePullSecrets: props.imagePullSecrets,
+        podMonitor: options.podMonitor ?? props.exporter?.podMonitor,
+      },
+      { container: 'checker', args: [Commands.CLUSTER, ClusterCommands.CONSISTENCY_CHECK], env, replicas: 1, component: 'consistency-checker' },
+    );
+    this.connection.allowFrom(checker.deployment);
+    return checker;
+  }
 }
+
+/** A schedule that never comes (31 February): the operation CronJobs are templates, and suspended besides. */
+const NEVER = Cron.schedule({ minute: '0', hour: '0', day: '31', month: '2' });
 
 /**
  * Drops `spec.replicas` and the partition from the StatefulSet's manifest: `redis-keda cluster` sets them

@@ -1,7 +1,7 @@
 import { Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { DEFAULT_LIST_NAME, queueKeys, REDIS_PORT } from '../runtime/contract';
+import { DEFAULT_LIST_NAME, REDIS_PORT } from '../runtime/contract';
 import type { PodMonitor } from '../imports/monitoring.coreos.com';
 import { patchPodSpec, restrictedPod } from './private/pod-defaults';
 import {
@@ -264,17 +264,17 @@ export class RedisQueue extends Construct implements LeasedList {
 
   /** KEDA's `redis` trigger on this queue's ready list. */
   public listTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
-    return new RedisListTrigger(this, this.connection, this.listName, options, this);
+    return RedisListTrigger.ofLeasedList(this, this, 'ready', options);
   }
 
   /** A `redis` trigger on the leased events (ZCARD of `<list>:inflight`): keeps workers that hold work. */
   public inflightTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
-    return new RedisListTrigger(this, this.connection, queueKeys(this.listName).inflight, options, this);
+    return RedisListTrigger.ofLeasedList(this, this, 'inflight', options);
   }
 
   /** A `redis` trigger on the events waiting for a retry (ZCARD of `<list>:delayed`). */
   public delayedTrigger(options: RedisListTriggerOptions = {}): RedisListTrigger {
-    return new RedisListTrigger(this, this.connection, queueKeys(this.listName).delayed, options, this);
+    return RedisListTrigger.ofLeasedList(this, this, 'delayed', options);
   }
 
   private renderConfig(): string {

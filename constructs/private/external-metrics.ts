@@ -4,7 +4,7 @@
  * kube-state-metrics and KEDA. Ours are in the contract (`runtime/contract/metrics.ts`).
  */
 
-/** Of redis_exporter (checked against Debian's prometheus-redis-exporter 1.45). */
+/** Of redis_exporter (checked against Debian's prometheus-redis-exporter 1.45, the cluster ones with `--is-cluster` on Redis 7.0.15). */
 export const RedisExporterMetrics = {
   UP: 'redis_up',
   MEMORY_USED_BYTES: 'redis_memory_used_bytes',
@@ -18,6 +18,22 @@ export const RedisExporterMetrics = {
   CLUSTER_STATE: 'redis_cluster_state',
   /** With `--is-cluster`: slots the node sees in state ok. */
   CLUSTER_SLOTS_OK: 'redis_cluster_slots_ok',
+  /** With `--is-cluster`: slots the node sees served by some master (16384 when every slot is). */
+  CLUSTER_SLOTS_ASSIGNED: 'redis_cluster_slots_assigned',
+  /** With `--is-cluster`: slots of masters the node sees in PFAIL (not reachable, not yet agreed failed). */
+  CLUSTER_SLOTS_PFAIL: 'redis_cluster_slots_pfail',
+  /** With `--is-cluster`: slots of masters the node sees in FAIL. */
+  CLUSTER_SLOTS_FAIL: 'redis_cluster_slots_fail',
+  /** With `--is-cluster`: nodes the node knows, handshaking ones included. */
+  CLUSTER_KNOWN_NODES: 'redis_cluster_known_nodes',
+  /** With `--is-cluster`: masters serving at least one slot, as the node sees them. */
+  CLUSTER_SIZE: 'redis_cluster_size',
+  /** The node's replication offset (a master's writes; how far a replica has applied them). */
+  MASTER_REPL_OFFSET: 'redis_master_repl_offset',
+  /** Of a master: replicas connected to it. */
+  CONNECTED_SLAVES: 'redis_connected_slaves',
+  /** Of a replica: 1 while its link to the master is up (labels `master_host`, `master_port`). */
+  MASTER_LINK_UP: 'redis_master_link_up',
 } as const;
 
 /** Of kube-state-metrics (labels `namespace` plus `deployment`, `horizontalpodautoscaler` or `job_name`). */

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import type { RedisConnection } from '../redis-connection';
-import { hashTag } from '../../runtime/contract';
+import { queueKeys } from '../../runtime/contract';
+import { checkClusterListName } from '../private/triggers';
 import { checkInteger, propError } from '../private/validation';
 import { IKedaTrigger, KedaTriggerConfig } from './trigger';
 
@@ -37,8 +38,19 @@ export interface RedisListTriggerOptions {
   readonly addressFromEnv?: boolean;
 }
 
+/** Which part of a leased queue a trigger counts: the ready list, the leased events, the retries waiting. */
+export type LeasedListPart = 'ready' | 'inflight' | 'delayed';
+
 /** KEDA's `redis` trigger on one list (LLEN, or ZCARD / HLEN when the key is a zset / hash). */
 export class RedisListTrigger implements IKedaTrigger {
+  /**
+   * A trigger on one part of a leased queue (the key of that part: `<list>`, `<list>:inflight`, `<list>:delayed`),
+   * as RedisQueue and RedisClusterQueue hand them out.
+   */
+  public static ofLeasedList(scope: Construct, list: LeasedList, part: LeasedListPart, options: RedisListTriggerOptions = {}): RedisListTrigger {
+    return new RedisListTrigger(scope, list.connection, queueKeys(list.listName)[part], options, list);
+  }
+
   /** Target list length per replica or Job. */
   public readonly listLength: number;
   /** List length above which the scaler is active. */
@@ -64,9 +76,7 @@ export class RedisListTrigger implements IKedaTrigger {
     checkInteger(scope, 'listLength', options.listLength, 1);
     checkInteger(scope, 'activationListLength', options.activationListLength, 0);
     if (!listName) throw propError(scope, 'listName', listName, 'must not be empty');
-    if (connection.clusterNodes && hashTag(listName) === undefined) {
-      throw propError(scope, 'listName', listName, `must carry a hash tag on a Redis Cluster, e.g. '{${listName}}', so the queue's keys share one slot`);
-    }
+    checkClusterListName(scope, connection, listName);
     this.listLength = options.listLength ?? 5;
     this.activationListLength = options.activationListLength ?? 0;
     this.name = options.name;

@@ -138,6 +138,40 @@ function cases(rule: Doc, names: ReturnType<typeof alertChart>['names']): Case[]
         ]),
       ],
     },
+    {
+      name: 'one cluster node at 95% of maxmemory for 5m, the others at 50%: the memory alert fires for that node only',
+      input_series: [
+        ...healthyCluster(),
+        ...clusterPods.flatMap((pod) => [
+          redis(RedisExporterMetrics.MEMORY_USED_BYTES, pod === clusterPods[2] ? '950x10' : '500x10', pod),
+          redis(RedisExporterMetrics.MEMORY_MAX_BYTES, '1000x10', pod),
+        ]),
+      ],
+      alert_rule_test: [
+        test('4m', REDIS_NEAR_MAX_MEMORY),
+        test('8m', REDIS_NEAR_MAX_MEMORY, [
+          {
+            exp_labels: { namespace: ns, statefulset: names.cluster, team: 'queues', pod: clusterPods[2], severity: 'warning' },
+            exp_annotations: {
+              ...annotations(clusterGroup, REDIS_NEAR_MAX_MEMORY),
+              description: `Redis of StatefulSet ${names.cluster} uses 95% of its maxmemory (384Mi); at maxmemory it refuses new events (publishers fail with "queue full").`,
+            },
+          },
+        ]),
+      ],
+    },
+    {
+      name: 'a cluster node not scraped at all (its series gone): the down alert fires for the StatefulSet',
+      input_series: [...healthyCluster().filter((x) => !(x.series.startsWith(`${RedisExporterMetrics.UP}{`) && x.series.includes(names.cluster)))],
+      alert_rule_test: [
+        test('5m', REDIS_DOWN, [
+          {
+            exp_labels: { namespace: ns, statefulset: names.cluster, team: 'queues', severity: 'critical' },
+            exp_annotations: annotations(clusterGroup, REDIS_DOWN),
+          },
+        ]),
+      ],
+    },
   ];
 
   const queueCases: Case[] = [

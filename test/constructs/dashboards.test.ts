@@ -12,11 +12,12 @@ import {
   KedaScaledObject,
   QueueExporter,
   QueueWorker,
+  RedisCluster,
   RedisConnection,
   RedisQueue,
 } from '../../constructs';
 import { ExternalLabels, KedaMetrics, KubeStateMetrics, RedisExporterMetrics } from '../../constructs/private/external-metrics';
-import { CeleryMetrics, MetricLabels, Metrics } from '../../runtime/contract';
+import { CeleryMetrics, ConsistencyMetrics, MetricLabels, Metrics } from '../../runtime/contract';
 import { all, Doc, synth, testChart } from './helpers';
 
 /** Every concern of a chart, with or without explicit names. */
@@ -40,7 +41,9 @@ function fleetChart(options: { named?: boolean; chart?: Chart; props?: Dashboard
   const jobs = dashboards.addJobPerEvent(job, { exporter });
   const tasks = dashboards.addCelery(celery, { scaler: celeryScaler });
   const redis = dashboards.addRedis({ queue, exporter });
-  return { chart, queue, worker, exporter, scaler, job, celery, celeryScaler, dashboards, fleet, jobs, tasks, redis };
+  const cluster = new RedisCluster(chart, 'cluster', { name: name('cache'), exporter: {}, consistencyChecker: {} });
+  const clusterDashboard = dashboards.addRedisCluster(cluster);
+  return { chart, queue, worker, exporter, scaler, job, celery, celeryScaler, dashboards, fleet, jobs, tasks, redis, cluster, clusterDashboard };
 }
 
 const dashboardConfigMaps = (docs: Doc[]) => all(docs, 'ConfigMap').filter((c) => c.metadata.labels?.grafana_dashboard !== undefined);
@@ -52,6 +55,7 @@ const HISTOGRAMS = [Metrics.LATENCY_SECONDS, Metrics.PROCESSING_SECONDS, CeleryM
 const KNOWN_METRICS = new Set<string>([
   ...Object.values(Metrics),
   ...Object.values(CeleryMetrics),
+  ...Object.values(ConsistencyMetrics),
   ...Object.values(RedisExporterMetrics),
   ...Object.values(KubeStateMetrics),
   ...Object.values(KedaMetrics),
@@ -73,7 +77,7 @@ describe('Dashboards', () => {
   test('one ConfigMap per dashboard in the chart namespace, labelled for the sidecar, annotated with the folder, data key <uid>.json', () => {
     const { chart, dashboards } = fleetChart();
     const maps = dashboardConfigMaps(synth(chart));
-    expect(maps).toHaveLength(4);
+    expect(maps).toHaveLength(5);
     expect(dashboards.dashboards.map((d) => d.configMap.name).sort()).toEqual(maps.map((m) => m.metadata.name).sort());
     for (const d of dashboards.dashboards) {
       const map = maps.find((m) => m.metadata.name === d.configMap.name)!;
@@ -91,7 +95,7 @@ describe('Dashboards', () => {
       props: { namespace: 'monitoring', labels: { release: 'kube-prometheus-stack', grafana_dashboard: 'true' }, folder: 'Queues', folderAnnotation: 'grafana_folder' },
     });
     const maps = dashboardConfigMaps(synth(chart));
-    expect(maps).toHaveLength(4);
+    expect(maps).toHaveLength(5);
     for (const map of maps) {
       expect(map.metadata.namespace).toBe('monitoring');
       expect(map.metadata.labels).toEqual({ grafana_dashboard: 'true', release: 'kube-prometheus-stack' });
@@ -99,7 +103,7 @@ describe('Dashboards', () => {
     }
     expect(dashboards.namespace).toBe('monitoring');
     // The queries still select the workloads' namespace, not the ConfigMaps'.
-    expect(dashboards.dashboards.map((d) => d.variables)).toEqual(Array(4).fill({ namespace: 'test-ns' }));
+    expect(dashboards.dashboards.map((d) => d.variables)).toEqual(Array(5).fill({ namespace: 'test-ns' }));
   });
 
   test('every panel and every target reads the datasource variable; namespace is a text box holding the chart namespace', () => {
@@ -173,6 +177,17 @@ describe('Dashboards', () => {
         RedisExporterMetrics.COMMANDS_PROCESSED,
         RedisExporterMetrics.EVICTED_KEYS,
         RedisExporterMetrics.REJECTED_CONNECTIONS,
+        RedisExporterMetrics.CLUSTER_STATE,
+        RedisExporterMetrics.CLUSTER_SIZE,
+        RedisExporterMetrics.CLUSTER_SLOTS_OK,
+        RedisExporterMetrics.CLUSTER_SLOTS_ASSIGNED,
+        RedisExporterMetrics.CLUSTER_SLOTS_PFAIL,
+        RedisExporterMetrics.CLUSTER_SLOTS_FAIL,
+        RedisExporterMetrics.CLUSTER_KNOWN_NODES,
+        RedisExporterMetrics.MASTER_REPL_OFFSET,
+        RedisExporterMetrics.MASTER_LINK_UP,
+        RedisExporterMetrics.CONNECTED_SLAVES,
+        ...Object.values(ConsistencyMetrics),
         KubeStateMetrics.DEPLOYMENT_SPEC_REPLICAS,
         KubeStateMetrics.DEPLOYMENT_READY_REPLICAS,
         KubeStateMetrics.HPA_DESIRED_REPLICAS,
@@ -321,14 +336,60 @@ describe('Dashboards', () => {
     expect(matchesPod(redisRegex, podOf(redisSts))).toBe(false);
   });
 
+  test('the Redis Cluster: exact queries by node with explicit names; the checker row only with a checker; an exporter is required', () => {
+    const { clusterDashboard } = fleetChart({ named: true });
+    const nodes = 'namespace="$namespace", pod=~"cache-[0-9]+"';
+    const checker = 'namespace="$namespace", pod=~"cache-consistency-[a-z0-9]+-[a-z0-9]+"';
+    expect(clusterDashboard.title).toBe('Redis Cluster cache (test-ns)');
+    expect(clusterDashboard.queries.map((q) => [q.panel, q.expr])).toEqual([
+      ['Cluster state', `min(redis_cluster_state{${nodes}})`],
+      ['Nodes up', `sum(redis_up{${nodes}})`],
+      ['Masters serving slots', `min(redis_cluster_size{${nodes}})`],
+      ['Slots not ok', `16384 - min(redis_cluster_slots_ok{${nodes}})`],
+      ['Slots ok, assigned and failing', `min(redis_cluster_slots_assigned{${nodes}})`],
+      ['Slots ok, assigned and failing', `min(redis_cluster_slots_ok{${nodes}})`],
+      ['Slots ok, assigned and failing', `max(redis_cluster_slots_pfail{${nodes}})`],
+      ['Slots ok, assigned and failing', `max(redis_cluster_slots_fail{${nodes}})`],
+      ['Known nodes by node', `max by (pod) (redis_cluster_known_nodes{${nodes}})`],
+      ['Memory used of maxmemory by node', `max by (pod) (redis_memory_used_bytes{${nodes}}) / (max by (pod) (redis_memory_max_bytes{${nodes}}) > 0)`],
+      ['Commands per second by node', `sum by (pod) (rate(redis_commands_processed_total{${nodes}}[$__rate_interval]))`],
+      ['Connected clients by node', `max by (pod) (redis_connected_clients{${nodes}})`],
+      ['Replication offset by node', `max by (pod) (redis_master_repl_offset{${nodes}})`],
+      ['Replication links', `sum(redis_master_link_up{${nodes}})`],
+      ['Replication links', `sum(redis_connected_slaves{${nodes}})`],
+      ['Lost writes', `sum(redis_keda_consistency_lost_writes_total{${checker}})`],
+      ['Not-acknowledged writes', `sum(redis_keda_consistency_not_acknowledged_writes_total{${checker}})`],
+      ['Longest write gap', `max(redis_keda_consistency_longest_write_gap_seconds{${checker}})`],
+      ['Checker reads and writes per second', `sum(rate(redis_keda_consistency_writes_total{${checker}}[$__rate_interval]))`],
+      ['Checker reads and writes per second', `sum(rate(redis_keda_consistency_reads_total{${checker}}[$__rate_interval]))`],
+      ['Checker reads and writes per second', `sum(rate(redis_keda_consistency_failed_writes_total{${checker}}[$__rate_interval]))`],
+      ['Checker reads and writes per second', `sum(rate(redis_keda_consistency_failed_reads_total{${checker}}[$__rate_interval]))`],
+    ]);
+    // The node pattern matches the StatefulSet's pods and not the checker's; the checker's pattern the reverse.
+    expect(matchesPod('cache-[0-9]+', 'cache-5')).toBe(true);
+    expect(matchesPod('cache-[0-9]+', podOf('cache-consistency'))).toBe(false);
+    expect(matchesPod('cache-consistency-[a-z0-9]+-[a-z0-9]+', podOf('cache-consistency'))).toBe(true);
+
+    const chart = testChart();
+    const dashboards = new Dashboards(chart, 'dashboards');
+    const plain = dashboards.addRedisCluster(new RedisCluster(chart, 'plain', { exporter: {} }));
+    expect(
+      model(plain)
+        .panels.filter((p: Doc) => p.type === 'row')
+        .map((p: Doc) => p.title),
+    ).toEqual(['Cluster', 'Nodes']);
+    const bare = new RedisCluster(chart, 'bare');
+    expect(() => dashboards.addRedisCluster(bare)).toThrow(`test/dashboards: 'cluster' ("test/bare") must run the redis_exporter sidecar ('exporter' of the RedisCluster)`);
+  });
+
   test('uids: derived from the construct path, at most 40 characters, unique, the same on every synth; an explicit uid is kept', () => {
     const first = fleetChart().dashboards.dashboards.map((d) => d.uid);
     const again = fleetChart().dashboards.dashboards.map((d) => d.uid);
     expect(again).toEqual(first);
-    expect(new Set(first).size).toBe(4);
+    expect(new Set(first).size).toBe(5);
     for (const uid of first) expect(uid).toMatch(/^[a-z0-9-]{1,40}$/);
     // The kind and the subject's path in its chart, and a hash of the whole construct path.
-    expect(first.map((uid) => uid.slice(0, -8))).toEqual(['queue-fleet-worker-', 'job-per-event-consumer-', 'celery-celery-', 'redis-queue-']);
+    expect(first.map((uid) => uid.slice(0, -8))).toEqual(['queue-fleet-worker-', 'job-per-event-consumer-', 'celery-celery-', 'redis-queue-', 'redis-cluster-cluster-']);
     for (const uid of first) expect(uid).toMatch(/-[0-9a-f]{8}$/);
     const long = fleetChart();
     const longWorker = new QueueWorker(long.chart, 'a-very-long-construct-id-for-the-workers-of-this-fleet', { queue: long.queue });

@@ -25,7 +25,18 @@ const builds: Record<string, Build> = {
     queue(chart, name);
   },
   RedisCluster: (chart, name) => {
-    new RedisCluster(chart, 'cluster', { name: name('cluster'), password: password(chart), exporter: { podMonitor: true }, networkPolicy: {} });
+    new RedisCluster(chart, 'cluster', { name: name('cluster'), password: password(chart), exporter: { podMonitor: true }, networkPolicy: {}, consistencyChecker: {} });
+  },
+  'QueueWorker and KedaScaledJob on a RedisCluster queue': (chart, name) => {
+    const cluster = new RedisCluster(chart, 'cluster', { name: name('cluster'), password: password(chart), operations: { createJob: false, jobTemplates: false } });
+    const events = cluster.queue('{events}');
+    const worker = new QueueWorker(chart, 'worker', { name: name('worker'), queue: events });
+    new KedaScaledObject(chart, 'scaler', { name: name('worker'), target: worker.deployment, triggers: worker.scalingTriggers() });
+    new KedaScaledJob(chart, 'consumer', {
+      name: name('consumer'),
+      triggers: [events.listTrigger()],
+      container: { args: ['consume', '--once'], envVariables: events.envVariables() },
+    });
   },
   Publisher: (chart, name) => {
     new Publisher(chart, 'publisher', { name: name('publisher'), queue: queue(chart, name) });
@@ -68,7 +79,37 @@ const builds: Record<string, Build> = {
 /** The kinds each build writes: what the reference check below runs over. */
 const KINDS: Record<string, string[]> = {
   RedisQueue: ['ConfigMap', 'Service', 'StatefulSet'],
-  RedisCluster: ['ConfigMap', 'Job', 'NetworkPolicy', 'PodDisruptionBudget', 'PodMonitor', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'StatefulSet'],
+  RedisCluster: [
+    'ConfigMap',
+    ...Array(6).fill('CronJob'),
+    'Deployment',
+    'Job',
+    'NetworkPolicy',
+    'PodDisruptionBudget',
+    'PodMonitor',
+    'PodMonitor',
+    'Role',
+    'RoleBinding',
+    'Service',
+    'Service',
+    'ServiceAccount',
+    'StatefulSet',
+  ],
+  'QueueWorker and KedaScaledJob on a RedisCluster queue': [
+    'ConfigMap',
+    'CronJob',
+    'Deployment',
+    'PodDisruptionBudget',
+    'Role',
+    'RoleBinding',
+    'ScaledJob',
+    'ScaledObject',
+    'Service',
+    'Service',
+    'ServiceAccount',
+    'StatefulSet',
+    'TriggerAuthentication',
+  ],
   Publisher: ['ConfigMap', 'Deployment', 'Service', 'StatefulSet'],
   'Publisher with a rate ConfigMap': ['ConfigMap', 'ConfigMap', 'Deployment', 'Service', 'StatefulSet'],
   'QueueExporter of two lists': ['ConfigMap', 'Deployment', 'PodMonitor', 'Service', 'Service', 'StatefulSet'],

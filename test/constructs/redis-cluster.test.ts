@@ -6,13 +6,13 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import Redis from 'ioredis';
 import { AppendFsync, REDIS_CLUSTER_BUS_PORT, REDIS_EXPORTER_UID, RedisCluster } from '../../constructs';
-import { ClusterCommands, Commands, Env } from '../../runtime/contract';
+import { ClusterCommands, Commands, ConsistencyMetrics, Env } from '../../runtime/contract';
 import { containerRuleViolations, chartRuleViolations, objectMetaViolations, podTemplatesOf } from '../manifests/house-rules';
 import { CoreFieldChecker, coreModelModule } from '../manifests/core-fields';
 import { restrictedViolations } from '../manifests/pod-security';
 import { referenceViolations } from '../manifests/references';
 import { upstreamErrors } from '../manifests/upstream-models';
-import { runCli } from '../support/cli';
+import { runCli, startCli, waitFor } from '../support/cli';
 import { freePort, launch, stopChild } from '../support/redis-server';
 import { all, Doc, envOf, only, synth, testChart } from './helpers';
 
@@ -237,13 +237,16 @@ describe('RedisCluster', () => {
     const nodes = { podSelector: { matchLabels: only(docs, 'StatefulSet').spec.selector.matchLabels } };
     const job = { podSelector: { matchLabels: only(docs, 'Job').spec.template.metadata.labels } };
     const client = { podSelector: { matchLabels: only(docs, 'Deployment').spec.selector.matchLabels } };
+    // Jobs made from the operation templates carry the templates' pod labels.
+    const templates = all(docs, 'CronJob').map((c) => ({ podSelector: { matchLabels: c.spec.jobTemplate.spec.template.metadata.labels } }));
+    expect(templates).toHaveLength(6);
     const ns = (name: string) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } } });
     const policy = only(docs, 'NetworkPolicy');
     expect(policy.spec).toEqual({
       podSelector: nodes.podSelector,
       policyTypes: ['Ingress'],
       ingress: [
-        { from: [nodes, job, client, ns('keda-system')], ports: [{ protocol: 'TCP', port: 6379 }] },
+        { from: [nodes, job, ...templates, client, ns('keda-system')], ports: [{ protocol: 'TCP', port: 6379 }] },
         { from: [nodes], ports: [{ protocol: 'TCP', port: 16379 }] },
         { from: [ns('monitoring')], ports: [{ protocol: 'TCP', port: 9121 }] },
       ],
@@ -263,6 +266,7 @@ describe('RedisCluster', () => {
         exporter: { podMonitor: true },
         networkPolicy: {},
         imagePullSecrets: ['registry'],
+        consistencyChecker: {},
       });
       const user = new kplus.Deployment(chart, 'user', { containers: [{ image: 'example/user:1.0.0', envVariables: cluster.connection.envVariables(), resources: {} }] });
       cluster.allowFrom(user);
@@ -282,17 +286,41 @@ describe('RedisCluster', () => {
       expect(only(docs, 'RoleBinding').roleRef.name).toBe(role.metadata.name);
       expect(only(docs, 'RoleBinding').subjects[0].name).toBe(only(docs, 'ServiceAccount').metadata.name);
       expect(only(docs, 'PodDisruptionBudget').spec.selector.matchLabels).toEqual(sts.spec.template.metadata.labels);
+      const account = only(docs, 'ServiceAccount').metadata.name;
+      const crons = all(docs, 'CronJob');
+      expect(crons.map((c) => c.spec.jobTemplate.spec.template.spec.containers[0].args[1])).toEqual(['check', 'fix', 'reconcile', 'rebalance', 'scale', 'upgrade']);
+      for (const cron of crons) {
+        const pod = cron.spec.jobTemplate.spec.template.spec;
+        const env = envOf(pod.containers[0]);
+        if (pod.containers[0].args[1] === ClusterCommands.REBALANCE) {
+          expect(pod.serviceAccountName).toBeUndefined();
+          expect(env[Env.CLUSTER_NODES]).toBe(envOf(only(docs, 'Job').spec.template.spec.containers[0])[Env.CLUSTER_NODES]);
+        } else {
+          expect(pod.serviceAccountName).toBe(account);
+          expect(env[Env.CLUSTER_STATEFULSET]).toBe(sts.metadata.name);
+        }
+        expect(cron.metadata.name.length).toBeLessThanOrEqual(52);
+      }
+      const checker = all(docs, 'Deployment').find((d) => d.spec.template.spec.containers[0].name === 'checker')!;
+      const checkerMonitor = all(docs, 'PodMonitor').find((m) => m.spec.selector.matchLabels['app.kubernetes.io/component'] === 'consistency-checker')!;
+      expect(Object.entries(checkerMonitor.spec.selector.matchLabels).every(([k, v]) => checker.spec.template.metadata.labels[k] === v)).toBe(true);
+      expect(envOf(checker.spec.template.spec.containers[0])[Env.CLUSTER_NODES]).toBe(
+        [0, 1, 2, 3, 4, 5].map((i) => `${sts.metadata.name}-${i}.${headless.metadata.name}.test-ns.svc:6379`).join(','),
+      );
       const nodes = envOf(only(docs, 'Job').spec.template.spec.containers[0])[Env.CLUSTER_NODES];
       expect(nodes).toBe([0, 1, 2, 3, 4, 5].map((i) => `${sts.metadata.name}-${i}.${headless.metadata.name}.$(POD_NAMESPACE).svc:6379`).join(','));
       expect(sts.spec.template.spec.containers[0].args[2]).toBe(`$(POD_NAME).${headless.metadata.name}.$(POD_NAMESPACE).svc`);
       if (name('rc')) {
         expect(
           docs
-            .filter((d) => d.kind !== 'Deployment')
+            .filter((d) => d.kind !== 'Deployment' || d.metadata.name === 'rc-consistency')
             .map((d) => `${d.kind}/${d.metadata.name}`)
             .sort(),
         ).toEqual(
           [
+            ...['check', 'fix', 'reconcile', 'rebalance', 'scale', 'upgrade'].map((op) => `CronJob/rc-${op}`),
+            'Deployment/rc-consistency',
+            'PodMonitor/rc-consistency',
             'ConfigMap/rc-config',
             'Service/rc',
             'Service/rc-headless',
@@ -321,8 +349,9 @@ describe('RedisCluster', () => {
     test('every pod meets Pod Security "restricted" and the house rules', () => {
       const { docs } = build();
       const templates = docs.flatMap((d) => podTemplatesOf(d).map((t) => ({ kind: d.kind, spec: t.podSpec })));
-      expect(templates.map((t) => t.kind).sort()).toEqual(['Deployment', 'Job', 'StatefulSet']);
-      for (const t of templates.filter((t) => t.kind !== 'Deployment')) {
+      expect(templates.map((t) => t.kind).sort()).toEqual([...Array(6).fill('CronJob'), 'Deployment', 'Deployment', 'Job', 'StatefulSet']);
+      // All but the user's Deployment (its resources are the test's {}).
+      for (const t of templates.filter((t) => (t.spec as Doc).containers[0].image !== 'example/user:1.0.0')) {
         expect(restrictedViolations(t.spec)).toEqual([]);
         expect(containerRuleViolations(t.spec)).toEqual([]);
       }
@@ -337,6 +366,150 @@ describe('RedisCluster', () => {
     expect(cluster.connection.host).toBe('rc');
     expect(only(docs, 'RoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: 'rc-ops' }]);
     expect(referenceViolations(docs)).toEqual([]);
+  });
+
+  test('operation templates: a suspended CronJob per operation, in Kubernetes mode as the ops account (rebalance over the listed pods), not retried', () => {
+    const chart = testChart();
+    const cluster = new RedisCluster(chart, 'cluster', { name: 'rc', password: secretRef(chart), replicasPerMaster: 2 });
+    const docs = synth(chart);
+    const crons = all(docs, 'CronJob');
+    expect(crons.map((c) => c.metadata.name)).toEqual(['rc-check', 'rc-fix', 'rc-reconcile', 'rc-rebalance', 'rc-scale', 'rc-upgrade']);
+    expect(Object.keys(cluster.operationTemplates)).toEqual(['check', 'fix', 'reconcile', 'rebalance', 'scale', 'upgrade']);
+    const password = { name: Env.REDIS_PASSWORD, valueFrom: { secretKeyRef: { name: 'redis-auth', key: 'password' } } };
+    const kubernetesEnv = [
+      { name: Env.CLUSTER_REPLICAS_PER_MASTER, value: '2' },
+      { name: Env.CLUSTER_STATEFULSET, value: 'rc' },
+      { name: Env.CLUSTER_NAMESPACE, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      password,
+    ];
+    for (const cron of crons) {
+      const operation = cron.metadata.name.slice('rc-'.length);
+      // A template, never run by its schedule: suspended, and 31 February never comes.
+      expect(cron.spec).toMatchObject({ suspend: true, schedule: '0 0 31 2 *', concurrencyPolicy: 'Forbid' });
+      const job = cron.spec.jobTemplate.spec;
+      expect(job.backoffLimit).toBe(0);
+      expect(job.ttlSecondsAfterFinished).toBe(86400);
+      expect(job.activeDeadlineSeconds).toBe(operation === 'check' ? 600 : undefined);
+      const pod = job.template.spec;
+      const container = pod.containers[0];
+      expect(container.name).toBe(operation);
+      expect(container.args).toEqual([Commands.CLUSTER, operation]);
+      if (operation === ClusterCommands.REBALANCE) {
+        // No Kubernetes mode for rebalance: every pod of the created layout by DNS name, no API token.
+        expect(pod.serviceAccountName).toBeUndefined();
+        expect(pod.automountServiceAccountToken).toBe(false);
+        expect(container.env).toEqual([
+          { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          { name: Env.CLUSTER_NODES, value: Array.from({ length: 9 }, (_, i) => `rc-${i}.rc-headless.$(POD_NAMESPACE).svc:6379`).join(',') },
+          { name: Env.CLUSTER_REPLICAS_PER_MASTER, value: '2' },
+          password,
+        ]);
+      } else {
+        expect(pod.serviceAccountName).toBe('rc-ops');
+        expect(pod.automountServiceAccountToken).toBe(true);
+        // scale gets no CLUSTER_MASTERS: a Job made from the template unchanged stops with a usage error, scaling nothing.
+        expect(container.env).toEqual(kubernetesEnv);
+      }
+      expect(restrictedViolations(pod)).toEqual([]);
+      expect(containerRuleViolations(pod)).toEqual([]);
+    }
+
+    const without = testChart();
+    const none = new RedisCluster(without, 'cluster', { operations: { jobTemplates: false } });
+    expect(all(synth(without), 'CronJob')).toEqual([]);
+    expect(none.operationTemplates).toEqual({});
+  });
+
+  test('a Job made from the scale template unchanged scales nothing: a usage error naming CLUSTER_MASTERS', async () => {
+    const chart = testChart();
+    new RedisCluster(chart, 'cluster', { name: 'rc' });
+    const cron = all(synth(chart), 'CronJob').find((c) => c.metadata.name === 'rc-scale')!;
+    const container = cron.spec.jobTemplate.spec.template.spec.containers[0];
+    const env = Object.fromEntries(container.env.map((e: Doc) => [e.name, e.value ?? 'test-ns']));
+    const result = await runCli(container.args, { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`cluster scale --statefulset needs --masters (or env ${Env.CLUSTER_MASTERS}), the masters wanted`);
+  });
+
+  test('the RBAC covers what the templates do in Kubernetes mode: read this StatefulSet and its pods, scale it, move its partition, delete its claims', () => {
+    const chart = testChart();
+    new RedisCluster(chart, 'cluster', { name: 'rc' });
+    const docs = synth(chart);
+    const rules = only(docs, 'Role').rules;
+    const allows = (group: string, resource: string, verb: string, name?: string) =>
+      rules.some(
+        (r: Doc) =>
+          r.apiGroups.includes(group) &&
+          r.resources.includes(resource) &&
+          r.verbs.includes(verb) &&
+          (r.resourceNames === undefined || (name !== undefined && r.resourceNames.includes(name))),
+      );
+    // check, fix, reconcile: the StatefulSet and its pods; scale: its scale and claims; upgrade: the partition (a patch of the StatefulSet).
+    expect(allows('apps', 'statefulsets', 'get', 'rc')).toBe(true);
+    expect(allows('apps', 'statefulsets', 'patch', 'rc')).toBe(true);
+    expect(allows('apps', 'statefulsets/scale', 'patch', 'rc')).toBe(true);
+    expect(allows('', 'pods', 'list')).toBe(true);
+    expect(allows('', 'persistentvolumeclaims', 'delete', 'data-rc-5')).toBe(true);
+    // And no more: not another StatefulSet, not a pod's deletion, not a Secret.
+    expect(allows('apps', 'statefulsets', 'patch', 'other')).toBe(false);
+    expect(allows('', 'pods', 'delete')).toBe(false);
+    expect(allows('', 'secrets', 'get')).toBe(false);
+  });
+
+  test("the consistency checker: one pod of `cluster consistency-check` over every node, the password from the Secret, probes on its metrics port, a PodMonitor with the exporter's", () => {
+    const chart = testChart();
+    const cluster = new RedisCluster(chart, 'cluster', {
+      name: 'rc',
+      password: secretRef(chart),
+      exporter: { podMonitor: { labels: { release: 'kps' } } },
+      networkPolicy: {},
+      consistencyChecker: { keys: 200, rate: 100, keyPrefix: 'check:' },
+    });
+    const docs = synth(chart);
+    const deployment = only(docs, 'Deployment');
+    expect(deployment.metadata.name).toBe('rc-consistency');
+    expect(cluster.consistencyChecker?.name).toBe('rc-consistency');
+    expect(deployment.spec.replicas).toBe(1);
+    const pod = deployment.spec.template.spec;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    const container = pod.containers[0];
+    expect(container.args).toEqual([Commands.CLUSTER, ClusterCommands.CONSISTENCY_CHECK]);
+    expect(container.env).toEqual([
+      { name: Env.CLUSTER_NODES, value: cluster.seedAddresses.join(',') },
+      { name: Env.CONSISTENCY_KEYS, value: '200' },
+      { name: Env.CONSISTENCY_KEY_PREFIX, value: 'check:' },
+      { name: Env.CONSISTENCY_RATE, value: '100' },
+      { name: Env.REDIS_PASSWORD, valueFrom: { secretKeyRef: { name: 'redis-auth', key: 'password' } } },
+      { name: Env.METRICS_PORT, value: '9090' },
+    ]);
+    expect(container.ports).toEqual([{ containerPort: 9090, name: 'metrics' }]);
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 9090, scheme: 'HTTP' });
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 9090, scheme: 'HTTP' });
+    expect(container.resources).toEqual({ limits: { memory: '256Mi' }, requests: { cpu: '50m', memory: '64Mi' } });
+    expect(restrictedViolations(pod)).toEqual([]);
+    expect(containerRuleViolations(pod)).toEqual([]);
+    const monitor = all(docs, 'PodMonitor').find((m) => m.metadata.name === 'rc-consistency')!;
+    expect(cluster.consistencyCheckerPodMonitor).toBeDefined();
+    expect(monitor.metadata.labels).toEqual({ release: 'kps' });
+    expect(monitor.spec).toEqual({
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'rc-consistency', 'app.kubernetes.io/component': 'consistency-checker' } },
+      podMetricsEndpoints: [{ port: 'metrics', path: '/metrics', interval: '15s' }],
+    });
+    // The NetworkPolicy admits it to the client port.
+    const clientPeers = only(docs, 'NetworkPolicy').spec.ingress[0].from;
+    expect(clientPeers).toContainEqual({ podSelector: { matchLabels: deployment.spec.selector.matchLabels } });
+
+    // Without monitoring, no PodMonitor unless asked; without the prop, no checker.
+    const quiet = testChart();
+    const q = new RedisCluster(quiet, 'cluster', { consistencyChecker: {} });
+    expect(all(synth(quiet), 'PodMonitor')).toEqual([]);
+    expect(q.consistencyCheckerPodMonitor).toBeUndefined();
+    const asked = testChart();
+    new RedisCluster(asked, 'cluster', { consistencyChecker: { podMonitor: true } });
+    expect(all(synth(asked), 'PodMonitor')).toHaveLength(1);
+    const none = testChart();
+    expect(new RedisCluster(none, 'cluster').consistencyChecker).toBeUndefined();
+    expect(all(synth(none), 'Deployment')).toEqual([]);
   });
 
   test.each([
@@ -354,6 +527,19 @@ describe('RedisCluster', () => {
     ['operations.image', { operations: { image: 'example/tool:latest' } }, 'test/cluster: \'operations.image\' ("example/tool:latest") must name a pinned tag'],
     ['persistence.size', { persistence: { size: Size.kibibytes(10) } }, 'test/cluster: \'persistence.size\' ("10Ki") must be at least 1Mi'],
     ['maxMemory', { maxMemory: Size.mebibytes(512) }, 'test/cluster: \'maxMemory\' ("512Mi") must be below the memory limit (512Mi)'],
+    [
+      'a name too long for the operation templates',
+      { name: 'a'.repeat(43) },
+      `test/cluster: 'name' ("${'a'.repeat(43)}") must be at most 42 characters with the operation templates (CronJob ${'a'.repeat(43)}-reconcile), or set 'operations.jobTemplates' to false`,
+    ],
+    ['consistencyChecker.keys', { consistencyChecker: { keys: 0 } }, "test/cluster: 'consistencyChecker.keys' (0) must be at least 1"],
+    ['consistencyChecker.rate', { consistencyChecker: { rate: 0 } }, "test/cluster: 'consistencyChecker.rate' (0) must be a number of writes per second above 0"],
+    [
+      'consistencyChecker.keyPrefix',
+      { consistencyChecker: { keyPrefix: 'a b' } },
+      'test/cluster: \'consistencyChecker.keyPrefix\' ("a b") must be a non-empty key prefix without white space',
+    ],
+    ['consistencyChecker.image', { consistencyChecker: { image: 'example/tool' } }, 'test/cluster/consistency-checker: \'image\' ("example/tool") must name a pinned tag'],
   ])('rejects %s', (_label, props, message) => {
     expect(() => new RedisCluster(testChart(), 'cluster', props as any)).toThrow(message);
   });
@@ -365,7 +551,7 @@ describe('RedisCluster', () => {
 
   test('the rendered config and args, and the Job as it runs, make a cluster of real redis-servers; a rerun changes nothing', async () => {
     const chart = testChart();
-    new RedisCluster(chart, 'cluster', { name: 'rc', password: secretRef(chart) });
+    new RedisCluster(chart, 'cluster', { name: 'rc', password: secretRef(chart), consistencyChecker: { keys: 50, rate: 200 } });
     const docs = synth(chart);
     const conf: string = only(docs, 'ConfigMap').data['redis.conf'];
     const redis = only(docs, 'StatefulSet').spec.template.spec.containers[0];
@@ -438,6 +624,42 @@ describe('RedisCluster', () => {
       const again = await runCli(jobContainer.args, { env, timeoutMs: 90_000 });
       expect(again.code).toBe(0);
       expect(JSON.parse(again.stdout)).toMatchObject({ changed: false, actions: [] });
+
+      // The rebalance template as a Job made from it runs (address mode): a balanced cluster moves nothing.
+      const rebalance = all(docs, 'CronJob').find((c) => c.metadata.name === 'rc-rebalance')!.spec.jobTemplate.spec.template.spec.containers[0];
+      const rebalanceEnv: Record<string, string> = { [Env.REDIS_PASSWORD]: password, [Env.CLUSTER_NODES]: env[Env.CLUSTER_NODES] };
+      for (const e of rebalance.env) if (e.value !== undefined && e.name !== Env.CLUSTER_NODES) rebalanceEnv[e.name] = e.value;
+      const balanced = await runCli(rebalance.args, { env: rebalanceEnv, timeoutMs: 60_000 });
+      expect(balanced.code).toBe(0);
+      expect(JSON.parse(balanced.stdout)).toMatchObject({ changed: false, moves: [] });
+
+      // The consistency checker as its pod runs it: ready on /readyz of the probed port, counting on /metrics, exit 0 on SIGTERM.
+      const checker = only(docs, 'Deployment').spec.template.spec.containers[0];
+      const metricsPort = await freePort();
+      const checkerEnv: Record<string, string> = { [Env.REDIS_PASSWORD]: password };
+      for (const e of checker.env) if (e.value !== undefined) checkerEnv[e.name] = e.value;
+      checkerEnv[Env.CLUSTER_NODES] = env[Env.CLUSTER_NODES];
+      expect(checkerEnv[Env.METRICS_PORT]).toBe(String(checker.readinessProbe.httpGet.port));
+      checkerEnv[Env.METRICS_PORT] = String(metricsPort);
+      const running = startCli(checker.args, { env: checkerEnv });
+      try {
+        const get = (p: string) =>
+          fetch(`http://127.0.0.1:${metricsPort}${p}`).then(
+            async (r) => ({ status: r.status, body: await r.text() }),
+            () => ({ status: 0, body: '' }),
+          );
+        await waitFor(async () => (await get(checker.readinessProbe.httpGet.path)).status === 200, 'the checker ready', 30_000, 100);
+        expect((await get(checker.livenessProbe.httpGet.path)).status).toBe(200);
+        const writes = () => get('/metrics').then((m) => Number(new RegExp(`^${ConsistencyMetrics.WRITES} (\\d+)$`, 'm').exec(m.body)?.[1] ?? 0));
+        await waitFor(async () => (await writes()) >= 100, '100 writes counted', 30_000, 200);
+        expect((await get('/metrics')).body).toMatch(new RegExp(`^${ConsistencyMetrics.LOST_WRITES} 0$`, 'm'));
+      } finally {
+        running.child.kill('SIGTERM');
+      }
+      const stopped = await running.done;
+      expect(stopped.code).toBe(0);
+      expect(stopped.stdout).not.toContain(password);
+      expect(JSON.parse(stopped.stdout.trim().split('\n').pop()!)).toMatchObject({ summary: true, lostWrites: 0 });
     } finally {
       await Promise.all(started.map((s) => stopChild(s.child)));
       for (const s of started) fs.rmSync(s.dir, { recursive: true, force: true });

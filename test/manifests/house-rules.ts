@@ -74,7 +74,8 @@ export function looksSecret(name: string): boolean {
   const n = name.toUpperCase();
   if (/_(FILE|PATH|DIR)$/.test(n)) return false;
   if (/PASSWORD|PASSWD|TOKEN|SECRET|CREDENTIAL/.test(n)) return true;
-  return /(^|_)KEY(_|$)/.test(n) || /(API|ACCESS|PRIVATE|SIGNING|ENCRYPTION|AUTH)_?KEY/.test(n);
+  // A KEY_PREFIX names which Redis keys to use, not a key.
+  return (/(^|_)KEY(_|$)/.test(n) && !/(^|_)KEY_PREFIX$/.test(n)) || /(API|ACCESS|PRIVATE|SIGNING|ENCRYPTION|AUTH)_?KEY/.test(n);
 }
 
 /** Per-container rules for every container of a PodSpec (init containers included; ephemeral ones have no resources). */
