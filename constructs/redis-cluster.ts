@@ -490,8 +490,7 @@ export class RedisCluster extends Construct {
   /**
    * A suspended CronJob whose job template runs `redis-keda cluster <operation>`: a template for
    * `kubectl create job --from=cronjob/...`, never run by its schedule (31 February). In Kubernetes mode as
-   * the ops ServiceAccount (the nodes are the StatefulSet's pods as they are now), except rebalance, which
-   * has no Kubernetes mode and lists the pods of the layout the cluster was created with. Not retried: each
+   * the ops ServiceAccount (the nodes are the StatefulSet's pods as they are now). Not retried: each
    * operation's result is its exit code, and a rerun converges.
    */
   private addOperationTemplate(operation: RedisClusterOperation, props: RedisClusterProps): kplus.CronJob {
@@ -505,7 +504,6 @@ export class RedisCluster extends Construct {
         `must be at most ${52 - operation.length - 1} characters with the operation templates (CronJob ${name}), or set 'operations.jobTemplates' to false`,
       );
     }
-    const kubernetes = operation !== ClusterCommands.REBALANCE;
     const cron = new kplus.CronJob(this, `ops-${operation}`, {
       metadata: { name: name ?? Names.toDnsLabel(this, { extra: [operation], maxLen: 52 }) },
       schedule: NEVER,
@@ -514,7 +512,7 @@ export class RedisCluster extends Construct {
       backoffLimit: 0,
       ...(operation === ClusterCommands.CHECK ? { activeDeadline: Duration.minutes(10) } : {}),
       ttlAfterFinished: Duration.days(1),
-      ...this.operationPod(props, operation, { listed: !kubernetes, kubernetes }),
+      ...this.operationPod(props, operation, { listed: false, kubernetes: true }),
     });
     patchPodSpec(cron, { imagePullSecrets: props.imagePullSecrets });
     this.connection.allowFrom(cron);

@@ -311,6 +311,21 @@ step('reconcile --statefulset: a replica pod that lost its volume (same IP, new 
   expect(after.masters.flatMap((m) => m.replicas)).toContain(lost);
 });
 
+step('rebalance --statefulset moves slots among the pods: nothing on a balanced cluster, 8192 to a master of weight 2, and back', async () => {
+  const balanced = await cli(['rebalance']);
+  expect({ code: balanced.code, changed: (balanced.json as { changed: boolean }).changed }).toEqual({ code: 0, changed: false });
+  const heavy = ((await cli(['check'])).json as CheckReport).masters[0].node;
+  const weighted = await cli(['rebalance', '--weights', `${heavy}=2`]);
+  expect(weighted.code).toBe(0);
+  const slotsOf = (report: CheckReport) => Object.fromEntries(report.masters.map((m) => [m.node, m.slots]));
+  const shares = slotsOf((weighted.json as { report: CheckReport }).report);
+  expect(shares[heavy]).toBe(8192);
+  expect(Object.values(shares).sort((a, b) => a - b)).toEqual([4096, 4096, 8192]);
+  const back = await cli(['rebalance']);
+  expect(back.code).toBe(0);
+  expect(Object.values(slotsOf((back.json as { report: CheckReport }).report)).sort((a, b) => a - b)).toEqual([5461, 5461, 5462]);
+});
+
 step('consistency-check --statefulset seeds from the pods: 2 s of INCRs, none lost', async () => {
   const checked = await cli(['consistency-check', '--duration', '2', '--keys', '50', '--rate', '200', '--metrics-port', '0']);
   expect(checked.code).toBe(0);

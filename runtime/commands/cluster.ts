@@ -252,11 +252,11 @@ const rebalance: CommandModule = {
   command: ClusterCommands.REBALANCE,
   describe:
     'Move slots with their keys (SETSLOT IMPORTING / MIGRATING, GETKEYSINSLOT, pipelined MIGRATE ... KEYS, SETSLOT NODE on every node) so every master serves its share by weight, ' +
-    'moving only the slots above a share; first finishes any slot a crashed run left open. A rerun on a balanced cluster moves nothing. ' +
+    'moving only the slots above a share (with --statefulset: among its pods); first finishes any slot a crashed run left open. A rerun on a balanced cluster moves nothing. ' +
     'Prints {"changed", "finished", "moves", "keys", "report"}; exit 1 when the report after it is not ok',
   builder: (yargs) =>
     subcommandOptions(yargs, { ...WAIT_OPTIONS, ...MIGRATE_OPTIONS, ...REBALANCE_OPTIONS }, (args) => {
-      listedNodes(args);
+      listedUnlessKubernetes(args);
       parseWeights((args as unknown as RebalanceArgs).weights);
     }),
   handler: lazyHandler(() => import('./run/cluster-rebalance')),

@@ -1,13 +1,13 @@
 /** The work of `redis-keda cluster rebalance`, loaded when it runs. */
 import { rebalanceCluster } from '../../cluster/rebalance';
-import { listedNodes, migrateOptions, parseWeights, RebalanceArgs } from '../cluster';
+import { migrateOptions, parseWeights, RebalanceArgs } from '../cluster';
 import { runCommand } from '../common';
-import { withNodes } from './cluster-nodes';
+import { memberNodes, withNodes } from './cluster-nodes';
 
 export const run = runCommand<RebalanceArgs>(async (args, log) => {
-  const nodes = listedNodes(args);
+  const nodes = await memberNodes(args);
   const result = await withNodes(nodes, args, log, async ({ clients, unreachable }) => {
-    if (unreachable.length > 0) throw new Error(`cluster rebalance needs every listed node; not reachable: ${unreachable.map((u) => `${u.node.address} (${u.error})`).join('; ')}`);
+    if (unreachable.length > 0) throw new Error(`cluster rebalance needs every member node; not reachable: ${unreachable.map((u) => `${u.node.address} (${u.error})`).join('; ')}`);
     return rebalanceCluster(
       nodes,
       clients,

@@ -8,7 +8,7 @@ import { runCli } from '../../support/cli';
 const NODES = [1, 2, 3, 4, 5, 6].map((i) => `127.0.0.1:${i}`).join(',');
 const env = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', LOG_FORMAT: 'text', [Env.CLUSTER_NODES]: NODES, ...extra });
 /** The subcommands that take their nodes from --nodes or, in Kubernetes mode, from the StatefulSet's pods. */
-const MEMBER_COMMANDS = [['check'], ['fix'], ['reconcile'], ['consistency-check'], ['exec', 'PING']] as const;
+const MEMBER_COMMANDS = [['check'], ['fix'], ['reconcile'], ['consistency-check'], ['exec', 'PING'], ['rebalance']] as const;
 const KUBERNETES_FLAGS = [
   ['--statefulset', Env.CLUSTER_STATEFULSET],
   ['--namespace', Env.CLUSTER_NAMESPACE],
@@ -22,7 +22,7 @@ test('create --help lists the Kubernetes options with their env names', async ()
   for (const [flag, name] of KUBERNETES_FLAGS) expect(result.stdout).toMatch(new RegExp(`${flag}[\\s\\S]*${name}`));
 });
 
-test('check, fix, reconcile, consistency-check and exec --help list the Kubernetes options with their env names; exec says --ordinals are pod ordinals there', async () => {
+test('check, fix, reconcile, consistency-check, exec and rebalance --help list the Kubernetes options with their env names; exec says --ordinals are pod ordinals there', async () => {
   const helps = await Promise.all(MEMBER_COMMANDS.map(([name]) => runCli(['cluster', name, '--help'], { env: env() })));
   for (const result of helps) {
     expect(result.code).toBe(0);
@@ -32,7 +32,7 @@ test('check, fix, reconcile, consistency-check and exec --help list the Kubernet
   expect(helps[4].stdout).toMatch(/--ordinals[\s\S]*with --statefulset the pod\s+ordinals[\s\S]*CLUSTER_EXEC_ORDINALS/);
 });
 
-test('check, fix, reconcile, consistency-check and exec --statefulset without --nodes, outside a pod: exit 1 before any node is contacted (the pods are the nodes)', async () => {
+test('check, fix, reconcile, consistency-check, exec and rebalance --statefulset without --nodes, outside a pod: exit 1 before any node is contacted (the pods are the nodes)', async () => {
   const noNodes = env({ [Env.CLUSTER_NODES]: '' });
   const results = await Promise.all(MEMBER_COMMANDS.map((command) => runCli(['cluster', ...command, '--statefulset', 'rc'], { env: noNodes })));
   for (const result of results) {
