@@ -1,0 +1,229 @@
+/**
+ * `redis-keda forecaster` as a pod runs it: the CLI as a child process configured by flags and env, a real
+ * redis-server, and a real Prometheus whose history (an hour of a known sine, ending now) was made into TSDB blocks
+ * by `promtool tsdb create-blocks-from openmetrics`. Intervals of 1 s and steps of 5 s keep it short.
+ */
+import { writeFileSync } from 'fs';
+import type Redis from 'ioredis';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Env, FORECAST_STAGES, forecastKey, forecastLeaseKey, ForecasterPaths, ForecastMetrics, ForecastRecord, METRICS_PATH, MetricLabels } from '../../../runtime/contract';
+import { CapacityPlan, CapacityPlannerOptions, createCapacityPlanner } from '../../../runtime/forecast';
+import { RunningProcess, runCli, startCli, waitFor } from '../../support/cli';
+import { createBlocks } from '../../support/prometheus-history';
+import { PrometheusServer, startPrometheus } from '../../support/prometheus-server';
+import { RedisServer } from '../../support/redis-server';
+import { withRedis } from '../../support/redis-fixture';
+
+let server: RedisServer;
+let redis: Redis;
+withRedis((s, r) => ((server = s), (redis = r)));
+
+const STEP = 5;
+const WINDOW = 3600;
+const QUERY = 'demo_load{app="api"}';
+/** The sine's samples: every 5 s for 70 minutes up to the start of the file, 60 +- 40 with a 10-minute period. */
+const load = (t: number) => Math.round((60 + 40 * Math.sin((2 * Math.PI * t) / 600)) * 1000) / 1000;
+
+let prometheus: PrometheusServer;
+let removeBlocks: () => void;
+let lastSampleAt: number;
+
+beforeAll(async () => {
+  lastSampleAt = Math.floor(Date.now() / 1000 / STEP) * STEP;
+  const timestamps = Array.from({ length: 70 * 12 + 1 }, (_, i) => lastSampleAt - 70 * 60 + i * STEP);
+  const blocks = await createBlocks([{ name: 'demo_load', labels: { app: 'api' }, timestamps, values: timestamps.map(load) }]);
+  removeBlocks = blocks.remove;
+  prometheus = await startPrometheus({ blocksDir: blocks.dir });
+}, 30_000);
+
+afterAll(async () => {
+  await prometheus?.stop();
+  removeBlocks?.();
+});
+
+/** The sizing of the workload of these tests, as flags and as the planner's options the forecaster must use. */
+const MODEL = { errorWindowSeconds: 600 };
+const PLANNER: CapacityPlannerOptions = {
+  targetPerPod: 10,
+  minReplicas: 1,
+  maxReplicas: 20,
+  leadTimeSeconds: 300,
+  stepSeconds: STEP,
+  podStartSeconds: 30,
+  ...MODEL,
+};
+
+function workloadFlags(name: string): string[] {
+  return [
+    ...['--workload', name, '--query', QUERY, '--target-per-pod', '10', '--min-replicas', '1', '--max-replicas', '20'],
+    ...['--lead-time', '30', '--horizon', '300', '--interval', '1', '--step', String(STEP), '--window', String(WINDOW), '--stale-after', '15'],
+    ...['--model', JSON.stringify(MODEL)],
+  ];
+}
+
+function start(args: string[], id: string, env: Record<string, string> = {}): RunningProcess {
+  return startCli(['forecaster', ...args], {
+    env: { REDIS_URL: server.url, [Env.PROMETHEUS_URL]: prometheus.url, [Env.METRICS_PORT]: '0', [Env.POD_NAME]: id, ...env },
+  });
+}
+
+async function portOf(p: RunningProcess): Promise<number> {
+  return ((await p.waitForLog((l) => l.msg === 'health server listening')) as unknown as { port: number }).port;
+}
+
+async function stopped(p: RunningProcess, signal: NodeJS.Signals = 'SIGTERM') {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill(signal);
+  return p.done;
+}
+
+async function stored(workload: string): Promise<ForecastRecord | undefined> {
+  const text = await redis.get(forecastKey(workload));
+  return text === null ? undefined : (JSON.parse(text) as ForecastRecord);
+}
+
+/** The value of `name{labels}` in a text exposition (undefined when the series is not there). */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`).exec(line);
+    if (!match) continue;
+    const got = Object.fromEntries([...match[1].matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => got[k] === v) && Object.keys(got).length === Object.keys(labels).length) return Number(match[2]);
+  }
+  return undefined;
+}
+
+/**
+ * The forecaster's planning replayed in this process: its first run at `first` plans every step of the window
+ * before it, in order; each later step is planned with the window before it. Returns the plans at `at` and a step before.
+ */
+async function replay(first: number, at: number): Promise<{ last: CapacityPlan; before: CapacityPlan; values: number[] }> {
+  const [series] = await prometheus.queryRange(QUERY, first - WINDOW, at, STEP);
+  const ts = series.values.map(([t]) => t);
+  const vs = series.values.map(([, v]) => Number(v));
+  // No hole in this history: the grid is the series itself.
+  ts.forEach((t, i) => expect(t).toBe(first - WINDOW + i * STEP));
+  const planner = createCapacityPlanner(PLANNER);
+  const plans: CapacityPlan[] = [];
+  for (let j = 0; j < ts.length; j++) {
+    if (ts[j] < first) continue;
+    const from = ts[j] === first ? 0 : ts.findIndex((t) => t >= ts[j] - WINDOW);
+    if (ts[j] === first) for (let k = 0; k < j; k++) plans.push(planner.plan(ts.slice(0, k + 1), vs.slice(0, k + 1)));
+    plans.push(planner.plan(ts.slice(from, j + 1), vs.slice(from, j + 1)));
+  }
+  return { last: plans[plans.length - 1], before: plans[plans.length - 2], values: vs };
+}
+
+describe('forecaster', () => {
+  test('writes the forecast with its TTL, exactly what the planner makes of the same history; serves it and its state', async () => {
+    const forecaster = start(workloadFlags('api'), 'forecaster-a');
+    try {
+      const port = await portOf(forecaster);
+      const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`);
+      const first = await forecaster.waitForLog((l) => l.msg === 'forecast written', 20_000);
+      const firstAt = Date.parse(first.generatedAt as string) / 1000;
+      // The next step's record (written within an interval of its step): its TTL is staleAfter from its generatedAt.
+      await waitFor(async () => ((await stored('api'))?.generatedAt ?? '') > (first.generatedAt as string), 'a second forecast', 15_000);
+      const record = (await stored('api')) as ForecastRecord;
+      const pttl = await redis.pttl(forecastKey('api'));
+      const generatedAt = Date.parse(record.generatedAt);
+      expect(pttl).toBeLessThanOrEqual(generatedAt + 15_000 - Date.now() + 50);
+      expect(pttl).toBeGreaterThan(15_000 - 2_500);
+
+      // THEN the record holds exactly the contract's fields
+      expect(Object.keys(record).sort()).toEqual([
+        'desiredReplicas',
+        'generatedAt',
+        'horizon',
+        'leadTime',
+        'metric',
+        'model',
+        'quantiles',
+        'source',
+        'step',
+        'values',
+        'workload',
+        'writer',
+      ]);
+      expect(generatedAt % (STEP * 1000)).toBe(0);
+      expect(record).toMatchObject({ workload: 'api', metric: QUERY, step: STEP, horizon: 300, leadTime: 30, writer: 'forecaster-a' });
+      expect(record.values).toHaveLength(300 / STEP + 1);
+      expect(Object.keys(record.quantiles).sort()).toEqual(['p50', 'p90']);
+      for (const q of Object.values(record.quantiles)) expect(q).toHaveLength(61);
+      expect(record.desiredReplicas).toHaveLength(61);
+      expect(record.model).toEqual({ name: 'capacity-planner', options: PLANNER });
+      // The history's last sample is held by Prometheus' lookback: the steps after it repeat it.
+      expect(record.source).toEqual({
+        prometheus: prometheus.url,
+        query: QUERY,
+        window: WINDOW,
+        step: STEP,
+        samples: WINDOW / STEP + 1,
+        lastSampleAt: record.generatedAt,
+      });
+
+      // AND it is what the planner, run here on the same history in the same order, makes
+      const { last, before } = await replay(firstAt, generatedAt / 1000);
+      expect(record.values).toEqual([before.forecast[0], ...last.forecast]);
+      expect(record.quantiles).toEqual({ p50: [before.quantiles.p50[0], ...last.quantiles.p50], p90: [before.quantiles.p90[0], ...last.quantiles.p90] });
+      expect(record.desiredReplicas).toEqual([before.desiredReplicas[0], ...last.desiredReplicas]);
+
+      // AND /forecast/current serves the stored record; unknown or missing workloads are 400
+      const current = await get(`${ForecasterPaths.CURRENT}?workload=api`);
+      expect(current.status).toBe(200);
+      const served = (await current.json()) as ForecastRecord;
+      expect(served.workload).toBe('api');
+      expect(served.generatedAt >= record.generatedAt).toBe(true);
+      const unknown = await get(`${ForecasterPaths.CURRENT}?workload=nope`);
+      expect(unknown.status).toBe(400);
+      expect(((await unknown.json()) as { error: string }).error).toBe("unknown workload 'nope': this forecaster serves api");
+      expect((await get(ForecasterPaths.CURRENT)).status).toBe(400);
+
+      // AND /workloads says this replica leads and nothing failed
+      const workloads = (await (await get(ForecasterPaths.WORKLOADS)).json()) as { id: string; workloads: Record<string, unknown>[] };
+      expect(workloads.id).toBe('forecaster-a');
+      expect(workloads.workloads).toHaveLength(1);
+      expect(workloads.workloads[0]).toMatchObject({ name: 'api', query: QUERY, leader: true, holder: 'forecaster-a', degraded: false, lastErrors: {} });
+      expect(typeof workloads.workloads[0].lastSuccessAt).toBe('string');
+
+      // AND /metrics: leader, not degraded, no errors, the newest forecast's figures
+      const text = await (await get(METRICS_PATH)).text();
+      const w = { [MetricLabels.WORKLOAD]: 'api' };
+      expect(sample(text, ForecastMetrics.LEADER, w)).toBe(1);
+      expect(sample(text, ForecastMetrics.DEGRADED, w)).toBe(0);
+      for (const stage of FORECAST_STAGES) expect(sample(text, ForecastMetrics.ERRORS, { ...w, [MetricLabels.STAGE]: stage })).toBe(0);
+      expect(sample(text, ForecastMetrics.RUNS, w)).toBeGreaterThanOrEqual(2);
+      const newest = (await stored('api')) as ForecastRecord;
+      expect(sample(text, ForecastMetrics.ACTUAL, w)).toBe(load(lastSampleAt));
+      expect(sample(text, ForecastMetrics.AGE, w)).toBeGreaterThanOrEqual(0);
+      expect(sample(text, ForecastMetrics.AGE, w)).toBeLessThan(15);
+      const metricsRecord = newest.generatedAt === record.generatedAt ? record : newest;
+      if (Math.abs(Date.parse(metricsRecord.generatedAt) / 1000 - Date.now() / 1000) < STEP) {
+        expect(sample(text, ForecastMetrics.DESIRED_REPLICAS, w)).toBe(Math.max(...metricsRecord.desiredReplicas.slice(0, 30 / STEP + 1)));
+      }
+      expect(sample(text, ForecastMetrics.PREDICTED, { ...w, [MetricLabels.AT]: 'now' })).toEqual(expect.any(Number));
+      expect(sample(text, ForecastMetrics.PREDICTED, { ...w, [MetricLabels.AT]: 'lead' })).toEqual(expect.any(Number));
+      for (const horizon of ['60s', '300s']) expect(sample(text, ForecastMetrics.MODEL_ERROR, { ...w, [MetricLabels.HORIZON]: horizon })).toBeGreaterThan(0);
+    } finally {
+      expect((await stopped(forecaster)).code).toBe(0);
+    }
+    // AND the lease was given back at the stop
+    expect(await redis.get(forecastLeaseKey('api'))).toBeNull();
+  }, 60_000);
+
+  test('a bad config file exits 2, naming the workload, the field and the value', async () => {
+    const file = join(tmpdir(), `forecaster-bad-${process.pid}.yaml`);
+    writeFileSync(
+      file,
+      [
+        'workloads:',
+        '  - { name: api, query: "sum(x)", targetPerPod: 50, minReplicas: 1, maxReplicas: 20, leadTimeSeconds: 300 }',
+        '  - { name: worker, query: "sum(y)", targetPerPod: 0, minReplicas: 1, maxReplicas: 15, leadTimeSeconds: 300 }',
+        '',
+      ].join('\n'),
+    );
+    const result = await runCli(['forecaster', '--config', file], { env: { REDIS_URL: server.url, [Env.PROMETHEUS_URL]: prometheus.url } });
+    expect(result.code).toBe(2);
+    expect(result.logs.map((l) => l.msg)).toContain(`usage error: workload 'worker' (${file}: workloads[1]): 'targetPerPod' (0) must be a positive number`);
+  });
+});
