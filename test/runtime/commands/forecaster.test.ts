@@ -9,9 +9,9 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Env, FORECAST_STAGES, forecastKey, forecastLeaseKey, ForecasterPaths, ForecastMetrics, ForecastRecord, METRICS_PATH, MetricLabels } from '../../../runtime/contract';
 import { CapacityPlan, CapacityPlannerOptions, createCapacityPlanner } from '../../../runtime/forecast';
-import { RunningProcess, runCli, startCli, waitFor } from '../../support/cli';
-import { createBlocks } from '../../support/prometheus-history';
-import { PrometheusServer, startPrometheus } from '../../support/prometheus-server';
+import { RunningProcess, runCli, waitFor } from '../../support/cli';
+import { load, MODEL, portOf, QUERY, sample, startForecaster, startPrometheusWithHistory, STEP, stopped, storedForecast, WINDOW, workloadFlags } from '../../support/forecaster';
+import type { PrometheusServer } from '../../support/prometheus-server';
 import { RedisServer } from '../../support/redis-server';
 import { withRedis } from '../../support/redis-fixture';
 
@@ -19,31 +19,17 @@ let server: RedisServer;
 let redis: Redis;
 withRedis((s, r) => ((server = s), (redis = r)));
 
-const STEP = 5;
-const WINDOW = 3600;
-const QUERY = 'demo_load{app="api"}';
-/** The sine's samples: every 5 s for 70 minutes up to the start of the file, 60 +- 40 with a 10-minute period. */
-const load = (t: number) => Math.round((60 + 40 * Math.sin((2 * Math.PI * t) / 600)) * 1000) / 1000;
-
 let prometheus: PrometheusServer;
-let removeBlocks: () => void;
 let lastSampleAt: number;
+let stopPrometheus: () => Promise<void>;
 
 beforeAll(async () => {
-  lastSampleAt = Math.floor(Date.now() / 1000 / STEP) * STEP;
-  const timestamps = Array.from({ length: 70 * 12 + 1 }, (_, i) => lastSampleAt - 70 * 60 + i * STEP);
-  const blocks = await createBlocks([{ name: 'demo_load', labels: { app: 'api' }, timestamps, values: timestamps.map(load) }]);
-  removeBlocks = blocks.remove;
-  prometheus = await startPrometheus({ blocksDir: blocks.dir });
+  ({ prometheus, lastSampleAt, stop: stopPrometheus } = await startPrometheusWithHistory());
 }, 30_000);
 
-afterAll(async () => {
-  await prometheus?.stop();
-  removeBlocks?.();
-});
+afterAll(async () => stopPrometheus?.());
 
-/** The sizing of the workload of these tests, as flags and as the planner's options the forecaster must use. */
-const MODEL = { errorWindowSeconds: 600 };
+/** The planner's options the forecaster must make of the workload's flags (it plans the horizon; the band stops at the lead time). */
 const PLANNER: CapacityPlannerOptions = {
   targetPerPod: 10,
   minReplicas: 1,
@@ -54,44 +40,8 @@ const PLANNER: CapacityPlannerOptions = {
   ...MODEL,
 };
 
-function workloadFlags(name: string): string[] {
-  return [
-    ...['--workload', name, '--query', QUERY, '--target-per-pod', '10', '--min-replicas', '1', '--max-replicas', '20'],
-    ...['--lead-time', '30', '--horizon', '300', '--interval', '1', '--step', String(STEP), '--window', String(WINDOW), '--stale-after', '15'],
-    ...['--model', JSON.stringify(MODEL)],
-  ];
-}
-
-function start(args: string[], id: string, env: Record<string, string> = {}): RunningProcess {
-  return startCli(['forecaster', ...args], {
-    env: { REDIS_URL: server.url, [Env.PROMETHEUS_URL]: prometheus.url, [Env.METRICS_PORT]: '0', [Env.POD_NAME]: id, ...env },
-  });
-}
-
-async function portOf(p: RunningProcess): Promise<number> {
-  return ((await p.waitForLog((l) => l.msg === 'health server listening')) as unknown as { port: number }).port;
-}
-
-async function stopped(p: RunningProcess, signal: NodeJS.Signals = 'SIGTERM') {
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill(signal);
-  return p.done;
-}
-
-async function stored(workload: string): Promise<ForecastRecord | undefined> {
-  const text = await redis.get(forecastKey(workload));
-  return text === null ? undefined : (JSON.parse(text) as ForecastRecord);
-}
-
-/** The value of `name{labels}` in a text exposition (undefined when the series is not there). */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    const match = new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`).exec(line);
-    if (!match) continue;
-    const got = Object.fromEntries([...match[1].matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v) && Object.keys(got).length === Object.keys(labels).length) return Number(match[2]);
-  }
-  return undefined;
-}
+const start = (args: string[], id: string): RunningProcess => startForecaster(args, id, { REDIS_URL: server.url, [Env.PROMETHEUS_URL]: prometheus.url });
+const stored = (workload: string) => storedForecast(redis, workload);
 
 /**
  * The forecaster's planning replayed in this process: its first run at `first` plans every step of the window
