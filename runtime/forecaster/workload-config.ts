@@ -12,21 +12,10 @@ import type { CapacityPlannerOptions } from '../forecast';
 import { resolvePlannerOptions } from '../forecast/options';
 
 /** A workload with every default applied, and the options its planner is made with. */
-export interface ForecastWorkload {
-  readonly name: string;
-  readonly query: string;
-  readonly targetPerPod: number;
-  readonly minReplicas: number;
-  readonly maxReplicas: number;
-  readonly leadTimeSeconds: number;
-  readonly intervalSeconds: number;
-  readonly stepSeconds: number;
-  readonly windowSeconds: number;
-  readonly horizonSeconds: number;
-  readonly staleAfterSeconds: number;
+export type ForecastWorkload = Readonly<Required<Omit<ForecastWorkloadConfig, 'headroom' | 'quantile' | 'model'>>> & {
   /** The planner plans the whole horizon (its lead time); the band stops widening at the workload's lead time. */
   readonly planner: CapacityPlannerOptions;
-}
+};
 
 /** The fields of a workload the file may hold. */
 const FIELDS = [
