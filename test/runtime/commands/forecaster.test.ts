@@ -176,4 +176,21 @@ describe('forecaster', () => {
     expect(result.code).toBe(2);
     expect(result.logs.map((l) => l.msg)).toContain(`usage error: workload 'worker' (${file}: workloads[1]): 'targetPerPod' (0) must be a positive number`);
   });
+
+  test.each([
+    [[], `usage error: name the workloads: --config <file> (env ${Env.FORECAST_CONFIG}), or --workload and its flags (env ${Env.FORECAST_WORKLOAD}, ...)`],
+    [['--config', 'x.json', '--workload', 'api'], `usage error: give either --config (env ${Env.FORECAST_CONFIG}) or the workload flags, not both (given: --workload)`],
+    [
+      ['--workload', 'api', '--target-per-pod', '5'],
+      `usage error: workload 'api' (the workload flags): --query (env ${Env.FORECAST_QUERY}) is missing; it must be a PromQL expression`,
+    ],
+    [
+      ['--workload', 'api', '--query', 'up', '--target-per-pod', '5', '--min-replicas', '3', '--max-replicas', '2', '--lead-time', '60'],
+      `usage error: workload 'api' (the workload flags): --max-replicas (env ${Env.FORECAST_MAX_REPLICAS}) (2) must be an integer of at least 1 and of 'minReplicas' (3)`,
+    ],
+  ])('forecaster %j exits 2: %s', async (args, message) => {
+    const result = await runCli(['forecaster', ...args], { env: { REDIS_URL: server.url, [Env.PROMETHEUS_URL]: prometheus.url } });
+    expect(result.code).toBe(2);
+    expect(result.logs.map((l) => l.msg)).toContain(message);
+  });
 });
