@@ -61,6 +61,9 @@ export interface WorkloadRunnerOptions {
   readonly now?: () => number;
 }
 
+/** Longest stretch of planning without giving the event loop a turn. */
+const YIELD_AFTER_MS = 50;
+
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
 export class WorkloadRunner {
@@ -155,6 +158,7 @@ export class WorkloadRunner {
     }
     const times = Float64Array.from(grid.timestamps);
     const values = Float64Array.from(grid.values);
+    let slice = Date.now();
     for (let j = this.lastFed === undefined ? 0 : firstIndexFrom(grid.timestamps, this.lastFed + step); j < n; j++) {
       const t = grid.timestamps[j];
       // Each step sees the window before it, as a query at that step would.
@@ -170,6 +174,11 @@ export class WorkloadRunner {
       this.beforeLast = this.last?.t === t - step ? this.last : undefined;
       this.last = { t, plan };
       this.lastFed = t;
+      // A first run plans days of steps (seconds of CPU): the probes and the other workloads get their turns.
+      if (Date.now() - slice > YIELD_AFTER_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        slice = Date.now();
+      }
     }
     const { plan, t } = this.last as { t: number; plan: CapacityPlan };
     let lastSample = n - 1;
