@@ -91,7 +91,7 @@ describe('forecaster replicas', () => {
     expect(a.logs.some((l) => l.msg === 'lease released' && l.workload === 'api')).toBe(true);
     const released = Date.now();
     await waitFor(async () => (await leaseHolder()) === 'replica-b', 'B holding the lease', 5_000);
-    expect(Date.now() - released).toBeLessThan(2_500);
+    expect(Date.now() - released).toBeLessThan(3_000);
     await b.waitForLog((l) => l.msg === 'forecast written' && l.workload === 'api', 10_000);
 
     // WHEN B is killed: the lease (3 intervals) runs out before the standby C takes it
@@ -100,11 +100,14 @@ describe('forecaster replicas', () => {
     b.child.kill('SIGKILL');
     await b.done;
     const killed = Date.now();
+    // The lease is left to run out: C takes it no earlier than that, and within an interval (1 s) after.
+    const remaining = await redis.pttl(forecastLeaseKey('api'));
     expect(await leaseHolder()).toBe('replica-b');
-    await waitFor(async () => (await leaseHolder()) === 'replica-c', 'C holding the lease', 8_000);
+    expect(remaining).toBeGreaterThan(0);
+    await waitFor(async () => (await leaseHolder()) === 'replica-c', 'C holding the lease', 8_000, 20);
     const takeover = Date.now() - killed;
-    expect(takeover).toBeGreaterThan(1_000);
-    expect(takeover).toBeLessThan(5_000);
+    expect(takeover).toBeGreaterThanOrEqual(remaining - 50);
+    expect(takeover).toBeLessThan(remaining + 2_500);
     await c.waitForLog((l) => l.msg === 'forecast written' && l.workload === 'api', 10_000);
 
     // THEN the record's writer went from one replica to the next, never back and forth
@@ -146,7 +149,8 @@ describe('forecaster replicas', () => {
     const warnings = c.logs.filter(
       (l) => l.msg === 'prometheus gave nothing new; keeping the last forecast until it is stale' && l.workload === 'api' && Date.parse(l.time) >= stoppedAt,
     );
-    expect(warnings.length).toBeGreaterThanOrEqual(Math.floor((Date.now() - stoppedAt) / 1000) - 2);
+    // One a run: about one a second (fewer when a loaded machine delays the runs).
+    expect(warnings.length).toBeGreaterThanOrEqual(Math.floor((Date.now() - stoppedAt) / 2000));
     expect(String(warnings[0].error)).toMatch(/^Prometheus at http:\/\/127\.0\.0\.1:\d+ is not reachable: ECONNREFUSED$/);
     text = await (await get(METRICS_PATH)).text();
     const api = { [MetricLabels.WORKLOAD]: 'api' };
