@@ -17,11 +17,21 @@ export const MODEL = { errorWindowSeconds: 300 };
 /** The sine of the history: 60 +- 40 with a 10-minute period, to 3 decimals. */
 export const load = (t: number) => Math.round((60 + 40 * Math.sin((2 * Math.PI * t) / 600)) * 1000) / 1000;
 
-/** Starts Prometheus with 70 minutes of `demo_load{app="api"}` every 5 s up to now (before afterAll stops it). */
+/** The hole in `demo_load{app="gappy"}`: no samples from 25 to 10 minutes before the end (Prometheus' 5-minute lookback covers the first 5). */
+export const GAP = { from: 25 * 60, to: 10 * 60 };
+
+/**
+ * Starts Prometheus with 70 minutes of `demo_load{app="api"}` every 5 s up to now, and the same series with a
+ * 15-minute hole as `demo_load{app="gappy"}` (before afterAll stops it).
+ */
 export async function startPrometheusWithHistory(): Promise<{ prometheus: PrometheusServer; lastSampleAt: number; stop(): Promise<void> }> {
   const lastSampleAt = Math.floor(Date.now() / 1000 / STEP) * STEP;
   const timestamps = Array.from({ length: 70 * 12 + 1 }, (_, i) => lastSampleAt - 70 * 60 + i * STEP);
-  const blocks = await createBlocks([{ name: 'demo_load', labels: { app: 'api' }, timestamps, values: timestamps.map(load) }]);
+  const gappy = timestamps.filter((t) => t <= lastSampleAt - GAP.from || t >= lastSampleAt - GAP.to);
+  const blocks = await createBlocks([
+    { name: 'demo_load', labels: { app: 'api' }, timestamps, values: timestamps.map(load) },
+    { name: 'demo_load', labels: { app: 'gappy' }, timestamps: gappy, values: gappy.map(load) },
+  ]);
   try {
     const prometheus = await startPrometheus({ blocksDir: blocks.dir });
     return { prometheus, lastSampleAt, stop: () => prometheus.stop() };

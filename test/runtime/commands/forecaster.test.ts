@@ -10,7 +10,21 @@ import { join } from 'path';
 import { Env, FORECAST_STAGES, forecastKey, forecastLeaseKey, ForecasterPaths, ForecastMetrics, ForecastRecord, METRICS_PATH, MetricLabels } from '../../../runtime/contract';
 import { CapacityPlan, CapacityPlannerOptions, createCapacityPlanner } from '../../../runtime/forecast';
 import { RunningProcess, runCli, waitFor } from '../../support/cli';
-import { load, MODEL, portOf, QUERY, sample, startForecaster, startPrometheusWithHistory, STEP, stopped, storedForecast, WINDOW, workloadFlags } from '../../support/forecaster';
+import {
+  GAP,
+  load,
+  MODEL,
+  portOf,
+  QUERY,
+  sample,
+  startForecaster,
+  startPrometheusWithHistory,
+  STEP,
+  stopped,
+  storedForecast,
+  WINDOW,
+  workloadFlags,
+} from '../../support/forecaster';
 import type { PrometheusServer } from '../../support/prometheus-server';
 import { RedisServer } from '../../support/redis-server';
 import { withRedis } from '../../support/redis-fixture';
@@ -42,17 +56,29 @@ const PLANNER: CapacityPlannerOptions = {
 
 const start = (args: string[], id: string): RunningProcess => startForecaster(args, id, { REDIS_URL: server.url, [Env.PROMETHEUS_URL]: prometheus.url });
 const stored = (workload: string) => storedForecast(redis, workload);
+const GAPPY = 'demo_load{app="gappy"}';
 
 /**
  * The forecaster's planning replayed in this process: its first run at `first` plans every step of the window
  * before it, in order; each later step is planned with the window before it. Returns the plans at `at` and a step before.
  */
-async function replay(first: number, at: number): Promise<{ last: CapacityPlan; before: CapacityPlan; values: number[] }> {
-  const [series] = await prometheus.queryRange(QUERY, first - WINDOW, at, STEP);
-  const ts = series.values.map(([t]) => t);
-  const vs = series.values.map(([, v]) => Number(v));
-  // No hole in this history: the grid is the series itself.
+async function replay(first: number, at: number, query = QUERY): Promise<{ last: CapacityPlan; before: CapacityPlan; samples: number }> {
+  const [series] = await prometheus.queryRange(query, first - WINDOW, at, STEP);
+  // The grid: a hole between two samples filled by a straight line between them.
+  const ts: number[] = [];
+  const vs: number[] = [];
+  for (const [t, text] of series.values) {
+    const v = Number(text);
+    const prev = ts.length - 1;
+    for (let k = 1; prev >= 0 && ts[prev] + k * STEP < t; k++) {
+      ts.push(ts[prev] + k * STEP);
+      vs.push(vs[prev] + ((v - vs[prev]) * k * STEP) / (t - ts[prev]));
+    }
+    ts.push(t);
+    vs.push(v);
+  }
   ts.forEach((t, i) => expect(t).toBe(first - WINDOW + i * STEP));
+  const samples = series.values.filter(([t]) => t <= first).length;
   const planner = createCapacityPlanner(PLANNER);
   const plans: CapacityPlan[] = [];
   for (let j = 0; j < ts.length; j++) {
@@ -61,7 +87,7 @@ async function replay(first: number, at: number): Promise<{ last: CapacityPlan; 
     if (ts[j] === first) for (let k = 0; k < j; k++) plans.push(planner.plan(ts.slice(0, k + 1), vs.slice(0, k + 1)));
     plans.push(planner.plan(ts.slice(from, j + 1), vs.slice(from, j + 1)));
   }
-  return { last: plans[plans.length - 1], before: plans[plans.length - 2], values: vs };
+  return { last: plans[plans.length - 1], before: plans[plans.length - 2], samples };
 }
 
 describe('forecaster', () => {
@@ -163,6 +189,26 @@ describe('forecaster', () => {
     }
     // AND the lease was given back at the stop
     expect(await redis.get(forecastLeaseKey('api'))).toBeNull();
+  }, 60_000);
+
+  test('a hole in the history: Prometheus leaves steps out, the forecaster plans them on a straight line between the samples around it', async () => {
+    const forecaster = start(
+      workloadFlags('gappy').map((a) => (a === QUERY ? GAPPY : a)),
+      'forecaster-a',
+    );
+    try {
+      const first = await forecaster.waitForLog((l) => l.msg === 'forecast written', 20_000);
+      const record = (await stored('gappy')) as ForecastRecord;
+      const firstAt = Date.parse(first.generatedAt as string) / 1000;
+      const { last, before, samples } = await replay(firstAt, Date.parse(record.generatedAt) / 1000, GAPPY);
+      // 15 minutes without samples, 5 of them carried by the lookback (which in Prometheus 2 still takes a sample exactly 5 minutes old): 119 steps missing
+      expect(samples).toBe(WINDOW / STEP + 1 - (GAP.from - GAP.to - 300) / STEP + 1);
+      if (record.generatedAt === first.generatedAt) expect(record.source.samples).toBe(samples);
+      expect(record.values).toEqual([before.forecast[0], ...last.forecast]);
+      expect(record.desiredReplicas).toEqual([before.desiredReplicas[0], ...last.desiredReplicas]);
+    } finally {
+      expect((await stopped(forecaster)).code).toBe(0);
+    }
   }, 60_000);
 
   test('a bad config file exits 2, naming the workload, the field and the value', async () => {
