@@ -211,6 +211,30 @@ describe('forecaster', () => {
     }
   }, 60_000);
 
+  test('Redis away: the run counts the failed stage, leads no more, and writes again once Redis is back', async () => {
+    const forecaster = start(workloadFlags('back'), 'forecaster-a');
+    try {
+      const port = await portOf(forecaster);
+      await forecaster.waitForLog((l) => l.msg === 'forecast written' && l.workload === 'back', 20_000);
+      await server.shutdown();
+      const failed = await forecaster.waitForLog((l) => /^(writing the forecast|renewing the lease) failed$/.test(l.msg) && l.workload === 'back', 20_000);
+      const text = await (await fetch(`http://127.0.0.1:${port}${METRICS_PATH}`)).text();
+      const w = { [MetricLabels.WORKLOAD]: 'back' };
+      expect(sample(text, ForecastMetrics.LEADER, w)).toBe(0);
+      const stage = failed.msg === 'writing the forecast failed' ? 'store' : 'lease';
+      expect(sample(text, ForecastMetrics.ERRORS, { ...w, [MetricLabels.STAGE]: stage })).toBeGreaterThanOrEqual(1);
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
+      // WHEN Redis is back (empty: no persistence), the replica takes the lease again and writes
+      await server.start();
+      const since = forecaster.logs.length;
+      await waitFor(() => forecaster.logs.slice(since).some((l) => l.msg === 'forecast written' && l.workload === 'back'), 'a forecast after the restart', 30_000);
+      expect(((await stored('back')) as ForecastRecord).writer).toBe('forecaster-a');
+      expect(await redis.get(forecastLeaseKey('back'))).toBe('forecaster-a');
+    } finally {
+      expect((await stopped(forecaster)).code).toBe(0);
+    }
+  }, 90_000);
+
   test('a bad config file exits 2, naming the workload, the field and the value', async () => {
     const file = join(tmpdir(), `forecaster-bad-${process.pid}.yaml`);
     writeFileSync(
