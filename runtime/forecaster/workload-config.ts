@@ -17,6 +17,9 @@ export type ForecastWorkload = Readonly<Required<Omit<ForecastWorkloadConfig, 'h
   readonly planner: CapacityPlannerOptions;
 };
 
+/** The most points per series Prometheus returns for one range query (it refuses more). */
+const PROMETHEUS_MAX_POINTS = 11_000;
+
 /** The fields of a workload the file may hold. */
 const FIELDS = [
   'name',
@@ -75,7 +78,12 @@ export function resolveWorkload(raw: unknown, where: string, spelled: (field: st
   const stepSeconds = number('stepSeconds', FORECAST_DEFAULTS.stepSeconds, (n) => Number.isInteger(n) && n >= 1, 'must be a whole number of seconds, at least 1');
   const leadTimeSeconds = number('leadTimeSeconds', undefined, (n) => n >= stepSeconds, `must be at least 'stepSeconds' (${stepSeconds})`);
   const intervalSeconds = number('intervalSeconds', FORECAST_DEFAULTS.intervalSeconds, (n) => n > 0, 'must be a positive number of seconds');
-  const windowSeconds = number('windowSeconds', FORECAST_DEFAULTS.windowSeconds, (n) => n >= stepSeconds, `must be at least 'stepSeconds' (${stepSeconds})`);
+  const windowSeconds = number(
+    'windowSeconds',
+    FORECAST_DEFAULTS.windowSeconds,
+    (n) => n >= stepSeconds && n / stepSeconds < PROMETHEUS_MAX_POINTS,
+    `must be at least 'stepSeconds' (${stepSeconds}) and under ${PROMETHEUS_MAX_POINTS} steps (${stepSeconds * PROMETHEUS_MAX_POINTS} s): Prometheus refuses a range query of more points`,
+  );
   const horizonSeconds = number(
     'horizonSeconds',
     Math.ceil(leadTimeSeconds / stepSeconds) * stepSeconds,

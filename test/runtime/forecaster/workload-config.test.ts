@@ -35,6 +35,10 @@ describe('forecaster workloads', () => {
       { ...API, staleAfterSeconds: 60 },
       `workload 'api' (f: workloads[0]): 'staleAfterSeconds' (60) must be more than 'stepSeconds' (60) and 'intervalSeconds' (30): a forecast would go stale before the next one is written`,
     ],
+    [
+      { ...API, stepSeconds: 15, windowSeconds: 259200 },
+      `workload 'api' (f: workloads[0]): 'windowSeconds' (259200) must be at least 'stepSeconds' (15) and under 11000 steps (165000 s): Prometheus refuses a range query of more points`,
+    ],
     [{ ...API, quantile: 1.5 }, `workload 'api' (f: workloads[0]): 'quantile' (1.5) must be at least 0.5 and below 1`],
     [{ ...API, model: { seasons: -1 } }, `workload 'api' (f: workloads[0]): 'model.seasons' (-1) must be an integer of at least 0`],
     [{ ...API, model: { headroom: 2 } }, `workload 'api' (f: workloads[0]): 'model.headroom' (2) is a field of the workload itself: set 'headroom' there`],
