@@ -10,6 +10,7 @@ import { celerySendCommand } from './commands/celery-send';
 import { celeryWorkerCommand } from './commands/celery-worker';
 import { clusterCommand } from './commands/cluster';
 import { consumeCommand } from './commands/consume';
+import { forecasterCommand } from './commands/forecaster';
 import { LOG_OPTIONS } from './commands/options';
 import { publishCommand } from './commands/publish';
 import { queueCommand } from './commands/queue';
@@ -34,6 +35,7 @@ export function buildCli(args: string[]): Argv {
       .command(celeryWorkerCommand)
       .command(celerySendCommand)
       .command(clusterCommand)
+      .command(forecasterCommand)
       .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
       .strict()
       .recommendCommands()

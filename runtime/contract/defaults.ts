@@ -39,3 +39,8 @@ export const DEFAULT_CLUSTER_TIMEOUT_SECONDS = 60;
 export const MIN_CLUSTER_MASTERS = 3;
 /** The consistency checker's defaults: keys spread over every slot range, a write rate a small cluster takes in passing. */
 export const CONSISTENCY_DEFAULTS = { keys: 1000, keyPrefix: 'redis-keda:consistency:', rate: 500 } as const;
+
+/** The forecaster's per-workload defaults ({@link ForecastWorkloadConfig}): a construct leaving a field out means these. */
+export const FORECAST_DEFAULTS = { intervalSeconds: 30, stepSeconds: 60, windowSeconds: 3 * 86400, staleAfterSeconds: 120 } as const;
+/** A forecaster's lease on a workload lasts this many of its intervals (renewed each one), so a standby takes over within it. */
+export const FORECAST_LEASE_INTERVALS = 3;

@@ -161,6 +161,8 @@ export const Env = {
   FORECAST_STALE_AFTER: 'FORECAST_STALE_AFTER',
   FORECAST_HEADROOM: 'FORECAST_HEADROOM',
   FORECAST_QUANTILE: 'FORECAST_QUANTILE',
+  /** Other options of the capacity planner for the one workload of the flags, a JSON object (the config file's `model`). */
+  FORECAST_MODEL: 'FORECAST_MODEL',
   /** The scaler's gRPC port. */
   SCALER_PORT: 'SCALER_PORT',
   /** Milliseconds the scaler gives one call (KEDA sets no deadline) before it answers DEADLINE_EXCEEDED. */

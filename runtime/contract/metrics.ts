@@ -76,6 +76,10 @@ export const ForecastMetrics = {
   DEGRADED: 'redis_keda_forecast_degraded',
 } as const;
 
+/** The stages of a forecaster's run, the `stage` of ForecastMetrics.ERRORS. */
+export const FORECAST_STAGES = ['query', 'model', 'store', 'lease'] as const;
+export type ForecastStage = (typeof FORECAST_STAGES)[number];
+
 /** Metric names of `scaler`, by `method` (IsActive, StreamIsActive, GetMetricSpec, GetMetrics). */
 export const ScalerMetrics = {
   /** Calls by `method` and `code` (the gRPC status name: OK, NOT_FOUND, UNAVAILABLE, ...). */
@@ -99,6 +103,10 @@ export const MetricLabels = {
   WORKLOAD: 'workload',
   /** Of ForecastMetrics.ERRORS: query, model, store, lease. */
   STAGE: 'stage',
+  /** Of ForecastMetrics.PREDICTED: `now` or `lead`. */
+  AT: 'at',
+  /** Of ForecastMetrics.MODEL_ERROR: how far ahead the forecasts were made, `60s` or `300s`. */
+  HORIZON: 'horizon',
   /** Of the scaler's series: the gRPC method. */
   METHOD: 'method',
   /** Of ScalerMetrics.CALLS: the gRPC status name. */

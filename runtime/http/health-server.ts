@@ -18,6 +18,19 @@ export interface HealthServerOptions {
   readonly isHealthy?: () => boolean;
   /** False turns `/readyz` into 503, e.g. while Redis is unreachable. @default - ready whenever healthy */
   readonly isReady?: () => boolean;
+  /** More GET paths a command serves on the same port (e.g. the forecaster's), by path. @default - none */
+  readonly routes?: Readonly<Record<string, Route>>;
+}
+
+/** A command's own path: the request's URL (with its query) in, the answer out. */
+export type Route = (url: URL) => Promise<RouteAnswer>;
+
+export interface RouteAnswer {
+  readonly status: number;
+  /** Sent as it is. */
+  readonly body: string;
+  /** @default application/json */
+  readonly contentType?: string;
 }
 
 export interface HealthServer {
@@ -44,6 +57,14 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
           res.writeHead(500).end();
         },
       );
+    } else if (options.routes && Object.prototype.hasOwnProperty.call(options.routes, path)) {
+      options.routes[path](new URL(req.url ?? '/', 'http://localhost')).then(
+        (answer) => res.writeHead(answer.status, { 'Content-Type': answer.contentType ?? 'application/json' }).end(answer.body),
+        (error: unknown) => {
+          options.log.error('request failed', { path, error: errorMessage(error) });
+          res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: errorMessage(error) }));
+        },
+      );
     } else {
       res.writeHead(404).end();
     }
@@ -59,7 +80,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     });
   });
   const port = (server.address() as AddressInfo).port;
-  options.log.info('health server listening', { port, paths: [HEALTH_PATH, READY_PATH, METRICS_PATH] });
+  options.log.info('health server listening', { port, paths: [HEALTH_PATH, READY_PATH, METRICS_PATH, ...Object.keys(options.routes ?? {})] });
 
   return {
     port,

@@ -4,7 +4,7 @@
  * HTTP query API. Targets and rule files can be replaced while it runs (`/-/reload`). Stop it in afterAll.
  */
 import { ChildProcess, spawn } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { freePort, stopChild } from './redis-server';
@@ -34,6 +34,11 @@ export interface PrometheusOptions {
   readonly scrapeIntervalSeconds?: number;
   /** @default 1 */
   readonly evaluationIntervalSeconds?: number;
+  /**
+   * A folder of TSDB blocks (e.g. from `promtool tsdb create-blocks-from openmetrics`, see ./prometheus-history)
+   * copied into the data dir before start: history Prometheus serves from its first query. @default - none
+   */
+  readonly blocksDir?: string;
 }
 
 export interface PromSample {
@@ -111,6 +116,7 @@ export async function startPrometheus(options: PrometheusOptions = {}, attempts 
 async function serverIn(dir: string, port: number, initial: PrometheusOptions): Promise<PrometheusServer> {
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, prometheusConfig(initial));
+  if (initial.blocksDir) cpSync(initial.blocksDir, join(dir, 'data'), { recursive: true });
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
     PROMETHEUS_BINARY,

@@ -1,6 +1,6 @@
 /** The frame of the long-running commands that must not crash-loop while Redis is down. */
 import type { Registry } from 'prom-client';
-import { startHealthServer } from '../../http/health-server';
+import { Route, startHealthServer } from '../../http/health-server';
 import { createRegistry } from '../../http/registry';
 import type { Logger } from '../../log';
 import { closeRedis, RedisClient, RedisConnectionOptions } from '../../redis/connection';
@@ -18,6 +18,8 @@ export async function serveWhileConnected<C extends RedisClient>(
     readonly connect: (options: RedisConnectionOptions, log: Logger, signal: AbortSignal) => Promise<C>;
     readonly log: Logger;
     readonly signal: AbortSignal;
+    /** More paths served beside the probes and /metrics. */
+    readonly routes?: Readonly<Record<string, Route>>;
   },
   body: (redis: C, registry: Registry) => Promise<void>,
   prepare?: (registry: Registry, redis: () => C | undefined) => void,
@@ -25,7 +27,7 @@ export async function serveWhileConnected<C extends RedisClient>(
   const { log, signal } = options;
   const registry = createRegistry();
   let redis: C | undefined;
-  const server = await startHealthServer({ port: options.port, registry, log, isHealthy: () => !signal.aborted, isReady: () => redis?.status === 'ready' });
+  const server = await startHealthServer({ port: options.port, registry, log, isHealthy: () => !signal.aborted, isReady: () => redis?.status === 'ready', routes: options.routes });
   prepare?.(registry, () => redis);
   try {
     try {
