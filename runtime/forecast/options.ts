@@ -40,6 +40,13 @@ export interface CapacityPlannerOptions {
   readonly errorWindowSeconds?: number;
   /** How far back the band's scores are kept to calibrate it. @default 86400 (1 day) */
   readonly calibrationWindowSeconds?: number;
+  /**
+   * Samples averaged into the second level the band may start from, besides the load now: the one whose band would
+   * have been lower over the calibration window at the same coverage is used (a noisy load is better sized from its
+   * recent mean, a trending one from its last sample). 1 = the load now only.
+   * @default 3
+   */
+  readonly levelSteps?: number;
   /** Weight of the newest absolute one-step change in the moving average that scales the band (0 to 1). @default 0.1 */
   readonly volatilityWeight?: number;
   /** How many past days' rise at this time of the day the band starts from (0 = none). @default 3 */
@@ -93,6 +100,7 @@ export function resolvePlannerOptions(options: CapacityPlannerOptions): Resolved
     smoothingSteps: 0,
     errorWindowSeconds: 3600,
     calibrationWindowSeconds: 86400,
+    levelSteps: 3,
     volatilityWeight: 0.1,
     riseSeasons: 3,
     riseAgreement: 2,
@@ -110,6 +118,7 @@ export function resolvePlannerOptions(options: CapacityPlannerOptions): Resolved
   check('headroom', o.headroom, o.headroom >= 1 && Number.isFinite(o.headroom), 'must be a number of at least 1');
   check('maxScaleUpFactor', o.maxScaleUpFactor, o.maxScaleUpFactor > 1, 'must be above 1 (Infinity for no limit)');
   check('volatilityWeight', o.volatilityWeight, o.volatilityWeight > 0 && o.volatilityWeight < 1, 'must be above 0 and below 1');
+  check('levelSteps', o.levelSteps, Number.isInteger(o.levelSteps) && o.levelSteps >= 1, 'must be an integer of at least 1');
   check('riseAgreement', o.riseAgreement, Number.isInteger(o.riseAgreement) && o.riseAgreement >= 1, 'must be an integer of at least 1');
   check('maxScaleDownFraction', o.maxScaleDownFraction, o.maxScaleDownFraction > 0 && o.maxScaleDownFraction <= 1, 'must be above 0 and at most 1');
   // Durations no shorter than a step, and counts of whole steps or seasons.

@@ -31,9 +31,12 @@ export interface CapacityPlanner {
 /** A flat load must not give the band a zero scale (one blip's score would be infinite): at least this many pods. */
 const VOLATILITY_FLOOR_PODS = 0.05;
 
-/** What the band recorded at one step: the upper forecast per horizon and the volatility it is scaled by. */
+/**
+ * What the band recorded at one step: per level it starts from (the load now, the mean of the last `levelSteps`) the
+ * upper forecast per horizon, and the volatility it is scaled by.
+ */
 interface BandPoint {
-  readonly upper: number[];
+  readonly upper: number[][];
   readonly scale: number;
 }
 
@@ -71,16 +74,17 @@ export function createCapacityPlanner(options: CapacityPlannerOptions): Capacity
     return f;
   };
 
-  /** The band point of index `t`: the load now plus the rise past days saw by each horizon, and the volatility. */
+  /** The band point of index `t`: each level plus the rise past days saw by each horizon, and the volatility. */
   const bandAt = (history: History, t: number): BandPoint => {
     const at = history.timestamps[t];
     let b = band.get(at);
     if (!b) {
-      const upper = Array.from(
-        { length: bandSteps },
-        (_, k) => history.values[t] + seasonalRise(history, t, k + 1, o.stepSeconds, seasonSteps, o.riseSeasons, o.riseJitterSteps, o.riseAgreement),
-      );
-      b = { upper, scale: volatility(history.values, t, o.volatilityWeight, volatilitySpan, volatilityFloor) };
+      const { values } = history;
+      const rise = Array.from({ length: bandSteps }, (_, k) => seasonalRise(history, t, k + 1, o.stepSeconds, seasonSteps, o.riseSeasons, o.riseJitterSteps, o.riseAgreement));
+      let sum = 0;
+      for (let i = Math.max(0, t - o.levelSteps + 1); i <= t; i++) sum += values[i];
+      const levels = [values[t], sum / (t + 1 - Math.max(0, t - o.levelSteps + 1))];
+      b = { upper: levels.map((level) => rise.map((r) => level + r)), scale: volatility(values, t, o.volatilityWeight, volatilitySpan, volatilityFloor) };
       band.set(at, b);
     }
     return b;
@@ -105,24 +109,33 @@ export function createCapacityPlanner(options: CapacityPlannerOptions): Capacity
       const weights = Array.from({ length: steps }, (_, k) => inverseErrorWeights(squared.map((sq) => sq[k])));
       const now = candidatesAt(history, t);
       const forecast = Array.from({ length: steps }, (_, k) => now.reduce((sum, f, c) => sum + weights[k][c] * f[k], 0));
-      // The band: scores[k] of the band points whose next k + 1 steps have all come within the calibration window.
-      const scores = Array.from({ length: bandSteps }, () => [] as number[]);
+      // The band: scores[level][k] of the band points whose next k + 1 steps have all come within the calibration window.
+      const scores = [0, 1].map(() => Array.from({ length: bandSteps }, () => [] as number[]));
+      const points: BandPoint[] = [];
       for (let i = Math.max(1, t - calibration); i < t; i++) {
         const b = bandAt(history, i);
         let most = -Infinity;
         for (let k = 0; k < bandSteps && i + k + 1 <= t; k++) {
           most = Math.max(most, values[i + k + 1]);
-          scores[k].push(bandScore(most, b.upper[k], b.scale));
+          scores.forEach((s, level) => s[k].push(bandScore(most, b.upper[level][k], b.scale)));
         }
+        if (i + bandSteps <= t) points.push(b);
       }
-      for (const s of scores) s.sort((a, b) => a - b);
+      for (const s of scores.flat()) s.sort((a, b) => a - b);
+      // The level whose band at the sizing quantile and the pod start would have been lower over the window.
+      const last = bandSteps - 1;
+      const height = (level: number) => {
+        const q = quantileOfSorted(scores[level][last], o.quantile);
+        return points.reduce((sum, b) => sum + b.upper[level][last] + q * b.scale, 0);
+      };
+      const level = height(1) < height(0) ? 1 : 0;
       const current = bandAt(history, t);
       const oldest = timestamps[Math.max(0, t - Math.max(window, calibration) - 1)];
       for (const cache of [made, band]) for (const key of cache.keys()) if (key < oldest) cache.delete(key);
       const quantiles: Record<string, number[]> = {};
       for (const q of reported) {
-        const byHorizon = current.upper.map((u, k) => Math.max(0, u + quantileOfSorted(scores[k], q) * current.scale));
-        quantiles[quantileKey(q)] = forecast.map((_, k) => byHorizon[Math.min(k, bandSteps - 1)]);
+        const byHorizon = current.upper[level].map((u, k) => Math.max(0, u + quantileOfSorted(scores[level][k], q) * current.scale));
+        quantiles[quantileKey(q)] = forecast.map((_, k) => byHorizon[Math.min(k, last)]);
       }
       const desired = desiredReplicas(o, quantiles[sizingKey], previous);
       previous = desired[0];

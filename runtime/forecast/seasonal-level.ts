@@ -1,6 +1,7 @@
 /**
  * The point forecast: the current load carried forward, plus the change the same stretch of time brought in past
- * seasons (days). `seasons` 0 is plain persistence. Pure: reads the history it is given, keeps nothing.
+ * seasons (days). `seasons` 0 is plain persistence. And the rise past days saw at this time, which the band starts
+ * from. Pure: reads the history it is given, keeps nothing.
  */
 
 /** The history as the planner receives it: unix seconds and values, oldest first, on a grid of `stepSeconds`. */

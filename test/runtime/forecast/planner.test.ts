@@ -79,14 +79,28 @@ describe('createCapacityPlanner', () => {
     expect(plan.replicas).toBe(9);
   });
 
-  test('the band is the recent volatility times the calibrated score: twice the swing, twice the band', () => {
-    // GIVEN persistence alone, and a load that swings by `swing` every minute, ending high
+  describe('on a load that swings by `swing` every minute, ending high', () => {
     const options = { ...BASE, targetPerPod: 10, maxReplicas: 100, seasons: 0, shortSeasons: 0, riseSeasons: 0 };
     const swinging = (swing: number) => Array.from({ length: 121 }, (_, i) => (i % 2 ? 500 : 500 + swing));
-    // THEN the volatility is the swing, the next minutes' load rose by at most one swing (score 1), so p97 = 520 + 20
-    expect(planSteps(options, swinging(20), 100).quantiles.p97).toEqual([540, 540, 540, 540, 540]);
-    expect(planSteps(options, swinging(40), 100).quantiles.p97).toEqual([580, 580, 580, 580, 580]);
-    expect(planSteps(options, swinging(40), 100).replicas).toBe(58);
+
+    test('the band is the recent volatility times the calibrated score: twice the swing, twice the band', () => {
+      // GIVEN the band started from the load now alone
+      const now = { ...options, levelSteps: 1 };
+      // THEN the volatility is the swing, the next minutes' load rose by at most one swing (score 1), so p97 = 520 + 20
+      expect(planSteps(now, swinging(20), 100).quantiles.p97).toEqual([540, 540, 540, 540, 540]);
+      expect(planSteps(now, swinging(40), 100).quantiles.p97).toEqual([580, 580, 580, 580, 580]);
+      expect(planSteps(now, swinging(40), 100).replicas).toBe(58);
+    });
+
+    test('the mean of the last 3 is the level when its band is the lower at the same coverage', () => {
+      // GIVEN the default levels: the load now (band 520 or 500, + 20) and the mean of the last 3 samples
+      const plan = planSteps(options, swinging(20), 100);
+      // THEN from the mean, the next minutes rose by at most 2/3 of a swing: its band is 506.67 + 13.33 after a low
+      // minute and 513.33 + 13.33 after a high one (523.33 on average, against 520 and 540 from the load now: 530),
+      // so the mean is used: (520 + 500 + 520) / 3 + 20 * 2/3 now
+      for (const v of plan.quantiles.p97) expect(v).toBeCloseTo(1580 / 3, 9);
+      expect(plan.replicas).toBe(53);
+    });
   });
 
   test.each([
@@ -99,6 +113,7 @@ describe('createCapacityPlanner', () => {
     [{ maxScaleDownFraction: 0 }, `'maxScaleDownFraction' (0) must be above 0 and at most 1`],
     [{ volatilityWeight: 1 }, `'volatilityWeight' (1) must be above 0 and below 1`],
     [{ riseAgreement: 0 }, `'riseAgreement' (0) must be an integer of at least 1`],
+    [{ levelSteps: 0 }, `'levelSteps' (0) must be an integer of at least 1`],
     [{ calibrationWindowSeconds: 0 }, `'calibrationWindowSeconds' (0) must be at least 'stepSeconds' (60)`],
     [{ reportQuantiles: [0.5, 2] }, `'reportQuantiles' ([0.5, 2]) must be a list of numbers above 0 and below 1`],
   ])('rejects %j', (bad, message) => {
