@@ -1,10 +1,13 @@
 /**
- * The band around the point forecast: for each horizon, the empirical quantiles of the forecast's own recent errors,
- * relative to the forecast (so a level shift scales the band with it). A volatile stretch widens the band, a calm one
- * narrows it: the headroom follows the recent volatility instead of a fixed factor.
+ * The band the pods are sized by: a conformal band scaled by the recent volatility. At each step the planner records
+ * an upper forecast `P` and the volatility `s` (a moving average of the absolute one-step changes); once the steps
+ * after it have come, the score of that step is `(most load over the next k steps - P) / s`. The `q` quantile of
+ * the scores of the last day, times today's volatility, over today's `P`, covers the next k steps with probability
+ * about `q` however volatile the load is: a volatile stretch widens the band, a calm one narrows it, instead of a
+ * fixed headroom.
  */
 
-/** The `q` quantile of `sorted` (ascending), interpolated between ranks. */
+/** The `q` quantile of `sorted` (ascending), interpolated between ranks; 0 for no values. */
 export function quantileOfSorted(sorted: readonly number[], q: number): number {
   if (!sorted.length) return 0;
   const pos = q * (sorted.length - 1);
@@ -13,12 +16,24 @@ export function quantileOfSorted(sorted: readonly number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
-/** The error of a forecast `f` against the value `y` that came, relative to `max(f, scale)` (scale: one pod's load). */
-export function relativeError(y: number, f: number, scale: number): number {
-  return (y - f) / Math.max(f, scale);
+/**
+ * The volatility at index `t`: the exponentially weighted mean of `|values[i] - values[i - 1]|` over the last
+ * `span` changes up to `t`, the newest weighing `weight` and each older one `1 - weight` times the next; at least
+ * `floor`. Read from the history alone, so it does not depend on which steps were planned before.
+ */
+export function volatility(values: ArrayLike<number>, t: number, weight: number, span: number, floor: number): number {
+  let sum = 0;
+  let total = 0;
+  let w = weight;
+  for (let i = t; i > Math.max(0, t - span); i--) {
+    sum += w * Math.abs(values[i] - values[i - 1]);
+    total += w;
+    w *= 1 - weight;
+  }
+  return Math.max(floor, total ? sum / total : 0);
 }
 
-/** The value at quantile `q` of the band: `f` moved by that quantile of the relative errors. */
-export function bandValue(f: number, sortedErrors: readonly number[], q: number, scale: number): number {
-  return Math.max(0, f + quantileOfSorted(sortedErrors, q) * Math.max(f, scale));
+/** The score of an upper forecast `upper` made with volatility `scale`, once `most` (the load that came) is known. */
+export function bandScore(most: number, upper: number, scale: number): number {
+  return (most - upper) / scale;
 }

@@ -15,7 +15,10 @@ export interface CapacityPlannerOptions {
   readonly leadTimeSeconds: number;
   /** Time between two samples of the history and between two forecast points. @default 60 */
   readonly stepSeconds?: number;
-  /** Which quantile of the forecast sizes the pods (0.5 up to, not including, 1). @default 0.9 */
+  /**
+   * Which quantile of the band sizes the pods (0.5 up to, not including, 1): the share of steps the pods should cover.
+   * @default 0.97
+   */
   readonly quantile?: number;
   /** Factor over the sizing quantile (1 = none: the quantile is the headroom). @default 1 */
   readonly headroom?: number;
@@ -33,11 +36,28 @@ export interface CapacityPlannerOptions {
   readonly shortSeasons?: number;
   /** Samples either side of a past season's point averaged into it (0 = the point alone). @default 0 */
   readonly smoothingSteps?: number;
-  /** How far back the model's errors are kept to set the band around the forecast. @default 3600 (1 h) */
+  /** How far back the point forecasts' errors weigh the level, the daily and the hourly forecast. @default 3600 (1 h) */
   readonly errorWindowSeconds?: number;
+  /** How far back the band's scores are kept to calibrate it. @default 86400 (1 day) */
+  readonly calibrationWindowSeconds?: number;
+  /**
+   * Samples averaged into the second level the band may start from, besides the load now: the one whose band would
+   * have been lower over the calibration window at the same coverage is used (a noisy load is better sized from its
+   * recent mean, a trending one from its last sample). 1 = the load now only.
+   * @default 3
+   */
+  readonly levelSteps?: number;
+  /** Weight of the newest absolute one-step change in the moving average that scales the band (0 to 1). @default 0.1 */
+  readonly volatilityWeight?: number;
+  /** How many past days' rise at this time of the day the band starts from (0 = none). @default 3 */
+  readonly riseSeasons?: number;
+  /** How many of those days must have seen a rise for it to count (the rise taken is their n-th largest). @default 2 */
+  readonly riseAgreement?: number;
+  /** Steps either side of this time of a past day searched for its rise (a job a minute late is the same job). @default 1 */
+  readonly riseJitterSteps?: number;
   /**
    * How long a new pod takes to serve. A step farther out than this is planned again before its pods must be
-   * ordered, so its band is the band at this horizon (the point forecast still moves with the season).
+   * ordered, so it is sized as the step at this horizon (the point forecast still moves with the season).
    * @default - leadTimeSeconds
    */
   readonly podStartSeconds?: number;
@@ -69,7 +89,7 @@ export function resolvePlannerOptions(options: CapacityPlannerOptions): Resolved
   const o: ResolvedPlannerOptions = {
     minReplicas: 1,
     stepSeconds: 60,
-    quantile: 0.9,
+    quantile: 0.97,
     headroom: 1,
     maxScaleUpFactor: Infinity,
     maxScaleDownFraction: 0.5,
@@ -79,6 +99,12 @@ export function resolvePlannerOptions(options: CapacityPlannerOptions): Resolved
     shortSeasons: 3,
     smoothingSteps: 0,
     errorWindowSeconds: 3600,
+    calibrationWindowSeconds: 86400,
+    levelSteps: 3,
+    volatilityWeight: 0.1,
+    riseSeasons: 3,
+    riseAgreement: 2,
+    riseJitterSteps: 1,
     reportQuantiles: [0.5, 0.9],
     podStartSeconds: options.leadTimeSeconds,
     ...options,
@@ -91,12 +117,15 @@ export function resolvePlannerOptions(options: CapacityPlannerOptions): Resolved
   check('quantile', o.quantile, o.quantile >= 0.5 && o.quantile < 1, 'must be at least 0.5 and below 1');
   check('headroom', o.headroom, o.headroom >= 1 && Number.isFinite(o.headroom), 'must be a number of at least 1');
   check('maxScaleUpFactor', o.maxScaleUpFactor, o.maxScaleUpFactor > 1, 'must be above 1 (Infinity for no limit)');
+  check('volatilityWeight', o.volatilityWeight, o.volatilityWeight > 0 && o.volatilityWeight < 1, 'must be above 0 and below 1');
+  check('levelSteps', o.levelSteps, Number.isInteger(o.levelSteps) && o.levelSteps >= 1, 'must be an integer of at least 1');
+  check('riseAgreement', o.riseAgreement, Number.isInteger(o.riseAgreement) && o.riseAgreement >= 1, 'must be an integer of at least 1');
   check('maxScaleDownFraction', o.maxScaleDownFraction, o.maxScaleDownFraction > 0 && o.maxScaleDownFraction <= 1, 'must be above 0 and at most 1');
   // Durations no shorter than a step, and counts of whole steps or seasons.
-  for (const name of ['leadTimeSeconds', 'seasonSeconds', 'shortSeasonSeconds', 'errorWindowSeconds', 'podStartSeconds'] as const) {
+  for (const name of ['leadTimeSeconds', 'seasonSeconds', 'shortSeasonSeconds', 'errorWindowSeconds', 'calibrationWindowSeconds', 'podStartSeconds'] as const) {
     check(name, o[name], o[name] >= o.stepSeconds && Number.isFinite(o[name]), `must be at least 'stepSeconds' (${o.stepSeconds})`);
   }
-  for (const name of ['seasons', 'shortSeasons', 'smoothingSteps'] as const) {
+  for (const name of ['seasons', 'shortSeasons', 'smoothingSteps', 'riseSeasons', 'riseJitterSteps'] as const) {
     check(name, o[name], Number.isInteger(o[name]) && o[name] >= 0, 'must be an integer of at least 0');
   }
   if (!Array.isArray(o.reportQuantiles) || o.reportQuantiles.some((q) => !(q > 0 && q < 1))) {

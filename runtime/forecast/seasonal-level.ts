@@ -1,6 +1,7 @@
 /**
  * The point forecast: the current load carried forward, plus the change the same stretch of time brought in past
- * seasons (days). `seasons` 0 is plain persistence. Pure: reads the history it is given, keeps nothing.
+ * seasons (days). `seasons` 0 is plain persistence. And the rise past days saw at this time, which the band starts
+ * from. Pure: reads the history it is given, keeps nothing.
  */
 
 /** The history as the planner receives it: unix seconds and values, oldest first, on a grid of `stepSeconds`. */
@@ -57,4 +58,26 @@ export function inverseErrorWeights(squaredErrors: readonly number[]): number[] 
   const inverse = squaredErrors.map((e) => 1 / e);
   const total = inverse.reduce((a, b) => a + b, 0);
   return inverse.map((w) => w / total);
+}
+
+/**
+ * The rise the same time of the day brought before: for each of the last `seasons` days, the most the load rose
+ * from any point within `jitter` steps of this time to within `steps` steps after it (a job that starts a minute
+ * early or late is the same job); the `agreement`-th largest of those rises (the rise at least `agreement` of the
+ * days saw), at least 0. Only samples up to `t` are read; a day whose timestamps are off the grid is skipped.
+ */
+export function seasonalRise(history: History, t: number, steps: number, stepSeconds: number, seasonSteps: number, seasons: number, jitter: number, agreement: number): number {
+  const { timestamps, values } = history;
+  const rises: number[] = [];
+  for (let d = 1; d <= seasons; d++) {
+    const then = t - d * seasonSteps;
+    if (then - jitter < 0 || Math.abs(timestamps[t] - timestamps[then] - d * seasonSteps * stepSeconds) > stepSeconds / 2) continue;
+    let rise = 0;
+    for (let j = -jitter; j <= jitter; j++) {
+      for (let k = 1; k <= steps && then + j + k <= t; k++) rise = Math.max(rise, values[then + j + k] - values[then + j]);
+    }
+    rises.push(rise);
+  }
+  rises.sort((a, b) => b - a);
+  return rises.length ? rises[Math.min(agreement, rises.length) - 1] : 0;
 }

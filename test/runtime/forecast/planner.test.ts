@@ -2,7 +2,8 @@ import { createCapacityPlanner, PlannerOptionError } from '../../../runtime/fore
 import { desiredReplicas, leadTimeMax } from '../../../runtime/forecast/capacity-policy';
 import type { CapacityPlannerOptions } from '../../../runtime/forecast';
 import * as runtimeApi from '../../../runtime';
-import { inverseErrorWeights } from '../../../runtime/forecast/seasonal-level';
+import { volatility } from '../../../runtime/forecast/error-band';
+import { inverseErrorWeights, seasonalRise } from '../../../runtime/forecast/seasonal-level';
 
 const BASE: CapacityPlannerOptions = { targetPerPod: 100, maxReplicas: 50, leadTimeSeconds: 300, stepSeconds: 60 };
 const START = 1_700_000_000;
@@ -25,9 +26,9 @@ describe('createCapacityPlanner', () => {
   test('a constant load gives ceil(v * headroom / targetPerPod) at every step', () => {
     // GIVEN a steady 550 for two hours
     const plan = planSteps({ ...BASE, headroom: 1.2 }, new Array(120).fill(550), 100);
-    // THEN the forecast is the load, the band has no width and 550 * 1.2 / 100 = 6.6 -> 7
+    // THEN the forecast is the load, every score is 0 so the band has no width, and 550 * 1.2 / 100 = 6.6 -> 7
     expect(plan.forecast).toEqual([550, 550, 550, 550, 550]);
-    expect(plan.quantiles).toEqual({ p50: [550, 550, 550, 550, 550], p90: [550, 550, 550, 550, 550] });
+    expect(plan.quantiles).toEqual({ p50: [550, 550, 550, 550, 550], p90: [550, 550, 550, 550, 550], p97: [550, 550, 550, 550, 550] });
     expect(plan.desiredReplicas).toEqual([7, 7, 7, 7, 7]);
     expect(plan.replicas).toBe(7);
   });
@@ -63,15 +64,43 @@ describe('createCapacityPlanner', () => {
     expect(plan.replicas).toBe(4);
   });
 
-  test('a season that rose at this time of the day before raises the forecast within the lead time', () => {
+  test('a rise two past days saw at this time is ordered ahead, a step early for a job that may start early', () => {
     // GIVEN a season of 20 minutes: 200 for 10 minutes, then 900 for 10; three seasons of history
     const values = Array.from({ length: 66 }, (_, i) => (i % 20 < 10 ? 200 : 900));
-    // WHEN planned at minute 5 of a season, with the last 30 minutes of forecasts (all made with a past season) as evidence
-    const plan = planSteps({ ...BASE, seasons: 2, seasonSeconds: 1200, errorWindowSeconds: 1800 }, values, 60);
-    // THEN the season was exact, so it has all the weight and the band no width: 900 arrives 5 minutes ahead
+    // WHEN planned at minute 5 of a season, the band calibrated on the last season (every point of it has two before)
+    const options = { ...BASE, seasons: 2, seasonSeconds: 1200, riseSeasons: 2, errorWindowSeconds: 1800, calibrationWindowSeconds: 1200 };
+    const plan = planSteps(options, values, 60);
+    // THEN the point forecast follows the season (900 five minutes ahead) and the band starts from the rise both past
+    // seasons saw within each horizon: from minute 4, 5 or 6 (the jitter), 900 comes within 4 steps. The upper forecast
+    // was never exceeded in the window (the highest score is 0), so the band is the upper forecast itself.
     expect(plan.forecast).toEqual([200, 200, 200, 200, 900]);
-    expect(plan.desiredReplicas).toEqual([2, 2, 2, 2, 9]);
+    expect(plan.quantiles.p97).toEqual([200, 200, 200, 900, 900]);
+    expect(plan.desiredReplicas).toEqual([2, 2, 2, 9, 9]);
     expect(plan.replicas).toBe(9);
+  });
+
+  describe('on a load that swings by `swing` every minute, ending high', () => {
+    const options = { ...BASE, targetPerPod: 10, maxReplicas: 100, seasons: 0, shortSeasons: 0, riseSeasons: 0 };
+    const swinging = (swing: number) => Array.from({ length: 121 }, (_, i) => (i % 2 ? 500 : 500 + swing));
+
+    test('the band is the recent volatility times the calibrated score: twice the swing, twice the band', () => {
+      // GIVEN the band started from the load now alone
+      const now = { ...options, levelSteps: 1 };
+      // THEN the volatility is the swing, the next minutes' load rose by at most one swing (score 1), so p97 = 520 + 20
+      expect(planSteps(now, swinging(20), 100).quantiles.p97).toEqual([540, 540, 540, 540, 540]);
+      expect(planSteps(now, swinging(40), 100).quantiles.p97).toEqual([580, 580, 580, 580, 580]);
+      expect(planSteps(now, swinging(40), 100).replicas).toBe(58);
+    });
+
+    test('the mean of the last 3 is the level when its band is the lower at the same coverage', () => {
+      // GIVEN the default levels: the load now (band 520 or 500, + 20) and the mean of the last 3 samples
+      const plan = planSteps(options, swinging(20), 100);
+      // THEN from the mean, the next minutes rose by at most 2/3 of a swing: its band is 506.67 + 13.33 after a low
+      // minute and 513.33 + 13.33 after a high one (523.33 on average, against 520 and 540 from the load now: 530),
+      // so the mean is used: (520 + 500 + 520) / 3 + 20 * 2/3 now
+      for (const v of plan.quantiles.p97) expect(v).toBeCloseTo(1580 / 3, 9);
+      expect(plan.replicas).toBe(53);
+    });
   });
 
   test.each([
@@ -82,6 +111,10 @@ describe('createCapacityPlanner', () => {
     [{ leadTimeSeconds: 30 }, `'leadTimeSeconds' (30) must be at least 'stepSeconds' (60)`],
     [{ quantile: 1 }, `'quantile' (1) must be at least 0.5 and below 1`],
     [{ maxScaleDownFraction: 0 }, `'maxScaleDownFraction' (0) must be above 0 and at most 1`],
+    [{ volatilityWeight: 1 }, `'volatilityWeight' (1) must be above 0 and below 1`],
+    [{ riseAgreement: 0 }, `'riseAgreement' (0) must be an integer of at least 1`],
+    [{ levelSteps: 0 }, `'levelSteps' (0) must be an integer of at least 1`],
+    [{ calibrationWindowSeconds: 0 }, `'calibrationWindowSeconds' (0) must be at least 'stepSeconds' (60)`],
     [{ reportQuantiles: [0.5, 2] }, `'reportQuantiles' ([0.5, 2]) must be a list of numbers above 0 and below 1`],
   ])('rejects %j', (bad, message) => {
     expect(() => createCapacityPlanner({ ...BASE, ...bad })).toThrow(PlannerOptionError);
@@ -105,6 +138,29 @@ test('forecasts are weighted by the inverse of their recent squared errors', () 
   expect(inverseErrorWeights([1, 3])).toEqual([0.75, 0.25]);
   expect(inverseErrorWeights([2, 0, 0])).toEqual([0, 0.5, 0.5]);
   expect(inverseErrorWeights([0, 0])).toEqual([0.5, 0.5]);
+});
+
+test('the volatility is the exponentially weighted mean absolute change, at least the floor', () => {
+  // changes 10, 0, 30 (newest last), weights 0.125, 0.25, 0.5: (1.25 + 0 + 15) / 0.875
+  expect(volatility([0, 10, 10, 40], 3, 0.5, 10, 0)).toBeCloseTo(16.25 / 0.875, 12);
+  // a span of one change reads only the newest; a flat load gives the floor
+  expect(volatility([0, 10, 10, 40], 3, 0.5, 1, 0)).toBe(30);
+  expect(volatility([7, 7, 7], 2, 0.1, 50, 5)).toBe(5);
+});
+
+test("the seasonal rise is the n-th largest of the past days' rises at this time, within the jitter", () => {
+  // GIVEN a 4-step season, three past seasons rising by 10, 30 and 20 from index 1 to 2 of the season
+  const values = [0, 0, 0, 10, 10, 0, 0, 30, 30, 0, 0, 20, 20, 0, 0];
+  const history = { timestamps: values.map((_, i) => START + 60 * i), values };
+  // WHEN asked at index 13 (index 0 of the season) for 2 steps: the rise within 2 steps from index 0 or 1 of each season
+  expect(seasonalRise(history, 13, 2, 60, 4, 3, 1, 1)).toBe(30);
+  expect(seasonalRise(history, 13, 2, 60, 4, 3, 1, 2)).toBe(20);
+  expect(seasonalRise(history, 13, 2, 60, 4, 3, 1, 3)).toBe(10);
+  // one step ahead without jitter the rise is not there yet (it comes at the second step)
+  expect(seasonalRise(history, 13, 1, 60, 4, 3, 0, 1)).toBe(0);
+  // a past season off the grid (a gap in the timestamps) is skipped: of the two left, the smaller is the third largest
+  const gapped = { timestamps: history.timestamps.map((ts, i) => (i < 2 ? ts - 3600 : ts)), values };
+  expect(seasonalRise(gapped, 13, 2, 60, 4, 3, 1, 3)).toBe(20);
 });
 
 describe('capacity policy', () => {
