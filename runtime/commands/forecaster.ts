@@ -41,10 +41,16 @@ export const WORKLOAD_FLAGS = {
     field: 'windowSeconds',
     env: Env.FORECAST_WINDOW,
     type: 'number',
-    defaultDescription: `${FORECAST_DEFAULTS.windowSeconds} (3 days)`,
+    defaultDescription: `${FORECAST_DEFAULTS.windowSeconds} (4 days)`,
     describe: 'Seconds of history queried each run',
   },
-  horizon: { field: 'horizonSeconds', env: Env.FORECAST_HORIZON, type: 'number', defaultDescription: 'the lead time', describe: 'Seconds the forecast covers' },
+  horizon: {
+    field: 'horizonSeconds',
+    env: Env.FORECAST_HORIZON,
+    type: 'number',
+    defaultDescription: 'the lead time + the stale-after, in whole steps',
+    describe: 'Seconds the forecast covers',
+  },
   'stale-after': {
     field: 'staleAfterSeconds',
     env: Env.FORECAST_STALE_AFTER,

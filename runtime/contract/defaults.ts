@@ -41,6 +41,6 @@ export const MIN_CLUSTER_MASTERS = 3;
 export const CONSISTENCY_DEFAULTS = { keys: 1000, keyPrefix: 'redis-keda:consistency:', rate: 500 } as const;
 
 /** The forecaster's per-workload defaults ({@link ForecastWorkloadConfig}): a construct leaving a field out means these. */
-export const FORECAST_DEFAULTS = { intervalSeconds: 30, stepSeconds: 60, windowSeconds: 3 * 86400, staleAfterSeconds: 120 } as const;
+export const FORECAST_DEFAULTS = { intervalSeconds: 30, stepSeconds: 60, windowSeconds: 4 * 86400, staleAfterSeconds: 120 } as const;
 /** A forecaster's lease on a workload lasts this many of its intervals (renewed each one), so a standby takes over within it. */
 export const FORECAST_LEASE_INTERVALS = 3;

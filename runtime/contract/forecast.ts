@@ -76,9 +76,9 @@ export interface ForecastWorkloadConfig {
   readonly intervalSeconds?: number;
   /** Resolution of the history and of the forecast. @default 60 */
   readonly stepSeconds?: number;
-  /** Seconds of history queried each interval. @default 3 days (what the daily season needs) */
+  /** Seconds of history queried each interval. @default 4 days (the planner's daily rise looks 3 days back, its calibration one more) */
   readonly windowSeconds?: number;
-  /** Seconds the forecast covers. @default leadTimeSeconds */
+  /** Seconds the forecast covers. @default leadTimeSeconds + staleAfterSeconds, rounded up to whole steps (so it reaches now + leadTime until it is stale) */
   readonly horizonSeconds?: number;
   /** Seconds after generatedAt at which a forecast is stale (the key's TTL, and the scaler's refusal). @default 120 */
   readonly staleAfterSeconds?: number;

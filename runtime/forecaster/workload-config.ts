@@ -84,17 +84,18 @@ export function resolveWorkload(raw: unknown, where: string, spelled: (field: st
     (n) => n >= stepSeconds && n / stepSeconds < PROMETHEUS_MAX_POINTS,
     `must be at least 'stepSeconds' (${stepSeconds}) and under ${PROMETHEUS_MAX_POINTS} steps (${stepSeconds * PROMETHEUS_MAX_POINTS} s): Prometheus refuses a range query of more points`,
   );
-  const horizonSeconds = number(
-    'horizonSeconds',
-    Math.ceil(leadTimeSeconds / stepSeconds) * stepSeconds,
-    (n) => n >= leadTimeSeconds && n % stepSeconds === 0,
-    `must be a whole number of steps (${stepSeconds} s) of at least 'leadTimeSeconds' (${leadTimeSeconds}): the scaler looks that far ahead`,
-  );
   const staleAfterSeconds = number(
     'staleAfterSeconds',
     FORECAST_DEFAULTS.staleAfterSeconds,
     (n) => n > Math.max(stepSeconds, intervalSeconds),
     `must be more than 'stepSeconds' (${stepSeconds}) and 'intervalSeconds' (${intervalSeconds}): a forecast would go stale before the next one is written`,
+  );
+  const horizonSeconds = number(
+    'horizonSeconds',
+    // A forecast keeps reaching now + leadTime until it is stale, so the scaler refuses it for its age, not its length.
+    Math.ceil((leadTimeSeconds + staleAfterSeconds) / stepSeconds) * stepSeconds,
+    (n) => n >= leadTimeSeconds && n % stepSeconds === 0,
+    `must be a whole number of steps (${stepSeconds} s) of at least 'leadTimeSeconds' (${leadTimeSeconds}): the scaler looks that far ahead`,
   );
   const model = w.model ?? {};
   if (model === null || typeof model !== 'object' || Array.isArray(model)) fail('model', model, "must be an object of the capacity planner's options");

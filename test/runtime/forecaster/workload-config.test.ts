@@ -6,15 +6,15 @@ import { loadConfigFile, resolveConfig, resolveWorkload } from '../../../runtime
 const API = { name: 'api', query: 'sum(rate(http_requests_total[1m]))', targetPerPod: 50, minReplicas: 1, maxReplicas: 20, leadTimeSeconds: 300 };
 
 describe('forecaster workloads', () => {
-  test('defaults: interval 30 s, step 60 s, window 3 days, horizon the lead time, stale after 120 s; the planner plans the horizon', () => {
+  test('defaults: interval 30 s, step 60 s, window 4 days, horizon the lead time + stale after (whole steps), stale after 120 s; the planner plans the horizon', () => {
     expect(resolveWorkload({ ...API, headroom: 1.2 }, 'workloads[0]')).toEqual({
       ...API,
       intervalSeconds: 30,
       stepSeconds: 60,
-      windowSeconds: 259200,
-      horizonSeconds: 300,
+      windowSeconds: 345600,
+      horizonSeconds: 420,
       staleAfterSeconds: 120,
-      planner: { targetPerPod: 50, minReplicas: 1, maxReplicas: 20, leadTimeSeconds: 300, stepSeconds: 60, podStartSeconds: 300, headroom: 1.2 },
+      planner: { targetPerPod: 50, minReplicas: 1, maxReplicas: 20, leadTimeSeconds: 420, stepSeconds: 60, podStartSeconds: 300, headroom: 1.2 },
     });
   });
 
