@@ -13,6 +13,7 @@ import { consumeCommand } from './commands/consume';
 import { LOG_OPTIONS } from './commands/options';
 import { publishCommand } from './commands/publish';
 import { queueCommand } from './commands/queue';
+import { scalerCommand } from './commands/scaler';
 import { Commands, Env, VERSION } from './contract';
 import { addEnvOptions, GENERAL_OPTIONS, rememberCommandLine, typedValue, UsageError } from './config';
 import { createLogger, defaultLogFormat, errorMessage, flushStderr, isLogLevel, Logger } from './log';
@@ -34,6 +35,7 @@ export function buildCli(args: string[]): Argv {
       .command(celeryWorkerCommand)
       .command(celerySendCommand)
       .command(clusterCommand)
+      .command(scalerCommand)
       .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
       .strict()
       .recommendCommands()

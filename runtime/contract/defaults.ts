@@ -39,3 +39,15 @@ export const DEFAULT_CLUSTER_TIMEOUT_SECONDS = 60;
 export const MIN_CLUSTER_MASTERS = 3;
 /** The consistency checker's defaults: keys spread over every slot range, a write rate a small cluster takes in passing. */
 export const CONSISTENCY_DEFAULTS = { keys: 1000, keyPrefix: 'redis-keda:consistency:', rate: 500 } as const;
+
+/** The external scaler's defaults (`redis-keda scaler`), which the ExternalScaler construct may repeat. */
+export const SCALER_DEFAULTS = {
+  /** A forecast older than this is refused when the trigger metadata gives no staleAfter. */
+  staleAfterSeconds: 120,
+  /** Milliseconds one call may take before it answers DEADLINE_EXCEEDED (KEDA sets no deadline). */
+  deadlineMs: 2000,
+  /** Seconds between two checks of a StreamIsActive call. */
+  streamIntervalSeconds: 5,
+  /** Milliseconds a forecast read from Redis is reused (a forecast changes every 30 s). */
+  cacheTtlMs: 1000,
+} as const;
