@@ -1,0 +1,276 @@
+/**
+ * External scaler load benchmark (issue 15): `redis-keda scaler` (the CLI as the image runs it, on the benchmark's
+ * redis-server holding 1,000 workloads' forecasts, rewritten every 30 s as the forecaster would) against a no-op
+ * grpc-js server of the same service answering a constant (bench/scaler/noop-server.ts), in one run, through one
+ * gRPC channel (KEDA keeps one connection per scaler address):
+ *   - throughput: GetMetrics with one call per workload in flight (1,000), each answered call followed at once by the
+ *     next of its workload, for BENCH_SCALER_SECONDS;                                    goal ours >= 0.7x no-op's
+ *   - latency: GetMetrics open-loop at BENCH_SCALER_RATE calls/s (2,000) over the 1,000 workloads in turn for
+ *     BENCH_SCALER_LATENCY_SECONDS (10), each timed from when it was due (no coordinated omission);  goal p99 < 5 ms
+ * When the no-op itself carries less than that rate here, the latency is measured again for every side at half the
+ * no-op's throughput (`latencyAtCarriedRate`), so the figure says what the scaler adds where the machine keeps up.
+ * Ours runs twice: with its per-workload cache (the default, 1,000 ms) and without (--cache-ttl 0: a Redis GET
+ * per call). Every answer of ours is checked against the value the forecast holds; an error breaks the benchmark.
+ *
+ * Environment: BENCH_SCALER_WORKLOADS (1000), BENCH_SCALER_SECONDS (5), BENCH_SCALER_RATE (2000), BENCH_SCALER_LATENCY_SECONDS (10).
+ */
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { ChildProcess, spawn } from 'child_process';
+import { join } from 'path';
+import { performance } from 'perf_hooks';
+import type Redis from 'ioredis';
+import { Env, forecastKey } from '../runtime/contract';
+import { forecastRecord } from '../test/support/forecast-records';
+import { connectScaler, ScalerClient } from '../test/support/scaler-client';
+import { cpuSecondsOf, startCli } from './support/child';
+import { BenchmarkBroken, progress, quantile, round, sleepMs, verify } from './support/report';
+import { runBenchSession } from './support/session';
+
+const positive = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!(Number.isFinite(value) && value > 0)) throw new BenchmarkBroken(`${name} must be a positive number, got '${process.env[name]}'`);
+  return value;
+};
+const WORKLOADS = positive('BENCH_SCALER_WORKLOADS', 1000);
+const SECONDS = positive('BENCH_SCALER_SECONDS', 5);
+const RATE = positive('BENCH_SCALER_RATE', 2000);
+const LATENCY_SECONDS = positive('BENCH_SCALER_LATENCY_SECONDS', 10);
+const GOAL_THROUGHPUT_RATIO = 0.7;
+const GOAL_P99_MS = 5;
+/** The deadline test/support/scaler-client.ts gives each call. */
+const CLIENT_DEADLINE_MS = 10_000;
+
+/** Desired replicas of workload i: 11 points a minute apart, the lead-time (300 s) max being (i % 17) + 3. */
+const desiredOf = (i: number) => [1, 2, 1, 2, (i % 17) + 3, 1, 1, 1, 1, 1, 1];
+const expectedOf = (i: number) => (i % 17) + 3;
+const workload = (i: number) => `w${i}`;
+
+async function writeForecasts(redis: Redis): Promise<void> {
+  const pipeline = redis.pipeline();
+  for (let i = 0; i < WORKLOADS; i++)
+    pipeline.set(forecastKey(workload(i)), JSON.stringify(forecastRecord(workload(i), { ageSeconds: 0, desiredReplicas: desiredOf(i), leadTime: 300 })), 'EX', 600);
+  await pipeline.exec();
+}
+
+interface Side {
+  readonly name: string;
+  readonly address: string;
+  readonly pid: number;
+  /** Whether answers carry the forecast's value (ours) or a constant (no-op). */
+  readonly checked: boolean;
+  stop(): Promise<void>;
+}
+
+function startNoop(): Promise<Side> {
+  const child: ChildProcess = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'scaler', 'noop-server.ts')], {
+    cwd: join(__dirname, '..'),
+    env: { PATH: process.env.PATH, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new BenchmarkBroken(`the no-op server exited (${code}) before it listened`)));
+    child.stdout?.once('data', (chunk: Buffer) => {
+      const { port } = JSON.parse(chunk.toString()) as { port: number };
+      resolve({
+        name: 'no-op',
+        address: `127.0.0.1:${port}`,
+        pid: child.pid as number,
+        checked: false,
+        stop: () => new Promise<void>((done) => (child.exitCode !== null ? done() : (child.removeAllListeners('exit').once('exit', () => done()), child.kill('SIGTERM')))),
+      });
+    });
+  });
+}
+
+async function startOurs(name: string, redisUrl: string, dir: string, cacheTtlMs: number): Promise<Side> {
+  const child = startCli(['scaler'], join(dir, `${name}.log`), {
+    env: { [Env.REDIS_URL]: redisUrl, [Env.SCALER_PORT]: '0', [Env.METRICS_PORT]: '0', [Env.SCALER_CACHE_TTL]: String(cacheTtlMs), [Env.LOG_LEVEL]: 'info' },
+  });
+  const listening = (await child.waitForLog((l) => l.msg === 'scaler listening')) as unknown as { port: number };
+  await child.waitForLog((l) => l.msg === 'scaler running: redis connected');
+  return {
+    name,
+    address: `127.0.0.1:${listening.port}`,
+    pid: child.pid,
+    checked: true,
+    stop: async () => {
+      const { code } = await child.stop();
+      verify(code === 0, `${name} exited ${code} on SIGTERM`);
+    },
+  };
+}
+
+function check(side: Side, i: number, value: number | undefined): void {
+  if (side.checked && value !== expectedOf(i)) throw new BenchmarkBroken(`${side.name}: workload ${workload(i)} answered ${value}, its forecast says ${expectedOf(i)}`);
+}
+
+const ref = (i: number) => ({ scalerMetadata: { workload: workload(i) } });
+const metricName = (i: number) => `forecast-${workload(i)}`;
+
+/** Closed loop: one call per workload in flight; calls answered per second. */
+async function throughput(side: Side, client: ScalerClient): Promise<{ callsPerSecond: number; calls: number; serverCpuCores: number }> {
+  let calls = 0;
+  let stopAt = Infinity;
+  let failure: unknown;
+  const loop = async (i: number) => {
+    while (performance.now() < stopAt && failure === undefined) {
+      try {
+        const { metricValues } = await client.getMetrics(ref(i), metricName(i));
+        check(side, i, metricValues[0]?.metricValueFloat);
+        calls++;
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  };
+  // Warm-up: a second of the same load, then the measured window.
+  stopAt = performance.now() + 1000;
+  await Promise.all(Array.from({ length: WORKLOADS }, (_, i) => loop(i)));
+  if (failure) throw new BenchmarkBroken(`${side.name}: a call failed during the warm-up: ${String(failure)}`);
+  calls = 0;
+  const cpuBefore = cpuSecondsOf(side.pid);
+  const started = performance.now();
+  stopAt = started + SECONDS * 1000;
+  await Promise.all(Array.from({ length: WORKLOADS }, (_, i) => loop(i)));
+  const seconds = (performance.now() - started) / 1000;
+  if (failure) throw new BenchmarkBroken(`${side.name}: a call failed: ${String(failure)}`);
+  return { callsPerSecond: round(calls / seconds), calls, serverCpuCores: round((cpuSecondsOf(side.pid) - cpuBefore) / seconds, 2) };
+}
+
+/**
+ * Open loop at `rate` calls/s over the workloads in turn; latency from each call's due time to its answer. A call
+ * past the client's 10 s deadline (a rate above what the server, or the machine, carries) counts as 10 s and in
+ * `timedOut`; any other error breaks the benchmark.
+ */
+async function latency(side: Side, client: ScalerClient, rate: number): Promise<Record<string, number>> {
+  const total = Math.round(rate * LATENCY_SECONDS);
+  const latencies: number[] = [];
+  const inFlight: Promise<void>[] = [];
+  let failure: unknown;
+  let timedOut = 0;
+  const started = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+    for (; sent < due; sent++) {
+      const i = sent % WORKLOADS;
+      const dueAt = started + (sent / rate) * 1000;
+      inFlight.push(
+        client.getMetrics(ref(i), metricName(i)).then(
+          ({ metricValues }) => {
+            check(side, i, metricValues[0]?.metricValueFloat);
+            latencies.push(performance.now() - dueAt);
+          },
+          (error: unknown) => {
+            if ((error as { code?: number }).code === grpcStatus.DEADLINE_EXCEEDED) {
+              timedOut++;
+              latencies.push(CLIENT_DEADLINE_MS);
+            } else failure ??= error;
+          },
+        ),
+      );
+    }
+    await sleepMs(1);
+  }
+  await Promise.all(inFlight);
+  if (failure) throw new BenchmarkBroken(`${side.name}: a call failed at ${rate} calls/s: ${String(failure)}`);
+  const seconds = (performance.now() - started) / 1000;
+  const sorted = latencies.sort((a, b) => a - b);
+  return {
+    rate,
+    calls: total,
+    seconds: round(seconds, 1),
+    timedOut,
+    p50Ms: round(quantile(sorted, 0.5), 2),
+    p90Ms: round(quantile(sorted, 0.9), 2),
+    p99Ms: round(quantile(sorted, 0.99), 2),
+    p999Ms: round(quantile(sorted, 0.999), 2),
+    maxMs: round(sorted[sorted.length - 1], 2),
+  };
+}
+
+/** `carriedRate` 'auto': half of this side's throughput when below RATE (the no-op, measured first); else the no-op's. */
+async function measure(side: Side, carriedRate: number | undefined | 'auto'): Promise<Record<string, unknown>> {
+  const client = connectScaler(side.address);
+  try {
+    // Every workload answered once before anything is timed (the channel connected, each forecast in place).
+    for (let i = 0; i < WORKLOADS; i += 100) {
+      await Promise.all(
+        Array.from({ length: Math.min(100, WORKLOADS - i) }, (_, j) =>
+          client.getMetrics(ref(i + j), metricName(i + j)).then((r) => check(side, i + j, r.metricValues[0]?.metricValueFloat)),
+        ),
+      );
+    }
+    const closed = await throughput(side, client);
+    progress(`${side.name}: ${closed.callsPerSecond} calls/s with ${WORKLOADS} in flight`);
+    const open = await latency(side, client, RATE);
+    progress(`${side.name}: at ${RATE} calls/s p50 ${open.p50Ms} ms, p99 ${open.p99Ms} ms, ${open.timedOut} past 10 s`);
+    // The same open loop at a rate this machine carries (half the no-op's throughput, when that is below RATE).
+    const rate = carriedRate === 'auto' ? Math.min(RATE, Math.max(50, Math.floor(closed.callsPerSecond / 2 / 50) * 50)) : carriedRate;
+    const carried = rate !== undefined && rate < RATE ? await latency(side, client, rate) : undefined;
+    if (carried) progress(`${side.name}: at ${rate} calls/s p50 ${carried.p50Ms} ms, p99 ${carried.p99Ms} ms`);
+    return { throughput: closed, latency: open, ...(carried ? { latencyAtCarriedRate: carried } : {}) };
+  } finally {
+    client.close();
+  }
+}
+
+async function main(): Promise<void> {
+  let noop: Side | undefined;
+  await runBenchSession(
+    'scaler',
+    async ({ server, redis, dir, redisVersion }) => {
+      await writeForecasts(redis);
+      // The forecaster's cadence: every forecast rewritten every 30 s, so none is stale and the cache turns over.
+      const refresher = setInterval(() => void writeForecasts(redis).catch(() => undefined), 30_000);
+      try {
+        noop = await startNoop();
+        const results: Record<string, Record<string, unknown>> = {};
+        results['no-op'] = await measure(noop, 'auto');
+        const carried = (results['no-op'].latencyAtCarriedRate as { rate: number } | undefined)?.rate;
+        await noop.stop();
+        noop = undefined;
+        for (const [name, cacheTtlMs] of [
+          ['ours', 1000],
+          ['ours-no-cache', 0],
+        ] as const) {
+          const ours = await startOurs(name, server.url, dir, cacheTtlMs);
+          try {
+            results[name] = await measure(ours, carried);
+          } finally {
+            await ours.stop();
+          }
+        }
+        const rate = (name: string) => (results[name].throughput as { callsPerSecond: number }).callsPerSecond;
+        const p99 = (name: string) => (results[name].latency as { p99Ms: number }).p99Ms;
+        const ratio = round(rate('ours') / rate('no-op'), 2);
+        const ratioNoCache = round(rate('ours-no-cache') / rate('no-op'), 2);
+        return {
+          benchmark: 'scaler',
+          redisVersion,
+          workloads: WORKLOADS,
+          throughputSeconds: SECONDS,
+          latencyRate: RATE,
+          latencySeconds: LATENCY_SECONDS,
+          sides: results,
+          ratios: { ours_vs_noop_throughput: ratio, ours_no_cache_vs_noop_throughput: ratioNoCache },
+          goal: {
+            throughput_vs_noop: GOAL_THROUGHPUT_RATIO,
+            p99_ms: GOAL_P99_MS,
+            met: ratio >= GOAL_THROUGHPUT_RATIO && p99('ours') < GOAL_P99_MS,
+            met_without_cache: ratioNoCache >= GOAL_THROUGHPUT_RATIO && p99('ours-no-cache') < GOAL_P99_MS,
+          },
+        };
+      } finally {
+        clearInterval(refresher);
+      }
+    },
+    () => void noop?.stop(),
+  );
+}
+
+main().catch((error: unknown) => {
+  progress(`broken: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
