@@ -228,3 +228,20 @@ describe('scaler on Redis', () => {
     expect(running.process.logs.filter((l) => l.msg === 'forecast not usable' && l.workload === 'outage').map((l) => l.reason)).toEqual(['redis']);
   });
 });
+
+describe('scaler stopping', () => {
+  test('SIGTERM ends the open streams (OK), lets the process exit 0 and logs the stop', async () => {
+    const running = await startScaler({ [Env.REDIS_URL]: server.url, [Env.SCALER_STREAM_INTERVAL]: '0.2' });
+    await running.process.waitForLog((l) => l.msg === 'scaler running: redis connected');
+    await writeForecast(redis, 'stopping', { ageSeconds: 0, desiredReplicas: [1, 1, 1, 1, 1, 1] });
+    const stream = running.client.streamIsActive({ scalerMetadata: { workload: 'stopping' } });
+    await waitFor(() => stream.results.length === 1, 'the first message', 5000);
+    const stopped = Date.now();
+    running.process.child.kill('SIGTERM');
+    expect(await stream.ended).toBeNull();
+    const result = await running.process.done;
+    expect({ code: result.code, quick: Date.now() - stopped < 3000 }).toEqual({ code: 0, quick: true });
+    expect(result.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['stopping', 'scaler stopped']));
+    running.client.close();
+  });
+});
