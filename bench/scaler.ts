@@ -8,11 +8,14 @@
  *   - latency: GetMetrics open-loop at BENCH_SCALER_RATE calls/s (2,000) over the 1,000 workloads in turn for
  *     BENCH_SCALER_LATENCY_SECONDS (10), each timed from when it was due (no coordinated omission);  goal p99 < 5 ms
  * When the no-op itself carries less than that rate here, the latency is measured again for every side at half the
- * no-op's throughput (`latencyAtCarriedRate`), so the figure says what the scaler adds where the machine keeps up.
+ * no-op's throughput (the second key of `latency`), so the figure says what the scaler adds where the machine keeps up.
  * Ours runs twice: with its per-workload cache (the default, 1,000 ms) and without (--cache-ttl 0: a Redis GET
- * per call). Every answer of ours is checked against the value the forecast holds; an error breaks the benchmark.
+ * per call). Every answer of ours is checked against the value the forecast holds; a wrong one, or a failed call in
+ * the closed loop, breaks the benchmark (open-loop failures are counted by code).
  *
- * Environment: BENCH_SCALER_WORKLOADS (1000), BENCH_SCALER_SECONDS (5), BENCH_SCALER_RATE (2000), BENCH_SCALER_LATENCY_SECONDS (10).
+ * The three run at once and are measured in turn, BENCH_SCALER_ROUNDS rounds (3, the order rotated; medians reported).
+ *
+ * Environment: BENCH_SCALER_WORKLOADS (1000), BENCH_SCALER_SECONDS (3), BENCH_SCALER_ROUNDS (3), BENCH_SCALER_RATE (2000), BENCH_SCALER_LATENCY_SECONDS (10).
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { ChildProcess, spawn } from 'child_process';
@@ -32,7 +35,8 @@ const positive = (name: string, fallback: number) => {
   return value;
 };
 const WORKLOADS = positive('BENCH_SCALER_WORKLOADS', 1000);
-const SECONDS = positive('BENCH_SCALER_SECONDS', 5);
+const SECONDS = positive('BENCH_SCALER_SECONDS', 3);
+const ROUNDS = positive('BENCH_SCALER_ROUNDS', 3);
 const RATE = positive('BENCH_SCALER_RATE', 2000);
 const LATENCY_SECONDS = positive('BENCH_SCALER_LATENCY_SECONDS', 10);
 const GOAL_THROUGHPUT_RATIO = 0.7;
@@ -208,11 +212,10 @@ async function latency(side: Side, rate: number): Promise<Record<string, unknown
   }
 }
 
-/** `carriedRate` 'auto': half of this side's throughput when below RATE (the no-op, measured first); else the no-op's. */
-async function measure(side: Side, carriedRate: number | undefined | 'auto'): Promise<Record<string, unknown>> {
+/** Every workload answered once through a fresh channel before anything is timed (each forecast in place). */
+async function warm(side: Side): Promise<void> {
   const client = connectScaler(side.address);
   try {
-    // Every workload answered once before anything is timed (the channel connected, each forecast in place).
     for (let i = 0; i < WORKLOADS; i += 100) {
       await Promise.all(
         Array.from({ length: Math.min(100, WORKLOADS - i) }, (_, j) =>
@@ -220,22 +223,34 @@ async function measure(side: Side, carriedRate: number | undefined | 'auto'): Pr
         ),
       );
     }
-    const closed = await throughput(side, client);
-    progress(`${side.name}: ${closed.callsPerSecond} calls/s with ${WORKLOADS} in flight`);
-    const open = await latency(side, RATE);
-    progress(`${side.name}: at ${RATE} calls/s ${open.carried ? '' : 'NOT carried, '}p50 ${open.p50Ms} ms, p99 ${open.p99Ms} ms, failures ${JSON.stringify(open.failures)}`);
-    // The same open loop at a rate this machine carries (half the no-op's throughput, when that is below RATE).
-    const rate = carriedRate === 'auto' ? Math.min(RATE, Math.max(50, Math.floor(closed.callsPerSecond / 2 / 50) * 50)) : carriedRate;
-    const carried = rate !== undefined && rate < RATE ? await latency(side, rate) : undefined;
-    if (carried) progress(`${side.name}: at ${rate} calls/s p50 ${carried.p50Ms} ms, p99 ${carried.p99Ms} ms`);
-    return { throughput: closed, latency: open, ...(carried ? { latencyAtCarriedRate: carried } : {}) };
   } finally {
     client.close();
   }
 }
 
+async function closedLoop(side: Side): Promise<Awaited<ReturnType<typeof throughput>>> {
+  const client = connectScaler(side.address);
+  try {
+    return await throughput(side, client);
+  } finally {
+    client.close();
+  }
+}
+
+const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** Per side, the median of the rounds of each figure. */
+function medians<T extends Record<string, unknown>>(runs: readonly T[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const key of Object.keys(runs[0])) {
+    const values = runs.map((r) => r[key]).filter((v): v is number => typeof v === 'number');
+    if (values.length === runs.length) out[key] = median(values);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
-  let noop: Side | undefined;
+  const sides: Side[] = [];
   await runBenchSession(
     'scaler',
     async ({ server, redis, dir, redisVersion }) => {
@@ -243,37 +258,62 @@ async function main(): Promise<void> {
       // The forecaster's cadence: every forecast rewritten every 30 s, so none is stale and the cache turns over.
       const refresher = setInterval(() => void writeForecasts(redis).catch(() => undefined), 30_000);
       try {
-        noop = await startNoop();
-        const results: Record<string, Record<string, unknown>> = {};
-        results['no-op'] = await measure(noop, 'auto');
-        const carried = (results['no-op'].latencyAtCarriedRate as { rate: number } | undefined)?.rate;
-        await noop.stop();
-        noop = undefined;
-        for (const [name, cacheTtlMs] of [
-          ['ours', 1000],
-          ['ours-no-cache', 0],
-        ] as const) {
-          const ours = await startOurs(name, server.url, dir, cacheTtlMs);
-          try {
-            results[name] = await measure(ours, carried);
-          } finally {
-            await ours.stop();
+        // All three run throughout (an idle one costs nothing) and are measured in turn, round after round, the
+        // order rotated: what the rest of the machine does meanwhile falls on each side alike.
+        sides.push(await startNoop(), await startOurs('ours', server.url, dir, 1000), await startOurs('ours-no-cache', server.url, dir, 0));
+        for (const side of sides) await warm(side);
+        const order = (round: number) => sides.map((_, k) => sides[(k + round) % sides.length]);
+        const closed: Record<string, Awaited<ReturnType<typeof throughput>>[]> = {};
+        for (let r = 0; r < ROUNDS; r++) {
+          for (const side of order(r)) {
+            const run = await closedLoop(side);
+            (closed[side.name] ??= []).push(run);
+            progress(`round ${r + 1}, ${side.name}: ${run.callsPerSecond} calls/s with ${WORKLOADS} in flight, ${run.serverCpuMsPerCall} ms server CPU per call`);
           }
         }
-        const rate = (name: string) => (results[name].throughput as { callsPerSecond: number }).callsPerSecond;
+        const noopRate = median(closed['no-op'].map((c) => c.callsPerSecond));
+        // The open loop at RATE, then at a rate this machine carries (half the no-op's throughput) when that is less.
+        const carriedRate = Math.min(RATE, Math.max(50, Math.floor(noopRate / 2 / 50) * 50));
+        const rates = carriedRate < RATE ? [RATE, carriedRate] : [RATE];
+        const open: Record<string, Record<string, Record<string, unknown>[]>> = {};
+        for (const rate of rates) {
+          for (let r = 0; r < (rate === RATE ? 1 : ROUNDS); r++) {
+            for (const side of order(r)) {
+              const run = await latency(side, rate);
+              ((open[side.name] ??= {})[String(rate)] ??= []).push(run);
+              progress(`${side.name} at ${rate} calls/s: ${run.carried ? '' : 'NOT carried, '}p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, failures ${JSON.stringify(run.failures)}`);
+            }
+          }
+        }
+        const results = Object.fromEntries(
+          sides.map((side) => [
+            side.name,
+            {
+              throughput: medians(closed[side.name]),
+              latency: Object.fromEntries(
+                rates.map((rate) => {
+                  const runs = open[side.name][String(rate)];
+                  return [String(rate), { ...medians(runs), carried: runs.every((x) => x.carried), rounds: runs.length }];
+                }),
+              ),
+            },
+          ]),
+        );
+        const rate = (name: string) => results[name].throughput.callsPerSecond as number;
+        const cpuPerCall = (name: string) => results[name].throughput.serverCpuMsPerCall as number;
         const p99 = (name: string) => {
-          const run = results[name].latency as { p99Ms: number | null; carried: boolean };
+          const run = results[name].latency[String(RATE)] as unknown as { p99Ms: number | null; carried: boolean };
           return run.carried && run.p99Ms !== null ? run.p99Ms : Infinity;
         };
         const ratio = round(rate('ours') / rate('no-op'), 2);
-        const cpuPerCall = (name: string) => (results[name].throughput as { serverCpuMsPerCall: number }).serverCpuMsPerCall;
         const ratioNoCache = round(rate('ours-no-cache') / rate('no-op'), 2);
         return {
           benchmark: 'scaler',
           redisVersion,
           workloads: WORKLOADS,
+          rounds: ROUNDS,
           throughputSeconds: SECONDS,
-          latencyRate: RATE,
+          latencyRates: rates,
           latencySeconds: LATENCY_SECONDS,
           sides: results,
           ratios: {
@@ -289,12 +329,14 @@ async function main(): Promise<void> {
             met: ratio >= GOAL_THROUGHPUT_RATIO && p99('ours') < GOAL_P99_MS,
             met_without_cache: ratioNoCache >= GOAL_THROUGHPUT_RATIO && p99('ours-no-cache') < GOAL_P99_MS,
           },
+          runs: { throughput: closed, latency: open },
         };
       } finally {
         clearInterval(refresher);
+        for (const side of sides.splice(0)) await side.stop();
       }
     },
-    () => void noop?.stop(),
+    () => void 0,
   );
 }
 
