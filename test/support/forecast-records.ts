@@ -1,5 +1,5 @@
 /** ForecastRecords as the forecaster writes them (every field of the contract's format), with the parts a test sets. */
-import type Redis from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { forecastKey, ForecastRecord } from '../../runtime/contract';
 
 export interface RecordParts {
@@ -32,7 +32,7 @@ export function forecastRecord(workload: string, parts: RecordParts, now = Date.
 }
 
 /** SET forecast:<workload> to the record (with the TTL the forecaster gives it). */
-export async function writeForecast(redis: Redis, workload: string, parts: RecordParts): Promise<ForecastRecord> {
+export async function writeForecast(redis: Redis | Cluster, workload: string, parts: RecordParts): Promise<ForecastRecord> {
   const record = forecastRecord(workload, parts);
   await redis.set(forecastKey(workload), JSON.stringify(record), 'EX', 600);
   return record;
