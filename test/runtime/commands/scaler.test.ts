@@ -45,11 +45,19 @@ function samples(text: string, name: string): Record<string, number> {
 }
 
 describe('scaler without Redis', () => {
+  const PASSWORD = 'pw-in-url-never-logged';
+  const ENV_PASSWORD = 'pw-in-env-never-logged';
   let running: Running;
   beforeAll(async () => {
-    running = await startScaler({ [Env.REDIS_URL]: `redis://127.0.0.1:${await freePort()}` });
+    running = await startScaler({ [Env.REDIS_URL]: `redis://user:${PASSWORD}@127.0.0.1:${await freePort()}`, [Env.REDIS_PASSWORD]: ENV_PASSWORD });
   });
-  afterAll(() => stopScaler(running));
+  afterAll(async () => {
+    await stopScaler(running);
+    // Every reconnect failure was logged: never with a password.
+    const { stderr } = await running.process.done;
+    expect(stderr).toContain('redis connection error');
+    expect([stderr.includes(PASSWORD), stderr.includes(ENV_PASSWORD)]).toEqual([false, false]);
+  });
 
   test('GetMetricSpec answers from the trigger metadata alone; GetMetrics and IsActive are UNAVAILABLE; /readyz 503, /healthz 200', async () => {
     expect(await running.client.getMetricSpec({ scalerMetadata: { workload: 'api', leadTime: '5m' } })).toEqual({
