@@ -7,7 +7,7 @@ import { spawn } from 'child_process';
 import { join } from 'path';
 
 /** Every benchmark, by file name in bench/. */
-export const BENCHMARKS = ['queue', 'celery', 'cluster', 'forecast'] as const;
+export const BENCHMARKS = ['queue', 'celery', 'cluster', 'forecast', 'scaler'] as const;
 
 function run(name: string): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {

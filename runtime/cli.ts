@@ -14,6 +14,7 @@ import { forecasterCommand } from './commands/forecaster';
 import { LOG_OPTIONS } from './commands/options';
 import { publishCommand } from './commands/publish';
 import { queueCommand } from './commands/queue';
+import { scalerCommand } from './commands/scaler';
 import { Commands, Env, VERSION } from './contract';
 import { addEnvOptions, GENERAL_OPTIONS, rememberCommandLine, typedValue, UsageError } from './config';
 import { createLogger, defaultLogFormat, errorMessage, flushStderr, isLogLevel, Logger } from './log';
@@ -36,6 +37,7 @@ export function buildCli(args: string[]): Argv {
       .command(celerySendCommand)
       .command(clusterCommand)
       .command(forecasterCommand)
+      .command(scalerCommand)
       .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
       .strict()
       .recommendCommands()

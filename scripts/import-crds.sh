@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates imports/ from the CRD files in ../shared/reference (or $SHARED_REFERENCE). All CRDs of one API group go
+# Regenerates imports/ from the CRD files in ../shared/reference (or $SHARED_REFERENCE), and the external scaler's
+# gRPC service definition from KEDA's externalscaler.proto there. All CRDs of one API group go
 # into one import, since `cdk8s import` writes one file per group and a second import of the
 # same group would overwrite the first.
 set -euo pipefail
@@ -13,3 +14,7 @@ join "$tmp/monitoring.yaml" "$ref"/prometheus-operator/monitoring.coreos.com_*.y
 for spec in "$tmp/keda.yaml" "$tmp/monitoring.yaml"; do
   npx cdk8s import --no-save --check-upgrade false --language typescript --output imports "$spec"
 done
+# KEDA's external scaler protocol: the descriptor the scaler loads at run time and its message types.
+proto="$ref/keda/externalscaler.proto"
+[ -f "$proto" ] || { echo "error: $proto is missing (KEDA's pkg/scalers/externalscaler/externalscaler.proto)" >&2; exit 2; }
+npx ts-node --transpile-only scripts/import-proto.ts "$proto" imports/externalscaler.ts

@@ -44,3 +44,14 @@ export const CONSISTENCY_DEFAULTS = { keys: 1000, keyPrefix: 'redis-keda:consist
 export const FORECAST_DEFAULTS = { intervalSeconds: 30, stepSeconds: 60, windowSeconds: 4 * 86400, staleAfterSeconds: 120 } as const;
 /** A forecaster's lease on a workload lasts this many of its intervals (renewed each one), so a standby takes over within it. */
 export const FORECAST_LEASE_INTERVALS = 3;
+/** The external scaler's defaults (`redis-keda scaler`), which the ExternalScaler construct may repeat. */
+export const SCALER_DEFAULTS = {
+  /** A forecast older than this is refused when the trigger metadata gives no staleAfter. */
+  staleAfterSeconds: 120,
+  /** Milliseconds one call may take before it answers DEADLINE_EXCEEDED (KEDA sets no deadline). */
+  deadlineMs: 2000,
+  /** Seconds between two checks of a StreamIsActive call. */
+  streamIntervalSeconds: 5,
+  /** Milliseconds a forecast read from Redis is reused (a forecast changes every 30 s). */
+  cacheTtlMs: 1000,
+} as const;

@@ -171,6 +171,10 @@ export const Env = {
   SCALER_STALE_AFTER: 'SCALER_STALE_AFTER',
   /** A folder with tls.crt, tls.key (and ca.crt to require client certificates): the scaler serves TLS. */
   SCALER_TLS_DIR: 'SCALER_TLS_DIR',
+  /** Seconds between two checks of a StreamIsActive call (it sends only changes). */
+  SCALER_STREAM_INTERVAL: 'SCALER_STREAM_INTERVAL',
+  /** Milliseconds the scaler reuses a workload's forecast read from Redis (0: read on every call); staleness is checked on every call. */
+  SCALER_CACHE_TTL: 'SCALER_CACHE_TTL',
   /** The pod's name (downward API); used in worker names. */
   POD_NAME: 'POD_NAME',
   // long-running commands

@@ -85,8 +85,28 @@ export const ScalerMetrics = {
   /** Calls by `method` and `code` (the gRPC status name: OK, NOT_FOUND, UNAVAILABLE, ...). */
   CALLS: 'redis_keda_scaler_calls_total',
   CALL_SECONDS: 'redis_keda_scaler_call_duration_seconds',
-  /** Failed calls by `method` and `reason`: stale, missing, unreadable, redis, deadline, metadata. */
+  /** Failed calls by `method` and `reason`: one of {@link ScalerErrorReasons}. */
   ERRORS: 'redis_keda_scaler_errors_total',
+} as const;
+
+/** Why a scaler call failed: the `reason` label of ScalerMetrics.ERRORS (every one at 0 from the start). */
+export const ScalerErrorReasons = {
+  /** The forecast is older than staleAfter (FAILED_PRECONDITION). */
+  STALE: 'stale',
+  /** No forecast in Redis for the workload (NOT_FOUND). */
+  MISSING: 'missing',
+  /** The stored value is not a forecast record of the workload (FAILED_PRECONDITION). */
+  UNREADABLE: 'unreadable',
+  /** The forecast ends before now + leadTime (FAILED_PRECONDITION). */
+  HORIZON: 'horizon',
+  /** Redis unreachable or failing (UNAVAILABLE). */
+  REDIS: 'redis',
+  /** The call took longer than the scaler's deadline (DEADLINE_EXCEEDED). */
+  DEADLINE: 'deadline',
+  /** The trigger metadata is wrong: no or a bad workload, a bad duration, another metric name (INVALID_ARGUMENT). */
+  METADATA: 'metadata',
+  /** A fault of the scaler itself (INTERNAL). */
+  INTERNAL: 'internal',
 } as const;
 
 /** Label names of the metrics above. */

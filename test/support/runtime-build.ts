@@ -14,6 +14,8 @@ import * as ts from 'typescript';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 const SOURCE_DIR = join(REPO_ROOT, 'runtime');
+/** Generated modules of imports/ the runtime loads (the rest of imports/ is the constructs'). */
+const RUNTIME_IMPORTS = [join(REPO_ROOT, 'imports', 'externalscaler.ts')];
 const CACHE_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'redis-keda-runtime');
 const STALE_MS = 60 * 60 * 1000;
 
@@ -26,7 +28,7 @@ export function transpiledCli(): string {
 }
 
 function build(): string {
-  const sources = listTs(SOURCE_DIR);
+  const sources = [...listTs(SOURCE_DIR), ...RUNTIME_IMPORTS];
   const options = compilerOptions();
   const hash = createHash('sha256').update(ts.version).update(JSON.stringify(options));
   for (const file of sources) hash.update(relative(REPO_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
