@@ -315,7 +315,9 @@ step(`ahead of the load step: a forecast ${BEFORE} -> ${AFTER} at +${STEP_AT_S} 
   expect(await externalMetric(cluster(), NS, METRIC, NAME)).toEqual([{ metricName: METRIC, value: String(AFTER) }]);
   await waitFor(`HPA reading 1 per pod`, async () => (hpaCurrentMetrics(await get(`hpa/${HPA}`))[METRIC] === '1' ? true : undefined), 10_000);
   const rescales = (await eventsOf(cluster(), NS)).filter((e) => e.kind === 'HorizontalPodAutoscaler' && e.reason === 'SuccessfulRescale').map((e) => e.message);
-  expect(rescales).toContain(`New size: ${AFTER}; reason: external metric ${METRIC}(&LabelSelector{MatchLabels:map[string]string{${SCALED_OBJECT_LABEL}: ${NAME},},MatchExpressions:[]LabelSelectorRequirement{},}) above target`);
+  expect(rescales).toContain(
+    `New size: ${AFTER}; reason: external metric ${METRIC}(&LabelSelector{MatchLabels:map[string]string{${SCALED_OBJECT_LABEL}: ${NAME},},MatchExpressions:[]LabelSelectorRequirement{},}) above target`,
+  );
   const after = await scalerCounters();
   expect(after.errors).toEqual({});
   expect(counterDelta(before.calls, after.calls)['code=OK,method=GetMetrics']).toBeGreaterThanOrEqual(STEP_AT_S - LEAD_S);
@@ -324,18 +326,30 @@ step(`ahead of the load step: a forecast ${BEFORE} -> ${AFTER} at +${STEP_AT_S} 
 step(`a stale forecast (older than ${STALE_S} s) is FAILED_PRECONDITION; KEDA's fallback runs ${FALLBACK.replicas} after ${FALLBACK.failureThreshold} failures`, async () => {
   const before = await scalerCounters();
   await writeForecast({ ageSeconds: STALE_S + 30, desiredReplicas: flat(AFTER) });
-  timeline.mark(`stale forecast (${STALE_S + 30} s old) written`);
+  const staleAt = timeline.mark(`stale forecast (${STALE_S + 30} s old) written`);
   const so = await fallbackIs('True', 30_000);
-  expect(conditionOf(so, 'Fallback')).toEqual({ type: 'Fallback', status: 'True', reason: 'FallbackExists', message: 'At least one trigger is falling back on this scaled object' });
+  expect(conditionOf(so, 'Fallback')).toEqual({
+    type: 'Fallback',
+    status: 'True',
+    reason: 'FallbackExists',
+    message: 'At least one trigger is falling back on this scaled object',
+  });
   expect(so.status.health[METRIC].status).toBe('Failing');
   expect(so.status.health[METRIC].numberOfFailures).toBeGreaterThan(FALLBACK.failureThreshold);
   await replicasReach(FALLBACK.replicas, 30_000);
   timeline.mark(`fallback: at ${FALLBACK.replicas}`);
   // The adapter serves the fallback: replicas x the target.
   expect(await externalMetric(cluster(), NS, METRIC, NAME)).toEqual([{ metricName: METRIC, value: String(FALLBACK.replicas) }]);
+  // Until the threshold KEDA counts the trigger not active; once falling back, active again (KEDA takes a fallback
+  // as activity), Ready all along.
   const after = await get(`scaledobject.keda.sh/${NAME}`);
-  expect(conditionOf(after, 'Active')).toEqual({ type: 'Active', status: 'False', reason: 'ScalerNotActive', message: 'Scaling is not performed because triggers are not active' });
+  expect(conditionOf(after, 'Active')).toEqual({ type: 'Active', status: 'True', reason: 'ScalerActive', message: 'Scaling is performed because triggers are active' });
   expect(conditionOf(after, 'Ready')?.status).toBe('True');
+  const failing = timeline.between(staleAt).filter((s) => s.health?.startsWith('Failing:'));
+  const failures = (s: State) => Number(s.health!.split(':')[1]);
+  expect(failing.filter((s) => s.fallback === 'True' && failures(s) <= FALLBACK.failureThreshold)).toEqual([]);
+  expect(failing.filter((s) => s.fallback !== 'True' && failures(s) > FALLBACK.failureThreshold)).toEqual([]);
+  expect(failing.filter((s) => failures(s) <= FALLBACK.failureThreshold && s.active !== 'False:ScalerNotActive')).toEqual([]);
   // Every failure was a stale forecast; KEDA asks GetMetrics first and stops there, so IsActive is not called.
   const counters = await scalerCounters();
   const errors = counterDelta(before.errors, counters.errors);
