@@ -10,6 +10,8 @@ import { celerySendCommand } from './commands/celery-send';
 import { celeryWorkerCommand } from './commands/celery-worker';
 import { clusterCommand } from './commands/cluster';
 import { consumeCommand } from './commands/consume';
+import { demoAppCommand } from './commands/demo-app';
+import { loadgenCommand } from './commands/loadgen';
 import { LOG_OPTIONS } from './commands/options';
 import { publishCommand } from './commands/publish';
 import { queueCommand } from './commands/queue';
@@ -34,6 +36,8 @@ export function buildCli(args: string[]): Argv {
       .command(celeryWorkerCommand)
       .command(celerySendCommand)
       .command(clusterCommand)
+      .command(demoAppCommand)
+      .command(loadgenCommand)
       .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
       .strict()
       .recommendCommands()
