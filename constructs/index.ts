@@ -20,3 +20,5 @@ export * from './triggers';
 export { resolveRuntimeImage } from './runtime-image';
 export { DEFAULT_RUNTIME_IMAGE, RUNTIME_IMAGE_CONTEXT_KEY, RUNTIME_IMAGE_ENV, RUNTIME_IMAGE_REPOSITORY, UNKNOWN_TASK_POLICIES } from '../runtime/contract';
 export type { UnknownTaskPolicy } from '../runtime/contract';
+export * from './external-scaler';
+export * from './forecaster';

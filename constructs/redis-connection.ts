@@ -233,3 +233,10 @@ export class RedisConnection {
     return auth;
   }
 }
+
+/**
+ * Where a program finds its Redis: a `RedisConnection`, or anything that has one (a `RedisQueue`, a
+ * `RedisCluster`), recognised by its `connection`.
+ */
+export type RedisSource = RedisConnection | { readonly connection: RedisConnection };
+

@@ -39,3 +39,10 @@ export const DEFAULT_CLUSTER_TIMEOUT_SECONDS = 60;
 export const MIN_CLUSTER_MASTERS = 3;
 /** The consistency checker's defaults: keys spread over every slot range, a write rate a small cluster takes in passing. */
 export const CONSISTENCY_DEFAULTS = { keys: 1000, keyPrefix: 'redis-keda:consistency:', rate: 500 } as const;
+
+/** Seconds after its generatedAt at which a forecast is stale (the key's TTL, the scaler's refusal), unless a workload says otherwise. */
+export const DEFAULT_FORECAST_STALE_AFTER_SECONDS = 120;
+/** Milliseconds the scaler gives one gRPC call before it answers DEADLINE_EXCEEDED (KEDA sets no deadline). */
+export const DEFAULT_SCALER_DEADLINE_MS = 2000;
+/** Seconds between two forecasts of a workload. */
+export const DEFAULT_FORECAST_INTERVAL_SECONDS = 30;
