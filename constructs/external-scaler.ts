@@ -100,7 +100,8 @@ export class ExternalScaler extends Construct {
     this.connection = connectionOf(props.redis);
     this.tls = props.tls;
     this.name = props.name;
-    if (props.tls?.ca && !props.tls.ca.key) throw propError(this, 'tls.ca.key', props.tls.ca.key, `must name the key of Secret "${props.tls.ca.secret.name}" that holds the CA bundle`);
+    if (props.tls?.ca && !props.tls.ca.key)
+      throw propError(this, 'tls.ca.key', props.tls.ca.key, `must name the key of Secret "${props.tls.ca.secret.name}" that holds the CA bundle`);
 
     const rendered = renderRuntimeDeployment(this, props, {
       container: 'scaler',

@@ -189,7 +189,9 @@ export class Forecaster extends Construct {
     this.deployment.podMetadata.addAnnotation(FORECAST_CONFIG_HASH_ANNOTATION, Lazy.any({ produce: () => configHash(this.configJson()) }) as unknown as string);
     this.connection.allowFrom(this.deployment);
     for (const workload of props.workloads ?? []) this.addWorkload(workload);
-    this.node.addValidation({ validate: () => (this.configs.length ? [] : [`${this.node.path}: 'workloads' ([]) must hold at least one workload (props.workloads or addWorkload())`]) });
+    this.node.addValidation({
+      validate: () => (this.configs.length ? [] : [`${this.node.path}: 'workloads' ([]) must hold at least one workload (props.workloads or addWorkload())`]),
+    });
   }
 
   /** The workloads so far. */

@@ -239,4 +239,3 @@ export class RedisConnection {
  * `RedisCluster`), recognised by its `connection`.
  */
 export type RedisSource = RedisConnection | { readonly connection: RedisConnection };
-
