@@ -119,6 +119,8 @@ export const MetricLabels = {
   METHOD: 'method',
   /** Of ScalerMetrics.CALLS: the gRPC status name. */
   CODE: 'code',
+  /** Of ForecastMetrics.PREDICTED: `now` (values[0]) or `lead` (the forecast at the lead time). */
+  AT: 'at',
   /** Of DemoAppMetrics: the request path. */
   ENDPOINT: 'endpoint',
   /** Of DemoAppMetrics.REQUESTS: the HTTP status code. */
