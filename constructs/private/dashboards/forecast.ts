@@ -28,8 +28,7 @@ export interface ForecastInput {
 
 export function forecastDashboard(header: DashboardHeader, input: ForecastInput): DashboardSpec {
   const pods = podsOf(input.forecaster);
-  const of = (metric: string, workload: string, more: Record<string, string> = {}) =>
-    `max(${series(metric, { ...pods, [MetricLabels.WORKLOAD]: workload, ...more })})`;
+  const of = (metric: string, workload: string, more: Record<string, string> = {}) => `max(${series(metric, { ...pods, [MetricLabels.WORKLOAD]: workload, ...more })})`;
   const rows: RowSpec[] = input.workloads.map((w) => {
     const replicas: QuerySpec[] = [{ expr: of(ForecastMetrics.DESIRED_REPLICAS, w.name), legend: 'forecast desired' }];
     if (w.scaledObject !== undefined) {
@@ -51,7 +50,8 @@ export function forecastDashboard(header: DashboardHeader, input: ForecastInput)
       },
       {
         title: `${w.name}: desired vs ready replicas`,
-        description: "The most replicas the forecast wants over the lead time (what the scaler reports), the HPA's desired replicas (the highest of every trigger) and the Deployment's ready ones (kube-state-metrics).",
+        description:
+          "The most replicas the forecast wants over the lead time (what the scaler reports), the HPA's desired replicas (the highest of every trigger) and the Deployment's ready ones (kube-state-metrics).",
         unit: 'short',
         queries: replicas,
       },
@@ -99,7 +99,9 @@ export function forecastDashboard(header: DashboardHeader, input: ForecastInput)
           title: 'Scaler errors',
           description: 'Failed calls per second by method and reason (stale, missing, unreadable, redis, deadline, metadata): each one is a call KEDA answers with its fallback.',
           unit: 'ops',
-          queries: [{ expr: sumRate(ScalerMetrics.ERRORS, scalerPods, [MetricLabels.METHOD, MetricLabels.REASON]), legend: `{{${MetricLabels.METHOD}}} {{${MetricLabels.REASON}}}` }],
+          queries: [
+            { expr: sumRate(ScalerMetrics.ERRORS, scalerPods, [MetricLabels.METHOD, MetricLabels.REASON]), legend: `{{${MetricLabels.METHOD}}} {{${MetricLabels.REASON}}}` },
+          ],
         },
         { title: 'Scaler latency', description: 'Time to answer one call, over every method.', unit: 's', queries: quantiles(ScalerMetrics.CALL_SECONDS, scalerPods) },
       ],
