@@ -90,13 +90,21 @@ export interface ForecastWorkloadProps {
 
 /** A workload of a Forecaster, its props resolved. */
 export interface ForecastWorkload {
+  /** The workload's name. */
   readonly name: string;
+  /** The PromQL of its load. */
   readonly query: string;
+  /** Load one pod serves. */
   readonly targetPerPod: number;
+  /** Fewest replicas the policy asks for. */
   readonly minReplicas: number;
+  /** Most replicas the policy asks for. */
   readonly maxReplicas: number;
+  /** How far ahead the scaler looks. */
   readonly leadTime: Duration;
+  /** Age at which the forecast is stale. */
   readonly staleAfter: Duration;
+  /** Time between two forecasts. */
   readonly interval: Duration;
 }
 

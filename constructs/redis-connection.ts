@@ -238,4 +238,9 @@ export class RedisConnection {
  * Where a program finds its Redis: a `RedisConnection`, or anything that has one (a `RedisQueue`, a
  * `RedisCluster`), recognised by its `connection`.
  */
-export type RedisSource = RedisConnection | { readonly connection: RedisConnection };
+export type RedisSource =
+  | RedisConnection
+  | {
+      /** How to reach the server (or cluster). */
+      readonly connection: RedisConnection;
+    };
