@@ -339,8 +339,6 @@ export class MultiAppRedisChart extends Chart {
         triggers: [forecaster.trigger({ workload, scaler }), reactive],
         minReplicas: 2,
         maxReplicas: spec.maxReplicas,
-        pollingInterval: Duration.seconds(15),
-        cooldown: Duration.seconds(60),
         // A forecast missing or stale for 3 polls: hold this many replicas for it (the reactive trigger still counts).
         fallback: { failureThreshold: 3, replicas: spec.fallbackReplicas },
       });
