@@ -3,9 +3,9 @@
  * (`api_requests_total{endpoint, method, status}`) and latency histogram, as Prometheus scrapes them.
  */
 import { createServer, Server } from 'http';
-import { AddressInfo } from 'net';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { DemoAppMetrics, DemoAppPaths, MetricLabels } from '../contract';
+import { closeServer, listen } from '../http/listen';
 import type { Logger } from '../log';
 
 /** The `endpoint` label of a path: one of the app's paths, else `other` (a label per unknown path would grow without bound). */
@@ -66,22 +66,13 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
     }, wait);
     timers.add(timer);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, () => {
-      server.removeListener('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port);
   options.log.info('demo app listening', { port, paths: Object.values(DemoAppPaths) });
   return {
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => {
+      for (const timer of timers) clearTimeout(timer);
+      return closeServer(server);
+    },
   };
 }
