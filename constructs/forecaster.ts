@@ -187,6 +187,8 @@ export class Forecaster extends Construct {
         ...this.connection.envVariables(),
         [Env.PROMETHEUS_URL]: kplus.EnvValue.fromValue(props.prometheus),
         [Env.FORECAST_CONFIG]: kplus.EnvValue.fromValue(FORECAST_CONFIG_FILE),
+        // The lease holder's id and the forecast's `writer`: which replica wrote it.
+        [Env.POD_NAME]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
       },
     });
     this.deployment = rendered.deployment;

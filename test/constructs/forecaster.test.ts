@@ -87,6 +87,7 @@ describe('Forecaster', () => {
       [Env.REDIS_PASSWORD]: { secretKeyRef: { name: 'redis-auth', key: 'password' } },
       [Env.PROMETHEUS_URL]: 'http://prometheus-operated.monitoring.svc:9090',
       [Env.FORECAST_CONFIG]: FORECAST_CONFIG_FILE,
+      [Env.POD_NAME]: { fieldRef: { fieldPath: 'metadata.name' } },
       [Env.METRICS_PORT]: String(METRICS_PORT),
     });
     expect(c.ports).toEqual([{ containerPort: METRICS_PORT, name: 'metrics' }]);
