@@ -7,8 +7,14 @@ import {
   CeleryProducer,
   CeleryWorker,
   Dashboards,
+  DemoApp,
+  ExternalScaler,
+  Forecaster,
   KedaScaledJob,
   KedaScaledObject,
+  LoadGenerator,
+  LoadPatternName,
+  PrometheusTrigger,
   Publisher,
   QueueExporter,
   QueueWorker,
@@ -287,6 +293,73 @@ export class RedisClusterChart extends Chart {
   }
 }
 
+/** cdk8s context key (else env var at synth) with the URL of the Prometheus the multi-app-redis forecaster and KEDA query. */
+export const MULTI_APP_PROMETHEUS_CONTEXT_KEY = 'multi-app-redis:prometheus-url';
+export const MULTI_APP_PROMETHEUS_ENV = 'MULTI_APP_PROMETHEUS_URL';
+
+/** The two apps of the Kedastral multi-app example: their load, what one pod serves, the headroom and the largest fleet. */
+const MULTI_APPS: readonly { name: string; pattern: LoadPatternName; targetPerPod: number; headroom: number; maxReplicas: number; fallbackReplicas: number }[] = [
+  { name: 'api', pattern: 'hourly-spike', targetPerPod: 50, headroom: 1.2, maxReplicas: 20, fallbackReplicas: 4 },
+  { name: 'worker', pattern: 'business-hours', targetPerPod: 40, headroom: 1.3, maxReplicas: 15, fallbackReplicas: 3 },
+];
+
+/**
+ * The "Kedastral multi-app Redis" example, corrected: two demo apps (an API with half-hourly spikes, a worker with
+ * business hours) under their load generators, one Forecaster writing both workloads' forecasts to Redis, one shared
+ * ExternalScaler answering KEDA from Redis (never from the forecaster over HTTP; a forecast older than 2 minutes is
+ * a gRPC error, so KEDA's fallback applies), and per app a ScaledObject with the external trigger (lead time 5
+ * minutes, configured once per workload) plus a reactive Prometheus trigger on the same request rate: KEDA takes
+ * the highest, so the forecast alone never scales an app in below what its load needs now.
+ * Expects the Secret `redis-auth` (key `password`) in namespace `multi-app-redis`; Prometheus at the context key
+ * `multi-app-redis:prometheus-url` (or MULTI_APP_PROMETHEUS_URL at synth), else the Prometheus Operator's
+ * `prometheus-operated` Service in namespace `monitoring`.
+ */
+export class MultiAppRedisChart extends Chart {
+  public constructor(scope: Construct, id: string, props: ChartProps = {}) {
+    super(scope, id, { namespace: 'multi-app-redis', ...props });
+    const prometheusUrl = synthSetting(this, MULTI_APP_PROMETHEUS_CONTEXT_KEY, MULTI_APP_PROMETHEUS_ENV) ?? EVENT_DRIVEN_PROMETHEUS_DEFAULT;
+    // The forecasts live in Redis with a TTL and are rewritten every 30 s: nothing to persist.
+    const redis = new RedisQueue(this, 'redis', { name: 'redis', password: redisAuth(this), exporter: { podMonitor: true }, networkPolicy: {} });
+    const forecaster = new Forecaster(this, 'forecaster', { name: 'forecaster', prometheus: prometheusUrl, redis, podMonitor: true });
+    const scaler = new ExternalScaler(this, 'scaler', { name: 'forecast-scaler', redis, podMonitor: true });
+    const scaledObjects: KedaScaledObject[] = [];
+    for (const spec of MULTI_APPS) {
+      const app = new DemoApp(this, spec.name, { name: spec.name, podMonitor: true });
+      new LoadGenerator(this, `${spec.name}-loadgen`, { name: `${spec.name}-loadgen`, target: app, pattern: spec.pattern, podMonitor: true });
+      const query = app.requestRateQuery();
+      const workload = forecaster.addWorkload({
+        name: spec.name,
+        query,
+        targetPerPod: spec.targetPerPod,
+        headroom: spec.headroom,
+        minReplicas: 2,
+        maxReplicas: spec.maxReplicas,
+        leadTime: Duration.minutes(5),
+        staleAfter: Duration.minutes(2),
+      });
+      // The load now, one pod per targetPerPod requests a second: the floor under the forecast.
+      const reactive = new PrometheusTrigger(this, `${spec.name}-reactive`, { name: 'reactive', serverAddress: prometheusUrl, query, threshold: spec.targetPerPod });
+      const scaled = new KedaScaledObject(this, `${spec.name}-scaler`, {
+        name: spec.name,
+        target: app.deployment,
+        triggers: [forecaster.trigger({ workload, scaler }), reactive],
+        minReplicas: 2,
+        maxReplicas: spec.maxReplicas,
+        // A forecast missing or stale for 3 polls: hold this many replicas for it (the reactive trigger still counts).
+        fallback: { failureThreshold: 3, replicas: spec.fallbackReplicas },
+      });
+      scaledObjects.push(scaled);
+    }
+    const dashboards = new Dashboards(this, 'dashboards');
+    dashboards.addForecast(forecaster, { scaler, scaledObjects });
+    dashboards.addRedis({ queue: redis });
+    const rules = new AlertRules(this, 'alerts', { name: 'multi-app-redis' });
+    rules.addForecaster(forecaster);
+    rules.addExternalScaler(scaler);
+    rules.addRedis(redis);
+  }
+}
+
 /** Every demo chart of the app, by folder name in dist/. */
 export function buildApp(app: App): App {
   new RedisKedaChart(app, 'redis-keda');
@@ -294,6 +367,7 @@ export function buildApp(app: App): App {
   new CeleryWorkerChart(app, 'celery-worker');
   new EventDrivenChart(app, 'event-driven');
   new RedisClusterChart(app, 'redis-cluster');
+  new MultiAppRedisChart(app, 'multi-app-redis');
   return app;
 }
 

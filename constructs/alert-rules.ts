@@ -5,6 +5,8 @@ import { MetricLabels, VERSION } from '../runtime/contract';
 import * as expr from './private/alert-expressions';
 import { checkLabels, checkWholeSeconds, nameMetadata, propError } from './private/validation';
 import { CeleryWorker } from './celery-worker';
+import type { ExternalScaler } from './external-scaler';
+import type { Forecaster } from './forecaster';
 import { KedaScaledJob } from './keda-scaled-job';
 import { KedaScaledObject } from './keda-scaled-object';
 import { QueueExporter } from './queue-exporter';
@@ -41,6 +43,12 @@ export enum RedisKedaAlert {
   REDIS_CLUSTER_STATE_NOT_OK = 'RedisKedaRedisClusterStateNotOk',
   /** A node of a Redis Cluster sees fewer than all 16384 slots served. */
   REDIS_CLUSTER_SLOTS_NOT_COVERED = 'RedisKedaRedisClusterSlotsNotCovered',
+  /** A workload's forecast is older than its `staleAfter`, or not reported: the scaler refuses it. */
+  FORECAST_STALE = 'RedisKedaForecastStale',
+  /** The forecaster keeps a workload's last forecast because Prometheus failed or returned nothing. */
+  FORECASTER_DEGRADED = 'RedisKedaForecasterDegraded',
+  /** The external scaler answers KEDA's calls with errors. */
+  EXTERNAL_SCALER_ERRORS = 'RedisKedaExternalScalerErrors',
 }
 
 /** The `severity` label of an alert. */
@@ -132,11 +140,16 @@ const DOWN_FOR = Duration.minutes(2);
 const OLDEST_FOR = Duration.minutes(1);
 /** How long memory must stay high (a burst that drains in a minute is not a problem). */
 const SUSTAINED_FOR = Duration.minutes(5);
+/** How long a forecast must stay stale (one missed interval is not a problem: the scaler refuses it at once anyway). */
+const STALE_FOR = Duration.minutes(1);
+/** The window over which the scaler's errors are counted, and how long they must last. */
+const SCALER_ERROR_WINDOW = Duration.minutes(5);
+const SCALER_ERRORS_FOR = Duration.minutes(2);
 /** The window over which dead-lettering is counted: each dead letter keeps the alert up this long. */
 const DEAD_LETTER_WINDOW = Duration.minutes(5);
 const PROMETHEUS_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Labels the rules set themselves. */
-const RESERVED_ALERT_LABELS = ['alertname', 'severity', 'namespace', MetricLabels.LIST, 'statefulset', 'deployment'];
+const RESERVED_ALERT_LABELS = ['alertname', 'severity', 'namespace', MetricLabels.LIST, 'statefulset', 'deployment', MetricLabels.WORKLOAD, MetricLabels.REASON];
 
 /** One alerting rule before rendering. */
 interface Alert {
@@ -146,6 +159,8 @@ interface Alert {
   readonly severity: AlertSeverity;
   readonly summary: string;
   readonly description: string;
+  /** Labels of this rule beyond the group's subject (the workload of a forecast alert). */
+  readonly labels?: Record<string, string>;
 }
 
 /**
@@ -385,13 +400,68 @@ export class AlertRules extends Construct {
     );
   }
 
+  /**
+   * Alerts on a Forecaster (with a PodMonitor): per workload, its forecast older than the workload's `staleAfter`
+   * or not reported by any replica (the scaler refuses it and KEDA falls back), and a workload whose last query
+   * failed or returned nothing for 5 minutes (the last good forecast is kept until it is stale).
+   */
+  public addForecaster(forecaster: Forecaster): void {
+    if (!forecaster.podMonitor) throw propError(this, 'forecaster', forecaster.node.path, "must have a PodMonitor ('podMonitor'): the alerts read its series");
+    if (forecaster.workloads.length === 0) throw propError(this, 'forecaster', forecaster.node.path, 'must have a workload (addWorkload()) before its alerts are added');
+    const name = forecaster.deployment.name;
+    const pods = expr.workloadPods(this.namespaceOf(forecaster, 'forecaster'), name);
+    const where = `${pods.namespace}/${name}`;
+    const alerts: Alert[] = forecaster.workloads.map((w) => ({
+      alert: RedisKedaAlert.FORECAST_STALE,
+      expr: expr.forecastStale(pods, w.name, w.staleAfter.toSeconds()),
+      for: STALE_FOR,
+      severity: AlertSeverity.WARNING,
+      summary: `The forecast of ${w.name} (${where}) is stale`,
+      description: `The forecast of workload ${w.name} is older than ${expr.promDuration(w.staleAfter)} or reported by no replica of Deployment ${name}: the external scaler refuses it, so KEDA's fallback and the reactive trigger scale ${w.name} meanwhile.`,
+      labels: { [MetricLabels.WORKLOAD]: w.name },
+    }));
+    alerts.push({
+      alert: RedisKedaAlert.FORECASTER_DEGRADED,
+      expr: expr.forecasterDegraded(pods),
+      for: SUSTAINED_FOR,
+      severity: AlertSeverity.WARNING,
+      summary: `The forecaster ${where} cannot read the load of {{ $labels.${MetricLabels.WORKLOAD} }}`,
+      description: `Deployment ${name}'s query for workload {{ $labels.${MetricLabels.WORKLOAD} }} has failed or returned nothing for ${expr.promDuration(SUSTAINED_FOR)}: it keeps the last forecast until it is stale.`,
+    });
+    this.addGroup(`redis-keda.forecaster.${where}`, { namespace: pods.namespace, deployment: name }, alerts, 'forecaster', name);
+  }
+
+  /** An alert when the ExternalScaler (with a PodMonitor) answers KEDA's calls with errors (stale, missing or unreadable forecasts, Redis down, deadlines). */
+  public addExternalScaler(scaler: ExternalScaler): void {
+    if (!scaler.podMonitor) throw propError(this, 'scaler', scaler.node.path, "must have a PodMonitor ('podMonitor'): the alert reads its series");
+    const name = scaler.deployment.name;
+    const pods = expr.workloadPods(this.namespaceOf(scaler, 'scaler'), name);
+    const where = `${pods.namespace}/${name}`;
+    this.addGroup(
+      `redis-keda.external-scaler.${where}`,
+      { namespace: pods.namespace, deployment: name },
+      [
+        {
+          alert: RedisKedaAlert.EXTERNAL_SCALER_ERRORS,
+          expr: expr.scalerErrors(pods, SCALER_ERROR_WINDOW),
+          for: SCALER_ERRORS_FOR,
+          severity: AlertSeverity.WARNING,
+          summary: `The external scaler ${where} answers KEDA with errors ({{ $labels.${MetricLabels.REASON} }})`,
+          description: `Deployment ${name} failed calls for reason {{ $labels.${MetricLabels.REASON} }} over the last ${expr.promDuration(SCALER_ERROR_WINDOW)}: KEDA applies the fallback of the ScaledObjects concerned.`,
+        },
+      ],
+      'scaler',
+      name,
+    );
+  }
+
   private addGroup(name: string, subject: Subject, alerts: Alert[], prop: string, value: string): void {
     if (this.groups.some((g) => g.name === name)) throw propError(this, prop, value, 'has its alerts added already');
     const rules: PrometheusRuleSpecGroupsRules[] = alerts.map((a) => ({
       alert: a.alert,
       expr: PrometheusRuleSpecGroupsRulesExpr.fromString(a.expr),
       for: a.for && expr.promDuration(a.for),
-      labels: { ...this.alertLabels, ...subject, severity: a.severity },
+      labels: { ...this.alertLabels, ...subject, ...a.labels, severity: a.severity },
       annotations: { summary: a.summary, description: a.description, runbook_url: `${this.runbookUrl}#${a.alert.toLowerCase()}` },
     }));
     this.groups.push({ name, interval: this.interval, rules });

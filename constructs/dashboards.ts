@@ -2,9 +2,12 @@ import { ApiObject, Chart, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import type { CeleryWorker } from './celery-worker';
+import type { ExternalScaler } from './external-scaler';
+import type { Forecaster } from './forecaster';
 import type { KedaScaledJob } from './keda-scaled-job';
 import type { KedaScaledObject } from './keda-scaled-object';
 import { celeryDashboard, DashboardHeader, jobPerEventDashboard, queueFleetDashboard } from './private/dashboards/fleets';
+import { forecastDashboard, ForecastWorkloadInput } from './private/dashboards/forecast';
 import { buildDashboard, DashboardSpec, DATASOURCE_VARIABLE, NAMESPACE_VARIABLE } from './private/dashboards/model';
 import { redisDashboard } from './private/dashboards/redis';
 import { redisClusterDashboard } from './private/dashboards/redis-cluster';
@@ -127,6 +130,21 @@ export interface RedisDashboardOptions extends DashboardOptions {
   readonly exporter?: QueueExporter;
 }
 
+/** Options of a forecast dashboard. */
+export interface ForecastDashboardOptions extends DashboardOptions {
+  /**
+   * The ExternalScaler serving the forecasts: its calls, errors and latency.
+   * @default - no scaler panels
+   */
+  readonly scaler?: ExternalScaler;
+  /**
+   * The ScaledObjects with the forecaster's triggers: per workload, the HPA's desired and the Deployment's ready
+   * replicas beside the forecast's (each is matched to its workload by its external trigger).
+   * @default - only the forecast's replicas
+   */
+  readonly scaledObjects?: KedaScaledObject[];
+}
+
 /** One panel query as the dashboard holds it, before Grafana substitutes its variables. */
 export interface DashboardQuery {
   /** Title of the panel. */
@@ -238,6 +256,30 @@ export class Dashboards extends Construct {
     const deployment = worker.deployment.name;
     return this.add('celery', worker, options, `Celery workers ${deployment}`, (header) =>
       celeryDashboard(header, { deployment, queues: worker.queues, scaledObject: options.scaler?.apiObject.name }),
+    );
+  }
+
+  /**
+   * A Forecaster's workloads: forecast vs actual, the forecast's desired replicas vs the HPA's and the ready ones
+   * (with `scaledObjects`), the forecast's age against its staleness limit, the forecaster's errors, and the
+   * ExternalScaler's calls, errors and latency (with `scaler`).
+   */
+  public addForecast(forecaster: Forecaster, options: ForecastDashboardOptions = {}): GrafanaDashboard {
+    const targets = new Map<string, { deployment?: string; scaledObject: string }>();
+    for (const scaled of options.scaledObjects ?? []) {
+      const spec = ApiObject.of(scaled.apiObject).toJson().spec ?? {};
+      const workload = (spec.triggers ?? []).find((t: { type?: string }) => t.type === 'external')?.metadata?.workload as string | undefined;
+      if (!workload || !forecaster.workloads.some((w) => w.name === workload)) {
+        throw propError(this, 'scaledObjects', scaled.node.path, `must carry a trigger of the forecaster ${forecaster.node.path} (forecaster.trigger())`);
+      }
+      const kind = spec.scaleTargetRef?.kind ?? 'Deployment';
+      targets.set(workload, { deployment: kind === 'Deployment' ? spec.scaleTargetRef?.name : undefined, scaledObject: scaled.apiObject.name });
+    }
+    const workloads: ForecastWorkloadInput[] = forecaster.workloads.map((w) => ({ name: w.name, staleAfterSeconds: w.staleAfter.toSeconds(), ...targets.get(w.name) }));
+    if (workloads.length === 0) throw propError(this, 'forecaster', forecaster.node.path, 'must have a workload (addWorkload()) before its dashboard is added');
+    const name = forecaster.deployment.name;
+    return this.add('forecast', forecaster, options, `Forecasts ${name}`, (header) =>
+      forecastDashboard(header, { forecaster: name, scaler: options.scaler?.deployment.name, workloads }),
     );
   }
 

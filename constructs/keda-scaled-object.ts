@@ -174,12 +174,14 @@ export interface KedaScaledObjectProps {
    */
   readonly maxReplicas?: number;
   /**
-   * Time between two reads of the triggers.
+   * Time between two reads of the triggers by KEDA (what scales 0 <-> 1; above zero the HPA reads the metrics
+   * itself), so only used with minReplicas or idleReplicaCount 0: left out of the YAML otherwise, unless given.
    * @default Duration.seconds(30)
    */
   readonly pollingInterval?: Duration;
   /**
-   * Wait after the last active trigger before scaling to zero (only with minReplicas 0).
+   * Wait after the last active trigger before scaling to zero (only with minReplicas or idleReplicaCount 0:
+   * left out of the YAML otherwise, unless given).
    * @default Duration.seconds(300)
    */
   readonly cooldown?: Duration;
@@ -263,6 +265,7 @@ export class KedaScaledObject extends Construct {
     const workload = props.target as Partial<RedisClientPods>;
     for (const t of props.triggers) if (t instanceof RedisListTrigger && workload.matchLabels) t.connection.allowFrom(workload as RedisClientPods);
 
+    const toZero = this.minReplicas === 0 || props.idleReplicaCount === 0;
     const annotations: Record<string, string> = {};
     if (props.paused || props.pausedReplicas !== undefined) annotations['autoscaling.keda.sh/paused'] = 'true';
     if (props.pausedReplicas !== undefined) annotations['autoscaling.keda.sh/paused-replicas'] = String(props.pausedReplicas);
@@ -273,8 +276,9 @@ export class KedaScaledObject extends Construct {
         scaleTargetRef: { ...target, envSourceContainerName: props.envSourceContainerName },
         minReplicaCount: this.minReplicas,
         maxReplicaCount: this.maxReplicas,
-        pollingInterval: this.pollingInterval.toSeconds(),
-        cooldownPeriod: this.cooldown.toSeconds(),
+        // KEDA's admission webhook warns of either when neither applies (min and idle replicas above zero).
+        pollingInterval: toZero || props.pollingInterval ? this.pollingInterval.toSeconds() : undefined,
+        cooldownPeriod: toZero || props.cooldown ? this.cooldown.toSeconds() : undefined,
         idleReplicaCount: props.idleReplicaCount,
         fallback: props.fallback && {
           failureThreshold: props.fallback.failureThreshold,

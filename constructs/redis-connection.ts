@@ -233,3 +233,14 @@ export class RedisConnection {
     return auth;
   }
 }
+
+/**
+ * Where a program finds its Redis: a `RedisConnection`, or anything that has one (a `RedisQueue`, a
+ * `RedisCluster`), recognised by its `connection`.
+ */
+export type RedisSource =
+  | RedisConnection
+  | {
+      /** How to reach the server (or cluster). */
+      readonly connection: RedisConnection;
+    };

@@ -11,6 +11,8 @@ import { celeryWorkerCommand } from './commands/celery-worker';
 import { clusterCommand } from './commands/cluster';
 import { consumeCommand } from './commands/consume';
 import { forecasterCommand } from './commands/forecaster';
+import { demoAppCommand } from './commands/demo-app';
+import { loadgenCommand } from './commands/loadgen';
 import { LOG_OPTIONS } from './commands/options';
 import { publishCommand } from './commands/publish';
 import { queueCommand } from './commands/queue';
@@ -38,6 +40,8 @@ export function buildCli(args: string[]): Argv {
       .command(clusterCommand)
       .command(forecasterCommand)
       .command(scalerCommand)
+      .command(demoAppCommand)
+      .command(loadgenCommand)
       .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
       .strict()
       .recommendCommands()

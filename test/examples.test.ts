@@ -22,6 +22,7 @@ const OBJECTS_PER_CHART: Record<string, Record<string, number>> = {
   'bring-your-own-deployment.ts': { own: 7 },
   'celery-external-tls.ts': { celery: 6 },
   'job-per-event.ts': { jobs: 8 },
+  'predictive-scaling.ts': { forecast: 17 },
   'several-charts.ts': { consumers: 4, queue: 5 },
   'worker-fleet.ts': { fleet: 10 },
 };
@@ -30,7 +31,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'examples-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test('there are examples', () => {
-  expect(examples).toEqual(['bring-your-own-deployment.ts', 'celery-external-tls.ts', 'job-per-event.ts', 'several-charts.ts', 'worker-fleet.ts']);
+  expect(examples).toEqual(['bring-your-own-deployment.ts', 'celery-external-tls.ts', 'job-per-event.ts', 'predictive-scaling.ts', 'several-charts.ts', 'worker-fleet.ts']);
 });
 
 test.each(examples)('examples/%s synthesizes to named, resolved, valid objects', (file) => {

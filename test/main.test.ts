@@ -6,9 +6,21 @@ import {
   CELERY_REDIS_HOST_PLACEHOLDER,
   EVENT_DRIVEN_PROMETHEUS_CONTEXT_KEY,
   EVENT_DRIVEN_PROMETHEUS_DEFAULT,
+  MULTI_APP_PROMETHEUS_CONTEXT_KEY,
 } from '../main';
 import { RedisKedaAlert } from '../constructs';
-import { CeleryKeys, celeryPriorityList, DEMO_CELERY_TASK, Env, MetricLabels, Metrics, TERMINATION_MARGIN_SECONDS } from '../runtime/contract';
+import {
+  CeleryKeys,
+  celeryPriorityList,
+  Commands,
+  DEMO_CELERY_TASK,
+  Env,
+  FORECAST_CONFIG_FILE_NAME,
+  MetricLabels,
+  Metrics,
+  ScalerMetadata,
+  TERMINATION_MARGIN_SECONDS,
+} from '../runtime/contract';
 
 /** The alerts of a queue with its exporter, its Redis and the exporter itself, in the order AlertRules adds them. */
 const QUEUE_ALERTS = [
@@ -32,6 +44,18 @@ describe('the app', () => {
     ['worker-fleet', ['queue-fleet', 'redis'], QUEUE_ALERTS],
     ['celery-worker', ['celery'], [RedisKedaAlert.CELERY_DEAD_LETTERING]],
     ['event-driven', ['queue-fleet', 'redis'], QUEUE_ALERTS],
+    [
+      'multi-app-redis',
+      ['forecast', 'redis'],
+      [
+        RedisKedaAlert.FORECAST_STALE,
+        RedisKedaAlert.FORECAST_STALE,
+        RedisKedaAlert.FORECASTER_DEGRADED,
+        RedisKedaAlert.EXTERNAL_SCALER_ERRORS,
+        RedisKedaAlert.REDIS_DOWN,
+        RedisKedaAlert.REDIS_NEAR_MAX_MEMORY,
+      ],
+    ],
   ])('chart %s carries its dashboards (%j) and alert rules', (id, kinds, alerts) => {
     const docs = synthChart(id);
     const dashboards = docs.filter((d) => d.kind === 'ConfigMap' && d.metadata.labels?.grafana_dashboard === '1');
@@ -180,5 +204,81 @@ describe('chart event-driven', () => {
   test('Prometheus from the cdk8s context reaches the trigger', () => {
     const so = synthChart('event-driven', { [EVENT_DRIVEN_PROMETHEUS_CONTEXT_KEY]: 'http://prometheus.example:9090' }).find((d) => d.kind === 'ScaledObject');
     expect(so.spec.triggers[0].metadata.serverAddress).toBe('http://prometheus.example:9090');
+  });
+});
+
+describe('chart multi-app-redis', () => {
+  const docs = synthChart('multi-app-redis');
+  const named = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name);
+  const rate = (app: string) => `sum(rate(api_requests_total{namespace="multi-app-redis", pod=~"${app}-[a-z0-9]+-[a-z0-9]+"}[60s]))`;
+
+  test.each([
+    ['api', 'hourly-spike', 50, 1.2, 20, 4],
+    ['worker', 'business-hours', 40, 1.3, 15, 3],
+  ])(
+    '%s: %s load, %d RPS a pod, headroom %d, max %d: external trigger (lead 5m, stale 2m) + reactive trigger on the same rate, fallback %d',
+    (app, pattern, perPod, headroom, max, fallback) => {
+      const so = named('ScaledObject', app);
+      expect(so.spec).toMatchObject({
+        minReplicaCount: 2,
+        maxReplicaCount: max,
+        fallback: { failureThreshold: 3, replicas: fallback },
+        scaleTargetRef: { kind: 'Deployment', name: app },
+      });
+      expect(so.spec.triggers).toEqual([
+        {
+          type: 'external',
+          name: 'forecast',
+          metadata: {
+            scalerAddress: 'forecast-scaler.multi-app-redis.svc.cluster.local:50051',
+            [ScalerMetadata.WORKLOAD]: app,
+            [ScalerMetadata.LEAD_TIME]: '300s',
+            [ScalerMetadata.STALE_AFTER]: '120s',
+          },
+        },
+        {
+          type: 'prometheus',
+          name: 'reactive',
+          metadata: { serverAddress: EVENT_DRIVEN_PROMETHEUS_DEFAULT, query: rate(app), threshold: String(perPod), activationThreshold: '0' },
+        },
+      ]);
+      const workload = JSON.parse(named('ConfigMap', 'forecaster-config').data[FORECAST_CONFIG_FILE_NAME]).workloads.find((w: any) => w.name === app);
+      expect(workload).toEqual({
+        name: app,
+        query: rate(app),
+        targetPerPod: perPod,
+        headroom,
+        minReplicas: 2,
+        maxReplicas: max,
+        leadTimeSeconds: 300,
+        intervalSeconds: 30,
+        staleAfterSeconds: 120,
+      });
+      const loadgen = named('Deployment', `${app}-loadgen`).spec.template.spec.containers[0];
+      expect(loadgen.args).toEqual([Commands.LOADGEN]);
+      const env = Object.fromEntries(loadgen.env.map((e: any) => [e.name, e.value]));
+      expect(env).toMatchObject({ [Env.LOADGEN_TARGET_URL]: `http://${app}.multi-app-redis.svc:8080`, [Env.LOADGEN_PATTERN]: pattern });
+      expect(named('Deployment', app).spec.template.spec.containers[0].args).toEqual([Commands.DEMO_APP]);
+      expect(named('Deployment', app).spec.replicas).toBeUndefined();
+    },
+  );
+
+  test('one forecaster (2 replicas), one scaler (2 replicas, PDB), Redis; PodMonitors for every program', () => {
+    expect(named('Deployment', 'forecaster').spec.replicas).toBe(2);
+    expect(named('Deployment', 'forecast-scaler').spec.replicas).toBe(2);
+    expect(named('PodDisruptionBudget', 'forecast-scaler').spec.minAvailable).toBe(1);
+    expect(
+      docs
+        .filter((d) => d.kind === 'PodMonitor')
+        .map((d) => d.metadata.name)
+        .sort(),
+    ).toEqual(['api', 'api-loadgen', 'forecast-scaler', 'forecaster', 'redis', 'worker', 'worker-loadgen']);
+  });
+
+  test('Prometheus from the cdk8s context reaches the forecaster and the reactive triggers', () => {
+    const other = synthChart('multi-app-redis', { [MULTI_APP_PROMETHEUS_CONTEXT_KEY]: 'http://prometheus.example:9090' });
+    const forecaster = other.find((d) => d.kind === 'Deployment' && d.metadata.name === 'forecaster');
+    expect(forecaster.spec.template.spec.containers[0].env.find((e: any) => e.name === Env.PROMETHEUS_URL).value).toBe('http://prometheus.example:9090');
+    for (const so of other.filter((d) => d.kind === 'ScaledObject')) expect(so.spec.triggers[1].metadata.serverAddress).toBe('http://prometheus.example:9090');
   });
 });

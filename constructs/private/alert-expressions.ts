@@ -6,7 +6,7 @@
  * `list`, or `namespace` and `pod`), so an alert's labels do not depend on the scrape's extra labels.
  */
 import { Duration } from 'cdk8s';
-import { CeleryMetrics, MetricLabels, Metrics, QueueState } from '../../runtime/contract';
+import { CeleryMetrics, ForecastMetrics, MetricLabels, Metrics, QueueState, ScalerMetrics } from '../../runtime/contract';
 import { RedisExporterMetrics } from './external-metrics';
 
 /** The hash slots of a Redis Cluster. */
@@ -127,4 +127,26 @@ export function queueExporterDown(exporter: PodSelection): string {
 /** A Celery worker fleet moved messages to a dead-letter list within `window`. */
 export function celeryDeadLettering(pods: PodSelection, window: Duration): string {
   return `sum by (namespace) (increase(${series(CeleryMetrics.DEAD_LETTERED, { ...pods })}[${promDuration(window)}])) > 0`;
+}
+
+/** The labels forecast alerts carry: the forecaster's namespace and the workload. */
+const BY_WORKLOAD = `namespace, ${MetricLabels.WORKLOAD}`;
+
+/**
+ * The freshest view any forecaster replica has of the workload's forecast is older than `staleAfterSeconds` (the
+ * scaler refuses it), or no replica reports the workload at all.
+ */
+export function forecastStale(forecaster: PodSelection, workload: string, staleAfterSeconds: number): string {
+  const age = series(ForecastMetrics.AGE, { ...forecaster, [MetricLabels.WORKLOAD]: workload });
+  return `min by (${BY_WORKLOAD}) (${age}) > ${staleAfterSeconds} or absent(${age})`;
+}
+
+/** Some forecaster replica keeps a workload's last forecast because its query failed or returned nothing. */
+export function forecasterDegraded(forecaster: PodSelection): string {
+  return `max by (${BY_WORKLOAD}) (${series(ForecastMetrics.DEGRADED, { ...forecaster })}) == 1`;
+}
+
+/** The external scaler answered calls with errors within `window`, by reason. */
+export function scalerErrors(scaler: PodSelection, window: Duration): string {
+  return `sum by (namespace, ${MetricLabels.REASON}) (rate(${series(ScalerMetrics.ERRORS, { ...scaler })}[${promDuration(window)}])) > 0`;
 }

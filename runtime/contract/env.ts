@@ -175,6 +175,30 @@ export const Env = {
   SCALER_STREAM_INTERVAL: 'SCALER_STREAM_INTERVAL',
   /** Milliseconds the scaler reuses a workload's forecast read from Redis (0: read on every call); staleness is checked on every call. */
   SCALER_CACHE_TTL: 'SCALER_CACHE_TTL',
+  // demo-app
+  /** Port on which `demo-app` answers the example's requests (its /metrics stays on METRICS_PORT). */
+  DEMO_APP_PORT: 'DEMO_APP_PORT',
+  /** Milliseconds `demo-app` waits before answering a request (the work it stands for). */
+  DEMO_APP_LATENCY: 'DEMO_APP_LATENCY',
+  // loadgen
+  /** The base URL `loadgen` sends requests to, e.g. `http://api:8080`. */
+  LOADGEN_TARGET_URL: 'LOADGEN_TARGET_URL',
+  /** The request path, appended to the target URL. */
+  LOADGEN_PATH: 'LOADGEN_PATH',
+  /** One of LOAD_PATTERNS (hourly-spike, business-hours, sine-wave, double-peak); not with LOADGEN_TRACE_FILE. */
+  LOADGEN_PATTERN: 'LOADGEN_PATTERN',
+  /** A `ts,value` CSV (unix seconds, requests per second) replayed in a loop; not with LOADGEN_PATTERN. */
+  LOADGEN_TRACE_FILE: 'LOADGEN_TRACE_FILE',
+  /** Pattern seconds per wall-clock second (60: a pattern hour in a minute); 1 follows the wall clock. */
+  LOADGEN_TIME_SCALE: 'LOADGEN_TIME_SCALE',
+  /** Factor on the pattern's or trace's rate (requests per second sent = value x this). */
+  LOADGEN_RATE_SCALE: 'LOADGEN_RATE_SCALE',
+  /** Where the pattern clock starts, ISO 8601 (default: now; a trace starts at its first row). */
+  LOADGEN_START: 'LOADGEN_START',
+  /** Seconds `loadgen` runs before it prints its counts and exits 0; unset: until SIGTERM. */
+  LOADGEN_DURATION: 'LOADGEN_DURATION',
+  /** Milliseconds one request may take before it counts as failed. */
+  LOADGEN_TIMEOUT: 'LOADGEN_TIMEOUT',
   /** The pod's name (downward API); used in worker names. */
   POD_NAME: 'POD_NAME',
   // long-running commands

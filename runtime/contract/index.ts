@@ -17,3 +17,4 @@ export * from './queue';
 export * from './celery';
 export * from './metrics';
 export * from './forecast';
+export * from './load';

@@ -109,6 +109,22 @@ export const ScalerErrorReasons = {
   INTERNAL: 'internal',
 } as const;
 
+/** Metric names of `demo-app`: the Kedastral example's request counter and latency, by `endpoint`, `method`, `status`. */
+export const DemoAppMetrics = {
+  REQUESTS: 'api_requests_total',
+  REQUEST_SECONDS: 'api_request_duration_seconds',
+} as const;
+
+/** Metric names of `loadgen`. */
+export const LoadgenMetrics = {
+  /** Requests answered with any HTTP status below 500. */
+  SENT: 'redis_keda_loadgen_requests_sent_total',
+  /** Requests that failed: no connection, a timeout or a status of 500 or more. */
+  FAILED: 'redis_keda_loadgen_requests_failed_total',
+  /** The requests per second the pattern or trace asks for now (after the rate scale). */
+  TARGET_RATE: 'redis_keda_loadgen_target_rate',
+} as const;
+
 /** Label names of the metrics above. */
 export const MetricLabels = {
   /** Of DEAD_LETTERED: why the event was dead-lettered ({@link DeadLetterReason}). */
@@ -131,4 +147,8 @@ export const MetricLabels = {
   METHOD: 'method',
   /** Of ScalerMetrics.CALLS: the gRPC status name. */
   CODE: 'code',
+  /** Of DemoAppMetrics: the request path. */
+  ENDPOINT: 'endpoint',
+  /** Of DemoAppMetrics.REQUESTS: the HTTP status code. */
+  STATUS: 'status',
 } as const;

@@ -22,3 +22,12 @@ export const CLAIM_FILE = `${CLAIM_DIR}/claimed`;
 export const RATE_DIR = '/etc/redis-keda/rate';
 export const RATE_FILE_NAME = 'rate';
 export const RATE_FILE = `${RATE_DIR}/${RATE_FILE_NAME}`;
+
+/** Port on which `demo-app` answers the example's HTTP requests (the Kedastral example's 8080). */
+export const DEMO_APP_PORT = 8080;
+/** The paths `demo-app` answers, and the one `loadgen` requests by default. */
+export const DemoAppPaths = {
+  TASK: '/api/task',
+  HEAVY: '/api/heavy',
+  ROOT: '/',
+} as const;

@@ -4,10 +4,10 @@
  * says whether it can work now (Redis reachable, not stopping).
  */
 import { createServer, Server } from 'http';
-import { AddressInfo } from 'net';
 import type { Registry } from 'prom-client';
 import { HEALTH_PATH, METRICS_PATH, READY_PATH } from '../contract';
 import { errorMessage, Logger } from '../log';
+import { closeServer, listen } from './listen';
 
 export interface HealthServerOptions {
   /** 0 picks a free port (tests); the port actually used is logged and returned. */
@@ -72,22 +72,8 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   // Probes must not keep a stopping process alive.
   server.keepAliveTimeout = 1000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, () => {
-      server.removeListener('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port);
   options.log.info('health server listening', { port, paths: [HEALTH_PATH, READY_PATH, METRICS_PATH, ...Object.keys(options.routes ?? {})] });
 
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { port, close: () => closeServer(server) };
 }

@@ -114,12 +114,15 @@ test('Prometheus evaluates every rule without error; each expression is quiet wh
   );
   // Two scrapes of an empty queue and a Redis without maxmemory: nothing to say.
   await new Promise((r) => setTimeout(r, 2500));
-  // This chart has no fleet scaler, Celery worker or RedisCluster: promtool proves those alerts (alert-rules-promtool.test.ts).
+  // This chart has no fleet scaler, Celery worker, RedisCluster, Forecaster or ExternalScaler: promtool proves those alerts (alert-rules-promtool.test.ts).
   const notHere: string[] = [
     RedisKedaAlert.FLEET_AT_MAX_REPLICAS,
     RedisKedaAlert.CELERY_DEAD_LETTERING,
     RedisKedaAlert.REDIS_CLUSTER_STATE_NOT_OK,
     RedisKedaAlert.REDIS_CLUSTER_SLOTS_NOT_COVERED,
+    RedisKedaAlert.FORECAST_STALE,
+    RedisKedaAlert.FORECASTER_DEGRADED,
+    RedisKedaAlert.EXTERNAL_SCALER_ERRORS,
   ];
   for (const alert of Object.values(RedisKedaAlert).filter((a) => !notHere.includes(a))) {
     expect({ alert, series: await fired(alert) }).toEqual({ alert, series: [] });

@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { RedisKedaAlert } from '../../constructs';
 import { RedisExporterMetrics } from '../../constructs/private/external-metrics';
-import { CeleryMetrics, Metrics } from '../../runtime/contract';
+import { CeleryMetrics, ForecastMetrics, Metrics, ScalerMetrics } from '../../runtime/contract';
 import { alertChart, NAMESPACE } from './alert-rules-chart';
 import { Doc } from './helpers';
 
@@ -80,7 +80,7 @@ function cases(rule: Doc, names: ReturnType<typeof alertChart>['names']): Case[]
   // The cluster's nodes, healthy in every case unless a case says otherwise of node 1.
   const { REDIS_CLUSTER_STATE_NOT_OK: CLUSTER_STATE, REDIS_CLUSTER_SLOTS_NOT_COVERED: CLUSTER_SLOTS } = RedisKedaAlert;
   const clusterPods = [0, 1, 2].map((i) => `${names.cluster}-${i}`);
-  const clusterGroup = rule.spec.groups.length - 1;
+  const clusterGroup = rule.spec.groups.findIndex((g: Doc) => g.name === `redis-keda.redis.${ns}/${names.cluster}`);
   const clusterAlert = (alert: RedisKedaAlert, pod: string, value: string): Expected => {
     const a = annotations(clusterGroup, alert);
     return {
@@ -327,9 +327,88 @@ function cases(rule: Doc, names: ReturnType<typeof alertChart>['names']): Case[]
       alert_rule_test: [test('8m', CELERY_DEAD_LETTERING)],
     },
   ];
+  // --- Forecaster and external scaler ---
+  const { FORECAST_STALE: STALE, FORECASTER_DEGRADED: DEGRADED, EXTERNAL_SCALER_ERRORS: SCALER_ERRORS } = RedisKedaAlert;
+  const forecasterPods = ['6b5c4d3e2-aaaaa', '6b5c4d3e2-bbbbb'].map((s) => `${names.forecaster}-${s}`);
+  const scalerPod = `${names.scaler}-59d8c7b6a-zzzzz`;
+  const age = (workload: string, values: string, pod = forecasterPods[0], namespace = ns) => sample(ForecastMetrics.AGE, { ...scrape(pod, namespace), workload }, values);
+  const fresh = (workload: string) => age(workload, '10x20', forecasterPods[1]);
+  const ruleOf = (alert: RedisKedaAlert, workload?: string) =>
+    rule.spec.groups.flatMap((g: Doc) => g.rules).find((r: Doc) => r.alert === alert && (workload === undefined || r.labels.workload === workload));
+  const forecasterLabels = { namespace: ns, deployment: names.forecaster, team: 'queues', severity: 'warning' };
+  const stale = (workload: string): Expected => ({ exp_labels: { ...forecasterLabels, workload }, exp_annotations: ruleOf(STALE, workload).annotations });
+  const fill = (text: string, labels: Record<string, string>) => text.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, l: string) => labels[l]);
+  const templated = (alert: RedisKedaAlert, labels: Record<string, string>): Expected => ({
+    exp_labels: labels,
+    exp_annotations: Object.fromEntries(Object.entries(ruleOf(alert).annotations as Record<string, string>).map(([k, v]) => [k, fill(v, labels)])),
+  });
+  const scalerErrors = (values: string, pod = scalerPod, namespace = ns) =>
+    sample(ScalerMetrics.ERRORS, { ...scrape(pod, namespace), method: 'GetMetrics', reason: 'stale' }, values);
+  const forecastCases: Case[] = [
+    {
+      name: "api's forecast ages past its 2 minutes on the only replica reporting it: stale fires for api after 1m; worker's is fresh",
+      input_series: [age('api', '0+60x10'), fresh('worker')],
+      alert_rule_test: [test('2m', STALE), test('5m', STALE, [stale('api')])],
+    },
+    {
+      name: "worker's 90 s limit: 100 s old is stale for worker and would not be for api",
+      input_series: [age('worker', '100x10'), age('api', '100x10')],
+      alert_rule_test: [test('5m', STALE, [stale('worker')])],
+    },
+    {
+      name: 'one replica sees a fresh forecast (the freshest view counts); an old one of another Deployment and of another namespace: quiet',
+      input_series: [
+        age('api', '0+60x10'),
+        fresh('api'),
+        fresh('worker'),
+        age('api', '900x10', `${names.forecaster}-canary-6b5c4d3e2-ccccc`),
+        age('worker', '900x10', forecasterPods[0], 'other-ns'),
+      ],
+      alert_rule_test: [test('5m', STALE)],
+    },
+    {
+      name: 'no forecaster reports anything: stale fires for both workloads',
+      input_series: [age('api', '10x10', forecasterPods[0], 'other-ns')],
+      alert_rule_test: [
+        test('5m', STALE, [
+          { exp_labels: { ...forecasterLabels, workload: 'api' }, exp_annotations: ruleOf(STALE, 'api').annotations },
+          { exp_labels: { ...forecasterLabels, workload: 'worker' }, exp_annotations: ruleOf(STALE, 'worker').annotations },
+        ]),
+      ],
+    },
+    {
+      name: 'a replica degraded on api from 2m: fires after 5m, naming api',
+      input_series: [
+        sample(ForecastMetrics.DEGRADED, { ...scrape(forecasterPods[0]), workload: 'api' }, '0 0 1x10'),
+        sample(ForecastMetrics.DEGRADED, { ...scrape(forecasterPods[1]), workload: 'api' }, '0x12'),
+      ],
+      alert_rule_test: [test('6m', DEGRADED), test('8m', DEGRADED, [templated(DEGRADED, { ...forecasterLabels, workload: 'api' })])],
+    },
+    {
+      name: 'degraded for 3 minutes only, and degraded in another namespace: quiet',
+      input_series: [
+        sample(ForecastMetrics.DEGRADED, { ...scrape(forecasterPods[0]), workload: 'api' }, '1 1 1 0x10'),
+        sample(ForecastMetrics.DEGRADED, { ...scrape(forecasterPods[0], 'other-ns'), workload: 'api' }, '1x12'),
+      ],
+      alert_rule_test: [test('8m', DEGRADED)],
+    },
+    {
+      name: 'the scaler counts a stale-forecast error a minute: fires after 2m, by reason',
+      input_series: [scalerErrors('0+1x10')],
+      alert_rule_test: [
+        test('1m', SCALER_ERRORS),
+        test('5m', SCALER_ERRORS, [templated(SCALER_ERRORS, { namespace: ns, deployment: names.scaler, reason: 'stale', team: 'queues', severity: 'warning' })]),
+      ],
+    },
+    {
+      name: 'scaler error counters that do not move, and errors of another namespace: quiet',
+      input_series: [scalerErrors('3x10'), scalerErrors('0+1x10', scalerPod, 'other-ns')],
+      alert_rule_test: [test('5m', SCALER_ERRORS)],
+    },
+  ];
   // The queue cases see a healthy cluster, so its alerts (absent() included) stay out of their expectations.
   const clusterOnly = healthyCluster().slice(1);
-  return [...queueCases.map((c) => ({ ...c, input_series: [...c.input_series, ...clusterOnly] })), ...clusterCases];
+  return [...queueCases.map((c) => ({ ...c, input_series: [...c.input_series, ...clusterOnly] })), ...clusterCases, ...forecastCases];
 }
 
 describe.each([true, false])('promtool on the synthesized rules (named %s)', (named) => {
@@ -345,7 +424,7 @@ describe.each([true, false])('promtool on the synthesized rules (named %s)', (na
 
   test('promtool check rules accepts every group (lint included)', async () => {
     const result = await promtool(['check', 'rules', 'rules.json'], dir);
-    expect(result).toEqual({ code: 0, output: expect.stringContaining('SUCCESS: 16 rules found') });
+    expect(result).toEqual({ code: 0, output: expect.stringContaining('SUCCESS: 20 rules found') });
   });
 
   test('the cases cover every alert, each with series that fire it and series that do not', () => {

@@ -5,6 +5,8 @@ import {
   AlertRules,
   CeleryWorker,
   DEFAULT_RUNBOOK_URL,
+  ExternalScaler,
+  Forecaster,
   KedaScaledJob,
   KedaScaledObject,
   QueueExporter,
@@ -46,9 +48,69 @@ describe('AlertRules', () => {
       'redis-keda.queue-exporter.test-ns/queue-exporter',
       'redis-keda.celery.test-ns/celery-worker',
       'redis-keda.redis.test-ns/rc',
+      'redis-keda.forecaster.test-ns/forecaster',
+      'redis-keda.external-scaler.test-ns/forecast-scaler',
     ]);
     expect(rule.spec.groups.every((g: Doc) => g.interval === undefined)).toBe(true);
     expect(docs.flatMap((d) => upstreamErrors(d as any).map((e) => `${d.kind} ${d.metadata.name}: ${e}`))).toEqual([]);
+  });
+
+  test('the forecaster and scaler alerts: exact expressions (per workload, its own staleAfter), durations, labels and annotations', () => {
+    const { rule } = alertChart();
+    const group = (name: string) => rule.spec.groups.find((g: Doc) => g.name === name).rules;
+    const pods = 'namespace="test-ns", pod=~"forecaster-[a-z0-9]+-[a-z0-9]+"';
+    const labels = { namespace: NAMESPACE, deployment: 'forecaster', team: 'queues' };
+    const stale = (workload: string, seconds: number, limit: string) => ({
+      alert: 'RedisKedaForecastStale',
+      expr: `min by (namespace, workload) (redis_keda_forecast_age_seconds{${pods}, workload="${workload}"}) > ${seconds} or absent(redis_keda_forecast_age_seconds{${pods}, workload="${workload}"})`,
+      for: '1m',
+      labels: { ...labels, workload, severity: 'warning' },
+      annotations: {
+        summary: `The forecast of ${workload} (test-ns/forecaster) is stale`,
+        description: `The forecast of workload ${workload} is older than ${limit} or reported by no replica of Deployment forecaster: the external scaler refuses it, so KEDA's fallback and the reactive trigger scale ${workload} meanwhile.`,
+        runbook_url: runbook('RedisKedaForecastStale'),
+      },
+    });
+    expect(group('redis-keda.forecaster.test-ns/forecaster')).toEqual([
+      stale('api', 120, '2m'),
+      stale('worker', 90, '90s'),
+      {
+        alert: 'RedisKedaForecasterDegraded',
+        expr: `max by (namespace, workload) (redis_keda_forecast_degraded{${pods}}) == 1`,
+        for: '5m',
+        labels: { ...labels, severity: 'warning' },
+        annotations: {
+          summary: 'The forecaster test-ns/forecaster cannot read the load of {{ $labels.workload }}',
+          description: "Deployment forecaster's query for workload {{ $labels.workload }} has failed or returned nothing for 5m: it keeps the last forecast until it is stale.",
+          runbook_url: runbook('RedisKedaForecasterDegraded'),
+        },
+      },
+    ]);
+    expect(group('redis-keda.external-scaler.test-ns/forecast-scaler')).toEqual([
+      {
+        alert: 'RedisKedaExternalScalerErrors',
+        expr: 'sum by (namespace, reason) (rate(redis_keda_scaler_errors_total{namespace="test-ns", pod=~"forecast-scaler-[a-z0-9]+-[a-z0-9]+"}[5m])) > 0',
+        for: '2m',
+        labels: { namespace: NAMESPACE, deployment: 'forecast-scaler', team: 'queues', severity: 'warning' },
+        annotations: {
+          summary: 'The external scaler test-ns/forecast-scaler answers KEDA with errors ({{ $labels.reason }})',
+          description: 'Deployment forecast-scaler failed calls for reason {{ $labels.reason }} over the last 5m: KEDA applies the fallback of the ScaledObjects concerned.',
+          runbook_url: runbook('RedisKedaExternalScalerErrors'),
+        },
+      },
+    ]);
+  });
+
+  test('a forecaster or scaler without a PodMonitor, or a forecaster without workloads, is rejected', () => {
+    const chart = testChart();
+    const queue = new RedisQueue(chart, 'queue', {});
+    const rules = new AlertRules(chart, 'alerts');
+    const forecaster = new Forecaster(chart, 'forecaster', { prometheus: 'http://prometheus:9090', redis: queue });
+    expect(() => rules.addForecaster(forecaster)).toThrow("test/alerts: 'forecaster' (\"test/forecaster\") must have a PodMonitor ('podMonitor'): the alerts read its series");
+    const empty = new Forecaster(chart, 'empty', { prometheus: 'http://prometheus:9090', redis: queue, podMonitor: true });
+    expect(() => rules.addForecaster(empty)).toThrow('test/alerts: \'forecaster\' ("test/empty") must have a workload (addWorkload()) before its alerts are added');
+    const scaler = new ExternalScaler(chart, 'scaler', { redis: queue });
+    expect(() => rules.addExternalScaler(scaler)).toThrow("test/alerts: 'scaler' (\"test/scaler\") must have a PodMonitor ('podMonitor'): the alert reads its series");
   });
 
   test('the queue alerts of a QueueWorker fleet: exact expressions, durations, labels and annotations', () => {

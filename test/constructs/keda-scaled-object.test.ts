@@ -26,6 +26,16 @@ describe('KedaScaledObject', () => {
     expect(so.spec.advanced).toBeUndefined();
   });
 
+  test('above zero replicas (KEDA ignores both then, and its webhook warns): no pollingInterval or cooldownPeriod unless given; with idleReplicaCount 0 both', () => {
+    const spec = (props: Partial<KedaScaledObjectProps>) => only(setup(props), 'ScaledObject').spec;
+    const above = spec({ minReplicas: 2 });
+    expect([above.minReplicaCount, 'pollingInterval' in above, 'cooldownPeriod' in above]).toEqual([2, false, false]);
+    expect(spec({ minReplicas: 2, pollingInterval: Duration.seconds(15) })).toMatchObject({ pollingInterval: 15 });
+    expect('cooldownPeriod' in spec({ minReplicas: 2, pollingInterval: Duration.seconds(15) })).toBe(false);
+    expect(spec({ minReplicas: 2, cooldown: Duration.seconds(60) })).toMatchObject({ cooldownPeriod: 60 });
+    expect(spec({ minReplicas: 2, idleReplicaCount: 0 })).toMatchObject({ pollingInterval: 30, cooldownPeriod: 300, idleReplicaCount: 0 });
+  });
+
   test('a StatefulSet target loses `replicas` too', () => {
     const docs = setup({}, 'statefulset');
     const sets = all(docs, 'StatefulSet').filter((s) => s.metadata.name !== 'redis');

@@ -40,7 +40,7 @@ const docRows = rows(docs, describeDoc, 'documents');
 describe(`layout of ${displayPath(DIST)}`, () => {
   test('has chart folders and nothing else at the top level', () => {
     expect(tree.problems).toEqual([]);
-    expect(tree.charts.map((c) => c.name).sort()).toEqual(['celery-worker', 'event-driven', 'redis-cluster', 'redis-keda', 'worker-fleet']);
+    expect(tree.charts.map((c) => c.name).sort()).toEqual(['celery-worker', 'event-driven', 'multi-app-redis', 'redis-cluster', 'redis-keda', 'worker-fleet']);
   });
 
   test.each(rows(tree.charts, (c) => c.name, 'chart folders'))('%s: kustomization.yaml lists exactly its YAML files, one resource per file', (_, chart) => {

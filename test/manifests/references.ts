@@ -7,7 +7,7 @@
  * - StatefulSet `serviceName`, Service selectors and PodMonitor selectors to the pods of a workload in the set
  *   (and a PodMonitor's endpoint port to a named container port of those pods);
  * - KEDA: `scaleTargetRef` to the workload, `authenticationRef` to a TriggerAuthentication, a trigger's in-cluster
- *   `address` / `host` to a Service with that port, a TriggerAuthentication's `secretTargetRef` to a Secret.
+ *   `address` / `host` / `scalerAddress` (external) to a Service with that port, a TriggerAuthentication's `secretTargetRef` to a Secret.
  * Secrets are never synthesized (no secrets in dist/): the Secret names a set expects to find in the cluster are
  * given as `externalSecrets`. Pure functions over plain objects, used by the jest suites and `scripts/pack-check`.
  */
@@ -137,7 +137,8 @@ export function referenceViolations(docs: readonly Doc[], options: ReferenceOpti
             v.push(`${describe(d)}: triggers[${i}].authenticationRef names TriggerAuthentication/${String(auth.name)}, which is not in the output`);
           }
           const meta = record(t.metadata);
-          const address = typeof meta.address === 'string' ? splitAddress(meta.address) : typeof meta.host === 'string' ? { host: meta.host, port: Number(meta.port) } : undefined;
+          const given = typeof meta.address === 'string' ? meta.address : typeof meta.scalerAddress === 'string' ? meta.scalerAddress : undefined;
+          const address = given !== undefined ? splitAddress(given) : typeof meta.host === 'string' ? { host: meta.host, port: Number(meta.port) } : undefined;
           const svc = address && inClusterService(address.host, ns);
           if (!svc) return;
           const service = find('Service', svc.name, svc.namespace, '');
