@@ -64,8 +64,9 @@ export interface ExternalScalerProps extends RuntimeDeploymentProps {
 /**
  * The shared `redis-keda scaler`: KEDA's external scaler over gRPC, answering every workload's ScaledObject from
  * the forecasts in Redis. A Deployment (2 replicas), a PodDisruptionBudget (at least 1 available) and a Service
- * with the gRPC port (`grpc`, 50051) and the metrics port; readiness is `/readyz` on the metrics port (Redis
- * reachable). Hand its triggers out with `forecaster.trigger({ workload, scaler })`.
+ * with the gRPC port (`grpc`, 50051) and the metrics port; readiness is `/healthz` on the metrics port (the
+ * process serves; not `/readyz`: GetMetricSpec needs no Redis, and a Redis outage must reach KEDA as gRPC errors, so
+ * its fallback applies). Hand its triggers out with `forecaster.trigger({ workload, scaler })`.
  */
 export class ExternalScaler extends Construct {
   /** The scaler's Deployment. */
@@ -108,6 +109,9 @@ export class ExternalScaler extends Construct {
       args: [Commands.SCALER],
       replicas: props.replicas ?? 2,
       component: 'external-scaler',
+      // GetMetricSpec answers from the trigger alone, and a Redis outage must reach KEDA as gRPC errors (its
+      // fallback), not as a Service without endpoints.
+      readyWithoutRedis: true,
       env: {
         ...this.connection.envVariables(),
         [Env.SCALER_PORT]: kplus.EnvValue.fromValue(String(EXTERNAL_SCALER_PORT)),

@@ -2,7 +2,7 @@ import { Duration, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { PodMonitor } from '../../imports/monitoring.coreos.com';
-import { DEFAULT_GRACE_SECONDS, Env, METRICS_PATH, TERMINATION_MARGIN_SECONDS } from '../../runtime/contract';
+import { DEFAULT_GRACE_SECONDS, Env, HEALTH_PATH, METRICS_PATH, METRICS_PORT, TERMINATION_MARGIN_SECONDS } from '../../runtime/contract';
 import type { PodMonitorOptions, RuntimeDeploymentProps, WorkerDeploymentProps } from '../runtime-deployment-props';
 import { resolveRuntimeImage } from '../runtime-image';
 import { longRunningContainer, metricsPortEnv, patchPodSpec, restrictedPod } from './pod-defaults';
@@ -35,6 +35,12 @@ export function renderRuntimeDeployment(
     /** The `app.kubernetes.io/component` label of the pods. @default - the container's name */
     readonly component?: string;
     readonly terminationGrace?: Duration;
+    /**
+     * Ready on `/healthz` instead of `/readyz`: for a server whose every answer but a Redis read must go on while
+     * Redis is down (out of its Service, it could not even say so).
+     * @default false
+     */
+    readonly readyWithoutRedis?: boolean;
   },
 ): RuntimeDeployment {
   checkName(scope, 'name', props.name);
@@ -55,6 +61,7 @@ export function renderRuntimeDeployment(
     args: spec.args,
     envVariables: { ...spec.env, ...metricsPortEnv() },
     ...longRunningContainer(props.resources),
+    ...(spec.readyWithoutRedis ? { readiness: kplus.Probe.fromHttpGet(HEALTH_PATH, { port: METRICS_PORT, periodSeconds: Duration.seconds(5) }) } : {}),
   });
   patchPodSpec(deployment, { imagePullSecrets: props.imagePullSecrets });
   const podMonitor = renderPodMonitor(scope, props.name, labels, props.podMonitor);

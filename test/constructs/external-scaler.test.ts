@@ -1,7 +1,7 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { ExternalScaler, ExternalScalerProps, Forecaster, KedaScaledObject, RedisConnection, RedisQueue } from '../../constructs';
-import { Commands, Env, EXTERNAL_SCALER_PORT, HEALTH_PATH, METRICS_PORT, READY_PATH, SCALER_TLS_DIR } from '../../runtime/contract';
+import { Commands, Env, EXTERNAL_SCALER_PORT, HEALTH_PATH, METRICS_PORT, SCALER_TLS_DIR } from '../../runtime/contract';
 import { networkPolicyViolations } from '../manifests/house-rules';
 import { restrictedViolations } from '../manifests/pod-security';
 import { referenceViolations } from '../manifests/references';
@@ -21,7 +21,7 @@ function setup(props: Partial<ExternalScalerProps> = {}, named = true) {
 const scalerDeployment = (docs: Record<string, any>[]) => all(docs, 'Deployment').find((d) => d.spec.template.spec.containers[0].name === 'scaler')!;
 
 describe('ExternalScaler', () => {
-  test('2 restricted replicas of `scaler` with the Redis, port, deadline and staleness env; readiness on /readyz of the metrics port', () => {
+  test('2 restricted replicas of `scaler` with the Redis, port, deadline and staleness env; readiness on /healthz of the metrics port (GetMetricSpec needs no Redis; an outage reaches KEDA as gRPC errors)', () => {
     const { chart } = setup({ deadline: Duration.millis(1500), staleAfter: Duration.minutes(3) });
     const docs = synth(chart);
     const deployment = scalerDeployment(docs);
@@ -44,7 +44,7 @@ describe('ExternalScaler', () => {
       { containerPort: METRICS_PORT, name: 'metrics' },
       { containerPort: EXTERNAL_SCALER_PORT, name: 'grpc' },
     ]);
-    expect(c.readinessProbe.httpGet).toMatchObject({ path: READY_PATH, port: METRICS_PORT });
+    expect(c.readinessProbe.httpGet).toMatchObject({ path: HEALTH_PATH, port: METRICS_PORT });
     expect(c.livenessProbe.httpGet).toMatchObject({ path: HEALTH_PATH, port: METRICS_PORT });
     expect(c.volumeMounts).toBeUndefined();
     const service = all(docs, 'Service').find((s) => s.metadata.name === 'forecast-scaler')!;
