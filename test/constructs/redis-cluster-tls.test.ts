@@ -5,6 +5,11 @@ import * as path from 'path';
 import * as kplus from 'cdk8s-plus-27';
 import { RedisCluster } from '../../constructs';
 import { Env } from '../../runtime/contract';
+import { CoreFieldChecker, coreModelModule } from '../manifests/core-fields';
+import { chartRuleViolations, containerRuleViolations, podTemplatesOf } from '../manifests/house-rules';
+import { restrictedViolations } from '../manifests/pod-security';
+import { referenceViolations } from '../manifests/references';
+import { upstreamErrors } from '../manifests/upstream-models';
 import { runCli } from '../support/cli';
 import { freePort, stopChild } from '../support/redis-server';
 import { all, Doc, envOf, only, synth, testChart } from './helpers';
@@ -106,6 +111,21 @@ describe('RedisCluster tls', () => {
     expect(envOf(only(docs, 'Job').spec.template.spec.containers[0])[Env.REDIS_TLS]).toBeUndefined();
     expect(cluster.connection.tls).toBe(false);
   });
+
+  test('the TLS manifests are valid upstream, restricted, and refer only to the given Secret', () => {
+    const { docs } = tlsCluster({ exporter: true, checker: true });
+    const core = CoreFieldChecker.forDocuments(docs);
+    const problems = docs.flatMap((d) =>
+      [...upstreamErrors(d), ...(coreModelModule(d) ? core.unknownFields(d).map((f) => `${f}: unknown field`) : [])].map((p) => `${d.kind}/${d.metadata.name}: ${p}`),
+    );
+    expect(problems).toEqual([]);
+    expect(referenceViolations(docs, { externalSecrets: ['rc-tls'] })).toEqual([]);
+    expect(chartRuleViolations(docs)).toEqual([]);
+    for (const t of docs.flatMap((d) => podTemplatesOf(d))) {
+      expect(restrictedViolations(t.podSpec)).toEqual([]);
+      expect(containerRuleViolations(t.podSpec)).toEqual([]);
+    }
+  }, 60_000);
 
   test.each([
     ['tls.caKey', 'a b', 'test/cluster: \'tls.caKey\' ("a b") must name the key of Secret "rc-tls" that holds the PEM CA bundle'],
