@@ -4,13 +4,13 @@ import * as os from 'os';
 import * as path from 'path';
 import * as kplus from 'cdk8s-plus-27';
 import { RedisCluster } from '../../constructs';
-import { Env } from '../../runtime/contract';
+import { ConsistencyMetrics, Env } from '../../runtime/contract';
 import { CoreFieldChecker, coreModelModule } from '../manifests/core-fields';
 import { chartRuleViolations, containerRuleViolations, podTemplatesOf } from '../manifests/house-rules';
 import { restrictedViolations } from '../manifests/pod-security';
 import { referenceViolations } from '../manifests/references';
 import { upstreamErrors } from '../manifests/upstream-models';
-import { runCli } from '../support/cli';
+import { runCli, startCli, waitFor } from '../support/cli';
 import { freePort, stopChild } from '../support/redis-server';
 import { all, Doc, envOf, only, synth, testChart } from './helpers';
 
@@ -135,7 +135,7 @@ describe('RedisCluster tls', () => {
   });
 
   test("six TLS-only cluster nodes on the rendered config are created by the Job's container over TLS, and check passes", async () => {
-    const { docs } = tlsCluster();
+    const { docs } = tlsCluster({ checker: true });
     const conf: string = only(docs, 'ConfigMap').data['redis.conf'];
     const redis = only(docs, 'StatefulSet').spec.template.spec.containers[0];
     const pki = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-cluster-tls-'));
@@ -193,6 +193,25 @@ describe('RedisCluster tls', () => {
       const checked = await runCli(check.args, { env: checkEnv, timeoutMs: 60_000 });
       expect(checked.code).toBe(0);
       expect(JSON.parse(checked.stdout)).toMatchObject({ ok: true });
+
+      // The consistency checker as its pod runs it: a cluster client over TLS, ready and counting writes, none lost.
+      const checker = only(docs, 'Deployment').spec.template.spec.containers[0];
+      const metricsPort = await freePort();
+      const checkerEnv = { ...runtimeEnv(checker, ca), [Env.CLUSTER_NODES]: env[Env.CLUSTER_NODES], [Env.METRICS_PORT]: String(metricsPort) };
+      const running = startCli(checker.args, { env: checkerEnv });
+      try {
+        const metrics = () =>
+          fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(
+            (r) => r.text(),
+            () => '',
+          );
+        const writes = async () => Number(new RegExp(`^${ConsistencyMetrics.WRITES} (\\d+)$`, 'm').exec(await metrics())?.[1] ?? 0);
+        await waitFor(async () => (await writes()) >= 100, '100 writes counted over TLS', 30_000, 200);
+        expect(await metrics()).toMatch(new RegExp(`^${ConsistencyMetrics.LOST_WRITES} 0$`, 'm'));
+      } finally {
+        running.child.kill('SIGTERM');
+      }
+      expect((await running.done).code).toBe(0);
 
       // Without the CA the same check cannot verify the nodes.
       delete checkEnv[Env.REDIS_TLS_CA];
