@@ -128,6 +128,19 @@ export interface RedisClusterTlsOptions {
   readonly caKey?: string;
 }
 
+/** An ACL user every node of a RedisCluster defines at start, beside the default user. */
+export interface RedisClusterUser {
+  /** The user name: letters, digits, `_`, `-`, `.` and `:`. */
+  readonly name: string;
+  /** An existing Secret key holding the user's password (given at start through the env, never a ConfigMap). */
+  readonly password: SecretKeyRef;
+  /**
+   * ACL rules after `on` and the password, space-separated (`~app:* +@all -@dangerous`).
+   * @default "~* &* +@all"
+   */
+  readonly rules?: string;
+}
+
 /** Props of a RedisCluster. */
 export interface RedisClusterProps {
   /**
@@ -169,6 +182,12 @@ export interface RedisClusterProps {
    * @default - no password
    */
   readonly password?: SecretKeyRef;
+  /**
+   * ACL users every node defines at start (a node's ACL is its own: each gets the same list), for clients that
+   * authenticate as a user of their own (`REDIS_USERNAME`); the default user keeps `password`.
+   * @default - the default user only
+   */
+  readonly users?: RedisClusterUser[];
   /**
    * Serve TLS only, on the client port and the bus: the Secret mounted read-only in each pod; clients (the
    * `connection`), KEDA, the exporter, the probes and the operations tool connect with TLS and verify the
@@ -252,6 +271,8 @@ export class RedisCluster extends Construct {
   };
   /** The Secret key holding the password, if the nodes want one. */
   public readonly password?: SecretKeyRef;
+  /** The ACL users every node defines at start. */
+  public readonly users: readonly RedisClusterUser[];
   /** The Secret key holding the CA bundle, when the nodes speak TLS. */
   public readonly tlsCa?: SecretKeyRef;
   private readonly tlsSecret?: kplus.ISecret;
@@ -329,6 +350,17 @@ export class RedisCluster extends Construct {
       storageClassName: props.persistence?.storageClassName,
     };
     this.password = props.password;
+    this.users = props.users ?? [];
+    this.users.forEach((user, i) => {
+      if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(user.name) || user.name === 'default') {
+        throw propError(this, `users[${i}].name`, user.name, "must be 1 to 64 letters, digits, '_', '-', '.' or ':', and not 'default'");
+      }
+      if (this.users.findIndex((u) => u.name === user.name) !== i) throw propError(this, `users[${i}].name`, user.name, 'must be unique among the users');
+      if (!user.password?.key) throw propError(this, `users[${i}].password.key`, user.password?.key, 'must name the key of the Secret that holds the password');
+      // Rules are Redis ACL tokens: no password (`>`, `<`, `#`) or reset of it, so no secret ever lands in the manifest.
+      const bad = (user.rules ?? DEFAULT_USER_RULES).split(/\s+/).find((rule) => rule === '' || /^[><#!]|^(nopass|resetpass|reset)$/.test(rule));
+      if (bad !== undefined) throw propError(this, `users[${i}].rules`, user.rules, `must be space-separated ACL rules without passwords (not "${bad}")`);
+    });
     if (props.tls) {
       const caKey = props.tls.caKey ?? TLS_CA_KEY;
       if (!/^[-._a-zA-Z0-9]+$/.test(caKey)) throw propError(this, 'tls.caKey', caKey, `must name the key of Secret "${props.tls.secret.name}" that holds the PEM CA bundle`);
@@ -496,13 +528,20 @@ export class RedisCluster extends Construct {
     const args = ['--cluster-announce-hostname', announced];
     // A replica authenticates to its master with the same password.
     if (this.password) args.push('--requirepass', '$(REDIS_PASSWORD)', '--masterauth', '$(REDIS_PASSWORD)');
+    // One `user` directive per user, each token an arg of its own: redis-server quotes each, so a password may hold spaces.
+    const env: Record<string, kplus.EnvValue> = {
+      [POD_NAME_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
+      [POD_NAMESPACE_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
+    };
+    this.users.forEach((user, i) => {
+      const variable = `REDIS_USER_PASSWORD_${i}`;
+      env[variable] = kplus.EnvValue.fromSecretValue({ secret: user.password.secret, key: user.password.key });
+      args.push('--user', user.name, 'on', `>$(${variable})`, ...(user.rules ?? DEFAULT_USER_RULES).split(/\s+/));
+    });
     addRedisServer(this, this.statefulSet, this.config, {
       image,
       args,
-      env: {
-        [POD_NAME_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
-        [POD_NAMESPACE_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
-      },
+      env,
       password: this.password,
       ports: [{ name: 'bus', number: REDIS_CLUSTER_BUS_PORT }],
       resources,
@@ -660,6 +699,9 @@ export class RedisCluster extends Construct {
     return checker;
   }
 }
+
+/** What a user may do unless given rules: every key, channel and command. */
+const DEFAULT_USER_RULES = '~* &* +@all';
 
 /** The keys of a `kubernetes.io/tls` Secret, and where the CA bundle usually is. */
 const TLS_CERT_KEY = 'tls.crt';

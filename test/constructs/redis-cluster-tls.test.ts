@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as kplus from 'cdk8s-plus-27';
+import Redis from 'ioredis';
 import { RedisCluster } from '../../constructs';
 import { ConsistencyMetrics, Env } from '../../runtime/contract';
 import { CoreFieldChecker, coreModelModule } from '../manifests/core-fields';
@@ -25,7 +26,7 @@ const TLS_LINES = [
   'tls-auth-clients optional',
 ];
 
-function tlsCluster(props: { caKey?: string; exporter?: boolean; checker?: boolean } = {}) {
+function tlsCluster(props: { caKey?: string; exporter?: boolean; checker?: boolean; users?: boolean } = {}) {
   const chart = testChart();
   const secret = kplus.Secret.fromSecretName(chart, 'tls', 'rc-tls');
   const cluster = new RedisCluster(chart, 'cluster', {
@@ -33,6 +34,7 @@ function tlsCluster(props: { caKey?: string; exporter?: boolean; checker?: boole
     tls: { secret, ...(props.caKey ? { caKey: props.caKey } : {}) },
     ...(props.exporter ? { exporter: {} } : {}),
     ...(props.checker ? { consistencyChecker: {} } : {}),
+    ...(props.users ? { users: [{ name: 'app', password: { secret: kplus.Secret.fromSecretName(chart, 'app-pw', 'app-auth'), key: 'password' }, rules: '~app:* +@all' }] } : {}),
   });
   return { chart, cluster, docs: synth(chart) };
 }
@@ -127,6 +129,39 @@ describe('RedisCluster tls', () => {
     }
   }, 60_000);
 
+  test('ACL users: a user directive per user at start, its password from the Secret through the env', () => {
+    const { docs } = tlsCluster({ users: true });
+    const redis = only(docs, 'StatefulSet').spec.template.spec.containers[0];
+    expect(redis.args.slice(redis.args.indexOf('--user'))).toEqual(['--user', 'app', 'on', '>$(REDIS_USER_PASSWORD_0)', '~app:*', '+@all']);
+    expect(envOf(redis).REDIS_USER_PASSWORD_0).toEqual({ secretKeyRef: { name: 'app-auth', key: 'password' } });
+    expect(JSON.stringify(docs)).not.toMatch(/>[a-z]/);
+  });
+
+  test.each([
+    ['users[0].name', { users: [{ name: 'default', password: { key: 'p' } }] }, 'test/cluster: \'users[0].name\' ("default") must be 1 to 64 letters'],
+    [
+      'users[1].name',
+      {
+        users: [
+          { name: 'a', password: { key: 'p' } },
+          { name: 'a', password: { key: 'p' } },
+        ],
+      },
+      'test/cluster: \'users[1].name\' ("a") must be unique among the users',
+    ],
+    ['users[0].password.key', { users: [{ name: 'a', password: { key: '' } }] }, 'test/cluster: \'users[0].password.key\' ("") must name the key'],
+    [
+      'users[0].rules',
+      { users: [{ name: 'a', password: { key: 'p' }, rules: '~* >leak' }] },
+      'test/cluster: \'users[0].rules\' ("~* >leak") must be space-separated ACL rules without passwords (not ">leak")',
+    ],
+  ])('rejects %s', (_prop, props, message) => {
+    const chart = testChart();
+    const secret = kplus.Secret.fromSecretName(chart, 's', 'x');
+    const users = (props.users as any[]).map((u) => ({ ...u, password: { secret, key: u.password.key } }));
+    expect(() => new RedisCluster(chart, 'cluster', { users })).toThrow(message);
+  });
+
   test.each([
     ['tls.caKey', 'a b', 'test/cluster: \'tls.caKey\' ("a b") must name the key of Secret "rc-tls" that holds the PEM CA bundle'],
     ['tls.caKey', 'tls.key', 'test/cluster: \'tls.caKey\' ("tls.key") must not be tls.crt or tls.key: it names the CA bundle'],
@@ -135,7 +170,7 @@ describe('RedisCluster tls', () => {
   });
 
   test("six TLS-only cluster nodes on the rendered config are created by the Job's container over TLS, and check passes", async () => {
-    const { docs } = tlsCluster({ checker: true });
+    const { docs } = tlsCluster({ checker: true, users: true });
     const conf: string = only(docs, 'ConfigMap').data['redis.conf'];
     const redis = only(docs, 'StatefulSet').spec.template.spec.containers[0];
     const pki = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-cluster-tls-'));
@@ -162,7 +197,12 @@ describe('RedisCluster tls', () => {
           .replace('bind * -::*', 'bind 127.0.0.1')
           .replaceAll('/etc/redis-tls/', `${pki}/`);
         fs.writeFileSync(path.join(dir, 'redis.conf'), local);
-        const args = redis.args.map((a: string) => a.replace('/etc/redis/redis.conf', path.join(dir, 'redis.conf')).replace(/^\$\(POD_NAME\)\..*$/, '127.0.0.1'));
+        const args = redis.args.map((a: string) =>
+          a
+            .replace('/etc/redis/redis.conf', path.join(dir, 'redis.conf'))
+            .replace('$(REDIS_USER_PASSWORD_0)', 'app pass')
+            .replace(/^\$\(POD_NAME\)\..*$/, '127.0.0.1'),
+        );
         started.push(spawn('redis-server', args, { stdio: 'ignore' }));
         ports.push(port);
       }
@@ -193,6 +233,16 @@ describe('RedisCluster tls', () => {
       const checked = await runCli(check.args, { env: checkEnv, timeoutMs: 60_000 });
       expect(checked.code).toBe(0);
       expect(JSON.parse(checked.stdout)).toMatchObject({ ok: true });
+
+      // The ACL user authenticates over TLS on a node (its password holds a space) and is refused keys outside its pattern.
+      const app = new Redis({ host: '127.0.0.1', port: ports[0], username: 'app', password: 'app pass', tls: { ca }, lazyConnect: true, maxRetriesPerRequest: 0 });
+      try {
+        await app.connect();
+        expect(await app.call('ACL', 'WHOAMI')).toBe('app');
+        await expect(app.get('other')).rejects.toThrow(/NOPERM/);
+      } finally {
+        app.disconnect();
+      }
 
       // The consistency checker as its pod runs it: a cluster client over TLS, ready and counting writes, none lost.
       const checker = only(docs, 'Deployment').spec.template.spec.containers[0];
