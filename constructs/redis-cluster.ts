@@ -13,6 +13,7 @@ import {
   DEFAULT_REDIS_RESOURCES,
   REDIS_DATA_DIR,
   REDIS_EXPORTER_METRICS_PATH,
+  REDIS_TLS_DIR,
   redisConfigLines,
   resolveMaxMemory,
   tcpPort,
@@ -111,6 +112,35 @@ export interface RedisClusterConsistencyCheckerOptions {
   readonly podMonitor?: boolean | PodMonitorOptions;
 }
 
+/** TLS of a RedisCluster: every port (clients, replication, the cluster bus) speaks TLS only. */
+export interface RedisClusterTlsOptions {
+  /**
+   * An existing `kubernetes.io/tls` Secret (`tls.crt`, `tls.key`) that also holds the CA bundle that signed the
+   * certificate. The certificate must name what clients reach: the client Service and every pod under the headless
+   * Service (`*.<name>-headless.<namespace>.svc`). The nodes present it to each other on the bus as well.
+   */
+  readonly secret: kplus.ISecret;
+  /**
+   * The key of the CA bundle in the Secret: the nodes verify their peers with it, and clients, KEDA and the
+   * operations tool verify the nodes.
+   * @default "ca.crt"
+   */
+  readonly caKey?: string;
+}
+
+/** An ACL user every node of a RedisCluster defines at start, beside the default user. */
+export interface RedisClusterUser {
+  /** The user name: letters, digits, `_`, `-`, `.` and `:`. */
+  readonly name: string;
+  /** An existing Secret key holding the user's password (given at start through the env, never a ConfigMap). */
+  readonly password: SecretKeyRef;
+  /**
+   * ACL rules after `on` and the password, space-separated (`~app:* +@all -@dangerous`).
+   * @default "~* &* +@all"
+   */
+  readonly rules?: string;
+}
+
 /** Props of a RedisCluster. */
 export interface RedisClusterProps {
   /**
@@ -152,6 +182,19 @@ export interface RedisClusterProps {
    * @default - no password
    */
   readonly password?: SecretKeyRef;
+  /**
+   * ACL users every node defines at start (a node's ACL is its own: each gets the same list), for clients that
+   * authenticate as a user of their own (`REDIS_USERNAME`); the default user keeps `password`.
+   * @default - the default user only
+   */
+  readonly users?: RedisClusterUser[];
+  /**
+   * Serve TLS only, on the client port and the bus: the Secret mounted read-only in each pod; clients (the
+   * `connection`), KEDA, the exporter, the probes and the operations tool connect with TLS and verify the
+   * nodes with the CA. Clients need no certificate of their own (`tls-auth-clients optional`).
+   * @default - plain TCP
+   */
+  readonly tls?: RedisClusterTlsOptions;
   /**
    * Requests and limits of each Redis server.
    * @default - 100m CPU and 128Mi memory requested, 512Mi memory limit
@@ -228,6 +271,11 @@ export class RedisCluster extends Construct {
   };
   /** The Secret key holding the password, if the nodes want one. */
   public readonly password?: SecretKeyRef;
+  /** The ACL users every node defines at start. */
+  public readonly users: readonly RedisClusterUser[];
+  /** The Secret key holding the CA bundle, when the nodes speak TLS. */
+  public readonly tlsCa?: SecretKeyRef;
+  private readonly tlsSecret?: kplus.ISecret;
   /**
    * The client Service (every node behind it): where a cluster client starts; the nodes then redirect it
    * to the announced names. Its `clusterNodes` are the {@link seedAddresses}: pods given it get
@@ -302,6 +350,24 @@ export class RedisCluster extends Construct {
       storageClassName: props.persistence?.storageClassName,
     };
     this.password = props.password;
+    this.users = props.users ?? [];
+    this.users.forEach((user, i) => {
+      if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(user.name) || user.name === 'default') {
+        throw propError(this, `users[${i}].name`, user.name, "must be 1 to 64 letters, digits, '_', '-', '.' or ':', and not 'default'");
+      }
+      if (this.users.findIndex((u) => u.name === user.name) !== i) throw propError(this, `users[${i}].name`, user.name, 'must be unique among the users');
+      if (!user.password?.key) throw propError(this, `users[${i}].password.key`, user.password?.key, 'must name the key of the Secret that holds the password');
+      // Rules are Redis ACL tokens: no password (`>`, `<`, `#`) or reset of it, so no secret ever lands in the manifest.
+      const bad = (user.rules ?? DEFAULT_USER_RULES).split(/\s+/).find((rule) => rule === '' || /^[><#!]|^(nopass|resetpass|reset)$/.test(rule));
+      if (bad !== undefined) throw propError(this, `users[${i}].rules`, user.rules, `must be space-separated ACL rules without passwords (not "${bad}")`);
+    });
+    if (props.tls) {
+      const caKey = props.tls.caKey ?? TLS_CA_KEY;
+      if (!/^[-._a-zA-Z0-9]+$/.test(caKey)) throw propError(this, 'tls.caKey', caKey, `must name the key of Secret "${props.tls.secret.name}" that holds the PEM CA bundle`);
+      if (caKey === TLS_CERT_KEY || caKey === TLS_KEY_KEY) throw propError(this, 'tls.caKey', caKey, `must not be ${TLS_CERT_KEY} or ${TLS_KEY_KEY}: it names the CA bundle`);
+      this.tlsSecret = props.tls.secret;
+      this.tlsCa = { secret: props.tls.secret, key: caKey };
+    }
 
     const namespace = Chart.of(this).namespace;
     this.config = new kplus.ConfigMap(this, 'config', {
@@ -345,6 +411,7 @@ export class RedisCluster extends Construct {
         resources: props.exporter.resources,
         password: props.password,
         args: ['--is-cluster'],
+        tls: this.tlsCa && { caFile: `${REDIS_TLS_DIR}/${this.tlsCa.key}`, volume: this.tlsVolume() },
       });
       this.exporterPodMonitor = renderPodMonitor(this, props.name, this.statefulSet.matchLabels, props.exporter.podMonitor, {
         prop: 'exporter.podMonitor',
@@ -366,6 +433,7 @@ export class RedisCluster extends Construct {
       port: REDIS_PORT,
       clusterNodes: this.seedAddresses,
       password: props.password,
+      tlsCa: this.tlsCa,
     });
 
     const opsName = props.name && `${props.name}-ops`;
@@ -431,25 +499,54 @@ export class RedisCluster extends Construct {
       // Clients are redirected to the stable names, never to pod IPs that change on restart.
       'cluster-preferred-endpoint-type hostname',
     ];
+    if (this.tlsCa) {
+      // The client port speaks TLS only: the plain listener is off.
+      lines[lines.indexOf(`port ${REDIS_PORT}`)] = 'port 0';
+      lines.push(
+        `tls-port ${REDIS_PORT}`,
+        `tls-cert-file ${REDIS_TLS_DIR}/${TLS_CERT_KEY}`,
+        `tls-key-file ${REDIS_TLS_DIR}/${TLS_KEY_KEY}`,
+        `tls-ca-cert-file ${REDIS_TLS_DIR}/${this.tlsCa.key}`,
+        // The bus and replication over TLS too; a node presents its certificate to its peers, clients need none.
+        'tls-cluster yes',
+        'tls-replication yes',
+        'tls-auth-clients optional',
+      );
+    }
     return lines.join('\n') + '\n';
   }
+
+  /** The TLS Secret as a volume, one per construct, for the server and the exporter. */
+  private tlsVolume(): kplus.Volume {
+    if (!this.tlsVolumeCache) this.tlsVolumeCache = kplus.Volume.fromSecret(this, 'tls-volume', this.tlsSecret!, { name: 'tls' });
+    return this.tlsVolumeCache;
+  }
+  private tlsVolumeCache?: kplus.Volume;
 
   private addServer(image: string, resources: kplus.ContainerResources): void {
     const announced = `$(${POD_NAME_ENV}).${this.headlessService.name}.$(${POD_NAMESPACE_ENV}).svc`;
     const args = ['--cluster-announce-hostname', announced];
     // A replica authenticates to its master with the same password.
     if (this.password) args.push('--requirepass', '$(REDIS_PASSWORD)', '--masterauth', '$(REDIS_PASSWORD)');
+    // One `user` directive per user, each token an arg of its own: redis-server quotes each, so a password may hold spaces.
+    const env: Record<string, kplus.EnvValue> = {
+      [POD_NAME_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
+      [POD_NAMESPACE_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
+    };
+    this.users.forEach((user, i) => {
+      const variable = `REDIS_USER_PASSWORD_${i}`;
+      env[variable] = kplus.EnvValue.fromSecretValue({ secret: user.password.secret, key: user.password.key });
+      args.push('--user', user.name, 'on', `>$(${variable})`, ...(user.rules ?? DEFAULT_USER_RULES).split(/\s+/));
+    });
     addRedisServer(this, this.statefulSet, this.config, {
       image,
       args,
-      env: {
-        [POD_NAME_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
-        [POD_NAMESPACE_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
-      },
+      env,
       password: this.password,
       ports: [{ name: 'bus', number: REDIS_CLUSTER_BUS_PORT }],
       resources,
       user: REDIS_UID,
+      tls: this.tlsCa && { cliArgs: ['--tls', '--cacert', `${REDIS_TLS_DIR}/${this.tlsCa.key}`], volume: this.tlsVolume() },
     });
   }
 
@@ -537,7 +634,7 @@ export class RedisCluster extends Construct {
       env[Env.CLUSTER_STATEFULSET] = kplus.EnvValue.fromValue(this.statefulSet.name);
       env[Env.CLUSTER_NAMESPACE] = kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE);
     }
-    if (this.password) env[Env.REDIS_PASSWORD] = kplus.EnvValue.fromSecretValue({ secret: this.password.secret, key: this.password.key });
+    Object.assign(env, this.credentialEnv());
     return {
       securityContext: restrictedPod(),
       // The ops account's token only where the program calls the API.
@@ -554,6 +651,17 @@ export class RedisCluster extends Construct {
         },
       ],
     };
+  }
+
+  /** What the runtime needs to reach the nodes: the password, and TLS with the CA (`REDIS_TLS`, `REDIS_TLS_CA`). */
+  private credentialEnv(): Record<string, kplus.EnvValue> {
+    const env: Record<string, kplus.EnvValue> = {};
+    if (this.password) env[Env.REDIS_PASSWORD] = kplus.EnvValue.fromSecretValue({ secret: this.password.secret, key: this.password.key });
+    if (this.tlsCa) {
+      env[Env.REDIS_TLS] = kplus.EnvValue.fromValue('true');
+      env[Env.REDIS_TLS_CA] = kplus.EnvValue.fromSecretValue({ secret: this.tlsCa.secret, key: this.tlsCa.key });
+    }
+    return env;
   }
 
   /**
@@ -575,7 +683,7 @@ export class RedisCluster extends Construct {
       [Env.CONSISTENCY_KEY_PREFIX]: kplus.EnvValue.fromValue(options.keyPrefix ?? CONSISTENCY_DEFAULTS.keyPrefix),
       [Env.CONSISTENCY_RATE]: kplus.EnvValue.fromValue(String(options.rate ?? CONSISTENCY_DEFAULTS.rate)),
     };
-    if (this.password) env[Env.REDIS_PASSWORD] = kplus.EnvValue.fromSecretValue({ secret: this.password.secret, key: this.password.key });
+    Object.assign(env, this.credentialEnv());
     const checker = renderRuntimeDeployment(
       scope,
       {
@@ -591,6 +699,14 @@ export class RedisCluster extends Construct {
     return checker;
   }
 }
+
+/** What a user may do unless given rules: every key, channel and command. */
+const DEFAULT_USER_RULES = '~* &* +@all';
+
+/** The keys of a `kubernetes.io/tls` Secret, and where the CA bundle usually is. */
+const TLS_CERT_KEY = 'tls.crt';
+const TLS_KEY_KEY = 'tls.key';
+const TLS_CA_KEY = 'ca.crt';
 
 /** A schedule that never comes (31 February): the operation CronJobs are templates, and suspended besides. */
 const NEVER = Cron.schedule({ minute: '0', hour: '0', day: '31', month: '2' });

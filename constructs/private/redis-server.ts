@@ -12,6 +12,8 @@ import { checkImage, checkName, propError } from './validation';
 export const REDIS_DATA_DIR = '/data';
 /** Where the config ConfigMap is mounted. */
 const REDIS_CONFIG_DIR = '/etc/redis';
+/** Where a TLS Secret (tls.crt, tls.key, the CA) is mounted in the Redis pods. */
+export const REDIS_TLS_DIR = '/etc/redis-tls';
 /** Where redis_exporter serves its metrics (its default `--web.telemetry-path`). */
 export const REDIS_EXPORTER_METRICS_PATH = '/metrics';
 /** The label Kubernetes puts on every namespace with its name. */
@@ -82,9 +84,9 @@ function redisPasswordEnv(password: SecretKeyRef | undefined): Record<string, kp
  * alive and started while the port accepts connections (TCP, not PING: a server loading a large AOF
  * answers LOADING and must not be killed for it).
  */
-function redisServerProbes(): Pick<kplus.ContainerProps, 'readiness' | 'liveness' | 'startup'> {
+function redisServerProbes(cliArgs: readonly string[] = []): Pick<kplus.ContainerProps, 'readiness' | 'liveness' | 'startup'> {
   return {
-    readiness: kplus.Probe.fromCommand(['sh', '-c', `redis-cli -p ${REDIS_PORT} ping | grep -q PONG`], {
+    readiness: kplus.Probe.fromCommand(['sh', '-c', `redis-cli ${[...cliArgs, '-p', String(REDIS_PORT)].join(' ')} ping | grep -q PONG`], {
       periodSeconds: Duration.seconds(5),
       timeoutSeconds: Duration.seconds(3),
       failureThreshold: 3,
@@ -128,18 +130,24 @@ export interface RedisExporterSpec {
   readonly password?: SecretKeyRef;
   /** Extra flags (`--is-cluster`). */
   readonly args?: string[];
+  /** The server speaks TLS only: the CA file in the mounted TLS Secret, and that volume. */
+  readonly tls?: { readonly caFile: string; readonly volume: kplus.Volume };
 }
 
 /** Adds the redis_exporter sidecar (port 9121, `metrics`) scraping the server of its pod. */
 export function addRedisExporter(scope: Construct, statefulSet: kplus.StatefulSet, spec: RedisExporterSpec): void {
   checkImage(scope, 'exporter.image', spec.image);
-  const env: Record<string, kplus.EnvValue> = { REDIS_ADDR: kplus.EnvValue.fromValue(`redis://localhost:${REDIS_PORT}`) };
+  const env: Record<string, kplus.EnvValue> = { REDIS_ADDR: kplus.EnvValue.fromValue(`${spec.tls ? 'rediss' : 'redis'}://localhost:${REDIS_PORT}`) };
+  // The exporter reaches its own pod's server as localhost, a name the certificate need not carry: the chain is not
+  // verified there (the connection never leaves the pod); clients and KEDA verify it with the CA.
+  const tlsArgs = spec.tls ? [`--tls-ca-cert-file=${spec.tls.caFile}`, '--skip-tls-verification'] : [];
+  const args = [...(spec.args ?? []), ...tlsArgs];
   if (spec.password) env.REDIS_PASSWORD = kplus.EnvValue.fromSecretValue({ secret: spec.password.secret, key: spec.password.key });
-  statefulSet.addContainer({
+  const exporter = statefulSet.addContainer({
     name: 'exporter',
     image: spec.image,
     imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-    ...(spec.args?.length ? { args: spec.args } : {}),
+    ...(args.length ? { args } : {}),
     envVariables: env,
     ports: [{ name: 'metrics', number: REDIS_EXPORTER_PORT }],
     securityContext: restrictedContainer(spec.user, spec.user),
@@ -150,6 +158,7 @@ export function addRedisExporter(scope: Construct, statefulSet: kplus.StatefulSe
     readiness: kplus.Probe.fromHttpGet('/health', { port: REDIS_EXPORTER_PORT }),
     liveness: kplus.Probe.fromHttpGet('/health', { port: REDIS_EXPORTER_PORT, periodSeconds: Duration.seconds(20) }),
   });
+  if (spec.tls) exporter.mount(REDIS_TLS_DIR, spec.tls.volume, { readOnly: true });
 }
 
 /** Who may reach a Redis StatefulSet's pods, beside the clients of its connection. */
@@ -215,6 +224,8 @@ export interface RedisServerSpec {
   readonly resources: kplus.ContainerResources;
   /** The user of the image. */
   readonly user: number;
+  /** The server speaks TLS only: the probe's redis-cli flags, and the TLS Secret's volume mounted read-only. */
+  readonly tls?: { readonly cliArgs: readonly string[]; readonly volume: kplus.Volume };
 }
 
 /**
@@ -233,8 +244,9 @@ export function addRedisServer(scope: Construct, statefulSet: kplus.StatefulSet,
     ports: [{ name: 'redis', number: REDIS_PORT }, ...(spec.ports ?? [])],
     securityContext: restrictedContainer(spec.user, spec.user),
     resources: spec.resources,
-    ...redisServerProbes(),
+    ...redisServerProbes(spec.tls?.cliArgs),
   });
   server.mount(REDIS_CONFIG_DIR, kplus.Volume.fromConfigMap(scope, 'config-volume', config, { name: 'config' }), { readOnly: true });
+  if (spec.tls) server.mount(REDIS_TLS_DIR, spec.tls.volume, { readOnly: true });
   return server;
 }
