@@ -121,9 +121,7 @@ test('every panel of the forecast dashboard reads what the forecaster and scaler
   await startPod(chart.load, { [Env.LOADGEN_TARGET_URL]: `http://127.0.0.1:${appPort}`, [Env.LOADGEN_START]: LOAD_START });
   const scaler = await startPod(chart.scaler, { [Env.SCALER_PORT]: '0' });
   const grpcPort = ((await scaler.waitForLog((l) => l.msg === 'scaler listening')) as unknown as { port: number }).port;
-  const rulesFile = path.join(dir, 'rules.json');
-  fs.writeFileSync(rulesFile, JSON.stringify({ groups: chart.rules.spec.groups }));
-  prometheus = await startPrometheus({ targets, ruleFiles: [rulesFile] });
+  prometheus = await startPrometheus({ targets, ruleGroups: chart.rules.spec.groups });
   const prom = prometheus;
   await prom.waitForTargetsUp(30_000);
 
@@ -136,7 +134,7 @@ test('every panel of the forecast dashboard reads what the forecaster and scaler
   const configFile = path.join(dir, FORECAST_CONFIG_FILE_NAME);
   fs.writeFileSync(configFile, chart.config);
   await startPod(chart.forecaster, { [Env.PROMETHEUS_URL]: prom.url, [Env.FORECAST_CONFIG]: configFile });
-  await prom.reconfigure({ targets, ruleFiles: [rulesFile] });
+  await prom.reconfigure({ targets, ruleGroups: chart.rules.spec.groups });
   await prom.waitForTargetsUp(30_000);
   await waitFor(async () => (await storedForecast(client!, 'api')) !== undefined, 'the first forecast of api in Redis', 30_000, 200);
 

@@ -6,9 +6,6 @@
  * query returns data and reads what the nodes say; every rule loads and is quiet on the healthy cluster.
  */
 import { ChildProcess, spawn } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as kplus from 'cdk8s-plus-27';
 import { AlertRules, Dashboards, RedisCluster } from '../../constructs';
 import { Env } from '../../runtime/contract';
@@ -29,7 +26,6 @@ let cluster: ClusterNodes | undefined;
 let prometheus: PrometheusServer | undefined;
 let checker: RunningProcess | undefined;
 const exporters: ChildProcess[] = [];
-let dir: string | undefined;
 
 afterAll(async () => {
   checker?.child.kill('SIGTERM');
@@ -44,7 +40,6 @@ afterAll(async () => {
   );
   await prometheus?.stop();
   await cluster?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
 function build() {
@@ -101,10 +96,7 @@ test('every panel of the cluster dashboard returns what the nodes say; every rul
   const listening = (await checker.waitForLog((l) => l.msg === 'health server listening', 30_000)) as unknown as { port: number };
   targets.push({ job: 'consistency', address: `127.0.0.1:${listening.port}`, labels: { namespace: NS, pod: deploymentPodName(chart.checker.metadata.name) } });
 
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-keda-cluster-dashboard-'));
-  const rulesFile = path.join(dir, 'rules.json');
-  fs.writeFileSync(rulesFile, JSON.stringify({ groups: chart.rules.spec.groups }));
-  prometheus = await startPrometheus({ targets, ruleFiles: [rulesFile] });
+  prometheus = await startPrometheus({ targets, ruleGroups: chart.rules.spec.groups });
   const prom = prometheus;
   await prom.waitForTargetsUp(30_000);
   // rate() needs two scrapes, and every replica's link must be up again after create.

@@ -12,7 +12,7 @@ import { planRebalance } from '../../runtime/cluster/rebalance-plan';
 import { queueKeys } from '../../runtime/contract';
 import { REPO_ROOT, runCli, startCli } from '../support/cli';
 import { proof, queueState } from '../support/queue-state';
-import { ClusterNodes, startClusterNodes } from '../support/redis-cluster';
+import { ClusterNodes, createCluster, startClusterNodes } from '../support/redis-cluster';
 import { Fleet, malformedEvent } from '../support/worker-fleet';
 
 const GOOD = 1200;
@@ -41,8 +41,7 @@ beforeAll(async () => {
     .slice(0, 3)
     .map((n) => n.address)
     .join(',');
-  const created = await runCli(['cluster', 'create', '--nodes', members, '--replicas-per-master', '0'], { timeoutMs: 30_000 });
-  expect({ code: created.code, stderr: created.code === 0 ? '' : created.stderr }).toEqual({ code: 0, stderr: '' });
+  await createCluster(cluster, { members });
   clients = cluster.nodes.map((n) => n.client());
   client = new Cluster(
     cluster.nodes.slice(0, 3).map(({ host, port }) => ({ host, port })),

@@ -30,6 +30,8 @@ export interface PrometheusOptions {
   readonly targets?: readonly ScrapeTarget[];
   /** Rule files (YAML of `groups:`), evaluated every `evaluationIntervalSeconds`. @default - none */
   readonly ruleFiles?: readonly string[];
+  /** Rule groups (a PrometheusRule's `spec.groups`) written to a rule file in Prometheus' own dir. @default - none */
+  readonly ruleGroups?: readonly unknown[];
   /** @default 1 */
   readonly scrapeIntervalSeconds?: number;
   /** @default 1 */
@@ -115,7 +117,12 @@ export async function startPrometheus(options: PrometheusOptions = {}, attempts 
 
 async function serverIn(dir: string, port: number, initial: PrometheusOptions): Promise<PrometheusServer> {
   const configFile = join(dir, 'prometheus.yml');
-  writeFileSync(configFile, prometheusConfig(initial));
+  const writeConfig = (options: PrometheusOptions) => {
+    const groupsFile = join(dir, 'groups.rules.json');
+    if (options.ruleGroups) writeFileSync(groupsFile, JSON.stringify({ groups: options.ruleGroups }));
+    writeFileSync(configFile, prometheusConfig({ ...options, ruleFiles: [...(options.ruleFiles ?? []), ...(options.ruleGroups ? [groupsFile] : [])] }));
+  };
+  writeConfig(initial);
   if (initial.blocksDir) cpSync(initial.blocksDir, join(dir, 'data'), { recursive: true });
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
@@ -174,7 +181,7 @@ async function serverIn(dir: string, port: number, initial: PrometheusOptions): 
       throw new Error(`prometheus targets not all up after ${timeoutMs} ms: ${JSON.stringify(last)}`);
     },
     reconfigure: async (options) => {
-      writeFileSync(configFile, prometheusConfig(options));
+      writeConfig(options);
       const response = await fetch(`${url}/-/reload`, { method: 'POST' });
       if (!response.ok) throw new Error(`prometheus reload: ${response.status} ${await response.text()}`);
       current = options;

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import Redis from 'ioredis';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { runCli } from './cli';
 import { freePort, launch, stopChild } from './redis-server';
 
 export interface ClusterNodesOptions {
@@ -177,4 +178,17 @@ async function nodeIn(dir: string, firstHost: string, port: number, busPort: num
     rmSync(dir, { recursive: true, force: true });
   });
   return node;
+}
+
+/**
+ * Joins `members` (default: every node) into a cluster with `redis-keda cluster create`, as the create Job does;
+ * throws with the tool's stderr when it fails.
+ */
+export async function createCluster(
+  cluster: ClusterNodes,
+  options: { readonly members?: string; readonly replicasPerMaster?: number; readonly timeoutMs?: number } = {},
+): Promise<void> {
+  const args = ['cluster', 'create', '--nodes', options.members ?? cluster.addresses, '--replicas-per-master', String(options.replicasPerMaster ?? 0)];
+  const created = await runCli(args, { timeoutMs: options.timeoutMs ?? 30_000 });
+  if (created.code !== 0) throw new Error(`cluster create exited ${created.code}: ${created.stderr}`);
 }

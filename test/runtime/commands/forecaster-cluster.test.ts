@@ -5,10 +5,9 @@
  */
 import { Cluster } from 'ioredis';
 import { Env, forecastKey, forecastLeaseKey, ForecastRecord } from '../../../runtime/contract';
-import { runCli } from '../../support/cli';
 import { startForecaster, startPrometheusWithHistory, stopped, workloadFlags } from '../../support/forecaster';
 import type { PrometheusServer } from '../../support/prometheus-server';
-import { ClusterNodes, startClusterNodes } from '../../support/redis-cluster';
+import { ClusterNodes, createCluster, startClusterNodes } from '../../support/redis-cluster';
 
 let cluster: ClusterNodes;
 let client: Cluster;
@@ -18,8 +17,7 @@ let stopPrometheus: () => Promise<void>;
 beforeAll(async () => {
   ({ prometheus, stop: stopPrometheus } = await startPrometheusWithHistory());
   cluster = await startClusterNodes({ count: 3 });
-  const created = await runCli(['cluster', 'create', '--nodes', cluster.addresses, '--replicas-per-master', '0'], { timeoutMs: 30_000 });
-  expect({ code: created.code, stderr: created.code === 0 ? '' : created.stderr }).toEqual({ code: 0, stderr: '' });
+  await createCluster(cluster);
   client = new Cluster(
     cluster.nodes.map(({ host, port }) => ({ host, port })),
     { redisOptions: { protocol: 2 } },

@@ -4,9 +4,9 @@
  */
 import { Cluster } from 'ioredis';
 import { Env } from '../../../runtime/contract';
-import { runCli, startCli } from '../../support/cli';
+import { startCli } from '../../support/cli';
 import { writeForecast } from '../../support/forecast-records';
-import { ClusterNodes, startClusterNodes } from '../../support/redis-cluster';
+import { ClusterNodes, createCluster, startClusterNodes } from '../../support/redis-cluster';
 import { connectScaler, failureOf } from '../../support/scaler-client';
 
 let cluster: ClusterNodes;
@@ -14,8 +14,7 @@ let client: Cluster;
 
 beforeAll(async () => {
   cluster = await startClusterNodes({ count: 3 });
-  const created = await runCli(['cluster', 'create', '--nodes', cluster.addresses, '--replicas-per-master', '0'], { timeoutMs: 30_000 });
-  expect({ code: created.code, stderr: created.code === 0 ? '' : created.stderr }).toEqual({ code: 0, stderr: '' });
+  await createCluster(cluster);
   client = new Cluster(
     cluster.nodes.map(({ host, port }) => ({ host, port })),
     { redisOptions: { protocol: 2 } },
