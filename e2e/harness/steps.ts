@@ -20,7 +20,9 @@ export function scenarioSteps(plane: () => ControlPlane | undefined) {
         } catch (error) {
           failed = name;
           const current = plane();
-          if (current) console.error(`${name}: failed; the cluster's logs (${current.logDir}):\n${current.logs()}`);
+          // The error first: a CI log cut after a few lines still says what failed.
+          const why = error instanceof Error ? error.message : String(error);
+          if (current) console.error(`${name}: failed: ${why}\nthe cluster's logs (${current.logDir}):\n${current.logs()}`);
           throw error;
         }
       },
