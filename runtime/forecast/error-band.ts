@@ -33,7 +33,23 @@ export function volatility(values: ArrayLike<number>, t: number, weight: number,
   return Math.max(floor, total ? sum / total : 0);
 }
 
-/** The score of an upper forecast `upper` made with volatility `scale`, once `most` (the load that came) is known. */
-export function bandScore(most: number, upper: number, scale: number): number {
-  return (most - upper) / scale;
+/**
+ * How a band widens an upper forecast `upper` made with volatility `scale`: `score` once `most` (the load that came)
+ * is known, `bound` the level a score `s` gives. Additive: the band is `s` volatilities over `upper` (noise that
+ * does not grow with the load). Relative: `upper` times `s` (noise in proportion to the load, as a fixed headroom);
+ * `scale` floors the base so a load near zero does not give an unbounded ratio.
+ */
+export interface BandFamily {
+  score(most: number, upper: number, scale: number): number;
+  bound(upper: number, s: number, scale: number): number;
 }
+
+export const ADDITIVE_BAND: BandFamily = {
+  score: (most, upper, scale) => (most - upper) / scale,
+  bound: (upper, s, scale) => upper + s * scale,
+};
+
+export const RELATIVE_BAND: BandFamily = {
+  score: (most, upper, scale) => most / Math.max(upper, scale),
+  bound: (upper, s, scale) => Math.max(upper, scale) * s,
+};

@@ -17,7 +17,7 @@ export interface CapacityPlannerOptions {
   readonly stepSeconds?: number;
   /**
    * Which quantile of the band sizes the pods (0.5 up to, not including, 1): the share of steps the pods should cover.
-   * @default 0.97
+   * @default 0.95
    */
   readonly quantile?: number;
   /** Factor over the sizing quantile (1 = none: the quantile is the headroom). @default 1 */
@@ -47,6 +47,12 @@ export interface CapacityPlannerOptions {
    * @default 3
    */
   readonly levelSteps?: number;
+  /**
+   * Whether the band may also widen the upper forecast in proportion to it (a headroom calibrated on the window) besides
+   * by volatilities over it: the one whose band would have been lower over the calibration window is used.
+   * @default true
+   */
+  readonly relativeBand?: boolean;
   /** Weight of the newest absolute one-step change in the moving average that scales the band (0 to 1). @default 0.1 */
   readonly volatilityWeight?: number;
   /** How many past days' rise at this time of the day the band starts from (0 = none). @default 3 */
@@ -89,7 +95,7 @@ export function resolvePlannerOptions(options: CapacityPlannerOptions): Resolved
   const o: ResolvedPlannerOptions = {
     minReplicas: 1,
     stepSeconds: 60,
-    quantile: 0.97,
+    quantile: 0.95,
     headroom: 1,
     maxScaleUpFactor: Infinity,
     maxScaleDownFraction: 0.5,
@@ -102,6 +108,7 @@ export function resolvePlannerOptions(options: CapacityPlannerOptions): Resolved
     calibrationWindowSeconds: 86400,
     levelSteps: 3,
     volatilityWeight: 0.1,
+    relativeBand: true,
     riseSeasons: 3,
     riseAgreement: 2,
     riseJitterSteps: 1,

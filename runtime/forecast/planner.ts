@@ -3,7 +3,7 @@
  * the whole history up to now. No IO, no clock: the same history gives the same plan, so any harness can evaluate it
  * offline (bench/forecast.ts, the eval plug-in in eval-policy.ts).
  */
-import { bandScore, quantileOfSorted, volatility } from './error-band';
+import { ADDITIVE_BAND, BandFamily, quantileOfSorted, RELATIVE_BAND, volatility } from './error-band';
 import { desiredReplicas, leadTimeMax } from './capacity-policy';
 import { CapacityPlannerOptions, PlannerOptionError, quantileKey, resolvePlannerOptions } from './options';
 import { History, inverseErrorWeights, seasonalLevelForecast, seasonalRise } from './seasonal-level';
@@ -40,6 +40,12 @@ interface BandPoint {
   readonly scale: number;
 }
 
+/** A band the planner may size by: the level it starts from (0 the load now, 1 the recent mean) and its family. */
+interface Candidate {
+  readonly level: number;
+  readonly family: BandFamily;
+}
+
 /** A planner for one workload; throws {@link PlannerOptionError} for an option out of range. */
 export function createCapacityPlanner(options: CapacityPlannerOptions): CapacityPlanner {
   const o = resolvePlannerOptions(options);
@@ -62,6 +68,8 @@ export function createCapacityPlanner(options: CapacityPlannerOptions): Capacity
   const made = new Map<number, number[][]>();
   const band = new Map<number, BandPoint>();
   let previous: number | undefined;
+  const families = o.relativeBand ? [ADDITIVE_BAND, RELATIVE_BAND] : [ADDITIVE_BAND];
+  const candidates: Candidate[] = families.flatMap((family) => [0, 1].map((level) => ({ level, family })));
 
   /** Each candidate's forecasts made at index `t`: [level, ...seasonal]. */
   const candidatesAt = (history: History, t: number): number[][] => {
@@ -109,32 +117,35 @@ export function createCapacityPlanner(options: CapacityPlannerOptions): Capacity
       const weights = Array.from({ length: steps }, (_, k) => inverseErrorWeights(squared.map((sq) => sq[k])));
       const now = candidatesAt(history, t);
       const forecast = Array.from({ length: steps }, (_, k) => now.reduce((sum, f, c) => sum + weights[k][c] * f[k], 0));
-      // The band: scores[level][k] of the band points whose next k + 1 steps have all come within the calibration window.
-      const scores = [0, 1].map(() => Array.from({ length: bandSteps }, () => [] as number[]));
+      // The band: per candidate (a level it starts from, a family that widens it), scores[c][k] of the band points
+      // whose next k + 1 steps have all come within the calibration window.
+      const scores = candidates.map(() => Array.from({ length: bandSteps }, () => [] as number[]));
       const points: BandPoint[] = [];
       for (let i = Math.max(1, t - calibration); i < t; i++) {
         const b = bandAt(history, i);
         let most = -Infinity;
         for (let k = 0; k < bandSteps && i + k + 1 <= t; k++) {
           most = Math.max(most, values[i + k + 1]);
-          scores.forEach((s, level) => s[k].push(bandScore(most, b.upper[level][k], b.scale)));
+          candidates.forEach(({ level, family }, c) => scores[c][k].push(family.score(most, b.upper[level][k], b.scale)));
         }
         if (i + bandSteps <= t) points.push(b);
       }
       for (const s of scores.flat()) s.sort((a, b) => a - b);
-      // The level whose band at the sizing quantile and the pod start would have been lower over the window.
+      // The candidate whose band at the sizing quantile and the pod start would have been lowest over the window.
       const last = bandSteps - 1;
-      const height = (level: number) => {
-        const q = quantileOfSorted(scores[level][last], o.quantile);
-        return points.reduce((sum, b) => sum + b.upper[level][last] + q * b.scale, 0);
+      const height = ({ level, family }: Candidate, c: number) => {
+        const q = quantileOfSorted(scores[c][last], o.quantile);
+        return points.reduce((sum, b) => sum + family.bound(b.upper[level][last], q, b.scale), 0);
       };
-      const level = height(1) < height(0) ? 1 : 0;
+      const heights = candidates.map(height);
+      const chosen = heights.indexOf(Math.min(...heights));
+      const { level, family } = candidates[chosen];
       const current = bandAt(history, t);
       const oldest = timestamps[Math.max(0, t - Math.max(window, calibration) - 1)];
       for (const cache of [made, band]) for (const key of cache.keys()) if (key < oldest) cache.delete(key);
       const quantiles: Record<string, number[]> = {};
       for (const q of reported) {
-        const byHorizon = current.upper[level].map((u, k) => Math.max(0, u + quantileOfSorted(scores[level][k], q) * current.scale));
+        const byHorizon = current.upper[level].map((u, k) => Math.max(0, family.bound(u, quantileOfSorted(scores[chosen][k], q), current.scale)));
         quantiles[quantileKey(q)] = forecast.map((_, k) => byHorizon[Math.min(k, last)]);
       }
       const desired = desiredReplicas(o, quantiles[sizingKey], previous);

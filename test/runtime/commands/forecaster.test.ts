@@ -128,8 +128,8 @@ describe('forecaster', () => {
       expect(generatedAt % (STEP * 1000)).toBe(0);
       expect(record).toMatchObject({ workload: 'api', metric: QUERY, step: STEP, horizon: 300, leadTime: 30, writer: 'forecaster-a' });
       expect(record.values).toHaveLength(300 / STEP + 1);
-      // The reported quantiles and the sizing one (the planner's default 0.97).
-      expect(Object.keys(record.quantiles).sort()).toEqual(['p50', 'p90', 'p97']);
+      // The reported quantiles and the sizing one (the planner's default 0.95).
+      expect(Object.keys(record.quantiles).sort()).toEqual(['p50', 'p90', 'p95']);
       for (const q of Object.values(record.quantiles)) expect(q).toHaveLength(61);
       expect(record.desiredReplicas).toHaveLength(61);
       expect(record.model).toEqual({ name: 'capacity-planner', options: PLANNER });
@@ -146,7 +146,7 @@ describe('forecaster', () => {
       // AND it is what the planner, run here on the same history in the same order, makes
       const { last, before } = await replay(firstAt, generatedAt / 1000);
       expect(record.values).toEqual([before.forecast[0], ...last.forecast]);
-      expect(record.quantiles).toEqual(Object.fromEntries(['p50', 'p90', 'p97'].map((k) => [k, [before.quantiles[k][0], ...last.quantiles[k]]])));
+      expect(record.quantiles).toEqual(Object.fromEntries(['p50', 'p90', 'p95'].map((k) => [k, [before.quantiles[k][0], ...last.quantiles[k]]])));
       expect(record.desiredReplicas).toEqual([before.desiredReplicas[0], ...last.desiredReplicas]);
 
       // AND /forecast/current serves the stored record; unknown or missing workloads are 400

@@ -2,7 +2,7 @@ import { createCapacityPlanner, PlannerOptionError } from '../../../runtime/fore
 import { desiredReplicas, leadTimeMax } from '../../../runtime/forecast/capacity-policy';
 import type { CapacityPlannerOptions } from '../../../runtime/forecast';
 import * as runtimeApi from '../../../runtime';
-import { volatility } from '../../../runtime/forecast/error-band';
+import { ADDITIVE_BAND, RELATIVE_BAND, volatility } from '../../../runtime/forecast/error-band';
 import { inverseErrorWeights, seasonalRise } from '../../../runtime/forecast/seasonal-level';
 
 const BASE: CapacityPlannerOptions = { targetPerPod: 100, maxReplicas: 50, leadTimeSeconds: 300, stepSeconds: 60 };
@@ -28,7 +28,7 @@ describe('createCapacityPlanner', () => {
     const plan = planSteps({ ...BASE, headroom: 1.2 }, new Array(120).fill(550), 100);
     // THEN the forecast is the load, every score is 0 so the band has no width, and 550 * 1.2 / 100 = 6.6 -> 7
     expect(plan.forecast).toEqual([550, 550, 550, 550, 550]);
-    expect(plan.quantiles).toEqual({ p50: [550, 550, 550, 550, 550], p90: [550, 550, 550, 550, 550], p97: [550, 550, 550, 550, 550] });
+    expect(plan.quantiles).toEqual({ p50: [550, 550, 550, 550, 550], p90: [550, 550, 550, 550, 550], p95: [550, 550, 550, 550, 550] });
     expect(plan.desiredReplicas).toEqual([7, 7, 7, 7, 7]);
     expect(plan.replicas).toBe(7);
   });
@@ -74,7 +74,7 @@ describe('createCapacityPlanner', () => {
     // seasons saw within each horizon: from minute 4, 5 or 6 (the jitter), 900 comes within 4 steps. The upper forecast
     // was never exceeded in the window (the highest score is 0), so the band is the upper forecast itself.
     expect(plan.forecast).toEqual([200, 200, 200, 200, 900]);
-    expect(plan.quantiles.p97).toEqual([200, 200, 200, 900, 900]);
+    expect(plan.quantiles.p95).toEqual([200, 200, 200, 900, 900]);
     expect(plan.desiredReplicas).toEqual([2, 2, 2, 9, 9]);
     expect(plan.replicas).toBe(9);
   });
@@ -86,9 +86,9 @@ describe('createCapacityPlanner', () => {
     test('the band is the recent volatility times the calibrated score: twice the swing, twice the band', () => {
       // GIVEN the band started from the load now alone
       const now = { ...options, levelSteps: 1 };
-      // THEN the volatility is the swing, the next minutes' load rose by at most one swing (score 1), so p97 = 520 + 20
-      expect(planSteps(now, swinging(20), 100).quantiles.p97).toEqual([540, 540, 540, 540, 540]);
-      expect(planSteps(now, swinging(40), 100).quantiles.p97).toEqual([580, 580, 580, 580, 580]);
+      // THEN the volatility is the swing, the next minutes' load rose by at most one swing (score 1), so p95 = 520 + 20
+      expect(planSteps(now, swinging(20), 100).quantiles.p95).toEqual([540, 540, 540, 540, 540]);
+      expect(planSteps(now, swinging(40), 100).quantiles.p95).toEqual([580, 580, 580, 580, 580]);
       expect(planSteps(now, swinging(40), 100).replicas).toBe(58);
     });
 
@@ -98,8 +98,26 @@ describe('createCapacityPlanner', () => {
       // THEN from the mean, the next minutes rose by at most 2/3 of a swing: its band is 506.67 + 13.33 after a low
       // minute and 513.33 + 13.33 after a high one (523.33 on average, against 520 and 540 from the load now: 530),
       // so the mean is used: (520 + 500 + 520) / 3 + 20 * 2/3 now
-      for (const v of plan.quantiles.p97) expect(v).toBeCloseTo(1580 / 3, 9);
+      for (const v of plan.quantiles.p95) expect(v).toBeCloseTo(1580 / 3, 9);
       expect(plan.replicas).toBe(53);
+    });
+  });
+
+  describe('on a load with a spike of half its level every 5 minutes', () => {
+    // GIVEN 400 with a one-minute spike to 600 every fifth minute, for two hours, ending two minutes after a spike
+    const values = Array.from({ length: 122 }, (_, i) => (i % 5 === 4 ? 600 : 400));
+    const options = { ...BASE, seasons: 0, shortSeasons: 0, riseSeasons: 0, levelSteps: 1 };
+
+    test('the relative band is used when it would have been the lower: the spikes are half the level, so 1.5 x 400', () => {
+      // THEN at every horizon at least 1 of every 5 minutes has a spike coming (ratio 1.5), more than the 5 % above
+      // the quantile: the band is 1.5 x the level. Volatilities over the level would have been higher:
+      // the volatility decays between spikes, so the minutes before a spike score highest and the others pay for it.
+      const plan = planSteps(options, values, 100);
+      expect(plan.quantiles.p95).toEqual([600, 600, 600, 600, 600]);
+      expect(plan.replicas).toBe(6);
+      const additive = planSteps({ ...options, relativeBand: false }, values, 100);
+      for (const v of additive.quantiles.p95) expect(v).toBeGreaterThan(600);
+      expect(additive.replicas).toBe(7);
     });
   });
 
@@ -175,4 +193,17 @@ describe('capacity policy', () => {
     expect(leadTimeMax([2, 3, 9, 4], 2)).toBe(3);
     expect(leadTimeMax([2, 3, 9, 4], 3)).toBe(9);
   });
+});
+
+test('a band family gives back, for a score it gave, the load that was scored; the relative one floors its base', () => {
+  for (const family of [ADDITIVE_BAND, RELATIVE_BAND]) {
+    for (const [most, upper, scale] of [[550, 500, 20], [430, 500, 20], [30, 4, 10]]) {
+      expect(family.bound(upper, family.score(most, upper, scale), scale)).toBeCloseTo(most, 9);
+    }
+  }
+  expect(ADDITIVE_BAND.score(550, 500, 20)).toBe(2.5);
+  expect(RELATIVE_BAND.score(550, 500, 20)).toBe(1.1);
+  // a base below the volatility floor counts as the floor: 30 over max(4, 10)
+  expect(RELATIVE_BAND.score(30, 4, 10)).toBe(3);
+  expect(RELATIVE_BAND.bound(0, 1.2, 10)).toBe(12);
 });
