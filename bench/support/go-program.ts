@@ -17,10 +17,10 @@ export interface GoProgram {
   readonly buildSeconds: number;
 }
 
-/** The installed Go's version; BenchmarkBroken naming `what` needs it when `go` is not on the PATH. */
-export function goVersion(what: string): string {
+/** The installed Go's version; BenchmarkBroken naming `what` needs it when `go` is not on the PATH (of `env`). */
+export function goVersion(what: string, env: NodeJS.ProcessEnv = process.env): string {
   try {
-    return execFileSync('go', ['env', 'GOVERSION'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    return execFileSync('go', ['env', 'GOVERSION'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new BenchmarkBroken(
