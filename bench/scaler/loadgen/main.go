@@ -103,63 +103,59 @@ type Reply struct {
 
 func decodeReply(b []byte, r *Reply) error {
 	*r = Reply{}
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
+	var inner error
+	err := fields(b, func(num protowire.Number, typ protowire.Type, v []byte) int {
+		if num != 1 || typ != protowire.BytesType {
+			return protowire.ConsumeFieldValue(num, typ, v)
 		}
-		b = b[n:]
-		if num == 1 && typ == protowire.BytesType {
-			value, m := protowire.ConsumeBytes(b)
-			if m < 0 {
-				return protowire.ParseError(m)
-			}
-			b = b[m:]
+		value, m := protowire.ConsumeBytes(v)
+		if m >= 0 {
 			r.Values++
 			if r.Values == 1 {
-				if err := decodeMetricValue(value, r); err != nil {
-					return err
-				}
+				inner = decodeMetricValue(value, r)
 			}
-			continue
 		}
-		m := protowire.ConsumeFieldValue(num, typ, b)
-		if m < 0 {
-			return protowire.ParseError(m)
-		}
-		b = b[m:]
+		return m
+	})
+	if err != nil {
+		return err
 	}
-	return nil
+	return inner
 }
 
 func decodeMetricValue(b []byte, r *Reply) error {
+	return fields(b, func(num protowire.Number, typ protowire.Type, v []byte) int {
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			s, m := protowire.ConsumeString(v)
+			r.MetricName = s
+			return m
+		case num == 2 && typ == protowire.VarintType:
+			x, m := protowire.ConsumeVarint(v)
+			r.Value = int64(x)
+			return m
+		case num == 3 && typ == protowire.Fixed64Type:
+			x, m := protowire.ConsumeFixed64(v)
+			r.ValueFloat = math.Float64frombits(x)
+			return m
+		}
+		return protowire.ConsumeFieldValue(num, typ, v)
+	})
+}
+
+// fields calls f for each field of a message with its number, wire type and the bytes from its value on; f returns
+// the length of the value it consumed (negative: protowire's error).
+func fields(b []byte, f func(num protowire.Number, typ protowire.Type, v []byte) int) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
-		b = b[n:]
-		var m int
-		switch {
-		case num == 1 && typ == protowire.BytesType:
-			var s string
-			s, m = protowire.ConsumeString(b)
-			r.MetricName = s
-		case num == 2 && typ == protowire.VarintType:
-			var v uint64
-			v, m = protowire.ConsumeVarint(b)
-			r.Value = int64(v)
-		case num == 3 && typ == protowire.Fixed64Type:
-			var v uint64
-			v, m = protowire.ConsumeFixed64(b)
-			r.ValueFloat = math.Float64frombits(v)
-		default:
-			m = protowire.ConsumeFieldValue(num, typ, b)
-		}
+		m := f(num, typ, b[n:])
 		if m < 0 {
 			return protowire.ParseError(m)
 		}
-		b = b[m:]
+		b = b[n+m:]
 	}
 	return nil
 }
