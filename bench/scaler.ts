@@ -23,9 +23,9 @@
  * The report: `sides.<side>.throughput` (medians over the rounds): callsPerSecond, calls, serverCpuCores and
  * serverCpuMsPerCall (the server process's CPU over the measured seconds, and per answer), p50Ms/p99Ms/maxMs (per
  * call, 1,000 in flight: queueing), loadgenCpuSeconds; `sides.<side>.latency` (medians at `latencyRate`): p50Ms,
- * p90Ms, p99Ms, p999Ms, maxMs (from due to answer), sentPerSecond and answeredPerSecond (what was achieved),
- * sendLagP99Ms/sendLagMaxMs (how late the load generator itself sent: the machine's scheduling, counted in the
- * latency), serverCpuMsPerCall, loadgenCpuSeconds, `carried` (false when any round stopped because 2 s of calls
+ * p90Ms, p99Ms, p999Ms, maxMs (from due to answer: the goal's), fromSendP50Ms/fromSendP99Ms (from sent to answer),
+ * sentPerSecond and answeredPerSecond (what was achieved), sendLagP99Ms/sendLagMaxMs (how late the load generator
+ * itself sent: Go's timers wake up to 1 ms late, more when the machine is busy; counted in the latency from due), serverCpuMsPerCall, loadgenCpuSeconds, `carried` (false when any round stopped because 2 s of calls
  * waited for answers) and `failures` (summed by gRPC code); `ratios` (throughput, CPU per call and p99 of ours against
  * the no-op's), `goal`, `loadgen` (Go version, build seconds), and `runs` (every round's report as the load generator
  * printed it).

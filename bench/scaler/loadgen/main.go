@@ -15,8 +15,8 @@
 //
 // A call not answered within -deadline fails (DEADLINE_EXCEEDED); failures are counted by code. One JSON line on
 // stdout: the mode and its settings; open: sent, ok, failed, carried, sendingSeconds, sentPerSecond,
-// answeredPerSecond, p50Ms..maxMs (from due to answer), sendLagP99Ms and sendLagMaxMs (how late this program sent),
-// loadgenWorkers; closed: calls, callsPerSecond, failed, p50Ms, p99Ms, maxMs (per call); both: wrong, firstWrong,
+// answeredPerSecond, p50Ms..maxMs (from due to answer), fromSendP50Ms and fromSendP99Ms (from sent to answer),
+// sendLagP99Ms and sendLagMaxMs (how late this program sent: Go's timers wake up to about 1 ms late), loadgenWorkers; closed: calls, callsPerSecond, failed, p50Ms, p99Ms, maxMs (per call); both: wrong, firstWrong,
 // loadgenCpuSeconds and, with -watch-pid, serverCpuSeconds, serverCpuCores, serverCpuMsPerCall (per answer).
 package main
 
@@ -301,6 +301,7 @@ func (c *client) open(o options) map[string]any {
 	total := int(math.Round(o.rate * o.seconds))
 	latencies := make([]time.Duration, total)
 	lags := make([]time.Duration, total)
+	fromSend := make([]time.Duration, total)
 	codesOf := make([]codes.Code, total)
 	backlog := int64(math.Ceil(o.maxBacklog * o.rate))
 	var inFlight atomic.Int64
@@ -320,6 +321,7 @@ func (c *client) open(o options) map[string]any {
 		for j := range jobs {
 			codesOf[j.k] = c.call(j.k % len(c.workloads))
 			latencies[j.k] = time.Since(j.due)
+			fromSend[j.k] = latencies[j.k] - lags[j.k]
 			lastAnswer.Store(int64(time.Since(start)))
 			inFlight.Add(-1)
 			done.Done()
@@ -354,13 +356,16 @@ func (c *client) open(o options) map[string]any {
 	cpu, server := cpuSeconds()-cpu0, pidCPUSeconds(o.watchPid, o.ticks)-server0
 	failed := counts{}
 	answered := make([]time.Duration, 0, sent)
+	answeredFromSend := make([]time.Duration, 0, sent)
 	for k := 0; k < sent; k++ {
 		failed.add(codesOf[k])
 		if codesOf[k] == codes.OK {
 			answered = append(answered, latencies[k])
+			answeredFromSend = append(answeredFromSend, fromSend[k])
 		}
 	}
 	slices.Sort(answered)
+	slices.Sort(answeredFromSend)
 	sortedLags := slices.Clone(lags[:sent])
 	slices.Sort(sortedLags)
 	until := time.Duration(lastAnswer.Load()).Seconds()
@@ -380,6 +385,8 @@ func (c *client) open(o options) map[string]any {
 		"p99Ms":             quantile(answered, 0.99),
 		"p999Ms":            quantile(answered, 0.999),
 		"maxMs":             quantile(answered, 1),
+		"fromSendP50Ms":     quantile(answeredFromSend, 0.5),
+		"fromSendP99Ms":     quantile(answeredFromSend, 0.99),
 		"sendLagP99Ms":      quantile(sortedLags, 0.99),
 		"sendLagMaxMs":      quantile(sortedLags, 1),
 		"loadgenCpuSeconds": round(cpu, 3),
