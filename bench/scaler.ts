@@ -233,8 +233,9 @@ async function main(): Promise<void> {
           const { carried, p99Ms } = results[name].latency as { carried: boolean; p99Ms?: number | null };
           return carried && typeof p99Ms === 'number' ? p99Ms : Infinity;
         };
-        const ratio = round(rate('ours') / rate('no-op'), 2);
-        const ratioNoCache = round(rate('ours-no-cache') / rate('no-op'), 2);
+        // Unrounded for the goal: 0.699 is not 0.7.
+        const ratio = rate('ours') / rate('no-op');
+        const ratioNoCache = rate('ours-no-cache') / rate('no-op');
         return {
           benchmark: 'scaler',
           redisVersion,
@@ -246,8 +247,8 @@ async function main(): Promise<void> {
           latencySeconds: LATENCY_SECONDS,
           sides: results,
           ratios: {
-            ours_vs_noop_throughput: ratio,
-            ours_no_cache_vs_noop_throughput: ratioNoCache,
+            ours_vs_noop_throughput: round(ratio, 3),
+            ours_no_cache_vs_noop_throughput: round(ratioNoCache, 3),
             // The throughput ratio where the server's CPU is what limits: the no-op's CPU per call over ours.
             ours_vs_noop_cpu_per_call: round(cpuPerCall('no-op') / cpuPerCall('ours'), 2),
             ours_no_cache_vs_noop_cpu_per_call: round(cpuPerCall('no-op') / cpuPerCall('ours-no-cache'), 2),
