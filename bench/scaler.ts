@@ -196,7 +196,7 @@ async function main(): Promise<void> {
       await writeForecasts(redis);
       // The forecaster's cadence: every forecast rewritten every 30 s, so none is stale and the cache turns over;
       // a thirtieth of them each second, as workloads' own loops drift apart. All 1,000 at once from this process
-      // took CPU from the servers on these two cores: rounds it fell in had p99s up to 14.6 ms, the others 2 to 4.
+      // took CPU from the servers on these two cores: the round it fell in had a p99 of 7.6 to 14.6 ms, 2 to 4 others.
       const SLICES = 30;
       let slice = 0;
       const refresher = setInterval(() => {
