@@ -64,10 +64,9 @@ const desiredOf = (i: number) => [1, 2, 1, 2, (i % 17) + 3, 1, 1, 1, 1, 1, 1];
 const expectedOf = (i: number) => (i % 17) + 3;
 const workload = (i: number) => `w${i}`;
 
-/** Rewrites the forecasts of workloads [from, to). */
-async function writeForecasts(redis: Redis, from = 0, to = WORKLOADS): Promise<void> {
+async function writeForecasts(redis: Redis): Promise<void> {
   const pipeline = redis.pipeline();
-  for (let i = from; i < to; i++)
+  for (let i = 0; i < WORKLOADS; i++)
     pipeline.set(forecastKey(workload(i)), JSON.stringify(forecastRecord(workload(i), { ageSeconds: 0, desiredReplicas: desiredOf(i), leadTime: LEAD_TIME_SECONDS })), 'EX', 600);
   await pipeline.exec();
 }
@@ -194,16 +193,8 @@ async function main(): Promise<void> {
     'scaler',
     async ({ server, redis, dir, redisVersion }) => {
       await writeForecasts(redis);
-      // The forecaster's cadence: every forecast rewritten every 30 s, so none is stale and the cache turns over;
-      // a thirtieth of them each second, as workloads' own loops drift apart. All 1,000 at once from this process
-      // took CPU from the servers on these two cores: the round it fell in had a p99 of 7.6 to 14.6 ms, 2 to 4 others.
-      const SLICES = 30;
-      let slice = 0;
-      const refresher = setInterval(() => {
-        const [from, to] = [Math.floor((slice * WORKLOADS) / SLICES), Math.floor(((slice + 1) * WORKLOADS) / SLICES)];
-        slice = (slice + 1) % SLICES;
-        void writeForecasts(redis, from, to).catch(() => undefined);
-      }, 30_000 / SLICES);
+      // The forecaster's cadence: every forecast rewritten every 30 s, so none is stale and the cache turns over.
+      const refresher = setInterval(() => void writeForecasts(redis).catch(() => undefined), 30_000);
       try {
         // All three run throughout (an idle one costs nothing) and are measured in turn, round after round, the
         // order rotated: what the rest of the machine does meanwhile falls on each side alike.
