@@ -22,6 +22,15 @@ function run(name: string): Promise<{ code: number | null; stdout: string }> {
   });
 }
 
+function brokenReason(stdout: string): string | undefined {
+  try {
+    const { broken } = JSON.parse(stdout) as { broken?: unknown };
+    return typeof broken === 'string' ? broken : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<number> {
   const results: unknown[] = [];
   const broken: string[] = [];
@@ -29,7 +38,8 @@ async function main(): Promise<number> {
     process.stderr.write(`== bench/${name}.ts\n`);
     const { code, stdout } = await run(name);
     try {
-      if (code !== 0) throw new Error(`exit code ${code}`);
+      // A benchmark that broke may say why in its JSON ({ broken }), e.g. bench:scaler without Go.
+      if (code !== 0) throw new Error(brokenReason(stdout) ?? `exit code ${code}`);
       results.push(JSON.parse(stdout));
     } catch (error) {
       broken.push(name);

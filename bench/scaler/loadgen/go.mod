@@ -1,0 +1,16 @@
+// The load generator of bench:scaler (bench/scaler.ts), built by it into .bench/ (git-ignored); see main.go.
+module github.com/cdk8s-redis-keda/cdk8s-redis-keda/bench/scaler/loadgen
+
+go 1.26.0
+
+require (
+	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+)
