@@ -30,7 +30,8 @@
  * the no-op's), `goal`, `loadgen` (Go version, build seconds), and `runs` (every round's report as the load generator
  * printed it).
  *
- * Environment: BENCH_SCALER_WORKLOADS (1000), BENCH_SCALER_SECONDS (3), BENCH_SCALER_ROUNDS (3), BENCH_SCALER_RATE (2000), BENCH_SCALER_LATENCY_SECONDS (10).
+ * Environment: BENCH_SCALER_WORKLOADS (1000), BENCH_SCALER_SECONDS (3), BENCH_SCALER_ROUNDS (3), BENCH_SCALER_RATE (2000), BENCH_SCALER_LATENCY_SECONDS (10);
+ * BENCH_PROF=DIR writes a V8 CPU profile of each of our scaler processes there (node --cpu-prof), to see where a call goes.
  */
 import { ChildProcess, spawn } from 'child_process';
 import { join } from 'path';
@@ -104,6 +105,7 @@ function startNoop(): Promise<Side> {
 
 async function startOurs(name: string, redisUrl: string, dir: string, cacheTtlMs: number): Promise<Side> {
   const child = startCli(['scaler'], join(dir, `${name}.log`), {
+    nodeArgs: process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [],
     env: { [Env.REDIS_URL]: redisUrl, [Env.SCALER_PORT]: '0', [Env.METRICS_PORT]: '0', [Env.SCALER_CACHE_TTL]: String(cacheTtlMs), [Env.LOG_LEVEL]: 'info' },
   });
   const listening = (await child.waitForLog((l) => l.msg === 'scaler listening')) as unknown as { port: number };

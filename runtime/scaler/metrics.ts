@@ -43,11 +43,20 @@ export function createScalerMetrics(registry: Registry): ScalerMetrics {
     calls.labels(method, 'OK').inc(0);
     for (const reason of Object.values(ScalerErrorReasons)) errors.labels(method, reason).inc(0);
   }
+  // The labelled children, looked up once: prom-client hashes the labels on every labels() call.
+  const callsOf = new Map<string, Counter.Internal>();
+  const secondsOf = new Map<string, Histogram.Internal<string>>();
+  const errorsOf = new Map<string, Counter.Internal>();
+  const child = <T>(cache: Map<string, T>, key: string, make: () => T): T => {
+    let found = cache.get(key);
+    if (!found) cache.set(key, (found = make()));
+    return found;
+  };
   return {
     call: (method, code, duration) => {
-      calls.labels(method, code).inc();
-      if (duration !== undefined) seconds.labels(method).observe(duration);
+      child(callsOf, `${method} ${code}`, () => calls.labels(method, code)).inc();
+      if (duration !== undefined) child(secondsOf, method, () => seconds.labels(method)).observe(duration);
     },
-    error: (method, reason) => errors.labels(method, reason).inc(),
+    error: (method, reason) => child(errorsOf, `${method} ${reason}`, () => errors.labels(method, reason)).inc(),
   };
 }

@@ -41,10 +41,16 @@ export class ForecastReader {
     this.now = options.now ?? Date.now;
   }
 
+  /** The workload's forecast from the cache when it is there and young enough, without waiting for anything. */
+  kept(workload: string): ReadForecast | undefined {
+    const entry = this.entries.get(workload);
+    return entry && this.now() - entry.readAt < this.options.cacheTtlMs ? { forecast: entry.forecast, cached: true } : undefined;
+  }
+
   /** The workload's forecast; throws `missing`, `unreadable` or `redis`. */
   async read(workload: string, fresh = false): Promise<ReadForecast> {
-    const entry = this.entries.get(workload);
-    if (!fresh && entry && this.now() - entry.readAt < this.options.cacheTtlMs) return { forecast: entry.forecast, cached: true };
+    const kept = fresh ? undefined : this.kept(workload);
+    if (kept) return kept;
     let read = this.pending.get(workload);
     if (!read) {
       read = this.fetch(workload).finally(() => this.pending.delete(workload));

@@ -13,9 +13,9 @@ import { forecastMetricName } from '../contract';
 import type { Logger } from '../log';
 import { asScalerError, codeName, ScalerError } from './errors';
 import { checkFresh, leadTimeMax } from './forecast-record';
-import { parseTriggerMetadata } from './metadata';
+import { parseTriggerMetadata, TriggerMetadata } from './metadata';
 import type { ScalerMetrics, ServedMethod } from './metrics';
-import type { ForecastReader } from './reader';
+import type { ForecastReader, ReadForecast } from './reader';
 import { externalScalerService, GetMetricSpecResponse, GetMetricsRequest, GetMetricsResponse, IsActiveResponse, ScaledObjectRef } from './service';
 
 export interface ScalerOptions {
@@ -64,20 +64,23 @@ export function createScalerService(options: ScalerOptions): ScalerService {
     } else log.warn('forecast not usable', { workload, reason: outcome.reason, code: codeName(outcome.code), error: outcome.message });
   };
 
-  /** The lead-time maximum of the workload's forecast, reading again once when a kept read fails the checks. */
-  const desired = async (ref: ScaledObjectRef | undefined): Promise<{ workload: string; replicas: number }> => {
-    const meta = parseTriggerMetadata(ref?.scalerMetadata);
-    const assess = (read: Awaited<ReturnType<ForecastReader['read']>>) => {
+  /**
+   * The lead-time maximum of the workload's forecast, reading again once when a kept read fails the checks. Only a
+   * read from Redis can be slow, so only that runs under the deadline (a kept forecast answers at once, and a timer
+   * per call would be most of what the call costs).
+   */
+  const desired = async (meta: TriggerMetadata): Promise<number> => {
+    const assess = (read: ReadForecast) => {
       const at = now();
       checkFresh(read.forecast, at, meta.staleAfterSeconds ?? options.staleAfterSeconds);
       return leadTimeMax(read.forecast, at, meta.leadTimeSeconds ?? read.forecast.leadTime);
     };
-    const first = await reader.read(meta.workload);
+    const first = reader.kept(meta.workload) ?? (await withDeadline(reader.read(meta.workload), options.deadlineMs));
     try {
-      return { workload: meta.workload, replicas: assess(first) };
+      return assess(first);
     } catch (error) {
       if (!first.cached) throw error;
-      return { workload: meta.workload, replicas: assess(await reader.read(meta.workload, true)) };
+      return assess(await withDeadline(reader.read(meta.workload, true), options.deadlineMs));
     }
   };
 
@@ -86,7 +89,7 @@ export function createScalerService(options: ScalerOptions): ScalerService {
   function unary<Req, Res>(method: ServedMethod, ref: (req: Req) => ScaledObjectRef | undefined, body: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       const started = performance.now();
-      withDeadline(body(call.request), options.deadlineMs).then(
+      body(call.request).then(
         (response) => {
           metrics.call(method, 'OK', (performance.now() - started) / 1000);
           callback(null, response);
@@ -110,19 +113,21 @@ export function createScalerService(options: ScalerOptions): ScalerService {
   };
 
   const getMetrics = async (request: GetMetricsRequest): Promise<GetMetricsResponse> => {
-    const { workload } = parseTriggerMetadata(request.scaledObjectRef?.scalerMetadata);
+    const meta = parseTriggerMetadata(request.scaledObjectRef?.scalerMetadata);
+    const { workload } = meta;
     const metricName = forecastMetricName(workload);
     if (request.metricName !== '' && request.metricName !== metricName) {
       throw new ScalerError('metadata', `metric '${request.metricName}' is not this trigger's: workload '${workload}' serves '${metricName}'`);
     }
-    const { replicas } = await desired(request.scaledObjectRef);
+    const replicas = await desired(meta);
     note(workload, 'ok');
     return { metricValues: [{ metricName, metricValue: Math.round(replicas), metricValueFloat: replicas }] };
   };
 
   const isActive = async (ref: ScaledObjectRef): Promise<IsActiveResponse> => {
-    const { workload, replicas } = await desired(ref);
-    note(workload, 'ok');
+    const meta = parseTriggerMetadata(ref?.scalerMetadata);
+    const replicas = await desired(meta);
+    note(meta.workload, 'ok');
     return { result: replicas > 0 };
   };
 
@@ -142,7 +147,7 @@ export function createScalerService(options: ScalerOptions): ScalerService {
     call.on('cancelled', () => close('CANCELLED'));
     call.on('close', () => close('OK'));
     const check = () => {
-      withDeadline(isActive(call.request), options.deadlineMs).then(
+      isActive(call.request).then(
         ({ result }) => {
           if (!open) return;
           if (result !== last) {
