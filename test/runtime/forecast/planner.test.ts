@@ -197,7 +197,11 @@ describe('capacity policy', () => {
 
 test('a band family gives back, for a score it gave, the load that was scored; the relative one floors its base', () => {
   for (const family of [ADDITIVE_BAND, RELATIVE_BAND]) {
-    for (const [most, upper, scale] of [[550, 500, 20], [430, 500, 20], [30, 4, 10]]) {
+    for (const [most, upper, scale] of [
+      [550, 500, 20],
+      [430, 500, 20],
+      [30, 4, 10],
+    ]) {
       expect(family.bound(upper, family.score(most, upper, scale), scale)).toBeCloseTo(most, 9);
     }
   }
