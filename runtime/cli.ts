@@ -113,9 +113,24 @@ function onOutputError(error: NodeJS.ErrnoException): void {
   throw error;
 }
 
+/**
+ * A failure outside every promise chain (an unhandled rejection, an error thrown from a callback) ends the
+ * process as Node would (exit 1), but as a log line: a pod's logs stay JSON and say why it stopped.
+ */
+function logCrashes(log: Logger): void {
+  const crash = (kind: string) => (error: unknown) => {
+    log.error(`${kind}: ${errorMessage(error)}`, { stack: error instanceof Error ? error.stack : undefined });
+    flushStderr();
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash('uncaught error'));
+  process.on('unhandledRejection', crash('unhandled rejection'));
+}
+
 async function main(): Promise<void> {
   const log = cliLogger();
   routeWarnings(log);
+  logCrashes(log);
   process.stdout.on('error', onOutputError);
   // With nobody reading stderr there is no one to tell.
   process.stderr.on('error', () => undefined);

@@ -1,4 +1,5 @@
-import { runCli, spawnProcess } from '../support/cli';
+import { join } from 'path';
+import { REPO_ROOT, runCli, spawnProcess } from '../support/cli';
 import { transpiledCli } from '../support/runtime-build';
 import { freePort } from '../support/redis-server';
 
@@ -114,6 +115,19 @@ describe('exit codes', () => {
     expect(result.code).toBe(1);
     expect(result.logs.filter((l) => l.level === 'warn' && /command line/.test(l.msg))).toEqual([]);
     expect(result.stderr).not.toMatch(/Se@|cret/);
+  });
+
+  test.concurrent.each([
+    ['throw', 'uncaught error: thrown from a timer'],
+    ['reject', 'unhandled rejection: a promise nobody awaited'],
+  ])('an error no promise chain catches (%s): exit 1 with a JSON error line saying so, the stack in a field', async (crash, msg) => {
+    const port = await freePort();
+    const handler = join(REPO_ROOT, 'test', 'runtime', 'fixtures', 'crash-handler.js');
+    const result = await runCli(['consume', '--handler', handler, '--metrics-port', '0'], { env: { CRASH: crash, REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) } });
+    expect({ code: result.code, signal: result.signal }).toEqual({ code: 1, signal: null });
+    expect(result.logs.at(-1)).toEqual({ time: expect.any(String), level: 'error', msg, stack: expect.stringContaining('crash-handler.js') });
+    // Nothing but log lines on stderr (Node's own crash report would not parse)
+    expect(result.stderr.trim().split('\n').length).toBe(result.logs.length);
   });
 
   test.concurrent('Redis unreachable after the connect timeout: exit 1 with the reason', async () => {

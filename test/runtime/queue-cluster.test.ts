@@ -23,6 +23,8 @@ const LEASE_SECONDS = 2;
 const KILL_EVERY_MS = 1000;
 const HANDLER_MS = 20;
 const DEADLINE_MS = 45_000;
+/** How near a move of the queue's slot (either side, in ms) the queue must have held events waiting or in flight. */
+const MOVE_WINDOW_MS = 500;
 /** 1,200 events in batches of 10 every 0.15 s: about 18 s of publishing, long enough for both scales to move the slot meanwhile. */
 const PUBLISH_BATCH = 10;
 const PUBLISH_INTERVAL_S = 0.15;
@@ -136,21 +138,25 @@ test(
     );
     const stopKilling = fleet.killEvery(KILL_EVERY_MS);
     let chaos = true;
-    // Every change of the slot's owner (an index of the nodes), with the queue's work at that moment and whether the publisher still ran.
-    const owners: { owner: number; publishing: boolean; pending: number; processed: number; atMs: number }[] = [
-      { owner: ids.indexOf(await slotOwner(slot)), publishing: true, pending: 0, processed: 0, atMs: 0 },
+    // Every change of the slot's owner (an index of the nodes), when it was seen and whether the publisher still ran; and the
+    // queue's work (ready + in flight) sampled all along, to tell whether events waited or were held around each move.
+    const owners: { owner: number; publishing: boolean; processed: number; atMs: number }[] = [
+      { owner: ids.indexOf(await slotOwner(slot)), publishing: true, processed: 0, atMs: 0 },
     ];
+    const pendingSamples: { atMs: number; pending: number }[] = [];
     let publishing = true;
     const watcher = (async () => {
       while (chaos) {
         const owner = ids.indexOf(await slotOwner(slot).catch(() => ids[owners[owners.length - 1].owner]));
-        if (owner !== owners[owners.length - 1].owner) {
-          const pending = (await client.llen(list)) + (await client.zcard(`${list}:inflight`));
-          owners.push({ owner, publishing, pending, processed: await client.hlen(proofKey), atMs: Date.now() - started });
-        }
+        if (owner !== owners[owners.length - 1].owner) owners.push({ owner, publishing, processed: await client.hlen(proofKey), atMs: Date.now() - started });
+        const pending = await Promise.all([client.llen(list), client.zcard(`${list}:inflight`)]).catch(() => undefined);
+        if (pending) pendingSamples.push({ atMs: Date.now() - started, pending: pending[0] + pending[1] });
         await sleep(20);
       }
     })();
+    // The most events waiting or held within MOVE_WINDOW_MS of a move (the queue is mostly drained at any one instant: the
+    // workers outpace the publisher's batches, so a single sample at the move says little).
+    const pendingAround = (atMs: number) => Math.max(0, ...pendingSamples.filter((p) => Math.abs(p.atMs - atMs) <= MOVE_WINDOW_MS).map((p) => p.pending));
     const scale = (nodes: string) =>
       runCli(['cluster', 'scale', '--nodes', nodes, '--replicas-per-master', '0', '--timeout', '30'], { timeoutMs: 60_000 }).then((r) => {
         if (r.code !== 0) throw new Error(`cluster scale --nodes ${nodes} exited ${r.code}: ${r.stderr}`);
@@ -197,7 +203,8 @@ test(
       const state = await queueState(client, list);
       expect(state.dead.map((d) => d.event).sort()).toEqual([...malformed].sort());
       expect(state).toMatchObject({ ready: [], inflight: [], inflightEvents: {}, delayed: [], delayedEvents: {}, deliveries: {}, failures: {} });
-      expect(fleet.killed.map((r) => r.signal)).toEqual(fleet.killed.map(() => 'SIGKILL'));
+      // Every worker ended by the kill, none on its own (one that exits while starting would show here, with its stderr)
+      expect(fleet.killed.filter((r) => r.signal !== 'SIGKILL').map((r) => ({ code: r.code, stderr: r.stderr.slice(-2000) }))).toEqual([]);
       expect(stopped.map((r) => r.code)).toEqual(stopped.map(() => 0));
       // Both scales did what they say, and the queue's slot went to the 4th master and away from it again, each time while
       // the publisher still ran and events waited or were held.
@@ -207,14 +214,14 @@ test(
       ]);
       expect(owners.map((o) => o.owner === 3)).toEqual([false, true, false]);
       expect(owners.slice(1).map((o) => o.publishing)).toEqual([true, true]);
-      expect(owners.slice(1).every((o) => o.pending > 0)).toBe(true);
+      expect(owners.slice(1).map((o) => pendingAround(o.atMs) > 0)).toEqual([true, true]);
       const runs = Object.values(counts);
       const summary = {
         good: GOOD,
         malformed: MALFORMED,
         kills: fleet.killed.length,
         slot,
-        owners,
+        owners: owners.map((o) => ({ ...o, pendingAround: pendingAround(o.atMs) })),
         duplicates: runs.reduce((a, b) => a + b - 1, 0),
         mostRunsOfOneEvent: Math.max(...runs),
         seconds: (Date.now() - started) / 1000,
@@ -226,7 +233,7 @@ test(
       );
       const problems = fleet.all.flatMap((w) => w.logs.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => `${l.msg} ${String(l.error ?? '')}`));
       console.log(
-        `cluster chaos state ${JSON.stringify({ processed: await client.hlen(proofKey), stats: await client.multi().llen(list).zcard(`${list}:inflight`).zcard(`${list}:delayed`).llen(`${list}:dead`).exec(), owners, scales, problems: [...new Set(problems)].slice(0, 20) })}`,
+        `cluster chaos state ${JSON.stringify({ processed: await client.hlen(proofKey), stats: await client.multi().llen(list).zcard(`${list}:inflight`).zcard(`${list}:delayed`).llen(`${list}:dead`).exec(), owners: owners.map((o) => ({ ...o, pendingAround: pendingAround(o.atMs) })), scales, problems: [...new Set(problems)].slice(0, 20) })}`,
       );
       throw error;
     } finally {
