@@ -5,11 +5,11 @@
  * not acknowledged (the reply was lost, e.g. in a failover). Each worker owns its keys, so no two INCRs of
  * one key are in flight at once and the expected value is exact.
  */
-import { Cluster, ClusterOptions } from 'ioredis';
+import type { Cluster, ClusterOptions } from 'ioredis';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { ConsistencyMetrics } from '../contract';
 import { errorMessage, Logger } from '../log';
-import { resolveRedisOptions } from '../redis/connection';
+import { clusterClient, resolveRedisOptions } from '../redis/connection';
 import { sleep } from '../sleep';
 import { NodeAddress } from './addresses';
 import type { NodeConnectionOptions } from './node-client';
@@ -83,10 +83,7 @@ export class ConsistencyChecker {
       clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
       lazyConnect: true,
     };
-    this.cluster = new Cluster(
-      options.nodes.map((n) => ({ host: n.host, port: n.port })),
-      clusterOptions,
-    );
+    this.cluster = clusterClient(options.nodes, clusterOptions);
     let lastError: string | undefined;
     this.cluster.on('error', (error: Error) => {
       if (error.message !== lastError) options.log.warn('cluster connection error', { error: error.message });

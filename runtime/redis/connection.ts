@@ -152,18 +152,39 @@ function createClient(options: RedisConnectionOptions): { client: RedisClient; t
   const clusterOptions = resolveClusterOptions(options);
   const scheme = clusterOptions.redisOptions?.tls ? 'rediss' : 'redis';
   const target = `cluster ${options.clusterNodes.map((n) => `${scheme}://${n.host}:${n.port}`).join(',')}`;
-  return {
-    client: new Cluster(
-      options.clusterNodes.map(({ host, port }) => ({ host, port })),
-      clusterOptions,
+  return { client: clusterClient(options.clusterNodes, clusterOptions), target };
+}
+
+/** An ioredis Cluster whose nodes' ASKING replies cannot end the process (see {@link guardAsking}). Every cluster client is made here. */
+export function clusterClient(nodes: readonly { readonly host: string; readonly port: number }[], options: ClusterOptions): Cluster {
+  return guardAsking(
+    new Cluster(
+      nodes.map(({ host, port }) => ({ host, port })),
+      options,
     ),
-    target,
-  };
+  );
+}
+
+/**
+ * ioredis sends ASKING before a command an ASK redirects and drops that promise. When the node's connection closes
+ * first (a master leaving the cluster while its slots move), the ASKING rejects with nobody to catch it and Node ends
+ * the process. The redirected command fails too, to its caller, who retries it; ASKING's own failure adds nothing.
+ */
+function guardAsking(cluster: Cluster): Cluster {
+  cluster.on('+node', (node: Redis) => {
+    const asking = node.asking.bind(node);
+    node.asking = ((...args: Parameters<typeof asking>) => {
+      const reply = asking(...args);
+      reply.catch(() => undefined);
+      return reply;
+    }) as typeof node.asking;
+  });
+  return cluster;
 }
 
 /** A second client to the same server or cluster (a blocking wait needs a connection of its own). */
 export function duplicateClient(client: RedisClient, connectionName: string): RedisClient {
-  if (client instanceof Cluster) return client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, connectionName } });
+  if (client instanceof Cluster) return guardAsking(client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, connectionName } }));
   return client.duplicate({ connectionName });
 }
 
