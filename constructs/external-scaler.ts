@@ -43,8 +43,8 @@ export interface ExternalScalerProps extends RuntimeDeploymentProps {
    */
   readonly replicas?: number;
   /**
-   * Time the scaler gives one call before it answers DEADLINE_EXCEEDED (KEDA sets no deadline, and a hanging
-   * call stalls the ScaledObject's scaling); from 1 ms to 60 s.
+   * Time the scaler gives a read of a forecast from Redis before the call answers DEADLINE_EXCEEDED (KEDA sets no
+   * deadline, and a hanging call stalls the ScaledObject's scaling); from 1 ms to 60 s.
    * @default Duration.millis(SCALER_DEFAULTS.deadlineMs) (2 s)
    */
   readonly deadline?: Duration;

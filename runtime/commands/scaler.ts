@@ -22,7 +22,7 @@ const OPTIONS = {
     min: 1,
     max: 600_000,
     default: SCALER_DEFAULTS.deadlineMs,
-    describe: 'Milliseconds one call may take (KEDA sets no deadline); a slower Redis ends the call with DEADLINE_EXCEEDED',
+    describe: 'Milliseconds a read of a forecast from Redis may take (KEDA sets no deadline); a slower Redis ends the call with DEADLINE_EXCEEDED',
   },
   'stale-after': {
     env: Env.SCALER_STALE_AFTER,
