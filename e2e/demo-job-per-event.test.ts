@@ -19,7 +19,7 @@ import { DemoCluster, podLogLines, startDemoCluster, stopDemoCluster } from './h
 import { accurateJobsToCreate, scaledJobPolls } from './harness/scaled-job-polls';
 import { printLogsOnFailure } from './harness/logs';
 import { waitFor } from './harness/wait';
-import { watchObjects } from './harness/watch';
+import { ObjectWatch, watchObjects } from './harness/watch';
 
 const NS = 'redis-demo';
 const LIST = 'events';
@@ -32,7 +32,7 @@ const METRIC = `s0-redis-${LIST}`;
 const PASSWORD = `pw-${process.pid}-${Date.now()}`;
 
 let demo: Partial<DemoCluster> = {};
-let jobsWatch: { stop(): Promise<void> } | undefined;
+let jobsWatch: ObjectWatch | undefined;
 const it = printLogsOnFailure(test, () => demo.plane);
 const cluster = (): ControlPlane => {
   if (!demo.plane) throw new Error('the control plane did not start (see the beforeAll error)');
@@ -82,6 +82,7 @@ describe('the Job-per-event demo', () => {
       const done = event.object.status?.conditions?.some((c: any) => c.type === 'Complete' && c.status === 'True');
       if (done && jobsSeen.get(name)!.completedAt === undefined) jobsSeen.get(name)!.completedAt = Date.now();
     });
+    await jobsWatch.synced;
     await applyObjects(cluster(), objects);
     await cluster().kubectl.ok(['wait', '--for=condition=Ready', '--timeout=90s', 'scaledjob/consumer', '-n', NS]);
   }, 120_000);

@@ -16,7 +16,7 @@ import { ControlPlane } from './harness/control-plane';
 import { DemoCluster, podLogLines, startDemoCluster, stopDemoCluster } from './harness/demo-cluster';
 import { printLogsOnFailure } from './harness/logs';
 import { waitFor } from './harness/wait';
-import { watchObjects } from './harness/watch';
+import { ObjectWatch, watchObjects } from './harness/watch';
 
 const NS = 'worker-fleet';
 const LIST = 'events';
@@ -27,7 +27,7 @@ const EVENTS_PER_REPLICA = 4;
 const PASSWORD = `pw-${process.pid}-${Date.now()}`;
 
 let demo: Partial<DemoCluster> = {};
-let watch: { stop(): Promise<void> } | undefined;
+let watch: ObjectWatch | undefined;
 const it = printLogsOnFailure(test, () => demo.plane);
 const cluster = (): ControlPlane => {
   if (!demo.plane) throw new Error('the control plane did not start (see the beforeAll error)');
@@ -84,6 +84,7 @@ describe('the worker fleet', () => {
       const last = replicas[replicas.length - 1];
       if (!last || last[1] !== entry[1] || last[2] !== entry[2]) replicas.push(entry);
     });
+    await watch.synced;
     await applyObjects(cluster(), objects);
     await cluster().kubectl.ok(['wait', '--for=condition=Ready', '--timeout=90s', 'scaledobject/worker', '-n', NS]);
   }, 120_000);

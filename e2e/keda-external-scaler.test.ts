@@ -33,7 +33,7 @@ import { ControlPlane } from './harness/control-plane';
 import { Keda } from './harness/keda';
 import { scenarioSteps } from './harness/steps';
 import { httpGet, waitFor } from './harness/wait';
-import { watchObjects } from './harness/watch';
+import { ObjectWatch, watchObjects } from './harness/watch';
 
 const NS = 'e2e-forecast';
 const NAME = 'api';
@@ -114,7 +114,7 @@ const timeline = new Timeline<State>(readState, 500);
 
 /** Every status the HPA wrote (a watch), at wall-clock ms, when its current or desired replicas or reading changed. */
 const hpaDecisions: { at: number; current: number; desired: number; reading?: string }[] = [];
-let hpaWatch: { stop(): Promise<void> } | undefined;
+let hpaWatch: ObjectWatch | undefined;
 
 const get = (resource: string): Promise<any> => cluster().kubectl.getJson([resource, '-n', NS]);
 
@@ -221,6 +221,7 @@ beforeAll(async () => {
     const last = hpaDecisions[hpaDecisions.length - 1];
     if (!last || last.current !== decision.current || last.desired !== decision.desired || last.reading !== decision.reading) hpaDecisions.push(decision);
   });
+  await hpaWatch.synced;
   await applyObjects(plane, objects);
   timeline.mark('chart applied');
 }, 600_000);

@@ -16,7 +16,7 @@ import { applyObjects, ChartObject, loopbackRedis, synthApp } from './charts';
 import { DemoCluster, startDemoCluster, stopDemoCluster } from './demo-cluster';
 import type { NodeAgent } from './node-agent';
 import type { ApiClient } from './node-agent/api';
-import { adminApi, watchObjects } from './watch';
+import { adminApi, ObjectWatch, watchObjects } from './watch';
 import { waitFor } from './wait';
 
 /** Names of the chart's objects. */
@@ -152,7 +152,7 @@ export class PodScrape {
   private extra: readonly ScrapeTarget[] = [];
   private current = '[]';
   private chain: Promise<void> = Promise.resolve();
-  private readonly watch: { stop(): Promise<void> };
+  private readonly watch: ObjectWatch;
   /** The agent starts a container after the pod's watch event: look again each second. */
   private readonly timer: NodeJS.Timeout;
 

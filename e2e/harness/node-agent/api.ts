@@ -85,12 +85,14 @@ export class ApiClient {
   /**
    * Lists `path` then watches it until `signal` aborts, calling `onEvent` for every object (the
    * listed ones as ADDED) in order. A closed watch resumes from the last resourceVersion; 410 relists.
+   * `onListed` is called after each list's objects were passed on (the first, and any after a 410).
    */
   async listAndWatch<T extends { metadata: { resourceVersion?: string } }>(
     path: string,
     onEvent: (event: WatchEvent<T>) => void,
     signal: AbortSignal,
     onError: (error: unknown) => void,
+    onListed: () => void = () => undefined,
   ): Promise<void> {
     const separator = path.includes('?') ? '&' : '?';
     let resourceVersion: string | undefined;
@@ -100,6 +102,7 @@ export class ApiClient {
           const list = await this.get<{ metadata: { resourceVersion: string }; items: T[] }>(path);
           for (const item of list.items) onEvent({ type: 'ADDED', object: item });
           resourceVersion = list.metadata.resourceVersion;
+          onListed();
         }
         resourceVersion = await this.watchOnce(
           `${path}${separator}watch=1&allowWatchBookmarks=true&timeoutSeconds=240&resourceVersion=${resourceVersion}`,
