@@ -19,7 +19,7 @@ import { DemoCluster, podLogLines, startDemoCluster, stopDemoCluster } from './h
 import { accurateJobsToCreate, scaledJobPolls } from './harness/scaled-job-polls';
 import { printLogsOnFailure } from './harness/logs';
 import { waitFor } from './harness/wait';
-import { ObjectWatch, watchObjects } from './harness/watch';
+import { watchObjects } from './harness/watch';
 
 const NS = 'redis-demo';
 const LIST = 'events';
@@ -32,7 +32,7 @@ const METRIC = `s0-redis-${LIST}`;
 const PASSWORD = `pw-${process.pid}-${Date.now()}`;
 
 let demo: Partial<DemoCluster> = {};
-let jobsWatch: ObjectWatch | undefined;
+let jobsWatch: { stop(): Promise<void> } | undefined;
 const it = printLogsOnFailure(test, () => demo.plane);
 const cluster = (): ControlPlane => {
   if (!demo.plane) throw new Error('the control plane did not start (see the beforeAll error)');
@@ -76,13 +76,12 @@ describe('the Job-per-event demo', () => {
   it('is applied and its ScaledJob becomes Ready (KEDA reached Redis with the password from the Secret)', async () => {
     const objects = demoChart();
     expect(objectsOf(objects, 'ScaledJob', 'consumer')).toHaveLength(1);
-    jobsWatch = watchObjects<any>(cluster(), `/apis/batch/v1/namespaces/${NS}/jobs?labelSelector=${encodeURIComponent('scaledjob.keda.sh/name=consumer')}`, (event) => {
+    jobsWatch = await watchObjects<any>(cluster(), `/apis/batch/v1/namespaces/${NS}/jobs?labelSelector=${encodeURIComponent('scaledjob.keda.sh/name=consumer')}`, (event) => {
       const name: string = event.object.metadata.name;
       if (!jobsSeen.has(name)) jobsSeen.set(name, { createdAt: Date.now() });
       const done = event.object.status?.conditions?.some((c: any) => c.type === 'Complete' && c.status === 'True');
       if (done && jobsSeen.get(name)!.completedAt === undefined) jobsSeen.get(name)!.completedAt = Date.now();
     });
-    await jobsWatch.synced;
     await applyObjects(cluster(), objects);
     await cluster().kubectl.ok(['wait', '--for=condition=Ready', '--timeout=90s', 'scaledjob/consumer', '-n', NS]);
   }, 120_000);

@@ -16,7 +16,7 @@ import { ControlPlane } from './harness/control-plane';
 import { DemoCluster, podLogLines, startDemoCluster, stopDemoCluster } from './harness/demo-cluster';
 import { printLogsOnFailure } from './harness/logs';
 import { waitFor } from './harness/wait';
-import { ObjectWatch, watchObjects } from './harness/watch';
+import { watchObjects } from './harness/watch';
 
 const NS = 'worker-fleet';
 const LIST = 'events';
@@ -27,7 +27,7 @@ const EVENTS_PER_REPLICA = 4;
 const PASSWORD = `pw-${process.pid}-${Date.now()}`;
 
 let demo: Partial<DemoCluster> = {};
-let watch: ObjectWatch | undefined;
+let watch: { stop(): Promise<void> } | undefined;
 const it = printLogsOnFailure(test, () => demo.plane);
 const cluster = (): ControlPlane => {
   if (!demo.plane) throw new Error('the control plane did not start (see the beforeAll error)');
@@ -79,12 +79,11 @@ describe('the worker fleet', () => {
   it('is applied and its ScaledObject becomes Ready', async () => {
     const objects = fleetChart();
     startedAt = Date.now();
-    watch = watchObjects<any>(cluster(), `/apis/apps/v1/namespaces/${NS}/deployments?fieldSelector=metadata.name%3Dworker`, (event) => {
+    watch = await watchObjects<any>(cluster(), `/apis/apps/v1/namespaces/${NS}/deployments?fieldSelector=metadata.name%3Dworker`, (event) => {
       const entry: [number, number, number] = [Date.now() - startedAt, event.object.spec?.replicas ?? 0, event.object.status?.readyReplicas ?? 0];
       const last = replicas[replicas.length - 1];
       if (!last || last[1] !== entry[1] || last[2] !== entry[2]) replicas.push(entry);
     });
-    await watch.synced;
     await applyObjects(cluster(), objects);
     await cluster().kubectl.ok(['wait', '--for=condition=Ready', '--timeout=90s', 'scaledobject/worker', '-n', NS]);
   }, 120_000);

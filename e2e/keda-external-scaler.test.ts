@@ -33,7 +33,7 @@ import { ControlPlane } from './harness/control-plane';
 import { Keda } from './harness/keda';
 import { scenarioSteps } from './harness/steps';
 import { httpGet, waitFor } from './harness/wait';
-import { ObjectWatch, watchObjects } from './harness/watch';
+import { watchObjects } from './harness/watch';
 
 const NS = 'e2e-forecast';
 const NAME = 'api';
@@ -114,7 +114,7 @@ const timeline = new Timeline<State>(readState, 500);
 
 /** Every status the HPA wrote (a watch), at wall-clock ms, when its current or desired replicas or reading changed. */
 const hpaDecisions: { at: number; current: number; desired: number; reading?: string }[] = [];
-let hpaWatch: ObjectWatch | undefined;
+let hpaWatch: { stop(): Promise<void> } | undefined;
 
 const get = (resource: string): Promise<any> => cluster().kubectl.getJson([resource, '-n', NS]);
 
@@ -215,13 +215,12 @@ beforeAll(async () => {
     });
   });
   timeline.start();
-  hpaWatch = watchObjects<any>(plane, `/apis/autoscaling/v2/namespaces/${NS}/horizontalpodautoscalers?fieldSelector=metadata.name%3D${HPA}`, (event) => {
+  hpaWatch = await watchObjects<any>(plane, `/apis/autoscaling/v2/namespaces/${NS}/horizontalpodautoscalers?fieldSelector=metadata.name%3D${HPA}`, (event) => {
     const status = event.object.status ?? {};
     const decision = { at: Date.now(), current: status.currentReplicas ?? 0, desired: status.desiredReplicas ?? 0, reading: hpaCurrentMetrics(event.object)[METRIC] };
     const last = hpaDecisions[hpaDecisions.length - 1];
     if (!last || last.current !== decision.current || last.desired !== decision.desired || last.reading !== decision.reading) hpaDecisions.push(decision);
   });
-  await hpaWatch.synced;
   await applyObjects(plane, objects);
   timeline.mark('chart applied');
 }, 600_000);

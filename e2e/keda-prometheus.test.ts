@@ -20,7 +20,7 @@ import { podLogLines } from './harness/demo-cluster';
 import { EVENT_DRIVEN, EventDriven, startEventDriven, stopEventDriven } from './harness/event-driven';
 import { scenarioSteps } from './harness/steps';
 import { waitFor } from './harness/wait';
-import { ObjectWatch, watchObjects } from './harness/watch';
+import { watchObjects } from './harness/watch';
 
 const NS = 'event-driven';
 const LIST = 'events';
@@ -91,7 +91,7 @@ const timeline = new Timeline<State>(readState, 500);
 
 /** Every status the HPA wrote (from a watch): its currentReplicas, desiredReplicas and reading, when they changed. */
 const hpaDecisions: { t: number; current: number; desired: number; reading?: string }[] = [];
-let hpaWatch: ObjectWatch | undefined;
+let hpaWatch: { stop(): Promise<void> } | undefined;
 
 /** A Kubernetes quantity as a number ("50", "8750m"). */
 function quantity(text: string): number {
@@ -137,13 +137,12 @@ beforeAll(async () => {
     (parts) => (setup = parts),
   );
   timeline.start();
-  hpaWatch = watchObjects<any>(setup.plane!, `/apis/autoscaling/v2/namespaces/${NS}/horizontalpodautoscalers?fieldSelector=metadata.name%3D${HPA}`, (event) => {
+  hpaWatch = await watchObjects<any>(setup.plane!, `/apis/autoscaling/v2/namespaces/${NS}/horizontalpodautoscalers?fieldSelector=metadata.name%3D${HPA}`, (event) => {
     const status = event.object.status ?? {};
     const decision = { t: timeline.now(), current: status.currentReplicas ?? 0, desired: status.desiredReplicas ?? 0, reading: hpaCurrentMetrics(event.object)[METRIC] };
     const last = hpaDecisions[hpaDecisions.length - 1];
     if (!last || last.current !== decision.current || last.desired !== decision.desired || last.reading !== decision.reading) hpaDecisions.push(decision);
   });
-  await hpaWatch.synced;
 }, 400_000);
 
 afterAll(async () => {

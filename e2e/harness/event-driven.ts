@@ -16,7 +16,7 @@ import { applyObjects, ChartObject, loopbackRedis, synthApp } from './charts';
 import { DemoCluster, startDemoCluster, stopDemoCluster } from './demo-cluster';
 import type { NodeAgent } from './node-agent';
 import type { ApiClient } from './node-agent/api';
-import { adminApi, ObjectWatch, watchObjects } from './watch';
+import { adminApi, watchObjects } from './watch';
 import { waitFor } from './wait';
 
 /** Names of the chart's objects. */
@@ -117,7 +117,7 @@ export async function startEventDriven(password: string, options: EventDrivenOpt
     // As a PodMonitor in namespace keda would: the target label `namespace` wins, KEDA's becomes `exported_namespace`.
     { job: 'keda-operator-podmonitor', address: `127.0.0.1:${demo.keda.ports.operatorMetrics}`, labels: { [NAMESPACE_LABEL]: 'keda', [POD_LABEL]: 'keda-operator' } },
   ];
-  const scrape = new PodScrape(demo, prometheus, namespace, keda);
+  const scrape = await PodScrape.start(demo, prometheus, namespace, keda);
   parts = { ...parts, scrape };
   started(parts);
   await applyObjects(demo.plane, objects);
@@ -152,21 +152,37 @@ export class PodScrape {
   private extra: readonly ScrapeTarget[] = [];
   private current = '[]';
   private chain: Promise<void> = Promise.resolve();
-  private readonly watch: ObjectWatch;
+  private watch?: { stop(): Promise<void> };
   /** The agent starts a container after the pod's watch event: look again each second. */
   private readonly timer: NodeJS.Timeout;
 
-  constructor(
+  /** Starts keeping the targets, once the namespace's pods are listed. */
+  static async start(
+    demo: { readonly plane: DemoCluster['plane']; readonly agent: NodeAgent },
+    prometheus: PrometheusServer,
+    namespace: string,
+    fixed: readonly ScrapeTarget[],
+  ): Promise<PodScrape> {
+    const scrape = new PodScrape(demo, prometheus, namespace, fixed);
+    try {
+      scrape.watch = await watchObjects<any>(demo.plane, `/api/v1/namespaces/${namespace}/pods`, (event) => {
+        if (event.type === 'DELETED') scrape.pods.delete(event.object.metadata.uid);
+        else scrape.pods.set(event.object.metadata.uid, event.object);
+        void scrape.sync();
+      });
+    } catch (error) {
+      await scrape.stop();
+      throw error;
+    }
+    return scrape;
+  }
+
+  private constructor(
     private readonly demo: { readonly plane: DemoCluster['plane']; readonly agent: NodeAgent },
     private readonly prometheus: PrometheusServer,
     private readonly namespace: string,
     private readonly fixed: readonly ScrapeTarget[],
   ) {
-    this.watch = watchObjects<any>(demo.plane, `/api/v1/namespaces/${namespace}/pods`, (event) => {
-      if (event.type === 'DELETED') this.pods.delete(event.object.metadata.uid);
-      else this.pods.set(event.object.metadata.uid, event.object);
-      void this.sync();
-    });
     this.timer = setInterval(() => void this.sync(), 1000);
   }
 
@@ -207,7 +223,7 @@ export class PodScrape {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.watch.stop();
+    await this.watch?.stop();
     await this.chain;
   }
 }

@@ -2,49 +2,56 @@
 import { join } from 'path';
 import type { ControlPlane } from './control-plane';
 import { ApiClient, WatchEvent } from './node-agent/api';
+import { waitFor } from './wait';
 
 /** An API client as the cluster admin (system:masters). */
 export function adminApi(plane: ControlPlane): ApiClient {
   return new ApiClient(plane.access.server, plane.access.caFile, { cert: join(plane.pkiDir, 'admin.crt'), key: join(plane.pkiDir, 'admin.key') });
 }
 
-const SYNC_TIMEOUT_MS = 30_000;
-
-/** A watch of objects: `synced` resolves once the first list was passed on; every change after it is seen. */
-export interface ObjectWatch {
-  readonly synced: Promise<void>;
-  stop(): Promise<void>;
-}
+const LIST_TIMEOUT_MS = 30_000;
 
 /**
  * A list-and-watch of `path` (e.g. `/apis/batch/v1/namespaces/x/jobs`) calling `onEvent` until stop().
- * A test that records changes awaits `synced` before it makes them: a list made after them would show
- * only where they ended.
+ * It resolves once the first list was passed on, so every change a test makes after it is seen (a list
+ * made after the changes would show only where they ended).
  */
-export function watchObjects<T extends { metadata: { resourceVersion?: string } }>(plane: ControlPlane, path: string, onEvent: (event: WatchEvent<T>) => void): ObjectWatch {
+export async function watchObjects<T extends { metadata: { resourceVersion?: string } }>(
+  plane: ControlPlane,
+  path: string,
+  onEvent: (event: WatchEvent<T>) => void,
+): Promise<{ stop(): Promise<void> }> {
   const api = adminApi(plane);
   const abort = new AbortController();
-  let listed!: () => void;
+  let listed = false;
   let lastError: unknown;
-  let timer: NodeJS.Timeout | undefined;
-  const synced = new Promise<void>((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`the watch of ${path} had no list after ${SYNC_TIMEOUT_MS} ms: ${String(lastError ?? 'no answer')}`)), SYNC_TIMEOUT_MS);
-    listed = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-  });
-  // Unawaited, `synced` must not turn into an unhandled rejection.
-  synced.catch(() => undefined);
-  // The watch retries on its own (resuming from the last resourceVersion); the error is kept for `synced`'s message.
-  const running = api.listAndWatch<T>(path, onEvent, abort.signal, (error) => (lastError = error), listed);
-  return {
-    synced,
-    stop: async () => {
-      clearTimeout(timer);
-      abort.abort();
-      await running;
-      api.close();
-    },
+  // The watch retries on its own (resuming from the last resourceVersion); its last error explains a list that never came.
+  const running = api.listAndWatch<T>(
+    path,
+    onEvent,
+    abort.signal,
+    (error) => (lastError = error),
+    () => (listed = true),
+  );
+  const stop = async () => {
+    abort.abort();
+    await running;
+    api.close();
   };
+  try {
+    await waitFor(
+      `the watch of ${path} to list`,
+      () => {
+        if (listed) return true;
+        if (lastError !== undefined) throw lastError;
+        return undefined;
+      },
+      LIST_TIMEOUT_MS,
+      20,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { stop };
 }
