@@ -2,8 +2,8 @@
  * The worker fleet end to end, its pods really running (the node agent): QueueWorker + a
  * KedaScaledObject on its scalingTriggers (ready list, in-flight leases, delayed retries), short
  * polling, cooldown and stabilization. A burst scales the fleet out to its maximum; as the work
- * runs out the HPA scales it in, and pods stopped while holding events (SIGTERM from the agent)
- * finish or hand them back; KEDA then scales to zero. Nothing is lost or left leased: every event
+ * runs out the HPA scales it in, and any pod stopped while holding events (SIGTERM from the agent)
+ * finishes or hands them back; KEDA then scales to zero. Nothing is lost or left leased: every event
  * is processed exactly once.
  */
 import { Chart, Duration } from 'cdk8s';
@@ -140,11 +140,12 @@ describe('the worker fleet', () => {
     expect([...processed.values()].every((n) => n === 1)).toBe(true);
     // Each claim ended processed or handed back: nothing else.
     expect(claims).toBe(EVENTS + handedBack);
-    // Scale-in stopped pods that held events; each pod stopped once its consumer ran exited on its
-    // own (code 0, no SIGKILL). A pod stopped before its program set up its SIGTERM handler (KEDA
-    // scales the Deployment's first pod away at once while the list is still empty) dies of the
-    // signal, holding nothing.
-    expect(stoppedHolding).toBeGreaterThan(0);
+    // Each pod stopped once its consumer ran exited on its own (code 0, no SIGKILL). A pod stopped
+    // before its program set up its SIGTERM handler (KEDA scales the Deployment's first pod away at
+    // once while the list is still empty) dies of the signal, holding nothing. Whether a stopped pod
+    // held events is chance: the ReplicaSet picks by its own ranking (e.g. how long a pod has been
+    // Ready), not by the work it holds (stoppedHolding in the report: 3, then 0 in two CI runs). When
+    // one did, `claims` above proves its events were finished or handed back.
     for (const t of stopped) {
       const expected = consuming(t.name) ? { worker: 'code 0' } : t.exits;
       expect({ pod: t.name, exits: t.exits, killed: t.sigkillAt !== undefined }).toEqual({ pod: t.name, exits: expected, killed: false });
