@@ -6,7 +6,7 @@
  * the replicas asked for, each with its replication link up.
  */
 import { NodeAddress } from './addresses';
-import { ClusterState, NodeState } from './node-state';
+import { ClusterState, slotOwners } from './node-state';
 import { formatRange, rangesOf, SLOT_COUNT } from './slots';
 import { ClusterNodeEntry, isFailing } from './topology';
 
@@ -99,15 +99,6 @@ function selfOrFirst(cluster: ClusterState, id: string): ClusterNodeEntry | unde
   return undefined;
 }
 
-function ownersOf(state: NodeState): (string | undefined)[] {
-  const owners = new Array<string | undefined>(SLOT_COUNT).fill(undefined);
-  for (const entry of state.view) {
-    if (entry.role !== 'master') continue;
-    for (const r of entry.slots) for (let slot = r.start; slot <= r.end; slot++) owners[slot] = entry.id;
-  }
-  return owners;
-}
-
 export function checkCluster(listed: readonly NodeAddress[], cluster: ClusterState, expect: CheckExpectations): CheckReport {
   const names = new Names(listed, cluster);
   const problems: Problem[] = [];
@@ -149,7 +140,7 @@ export function checkCluster(listed: readonly NodeAddress[], cluster: ClusterSta
   }
 
   // Slots: one owner that every node names.
-  const views = states.map(ownersOf);
+  const views = states.map(slotOwners);
   const agreed = new Array<string | undefined>(SLOT_COUNT).fill(undefined);
   const uncovered: number[] = [];
   const disputes = new Map<string, { slots: number[]; owners: Record<string, string | null> }>();

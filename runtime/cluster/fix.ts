@@ -2,7 +2,8 @@
  * `cluster fix`: an open slot whose importing side holds none of its keys is rolled back (SETSLOT
  * STABLE where it is open); one whose importing side holds keys already is finished (the rest of the
  * keys moved, SETSLOT NODE everywhere, as migrate.ts does); slots no node serves go to the master
- * serving the fewest (ADDSLOTSRANGE); a master short of replicas gets a spare one (a node serving no
+ * serving the fewest (ADDSLOTSRANGE); slots the nodes name different masters for go to their owner
+ * (slot-owners.ts); a master short of replicas gets a spare one (a node serving no
  * slots and replicating nobody, or a master's replica beyond the count asked for), on another host
  * where one is. Anything else `check` reports is left as it is and listed as not fixed.
  */
@@ -14,7 +15,8 @@ import { migrateNodes, migrateSlots, openMoves } from './migrate';
 import { MigrateOptions } from './migrate-options';
 import { NodeClient, UnreachableNode } from './node-client';
 import { NodeState, readCluster } from './node-state';
-import { formatRange, SlotRange } from './slots';
+import { settleSlotOwners, OwnerSet } from './slot-owners';
+import { formatRange, SlotRange, slotsOf } from './slots';
 import { waitUntil } from './wait';
 
 export interface FixOptions {
@@ -28,6 +30,7 @@ export type FixAction =
   | { readonly action: 'setslot-stable'; readonly node: string; readonly slot: number }
   | { readonly action: 'finish-migration'; readonly slot: number; readonly from: string; readonly to: string; readonly keys: number }
   | { readonly action: 'add-slots'; readonly node: string; readonly slots: readonly string[] }
+  | ({ readonly action: 'set-owner' } & OwnerSet)
   | { readonly action: 'replicate'; readonly node: string; readonly master: string };
 
 export interface FixResult {
@@ -44,7 +47,7 @@ function parseRange(text: string): SlotRange {
   return { start, end };
 }
 
-const FIXED: ReadonlySet<Problem['problem']> = new Set(['open-slot', 'uncovered-slots', 'replicas', 'idle-node']);
+const FIXED: ReadonlySet<Problem['problem']> = new Set(['open-slot', 'uncovered-slots', 'slots-disagree', 'replicas', 'idle-node']);
 /** A consequence of the others (a node without full slot coverage stops serving): it goes when they go. */
 const CONSEQUENCE: Problem['problem'] = 'cluster-state-fail';
 
@@ -110,10 +113,24 @@ export async function fixCluster(
       load.set(target[0], target[1] + range.end - range.start + 1);
     }
   }
+  const disputes = before.problems.filter((p) => p.problem === 'slots-disagree');
+  if (disputes.length > 0) {
+    const settled = await settleSlotOwners(clients, cluster.states, log);
+    for (const set of settled.set) act({ action: 'set-owner', ...set });
+    for (const p of disputes) {
+      const slots = new Set(slotsOf(p.slots.map(parseRange)));
+      const reasons = settled.unsettled.filter((u) => u.slots.some((s) => slots.has(s))).map((u) => u.reason);
+      if (reasons.length > 0) notFixed.push({ problem: p.problem, message: p.message, reason: reasons.join('; ') });
+    }
+  }
   await attachSpareReplicas(before, cluster.states, client, options.replicasPerMaster, act, notFixed);
   for (const p of before.problems)
     if (!FIXED.has(p.problem) && p.problem !== CONSEQUENCE)
-      notFixed.push({ problem: p.problem, message: p.message, reason: 'not one of the cases fix handles (open slots, uncovered slots, missing replicas)' });
+      notFixed.push({
+        problem: p.problem,
+        message: p.message,
+        reason: 'not one of the cases fix handles (open slots, uncovered slots, slots the nodes disagree on, missing replicas)',
+      });
   if (actions.length === 0) log.info('nothing fix can change', { problems: before.problems.length });
 
   let report = before;

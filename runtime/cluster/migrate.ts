@@ -90,7 +90,7 @@ function required(nodes: MigrateNodes, id: string): NodeClient {
 }
 
 /** Throws naming the node, the step and the slot unless every reply is OK or an error `accept` allows; returns the accepted errors' slots. */
-function checkReplies(client: NodeClient, what: string, slots: readonly number[], replies: readonly PipelineReply[], accept: readonly RegExp[] = []): Set<number> {
+export function checkReplies(client: NodeClient, what: string, slots: readonly number[], replies: readonly PipelineReply[], accept: readonly RegExp[] = []): Set<number> {
   const accepted = new Set<number>();
   replies.forEach((reply, i) => {
     if ('error' in reply) {
@@ -102,7 +102,7 @@ function checkReplies(client: NodeClient, what: string, slots: readonly number[]
 }
 
 /** Sends one command per slot to `client` in one pipeline. */
-function perSlot(client: NodeClient, what: string, slots: readonly number[], command: (slot: number) => (string | number)[]): Promise<PipelineReply[]> {
+export function perSlot(client: NodeClient, what: string, slots: readonly number[], command: (slot: number) => (string | number)[]): Promise<PipelineReply[]> {
   return client.pipeline(what, slots.map(command));
 }
 

@@ -2,6 +2,7 @@
 import { errorMessage } from '../log';
 import { NodeAddress } from './addresses';
 import { NodeClient, UnreachableNode } from './node-client';
+import { SLOT_COUNT } from './slots';
 import { ClusterInfo, ClusterNodeEntry, myselfOf, ReplicationLink } from './topology';
 
 export interface NodeState {
@@ -43,4 +44,14 @@ export async function readCluster(clients: readonly NodeClient[], unreachable: r
 /** Reads every client and throws when one cannot be read (create needs all of them). */
 export async function readAll(clients: readonly NodeClient[]): Promise<NodeState[]> {
   return Promise.all(clients.map((c) => readNode(c)));
+}
+
+/** The master id the node names for each slot (undefined: none). */
+export function slotOwners(state: NodeState): (string | undefined)[] {
+  const owners = new Array<string | undefined>(SLOT_COUNT).fill(undefined);
+  for (const entry of state.view) {
+    if (entry.role !== 'master') continue;
+    for (const r of entry.slots) for (let slot = r.start; slot <= r.end; slot++) owners[slot] = entry.id;
+  }
+  return owners;
 }

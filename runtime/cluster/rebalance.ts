@@ -9,6 +9,7 @@ import { checkCluster, CheckReport } from './check';
 import { migrateNodes, migrateSlots, openMoves, SlotMove } from './migrate';
 import { MigrateOptions } from './migrate-options';
 import { NodeClient } from './node-client';
+import { settleSlotOwners } from './slot-owners';
 import { ClusterState, readCluster } from './node-state';
 import { planRebalance, RebalanceMaster } from './rebalance-plan';
 import { formatRange, rangesOf } from './slots';
@@ -84,7 +85,13 @@ export async function moveSlots(
   return { finished: summarize(open, cluster), moves: summarize(moves, cluster), keys };
 }
 
-/** Waits until every node names the same master for every slot and none is open; returns `check`'s report. */
+/** A disagreement gossip has not ended in this long is one it never will (it ends within a second or two otherwise). */
+const SETTLE_AFTER_MS = 5_000;
+
+/**
+ * Waits until every node names the same master for every slot and none is open; returns `check`'s report.
+ * Slots still disputed after SETTLE_AFTER_MS are given to their owner (slot-owners.ts), at most once per period.
+ */
 export async function waitForSlotAgreement(
   listed: readonly NodeAddress[],
   clients: readonly NodeClient[],
@@ -93,12 +100,21 @@ export async function waitForSlotAgreement(
   log: Logger,
 ): Promise<CheckReport> {
   let report: CheckReport | undefined;
+  let disputedSince: number | undefined;
   await waitUntil(
     'every node to name the same master for every slot',
     timeoutMs,
     async () => {
-      report = checkCluster(listed, await readCluster(clients), { replicasPerMaster });
+      const cluster = await readCluster(clients);
+      report = checkCluster(listed, cluster, { replicasPerMaster });
       const left = report.problems.filter((p) => ['slots-disagree', 'open-slot', 'uncovered-slots', 'cluster-state-fail'].includes(p.problem));
+      const disputed = left.some((p) => p.problem === 'slots-disagree');
+      disputedSince = disputed ? (disputedSince ?? Date.now()) : undefined;
+      if (disputedSince !== undefined && Date.now() - disputedSince >= SETTLE_AFTER_MS) {
+        log.warn('the nodes still disagree on slot masters; settling them', { seconds: Math.round((Date.now() - disputedSince) / 1000) });
+        await settleSlotOwners(clients, cluster.states, log);
+        disputedSince = Date.now();
+      }
       return { done: left.length === 0, detail: left.map((p) => p.message).join('; ') };
     },
     log,

@@ -152,6 +152,32 @@ test('scale SIGKILLed in the middle of a slot with many keys: check names the op
   expect(await wrongKeys('k', 2000)).toEqual([]);
 }, 180_000);
 
+test('rebalance where a slot is disputed for good (its master gave it away by SETSLOT NODE alone, as a scale-down once left it): the wait for agreement settles it; check passes, no key lost', async () => {
+  // GIVEN a master's last slot holding no key, given by that master to another master that never claims it
+  const all = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const before = json((await clusterCli(['check'], all)).stdout) as { masters: { node: string; id: string; ranges: string[] }[] };
+  const [owner, other] = before.masters;
+  const ownerNode = cluster.nodes.find((n) => n.address === owner.node) as (typeof cluster.nodes)[number];
+  const redis = ownerNode.client();
+  let slot = Number(owner.ranges.at(-1)?.split('-').at(-1));
+  try {
+    while (((await redis.call('CLUSTER', 'COUNTKEYSINSLOT', slot)) as number) > 0) slot--;
+    expect(await redis.call('CLUSTER', 'SETSLOT', slot, 'NODE', other.id)).toBe('OK');
+  } finally {
+    redis.disconnect();
+  }
+  const disputed = json((await clusterCli(['check'], all)).stdout) as { problems: { problem: string; slots?: string[] }[] };
+  expect(disputed.problems.map((p) => [p.problem, p.slots])).toEqual([['slots-disagree', [String(slot)]]]);
+  // WHEN
+  const rebalance = await clusterCli(['rebalance'], all);
+  // THEN after 5 s of the dispute the slot goes back to the master most masters name, and the wait ends
+  expect({ code: rebalance.code, stderr: rebalance.code === 0 ? '' : rebalance.stderr }).toEqual({ code: 0, stderr: '' });
+  const settled = rebalance.logs.filter((l) => l.msg === 'set the master of slots the nodes disagreed on');
+  expect(settled.map((l) => [l.node, l.slots, l.reason])).toEqual([[owner.node, [String(slot)], 'named by most masters']]);
+  await expectCheckOk(all, 5);
+  expect(await wrongKeys('k', 2000)).toEqual([]);
+}, 120_000);
+
 /** A hash tag whose keys hash to `slot`. */
 async function tagOfSlot(slot: number): Promise<string> {
   const redis: Redis = cluster.nodes[0].client();

@@ -248,13 +248,13 @@ test('check exits 1 when a master dropped slots (DELSLOTS): the nodes disagree a
 }, 60_000);
 
 describe('fix', () => {
-  test('leaves what it does not handle (node 1 alone dropped slots the others name it for), listing it, and exits 1', async () => {
+  test('leaves what it cannot settle (node 1 alone dropped slots the others name it for), listing it, and exits 1', async () => {
     const fix = await clusterCli(['fix']);
     expect(fix.code).toBe(1);
     const result = json(fix.stdout) as { changed: boolean; actions: unknown[]; notFixed: { problem: string; reason: string }[]; report: { problems: { problem: string }[] } };
     expect(result.changed).toBe(false);
     expect(result.actions).toEqual([]);
-    expect(result.notFixed.map((n) => [n.problem, n.reason])).toEqual([['slots-disagree', 'not one of the cases fix handles (open slots, uncovered slots, missing replicas)']]);
+    expect(result.notFixed.map((n) => [n.problem, n.reason])).toEqual([['slots-disagree', `a node names no master for it (${at(1)})`]]);
     expect(result.report.problems.map((p) => p.problem)).toEqual(['slots-disagree', 'cluster-state-fail']);
   }, 60_000);
 
@@ -323,6 +323,55 @@ describe('fix', () => {
       },
     });
     expect([await clients[1].get(moved), await clients[1].get(left), await clients[3].dbsize()]).toEqual(['moved', 'left', 0]);
+  }, 60_000);
+  test('slots the nodes disagree on for good go to the master most masters name, or to the one holding their keys; check passes after', async () => {
+    // GIVEN node 3 (master of 0-299, 301-5460) gave slots 1000 and 2000 to node 1 by SETSLOT NODE alone: node 1 never
+    // claims them, so every node but node 3 names node 3 and node 3 names node 1, which gossip never ends.
+    for (const slot of ['1000', '2000']) expect(await clients[3].call('CLUSTER', 'SETSLOT', slot, 'NODE', ids[1])).toBe('OK');
+    // AND node 1 holds a key of slot 2000 (written while importing it, then the slot set stable again)
+    const [key] = await keysInSlot(2000, 1);
+    expect(await clients[1].call('CLUSTER', 'SETSLOT', '2000', 'IMPORTING', ids[3])).toBe('OK');
+    expect(await clients[1].pipeline().call('ASKING').set(key, 'on node 1').exec()).toEqual([
+      [null, 'OK'],
+      [null, 'OK'],
+    ]);
+    expect(await clients[1].call('CLUSTER', 'SETSLOT', '2000', 'STABLE')).toBe('OK');
+    await new Promise((r) => setTimeout(r, 3000));
+    const owners = Object.fromEntries([0, 1, 2, 3, 4, 5].map((i) => [at(i), i === 3 ? at(1) : at(3)]));
+    const says = [0, 1, 2, 3, 4, 5].map((i) => `${at(i)} says ${owners[at(i)]}`).join(', ');
+    const disputed = { problem: 'slots-disagree', slots: ['1000', '2000'], count: 2, owners, message: `nodes disagree on the master of slots 1000, 2000: ${says}` };
+    const before = await clusterCli(['check']);
+    expect([before.code, (json(before.stdout) as { problems: unknown[] }).problems]).toEqual([1, [disputed]]);
+    // WHEN
+    const fix = await clusterCli(['fix']);
+    // THEN slot 1000 is node 3's again (no master lists it, none holds keys of it, 2 of 3 masters name node 3), slot 2000 node 1's
+    expect({ code: fix.code, stderr: fix.code === 0 ? '' : fix.stderr }).toEqual({ code: 0, stderr: '' });
+    const report = afterFailoverReport();
+    const settled = {
+      ...report,
+      masters: [
+        { ...report.masters[0], slots: 5459, ranges: ['0-299', '301-1999', '2001-5460'] },
+        { ...report.masters[1], slots: 5463, ranges: ['300', '2000', '5461-10921'] },
+        report.masters[2],
+      ],
+    };
+    expect(json(fix.stdout)).toEqual({
+      changed: true,
+      actions: [
+        { action: 'set-owner', node: at(1), slots: ['2000'], reason: 'holds its keys' },
+        { action: 'set-owner', node: at(3), slots: ['1000'], reason: 'named by most masters' },
+      ],
+      notFixed: [],
+      report: settled,
+    });
+    // AND every node names them so, and the key is served
+    for (const i of [0, 1, 2, 3, 4, 5]) {
+      const view = await viewOf(i);
+      expect([1000, 2000].map((slot) => view.find((e) => e.role === 'master' && e.slots.some((r) => r.start <= slot && slot <= r.end))?.id)).toEqual([ids[3], ids[1]]);
+    }
+    expect(await clients[1].get(key)).toBe('on node 1');
+    const after = await clusterCli(['check']);
+    expect([after.code, json(after.stdout)]).toEqual([0, settled]);
   }, 60_000);
 });
 
