@@ -112,7 +112,8 @@ export async function waitForSlotAgreement(
       disputedSince = disputed ? (disputedSince ?? Date.now()) : undefined;
       if (disputedSince !== undefined && Date.now() - disputedSince >= SETTLE_AFTER_MS) {
         log.warn('the nodes still disagree on slot masters; settling them', { seconds: Math.round((Date.now() - disputedSince) / 1000) });
-        await settleSlotOwners(clients, cluster.states, log);
+        const { unsettled } = await settleSlotOwners(clients, cluster.states, log);
+        for (const u of unsettled) log.warn('left slots the nodes disagree on', { slots: rangesOf(u.slots).map(formatRange), reason: u.reason });
         disputedSince = Date.now();
       }
       return { done: left.length === 0, detail: left.map((p) => p.message).join('; ') };
