@@ -144,7 +144,7 @@ describe('the worker fleet', () => {
     // before its program set up its SIGTERM handler (KEDA scales the Deployment's first pod away at
     // once while the list is still empty) dies of the signal, holding nothing. Whether a stopped pod
     // held events is chance: the ReplicaSet picks by its own ranking (e.g. how long a pod has been
-    // Ready), not by the work it holds (stoppedHolding in the report: 3, then 0 in two CI runs). When
+    // Ready), not by the work it holds (stoppedHolding in the report: 3 in one CI run, 0 in another). When
     // one did, `claims` above proves its events were finished or handed back.
     for (const t of stopped) {
       const expected = consuming(t.name) ? { worker: 'code 0' } : t.exits;

@@ -7,7 +7,7 @@
  */
 import { NodeAddress } from './addresses';
 import { ClusterState, slotOwners } from './node-state';
-import { formatRange, rangesOf, SLOT_COUNT } from './slots';
+import { formatRange, parseRange, rangesOf, SLOT_COUNT, slotsOf } from './slots';
 import { ClusterNodeEntry, isFailing } from './topology';
 
 export interface CheckExpectations {
@@ -273,4 +273,9 @@ function sameHostWarnings(
       message: `${pairs.length} of ${replicas} replicas share a host with their master (losing that host loses the shard)${why}`,
     },
   ];
+}
+
+/** The slots a report's `slots-disagree` problems name, in order. */
+export function disputedSlots(report: CheckReport): number[] {
+  return report.problems.flatMap((p) => (p.problem === 'slots-disagree' ? slotsOf(p.slots.map(parseRange)) : []));
 }

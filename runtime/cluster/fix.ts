@@ -9,14 +9,14 @@
  */
 import { Logger } from '../log';
 import { NodeAddress } from './addresses';
-import { checkCluster, CheckReport, Problem } from './check';
+import { checkCluster, CheckReport, disputedSlots, Problem } from './check';
 import { placeReplicas } from './create-plan';
 import { migrateNodes, migrateSlots, openMoves } from './migrate';
 import { MigrateOptions } from './migrate-options';
 import { NodeClient, UnreachableNode } from './node-client';
 import { NodeState, readCluster } from './node-state';
-import { settleSlotOwners, OwnerSet } from './slot-owners';
-import { formatRange, SlotRange, slotsOf } from './slots';
+import { OwnerSet, settleSlotOwners } from './slot-owners';
+import { formatRange, parseRange, slotsOf } from './slots';
 import { waitUntil } from './wait';
 
 export interface FixOptions {
@@ -40,11 +40,6 @@ export interface FixResult {
   readonly notFixed: readonly { readonly problem: Problem['problem']; readonly message: string; readonly reason: string }[];
   /** `cluster check` after the fix. */
   readonly report: CheckReport;
-}
-
-function parseRange(text: string): SlotRange {
-  const [start, end = start] = text.split('-').map(Number);
-  return { start, end };
 }
 
 const FIXED: ReadonlySet<Problem['problem']> = new Set(['open-slot', 'uncovered-slots', 'slots-disagree', 'replicas', 'idle-node']);
@@ -115,7 +110,7 @@ export async function fixCluster(
   }
   const disputes = before.problems.filter((p) => p.problem === 'slots-disagree');
   if (disputes.length > 0) {
-    const settled = await settleSlotOwners(clients, cluster.states, log);
+    const settled = await settleSlotOwners(clients, cluster.states, disputedSlots(before), log);
     for (const set of settled.set) act({ action: 'set-owner', ...set });
     for (const p of disputes) {
       const slots = new Set(slotsOf(p.slots.map(parseRange)));

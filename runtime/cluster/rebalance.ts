@@ -5,13 +5,13 @@
  */
 import { Logger } from '../log';
 import { NodeAddress } from './addresses';
-import { checkCluster, CheckReport } from './check';
+import { checkCluster, CheckReport, disputedSlots } from './check';
 import { migrateNodes, migrateSlots, openMoves, SlotMove } from './migrate';
 import { MigrateOptions } from './migrate-options';
 import { NodeClient } from './node-client';
-import { settleSlotOwners } from './slot-owners';
 import { ClusterState, readCluster } from './node-state';
 import { planRebalance, RebalanceMaster } from './rebalance-plan';
+import { settleSlotOwners } from './slot-owners';
 import { formatRange, rangesOf } from './slots';
 import { waitUntil } from './wait';
 
@@ -85,7 +85,7 @@ export async function moveSlots(
   return { finished: summarize(open, cluster), moves: summarize(moves, cluster), keys };
 }
 
-/** A disagreement gossip has not ended in this long is one it never will (it ends within a second or two otherwise). */
+/** A dispute this old is taken for one gossip will not end: after a move every master was told directly, and replicas follow by heartbeat. */
 const SETTLE_AFTER_MS = 5_000;
 
 /**
@@ -108,11 +108,11 @@ export async function waitForSlotAgreement(
       const cluster = await readCluster(clients);
       report = checkCluster(listed, cluster, { replicasPerMaster });
       const left = report.problems.filter((p) => ['slots-disagree', 'open-slot', 'uncovered-slots', 'cluster-state-fail'].includes(p.problem));
-      const disputed = left.some((p) => p.problem === 'slots-disagree');
-      disputedSince = disputed ? (disputedSince ?? Date.now()) : undefined;
+      const disputed = disputedSlots(report);
+      disputedSince = disputed.length > 0 ? (disputedSince ?? Date.now()) : undefined;
       if (disputedSince !== undefined && Date.now() - disputedSince >= SETTLE_AFTER_MS) {
         log.warn('the nodes still disagree on slot masters; settling them', { seconds: Math.round((Date.now() - disputedSince) / 1000) });
-        const { unsettled } = await settleSlotOwners(clients, cluster.states, log);
+        const { unsettled } = await settleSlotOwners(clients, cluster.states, disputed, log);
         for (const u of unsettled) log.warn('left slots the nodes disagree on', { slots: rangesOf(u.slots).map(formatRange), reason: u.reason });
         disputedSince = Date.now();
       }

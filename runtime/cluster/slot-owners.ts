@@ -15,7 +15,7 @@ import { Logger } from '../log';
 import { checkReplies, perSlot } from './migrate';
 import { NodeClient } from './node-client';
 import { NodeState, slotOwners } from './node-state';
-import { formatRange, rangesOf, SLOT_COUNT, slotsOf } from './slots';
+import { formatRange, rangesOf, slotsOf } from './slots';
 
 export type OwnerReason = 'serves it' | 'holds its keys' | 'named by most masters';
 
@@ -38,22 +38,22 @@ export interface SettleResult {
 
 const BUMPED = /^(BUMPED|STILL) \d+$/;
 
-/** Finds the slots the nodes disagree on, decides their owners and tells the masters; returns what it set and what it left. */
-export async function settleSlotOwners(clients: readonly NodeClient[], states: readonly NodeState[], log: Logger): Promise<SettleResult> {
+/** Decides the owners of `disputed` (the slots `check` says the nodes disagree on) and tells the masters; returns what it set and what it left. */
+export async function settleSlotOwners(clients: readonly NodeClient[], states: readonly NodeState[], disputed: readonly number[], log: Logger): Promise<SettleResult> {
   const masters = states.filter((s) => s.myself.role === 'master');
   const clientOf = (s: NodeState) => clients.find((c) => c.address === s.node.address) as NodeClient;
   const views = states.map(slotOwners);
   const masterViews = new Map(masters.map((m) => [m.id, views[states.indexOf(m)]]));
-  const serves = new Map(masters.map((m) => [m.id, ownedBySelf(m)]));
+  const serves = new Map(masters.map((m) => [m.id, new Set(slotsOf(m.myself.slots))]));
   const open = new Set(states.flatMap((s) => s.myself.openSlots.map((o) => o.slot)));
   const unsettled = new Map<string, number[]>();
   const leave = (slot: number, reason: string) => unsettled.set(reason, [...(unsettled.get(reason) ?? []), slot]);
   const owner = new Map<number, { id: string; reason: OwnerReason }>();
   const keyless: number[] = [];
 
-  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+  for (const slot of disputed) {
+    if (open.has(slot)) continue;
     const named = views.map((v) => v[slot]);
-    if (named.every((o) => o === named[0]) || open.has(slot)) continue;
     if (named.includes(undefined)) {
       leave(
         slot,
@@ -122,8 +122,4 @@ export async function settleSlotOwners(clients: readonly NodeClient[], states: r
     }
   }
   return { set, unsettled: [...unsettled.entries()].map(([reason, slots]) => ({ slots, reason })) };
-}
-
-function ownedBySelf(state: NodeState): Set<number> {
-  return new Set(slotsOf(state.myself.slots));
 }

@@ -14,6 +14,12 @@ export function formatRange(range: SlotRange): string {
   return range.start === range.end ? String(range.start) : `${range.start}-${range.end}`;
 }
 
+/** `5461` or `0-5460` back to a range (formatRange's inverse). */
+export function parseRange(text: string): SlotRange {
+  const [start, end = start] = text.split('-').map(Number);
+  return { start, end };
+}
+
 /** Sorted slots (duplicates allowed) as the fewest ranges. */
 export function rangesOf(slots: Iterable<number>): SlotRange[] {
   const sorted = [...new Set(slots)].sort((a, b) => a - b);
