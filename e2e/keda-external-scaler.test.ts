@@ -126,6 +126,19 @@ async function scalerCounters(): Promise<{ calls: Record<string, number>; errors
   return { calls: nonZero(counterSamples(body, ScalerMetrics.CALLS)), errors: nonZero(counterSamples(body, ScalerMetrics.ERRORS)) };
 }
 
+/**
+ * Checks that every error since `before` was `reason`, on GetMetrics, and returns that count. KEDA's poll is GetMetrics
+ * then IsActive, and a failed GetMetrics ends it; but a poll whose GetMetrics was answered just before the change can
+ * reach IsActive after it, once for each caller (the operator's scale loop and the metrics service), as one CI run saw.
+ */
+function errorsWereAll(reason: string, errors: Record<string, number>): number {
+  const onGetMetrics = `method=GetMetrics,reason=${reason}`;
+  const onIsActive = `method=IsActive,reason=${reason}`;
+  expect(Object.keys(errors).filter((k) => k !== onIsActive)).toEqual([onGetMetrics]);
+  expect(errors[onIsActive] ?? 0).toBeLessThanOrEqual(2);
+  return errors[onGetMetrics];
+}
+
 /** Waits until the Deployment's replicas and the HPA's desired replicas are both `n`; returns the wall clock then. */
 async function replicasReach(n: number, timeoutMs: number): Promise<number> {
   await waitFor(
@@ -360,13 +373,12 @@ step(`a stale forecast (older than ${STALE_S} s) is FAILED_PRECONDITION; KEDA's 
   // (Failures come about twice a second, so the reads before the fallback may be none: then there is nothing to see.)
   const beforeFallback = failing.filter((s) => s.fallback !== 'True');
   expect(beforeFallback.length === 0 || beforeFallback.some((s) => s.active === 'False:ScalerNotActive')).toBe(true);
-  // Every failure was a stale forecast; KEDA asks GetMetrics first and stops there, so IsActive is not called.
+  // Every failure was a stale forecast.
   const counters = await scalerCounters();
-  const errors = counterDelta(before.errors, counters.errors);
   const calls = counterDelta(before.calls, counters.calls);
-  expect(Object.keys(errors)).toEqual([`method=GetMetrics,reason=${ScalerErrorReasons.STALE}`]);
-  expect(errors[`method=GetMetrics,reason=${ScalerErrorReasons.STALE}`]).toBeGreaterThan(FALLBACK.failureThreshold);
-  expect(calls['code=FAILED_PRECONDITION,method=GetMetrics']).toBe(errors[`method=GetMetrics,reason=${ScalerErrorReasons.STALE}`]);
+  const stale = errorsWereAll(ScalerErrorReasons.STALE, counterDelta(before.errors, counters.errors));
+  expect(stale).toBeGreaterThan(FALLBACK.failureThreshold);
+  expect(calls['code=FAILED_PRECONDITION,method=GetMetrics']).toBe(stale);
   expect(scaler!.logs.filter((l) => l.msg === 'forecast not usable').map((l) => [l.workload, l.reason, l.code])).toEqual([[WORKLOAD, 'stale', 'FAILED_PRECONDITION']]);
 });
 
@@ -388,11 +400,10 @@ step(`a fresh forecast ends the fallback (${RECOVERED}); Redis stopped is UNAVAI
   await replicasReach(FALLBACK.replicas, 30_000);
   timeline.mark(`fallback: at ${FALLBACK.replicas}`);
   const counters = await scalerCounters();
-  const errors = counterDelta(before.errors, counters.errors);
   const calls = counterDelta(before.calls, counters.calls);
-  expect(Object.keys(errors)).toEqual([`method=GetMetrics,reason=${ScalerErrorReasons.REDIS}`]);
-  expect(errors[`method=GetMetrics,reason=${ScalerErrorReasons.REDIS}`]).toBeGreaterThan(FALLBACK.failureThreshold);
-  expect(calls['code=UNAVAILABLE,method=GetMetrics']).toBe(errors[`method=GetMetrics,reason=${ScalerErrorReasons.REDIS}`]);
+  const unavailable = errorsWereAll(ScalerErrorReasons.REDIS, counterDelta(before.errors, counters.errors));
+  expect(unavailable).toBeGreaterThan(FALLBACK.failureThreshold);
+  expect(calls['code=UNAVAILABLE,method=GetMetrics']).toBe(unavailable);
   // GetMetricSpec needs no Redis: KEDA rebuilds the scaler after each error, and those calls still answer OK.
   expect(Object.keys(calls).filter((k) => k.includes('GetMetricSpec'))).toEqual(['code=OK,method=GetMetricSpec']);
   expect(scaler!.logs.filter((l) => l.msg === 'forecast not usable').map((l) => [l.reason, l.code])).toEqual([
