@@ -15,7 +15,7 @@ import { CeleryWorker, KedaScaledObject } from '../constructs';
 import { celeryPriorityList, CeleryKeys } from '../runtime/contract';
 import { runCli } from '../test/support/cli';
 import { RedisServer, startRedis } from '../test/support/redis-server';
-import { conditionOf, counterDelta, eventsOf, externalMetric, hpaControllerCounters, hpaReadingsReach } from './harness/autoscaling';
+import { conditionOf, conditionsAre, counterDelta, eventsOf, externalMetric, hpaControllerCounters, hpaReadingsReach } from './harness/autoscaling';
 import { applyObjects, ChartObject, createSecret, loopbackRedis, objectsOf, REDIS_AUTH_SECRET, synthApp } from './harness/charts';
 import { ControlPlane } from './harness/control-plane';
 import { Keda } from './harness/keda';
@@ -154,10 +154,7 @@ step('writes the priority list names as \\x06\\x16 escapes in double-quoted YAML
 step("is Ready; the HPA carries KEDA's five metric names, control characters and all, and the adapter serves each", async () => {
   const so = await waitFor(
     `ScaledObject ${NAME} Ready`,
-    async () => {
-      const found = await get(`scaledobject.keda.sh/${NAME}`);
-      return conditionOf(found, 'Ready')?.status === 'True' && conditionOf(found, 'Active')?.status === 'False' ? found : undefined;
-    },
+    conditionsAre(() => get(`scaledobject.keda.sh/${NAME}`), { Ready: 'True', Active: 'False' }),
     60_000,
   );
   expect(conditionOf(so, 'Ready')).toEqual({ type: 'Ready', status: 'True', reason: 'ScaledObjectReady', message: 'ScaledObject is defined correctly and is ready for scaling' });

@@ -27,7 +27,7 @@ import {
 import { RunningProcess, startCli } from '../test/support/cli';
 import { forecastRecord, RecordParts } from '../test/support/forecast-records';
 import { freePort, RedisServer, startRedis } from '../test/support/redis-server';
-import { conditionOf, counterDelta, counterSamples, eventsOf, externalMetric, hpaCurrentMetrics, SCALED_OBJECT_LABEL, Timeline } from './harness/autoscaling';
+import { conditionOf, conditionsAre, counterDelta, counterSamples, eventsOf, externalMetric, hpaCurrentMetrics, SCALED_OBJECT_LABEL, Timeline } from './harness/autoscaling';
 import { applyObjects, ChartObject, objectsOf, synthApp } from './harness/charts';
 import { ControlPlane } from './harness/control-plane';
 import { Keda } from './harness/keda';
@@ -154,21 +154,11 @@ async function replicasReach(n: number, timeoutMs: number): Promise<number> {
   return Date.now();
 }
 
-/** Waits until the ScaledObject's condition `type` has `status`; returns the ScaledObject. */
-async function conditionIs(type: 'Fallback' | 'Active', status: 'True' | 'False', timeoutMs: number): Promise<any> {
-  return waitFor(
-    `ScaledObject ${NAME} ${type} ${status}`,
-    async () => {
-      const so = await get(`scaledobject.keda.sh/${NAME}`);
-      if (conditionOf(so, type)?.status === status) return so;
-      throw new Error(`${type} ${JSON.stringify(conditionOf(so, type))}, health ${JSON.stringify(so.status?.health)}`);
-    },
-    timeoutMs,
-    200,
-  );
-}
+const scaledObject = (): Promise<any> => get(`scaledobject.keda.sh/${NAME}`);
 
-const fallbackIs = (status: 'True' | 'False', timeoutMs: number): Promise<any> => conditionIs('Fallback', status, timeoutMs);
+/** Waits until the ScaledObject's conditions have the statuses in `want` (read every 200 ms); returns it. */
+const scaledObjectIs = (want: Record<string, 'True' | 'False'>, timeoutMs: number): Promise<any> =>
+  waitFor(`ScaledObject ${NAME} ${JSON.stringify(want)}`, conditionsAre(scaledObject, want), timeoutMs, 200);
 
 beforeAll(async () => {
   redis = await startRedis({ password: PASSWORD });
@@ -245,7 +235,7 @@ afterAll(async () => {
   await hpaWatch?.stop();
   if (plane && timeline.samples.length > 0) {
     const events = await eventsOf(plane, NS).catch((error: Error) => error.message);
-    const so = await get(`scaledobject.keda.sh/${NAME}`).catch((error: Error) => ({ status: error.message }));
+    const so = await scaledObject().catch((error: Error) => ({ status: error.message }));
     const counters = await scalerCounters().catch((error: Error) => error.message);
     const predicted = {
       [`forecast ${BEFORE} -> ${AFTER} at +${STEP_AT_S} s, lead ${LEAD_S} s`]: `the HPA at ${BEFORE} until +${STEP_AT_S - LEAD_S} s, then ${AFTER}, before +${STEP_AT_S} s`,
@@ -276,14 +266,7 @@ step('synthesizes a Deployment without replicas and a ScaledObject with the exte
 });
 
 step(`KEDA calls the scaler: Ready, HPA ${HPA} on ${METRIC} (AverageValue 1), at the forecast's ${BEFORE}`, async () => {
-  const so = await waitFor(
-    `ScaledObject ${NAME} Ready and Active`,
-    async () => {
-      const found = await get(`scaledobject.keda.sh/${NAME}`);
-      return conditionOf(found, 'Ready')?.status === 'True' && conditionOf(found, 'Active')?.status === 'True' ? found : undefined;
-    },
-    60_000,
-  );
+  const so = await scaledObjectIs({ Ready: 'True', Active: 'True' }, 60_000);
   expect(conditionOf(so, 'Ready')).toEqual({ type: 'Ready', status: 'True', reason: 'ScaledObjectReady', message: 'ScaledObject is defined correctly and is ready for scaling' });
   expect(conditionOf(so, 'Active')).toEqual({ type: 'Active', status: 'True', reason: 'ScalerActive', message: 'Scaling is performed because triggers are active' });
   expect(so.status.externalMetricNames).toEqual([METRIC]);
@@ -344,7 +327,7 @@ step(`a stale forecast (older than ${STALE_S} s) is FAILED_PRECONDITION; KEDA's 
   const before = await scalerCounters();
   await writeForecast({ ageSeconds: STALE_S + 30, desiredReplicas: flat(AFTER) });
   const staleAt = timeline.mark(`stale forecast (${STALE_S + 30} s old) written`);
-  const so = await fallbackIs('True', 30_000);
+  const so = await scaledObjectIs({ Fallback: 'True' }, 30_000);
   expect(conditionOf(so, 'Fallback')).toEqual({
     type: 'Fallback',
     status: 'True',
@@ -358,13 +341,13 @@ step(`a stale forecast (older than ${STALE_S} s) is FAILED_PRECONDITION; KEDA's 
   expect(so.status.health[METRIC].numberOfFailures).toBeGreaterThanOrEqual(FALLBACK.failureThreshold);
   await replicasReach(FALLBACK.replicas, 30_000);
   timeline.mark(`fallback: at ${FALLBACK.replicas}`);
-  expect((await get(`scaledobject.keda.sh/${NAME}`)).status.health[METRIC].numberOfFailures).toBeGreaterThan(FALLBACK.failureThreshold);
+  expect((await scaledObject()).status.health[METRIC].numberOfFailures).toBeGreaterThan(FALLBACK.failureThreshold);
   // The adapter serves the fallback: replicas x the target.
   expect(await externalMetric(cluster(), NS, METRIC, NAME)).toEqual([{ metricName: METRIC, value: String(FALLBACK.replicas) }]);
   // Until the threshold KEDA counts the trigger not active; once falling back, active again (KEDA takes a fallback
   // as activity), Ready all along. The HPA's read through the adapter can start the fallback and scale before the
   // scale loop's next poll writes Active (one run here read False just after the scale to 4), so wait a few polls.
-  const after = await conditionIs('Active', 'True', 10 * POLLING_S * 1000);
+  const after = await scaledObjectIs({ Active: 'True' }, 10 * POLLING_S * 1000);
   expect(conditionOf(after, 'Active')).toEqual({ type: 'Active', status: 'True', reason: 'ScalerActive', message: 'Scaling is performed because triggers are active' });
   expect(conditionOf(after, 'Ready')?.status).toBe('True');
   const failing = timeline.between(staleAt).filter((s) => s.health?.startsWith('Failing:'));
@@ -388,7 +371,7 @@ step(`a stale forecast (older than ${STALE_S} s) is FAILED_PRECONDITION; KEDA's 
 step(`a fresh forecast ends the fallback (${RECOVERED}); Redis stopped is UNAVAILABLE and the fallback ${FALLBACK.replicas} again`, async () => {
   await writeForecast({ ageSeconds: 0, desiredReplicas: flat(RECOVERED) });
   timeline.mark(`fresh forecast ${RECOVERED} written`);
-  const so = await fallbackIs('False', 30_000);
+  const so = await scaledObjectIs({ Fallback: 'False' }, 30_000);
   expect(conditionOf(so, 'Fallback')).toEqual({ type: 'Fallback', status: 'False', reason: 'NoFallbackFound', message: 'No fallbacks are active on this scaled object' });
   expect(so.status.health[METRIC]).toEqual({ numberOfFailures: 0, status: 'Happy' });
   await replicasReach(RECOVERED, 30_000);
@@ -399,7 +382,7 @@ step(`a fresh forecast ends the fallback (${RECOVERED}); Redis stopped is UNAVAI
   client!.disconnect();
   await redis!.stop();
   timeline.mark('redis-server stopped');
-  await fallbackIs('True', 30_000);
+  await scaledObjectIs({ Fallback: 'True' }, 30_000);
   await replicasReach(FALLBACK.replicas, 30_000);
   timeline.mark(`fallback: at ${FALLBACK.replicas}`);
   const counters = await scalerCounters();

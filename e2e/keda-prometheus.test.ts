@@ -14,7 +14,7 @@ import { KedaMetrics, KubeStateMetrics } from '../constructs/private/external-me
 import { QueueEvent, queueKeys } from '../runtime/contract';
 import { describeOutcomes, evaluateQueries, extractQueries, metricFamilies } from '../test/support/panel-queries';
 import { EMPTY_QUEUE, queueState } from '../test/support/queue-state';
-import { conditionOf, eventsOf, hpaCurrentMetrics, SCALED_OBJECT_LABEL, Timeline } from './harness/autoscaling';
+import { conditionOf, conditionsAre, eventsOf, hpaCurrentMetrics, SCALED_OBJECT_LABEL, Timeline } from './harness/autoscaling';
 import { objectsOf } from './harness/charts';
 import { podLogLines } from './harness/demo-cluster';
 import { EVENT_DRIVEN, EventDriven, startEventDriven, stopEventDriven } from './harness/event-driven';
@@ -198,14 +198,7 @@ step('Prometheus scrapes the exporter pod with target labels namespace and pod; 
   );
   expect((await prometheus.query(query)).map((s) => s.value[1])).toEqual(['0']);
 
-  const so = await waitWithDiagnostics(
-    `ScaledObject ${NAME} Ready and not Active`,
-    async () => {
-      const found = await scaledObject();
-      return conditionOf(found, 'Ready')?.status === 'True' && conditionOf(found, 'Active')?.status === 'False' ? found : undefined;
-    },
-    60_000,
-  );
+  const so = await waitWithDiagnostics(`ScaledObject ${NAME} Ready and not Active`, conditionsAre(scaledObject, { Ready: 'True', Active: 'False' }), 60_000);
   expect(so.status.externalMetricNames).toEqual([METRIC]);
   expect(so.status.hpaName).toBe(HPA);
   const hpa = await get(`/apis/autoscaling/v2/namespaces/${NS}/horizontalpodautoscalers/${HPA}`);

@@ -19,6 +19,7 @@ import { EMPTY_QUEUE, queueState } from '../test/support/queue-state';
 import { RedisServer, startRedis } from '../test/support/redis-server';
 import {
   conditionOf,
+  conditionsAre,
   counterDelta,
   eventsOf,
   externalMetric,
@@ -250,10 +251,7 @@ step('synthesizes a Deployment, a ScaledObject and the TriggerAuthentication wit
 step('is Ready and not Active while every list is empty; KEDA makes HPA keda-hpa-worker (minReplicas 1, the three metrics) and holds the Deployment at 0', async () => {
   const so = await waitFor(
     `ScaledObject ${NAME} Ready and not Active`,
-    async () => {
-      const found = await get(`scaledobject.keda.sh/${NAME}`);
-      return conditionOf(found, 'Ready')?.status === 'True' && conditionOf(found, 'Active')?.status === 'False' ? found : undefined;
-    },
+    conditionsAre(() => get(`scaledobject.keda.sh/${NAME}`), { Ready: 'True', Active: 'False' }),
     60_000,
   );
   expect(conditionOf(so, 'Ready')).toEqual({ type: 'Ready', status: 'True', reason: 'ScaledObjectReady', message: 'ScaledObject is defined correctly and is ready for scaling' });

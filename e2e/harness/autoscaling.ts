@@ -24,6 +24,20 @@ export function conditionOf(object: any, type: string): Condition | undefined {
   return found && { type: found.type, status: found.status, reason: found.reason, message: found.message };
 }
 
+/**
+ * A probe for waitFor: reads an object with `read` and returns it once each condition type in `want` has that status;
+ * until then it throws with the conditions it found (and a ScaledObject's trigger health), so a timeout says what was there.
+ */
+export function conditionsAre(read: () => Promise<any>, want: Readonly<Record<string, 'True' | 'False'>>): () => Promise<any> {
+  return async () => {
+    const object = await read();
+    const found = Object.keys(want).map((type) => conditionOf(object, type) ?? { type });
+    if (found.every((c) => 'status' in c && c.status === want[c.type])) return object;
+    const health = object?.status?.health === undefined ? '' : `, health ${JSON.stringify(object.status.health)}`;
+    throw new Error(`conditions ${JSON.stringify(found)}${health}`);
+  };
+}
+
 /** The label the HPA's external metric selectors of a ScaledObject carry (KEDA's adapter finds the ScaledObject by it). */
 export const SCALED_OBJECT_LABEL = 'scaledobject.keda.sh/name';
 
